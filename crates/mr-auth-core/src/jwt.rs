@@ -1,0 +1,206 @@
+use base64::{
+    alphabet,
+    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+    Engine as _,
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Why a token's expiry could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// The token is not three dot-separated segments.
+    #[error("the token is not a JWT (expected three dot-separated segments, found {segments})")]
+    Structure {
+        /// How many segments were found.
+        segments: usize,
+    },
+    /// The payload segment is empty.
+    #[error("the JWT payload segment is empty")]
+    EmptyPayload,
+    /// The payload is not base64url (or standard base64).
+    #[error("the JWT payload is not valid base64url")]
+    PayloadEncoding,
+    /// The payload is not JSON.
+    #[error("the JWT payload is not valid JSON")]
+    PayloadJson,
+    /// The payload JSON is not an object.
+    #[error("the JWT payload is not a JSON object")]
+    PayloadNotObject,
+    /// The payload has no `exp` claim (or it is null).
+    #[error("the JWT has no exp claim")]
+    MissingExp,
+    /// `exp` is not a non-negative number of seconds (integer, float or numeric string).
+    #[error("the JWT exp claim is not a non-negative number of seconds")]
+    InvalidExp,
+}
+
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Reads the expiry (`exp`, seconds since the epoch) of a JWT without checking its signature
+/// (a client cannot: the STS's keys are for the services).
+///
+/// The payload is decoded as base64url, tolerating padding and the standard alphabet; `exp`
+/// may be an integer, a float (truncated) or a numeric string. The header is never decoded.
+///
+/// ```
+/// let exp = mr_auth_core::jwt_expires_on("x.eyJleHAiOjE3MDAwMDAwMDB9.").unwrap();
+/// assert_eq!(exp.unix_timestamp(), 1_700_000_000);
+/// ```
+pub fn jwt_expires_on(token: &str) -> Result<OffsetDateTime, JwtError> {
+    let segments: Vec<&str> = token.split('.').collect();
+    if segments.len() != 3 {
+        return Err(JwtError::Structure {
+            segments: if token.is_empty() { 0 } else { segments.len() },
+        });
+    }
+    let payload = segments[1].trim_end_matches('=');
+    if payload.is_empty() {
+        return Err(JwtError::EmptyPayload);
+    }
+    let bytes = URL_SAFE_LENIENT
+        .decode(payload)
+        .or_else(|_| STANDARD_LENIENT.decode(payload))
+        .map_err(|_| JwtError::PayloadEncoding)?;
+    let json: Value = serde_json::from_slice(&bytes).map_err(|_| JwtError::PayloadJson)?;
+    let claims = json.as_object().ok_or(JwtError::PayloadNotObject)?;
+    let seconds = match claims.get("exp") {
+        None | Some(Value::Null) => return Err(JwtError::MissingExp),
+        Some(Value::Number(number)) => number_seconds(number)?,
+        Some(Value::String(text)) => string_seconds(text)?,
+        Some(_) => return Err(JwtError::InvalidExp),
+    };
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| JwtError::InvalidExp)
+}
+
+fn number_seconds(number: &serde_json::Number) -> Result<i64, JwtError> {
+    if let Some(value) = number.as_u64() {
+        return i64::try_from(value).map_err(|_| JwtError::InvalidExp);
+    }
+    if number.as_i64().is_some() {
+        return Err(JwtError::InvalidExp);
+    }
+    float_seconds(number.as_f64().ok_or(JwtError::InvalidExp)?)
+}
+
+fn string_seconds(text: &str) -> Result<i64, JwtError> {
+    let text = text.trim();
+    if let Ok(value) = text.parse::<i64>() {
+        return if value < 0 { Err(JwtError::InvalidExp) } else { Ok(value) };
+    }
+    float_seconds(text.parse::<f64>().map_err(|_| JwtError::InvalidExp)?)
+}
+
+fn float_seconds(value: f64) -> Result<i64, JwtError> {
+    // 253402300799 is 9999-12-31T23:59:59Z, the largest time `time` represents by default.
+    if !value.is_finite() || value < 0.0 || value >= 253_402_300_800.0 {
+        return Err(JwtError::InvalidExp);
+    }
+    #[allow(clippy::cast_possible_truncation)] // truncation is the documented behaviour for float exp
+    Ok(value.trunc() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PADDED: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJlbWFpbCI6IkJvYkBjb250b3NvLmNvbSIsImdpdmVuX25hbWUiOiJCb2IiLCJpc3MiOiJodHRwOi8vRGVmYXVsdC5Jc3N1ZXIuY29tIiwiYXVkIjoiaHR0cDovL0RlZmF1bHQuQXVkaWVuY2UuY29tIiwiaWF0IjoiMTYxMDgxMjI1MCIsIm5iZiI6IjE2MTA4MTI1NTAiLCJleHAiOiIxNjEwODk4NjUwIn0=.";
+
+    fn exp(token: &str) -> Result<i64, JwtError> {
+        jwt_expires_on(token).map(OffsetDateTime::unix_timestamp)
+    }
+
+    #[test]
+    fn spec_vector_padded_with_string_exp() {
+        assert_eq!(exp(PADDED), Ok(1_610_898_650));
+    }
+
+    #[test]
+    fn spec_vector_without_padding() {
+        assert_eq!(exp(&PADDED.replace('=', "")), Ok(1_610_898_650));
+    }
+
+    #[test]
+    fn spec_vector_two_segments_is_a_structure_error() {
+        let two = PADDED.strip_suffix('.').unwrap();
+        assert_eq!(exp(two), Err(JwtError::Structure { segments: 2 }));
+    }
+
+    #[test]
+    fn spec_vector_empty_payload() {
+        assert_eq!(exp("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.."), Err(JwtError::EmptyPayload));
+    }
+
+    #[test]
+    fn spec_vector_missing_exp() {
+        let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJlbWFpbCI6IkJvYkBjb250b3NvLmNvbSIsImdpdmVuX25hbWUiOiJCb2IiLCJpc3MiOiJodHRwOi8vRGVmYXVsdC5Jc3N1ZXIuY29tIiwiYXVkIjoiaHR0cDovL0RlZmF1bHQuQXVkaWVuY2UuY29tIiwiaWF0IjoiMTYxMDgxMjI1MCIsIm5iZiI6IjE2MTA4MTI1NTAifQ==.";
+        assert_eq!(exp(token), Err(JwtError::MissingExp));
+    }
+
+    #[test]
+    fn spec_vector_garbage_and_empty_are_structure_errors() {
+        assert_eq!(exp("asdfasdfasdf"), Err(JwtError::Structure { segments: 1 }));
+        assert_eq!(exp(""), Err(JwtError::Structure { segments: 0 }));
+    }
+
+    #[test]
+    fn spec_vector_header_never_decoded() {
+        assert_eq!(exp("fake.eyJleHAiOjIxNDc0ODM2NDd9.fake"), Ok(2_147_483_647));
+    }
+
+    #[test]
+    fn spec_vector_integer_exp() {
+        assert_eq!(exp("x.eyJleHAiOjE3MDAwMDAwMDB9."), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn spec_vector_float_exp_is_truncated() {
+        assert_eq!(exp("x.eyJleHAiOjE3MDAwMDAwMDAuOX0."), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn spec_vector_url_safe_characters() {
+        assert_eq!(exp("x.eyJhIjoifn5-Pj4-Pz8_IiwiZXhwIjoxNzAwMDAwMDAwfQ."), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn spec_vector_null_exp() {
+        assert_eq!(exp("x.eyJleHAiOm51bGx9."), Err(JwtError::MissingExp));
+    }
+
+    #[test]
+    fn standard_alphabet_payload_is_tolerated() {
+        // {"a":"~~~>>>???","exp":1700000000} in the standard alphabet (with + and /).
+        assert_eq!(exp("x.eyJhIjoifn5+Pj4+Pz8/IiwiZXhwIjoxNzAwMDAwMDAwfQ."), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn other_bad_payloads() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let t = |json: &str| format!("x.{}.", URL_SAFE_NO_PAD.encode(json));
+        assert_eq!(exp("x.!!!!.y"), Err(JwtError::PayloadEncoding));
+        assert_eq!(exp(&t("not json")), Err(JwtError::PayloadJson));
+        assert_eq!(exp(&t("[1,2]")), Err(JwtError::PayloadNotObject));
+        assert_eq!(exp(&t(r#"{"exp":-5}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":"-5"}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":"soon"}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":true}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":1e300}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":18446744073709551615}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(exp(&t(r#"{"exp":0}"#)), Ok(0));
+        assert_eq!(exp(&t(r#"{"exp":"1700000000.5"}"#)), Ok(1_700_000_000));
+        assert_eq!(exp("a.b.c.d"), Err(JwtError::Structure { segments: 4 }));
+    }
+}

@@ -1,0 +1,55 @@
+//! The Mixed Reality Security Token Service (STS) protocol.
+//!
+//! This crate holds the protocol values ([`AccountId`], [`AccountDomain`], [`StsEndpoint`],
+//! [`CorrelationVector`]), reading a token's expiry ([`jwt_expires_on`]), the typed [`Error`],
+//! the async [`MixedRealityStsClient`] that exchanges an `azure_core`
+//! [`TokenCredential`](azure_core::credentials::TokenCredential) for a Mixed Reality access
+//! token, and the single-flight [`TokenCache`] shared by the caching credentials.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use azure_core::credentials::TokenCredential;
+//! use mr_auth_core::{AccountDomain, AccountId, MixedRealityStsClient};
+//!
+//! # async fn run(aad: Arc<dyn TokenCredential>) -> Result<(), mr_auth_core::Error> {
+//! let client = MixedRealityStsClient::new(
+//!     "87e9abb1-79b9-4502-bbae-cfae8c610f23".parse::<AccountId>()?,
+//!     "eastus2.mixedreality.azure.com".parse::<AccountDomain>()?,
+//!     aad,
+//!     None,
+//! )?;
+//! let token = client.get_token().await?;
+//! println!("expires on {}", token.access_token.expires_on);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod account_domain;
+mod account_id;
+mod clock;
+mod correlation_vector;
+mod error;
+mod jwt;
+mod retry_policy;
+mod sts_client;
+mod sts_endpoint;
+mod sts_response;
+mod token_cache;
+
+pub use account_domain::AccountDomain;
+pub use account_id::AccountId;
+pub use clock::*;
+pub use correlation_vector::CorrelationVector;
+pub use error::{Error, ErrorKind};
+pub use jwt::{jwt_expires_on, JwtError};
+pub use retry_policy::StsRetryOptions;
+pub use sts_client::{
+    MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, DEFAULT_AAD_SCOPE,
+    MAX_RESPONSE_BYTES,
+};
+pub use sts_endpoint::StsEndpoint;
+pub use token_cache::*;
+
+/// The `api-version` query value of the STS token call. The service went GA under this
+/// preview string and every SDK still sends it.
+pub const STS_API_VERSION: &str = "2019-02-28-preview";

@@ -1,0 +1,156 @@
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use mr_auth_core::{
+    AccountDomain, AccountId, Error, MixedRealityStsClient, MixedRealityStsClientOptions,
+};
+use std::{fmt, sync::Arc};
+use time::{Date, Month, OffsetDateTime, Time};
+use zeroize::Zeroizing;
+
+/// A Mixed Reality account key: a secret.
+///
+/// No `Display`; `Debug` prints only the type name; the memory is zeroed on drop. Read it with
+/// [`secret`](Self::secret).
+#[derive(Clone)]
+pub struct AccountKey(Zeroizing<String>);
+
+impl AccountKey {
+    /// Wraps a key, refusing an empty (or all-whitespace) one.
+    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
+        let key = Zeroizing::new(key.into());
+        if key.trim().is_empty() {
+            return Err(Error::new(
+                mr_auth_core::ErrorKind::InvalidInput,
+                "the account key is empty; copy a key from the account's Access Keys page",
+            ));
+        }
+        Ok(Self(key))
+    }
+
+    /// The key itself.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccountKey(<redacted>)")
+    }
+}
+
+/// The `TokenCredential` of an account key: its token is `{account_id}:{account_key}`, with an
+/// effectively infinite expiry (9999-12-31), whatever scopes are asked for.
+///
+/// Hand it to [`MixedRealityStsClient`] to exchange the key for a Mixed Reality token; never
+/// send it to a Mixed Reality service directly.
+pub struct AccountKeyCredential {
+    account_id: AccountId,
+    key: AccountKey,
+}
+
+impl AccountKeyCredential {
+    /// A credential for `account_id` with `key`.
+    pub fn new(account_id: AccountId, key: AccountKey) -> Arc<Self> {
+        Arc::new(Self { account_id, key })
+    }
+
+    /// The account this key belongs to.
+    pub fn account_id(&self) -> AccountId {
+        self.account_id
+    }
+}
+
+/// The expiry given to account-key tokens: the last second of year 9999, the latest time
+/// `time` represents by default (the .NET SDK uses `DateTimeOffset.MaxValue`).
+pub(crate) fn never_expires() -> OffsetDateTime {
+    let date = Date::from_calendar_date(9999, Month::December, 31).expect("valid date");
+    let time = Time::from_hms(23, 59, 59).expect("valid time");
+    date.with_time(time).assume_utc()
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for AccountKeyCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let token = format!("{}:{}", self.account_id, self.key.secret());
+        Ok(AccessToken::new(Secret::new(token), never_expires()))
+    }
+}
+
+impl fmt::Debug for AccountKeyCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountKeyCredential")
+            .field("account_id", &self.account_id)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// Builds an STS client that authenticates with an account key: the shortest way from an
+/// account id, domain and key to a Mixed Reality token.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), mr_auth_core::Error> {
+/// use mr_auth_credentials::{sts_client_with_account_key, AccountKey};
+///
+/// let client = sts_client_with_account_key(
+///     "87e9abb1-79b9-4502-bbae-cfae8c610f23".parse()?,
+///     "eastus2.mixedreality.azure.com".parse()?,
+///     AccountKey::new(std::env::var("MIXEDREALITY_ACCOUNT_KEY").unwrap_or_default())?,
+///     None,
+/// )?;
+/// let token = client.get_token().await?;
+/// println!("expires on {}", token.access_token.expires_on);
+/// # Ok(()) }
+/// ```
+pub fn sts_client_with_account_key(
+    account_id: AccountId,
+    account_domain: AccountDomain,
+    key: AccountKey,
+    options: Option<MixedRealityStsClientOptions>,
+) -> Result<Arc<MixedRealityStsClient>, Error> {
+    let credential = AccountKeyCredential::new(account_id, key);
+    MixedRealityStsClient::new(account_id, account_domain, credential, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mr_auth_core::ErrorKind;
+
+    fn id() -> AccountId {
+        "87e9abb1-79b9-4502-bbae-cfae8c610f23".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn token_is_id_colon_key_with_far_expiry_for_any_scope() {
+        let credential = AccountKeyCredential::new(id(), AccountKey::new("my_account_key").unwrap());
+        for scopes in [&[][..], &["https://sts.mixedreality.azure.com//.default"][..]] {
+            let token = credential.get_token(scopes, None).await.unwrap();
+            assert_eq!(token.token.secret(), "87e9abb1-79b9-4502-bbae-cfae8c610f23:my_account_key");
+            assert_eq!(token.expires_on.year(), 9999);
+        }
+    }
+
+    #[test]
+    fn empty_key_is_rejected() {
+        for key in ["", "   "] {
+            let error = AccountKey::new(key).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidInput);
+            assert!(error.message().contains("account key is empty"), "{error}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let key = AccountKey::new("super-secret-key").unwrap();
+        let credential = AccountKeyCredential::new(id(), key.clone());
+        for text in [format!("{key:?}"), format!("{credential:?}"), format!("{credential:#?}")] {
+            assert!(!text.contains("super-secret-key"), "{text}");
+        }
+        assert!(format!("{credential:?}").contains("87e9abb1"), "the account id is not secret");
+    }
+}

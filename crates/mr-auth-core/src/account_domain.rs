@@ -34,7 +34,11 @@ impl AccountDomain {
             )));
         }
         for label in domain.split('.') {
-            if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
+            if label.is_empty()
+                || label.len() > 63
+                || label.starts_with('-')
+                || label.ends_with('-')
+            {
                 return Err(Error::invalid_input(format!(
                     "the account domain {raw:?} is not a valid host name (empty or malformed label)"
                 )));
@@ -95,9 +99,16 @@ mod tests {
 
     #[test]
     fn valid_domains_are_kept_lowercase() {
-        assert_eq!(AccountDomain::new("mixedreality.azure.com").unwrap().as_str(), "mixedreality.azure.com");
         assert_eq!(
-            AccountDomain::new(" EastUS2.MixedReality.Azure.com ").unwrap().as_str(),
+            AccountDomain::new("mixedreality.azure.com")
+                .unwrap()
+                .as_str(),
+            "mixedreality.azure.com"
+        );
+        assert_eq!(
+            AccountDomain::new(" EastUS2.MixedReality.Azure.com ")
+                .unwrap()
+                .as_str(),
             "eastus2.mixedreality.azure.com"
         );
     }
@@ -106,7 +117,12 @@ mod tests {
     fn bare_region_gets_a_hint() {
         let error = AccountDomain::new("eastus").unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidInput);
-        assert!(error.message().contains("did you mean eastus.mixedreality.azure.com"), "{error}");
+        assert!(
+            error
+                .message()
+                .contains("did you mean eastus.mixedreality.azure.com"),
+            "{error}"
+        );
     }
 
     #[test]

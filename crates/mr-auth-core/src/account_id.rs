@@ -32,7 +32,9 @@ impl FromStr for AccountId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let trimmed = s.trim();
         if trimmed.is_empty() {
-            return Err(Error::invalid_input("the account id is empty; it must be a UUID"));
+            return Err(Error::invalid_input(
+                "the account id is empty; it must be a UUID",
+            ));
         }
         let id = Uuid::try_parse(trimmed).map_err(|error| {
             Error::invalid_input(format!(
@@ -78,13 +80,19 @@ mod tests {
             "  87e9abb1-79b9-4502-bbae-cfae8c610f23 ",
         ] {
             let id: AccountId = input.parse().unwrap();
-            assert_eq!(id.to_string(), "87e9abb1-79b9-4502-bbae-cfae8c610f23", "{input}");
+            assert_eq!(
+                id.to_string(),
+                "87e9abb1-79b9-4502-bbae-cfae8c610f23",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn nil_and_non_uuids_are_rejected_with_a_message_naming_the_problem() {
-        let nil = "00000000-0000-0000-0000-000000000000".parse::<AccountId>().unwrap_err();
+        let nil = "00000000-0000-0000-0000-000000000000"
+            .parse::<AccountId>()
+            .unwrap_err();
         assert_eq!(nil.kind(), ErrorKind::InvalidInput);
         assert!(nil.message().contains("nil UUID"), "{nil}");
 

@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn reproduces_the_fixed_uuid_vector_of_the_spec() {
         let uuid = Uuid::parse_str("0d0cddc7-4eb1-4791-9870-b1a7413cecdf").unwrap();
-        assert_eq!(CorrelationVector::from_uuid(uuid).as_str(), "DQzdx06xR5GYcLGnQTzs3w");
+        assert_eq!(
+            CorrelationVector::from_uuid(uuid).as_str(),
+            "DQzdx06xR5GYcLGnQTzs3w"
+        );
     }
 
     #[test]
@@ -73,7 +76,9 @@ mod tests {
 
     #[test]
     fn well_formed_check_rejects_other_shapes() {
-        assert!(!CorrelationVector::is_well_formed("DQzdx06xR5GYcLGnQTzs3w="));
+        assert!(!CorrelationVector::is_well_formed(
+            "DQzdx06xR5GYcLGnQTzs3w="
+        ));
         assert!(!CorrelationVector::is_well_formed("DQzdx06xR5GYcLGnQTzs3"));
         assert!(!CorrelationVector::is_well_formed("DQzdx06xR5GYcLGnQTzs-_"));
     }

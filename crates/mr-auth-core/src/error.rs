@@ -158,7 +158,10 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.inner.kind,
-            ErrorKind::Throttled | ErrorKind::ServiceError | ErrorKind::Transport | ErrorKind::Timeout
+            ErrorKind::Throttled
+                | ErrorKind::ServiceError
+                | ErrorKind::Transport
+                | ErrorKind::Timeout
         )
     }
 }
@@ -233,13 +236,19 @@ mod tests {
 
     #[test]
     fn display_carries_status_service_message_and_correlation_vectors() {
-        let error = Error::new(ErrorKind::AuthenticationFailed, "the STS rejected the credential")
-            .with_status(401)
-            .with_service_message(Some("Invalid token: bad key".into()))
-            .with_ms_cv(Some("cT1Z1Q1eTki0YgIK2wMXNQ.0".into()))
-            .with_request_cv(Some("DQzdx06xR5GYcLGnQTzs3w".into()));
+        let error = Error::new(
+            ErrorKind::AuthenticationFailed,
+            "the STS rejected the credential",
+        )
+        .with_status(401)
+        .with_service_message(Some("Invalid token: bad key".into()))
+        .with_ms_cv(Some("cT1Z1Q1eTki0YgIK2wMXNQ.0".into()))
+        .with_request_cv(Some("DQzdx06xR5GYcLGnQTzs3w".into()));
         let text = error.to_string();
-        assert!(text.starts_with("authentication failed: the STS rejected"), "{text}");
+        assert!(
+            text.starts_with("authentication failed: the STS rejected"),
+            "{text}"
+        );
         assert!(text.contains("status 401"), "{text}");
         assert!(text.contains("Invalid token: bad key"), "{text}");
         assert!(text.contains("cT1Z1Q1eTki0YgIK2wMXNQ.0"), "{text}");

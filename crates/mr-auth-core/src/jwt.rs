@@ -98,7 +98,11 @@ fn number_seconds(number: &serde_json::Number) -> Result<i64, JwtError> {
 fn string_seconds(text: &str) -> Result<i64, JwtError> {
     let text = text.trim();
     if let Ok(value) = text.parse::<i64>() {
-        return if value < 0 { Err(JwtError::InvalidExp) } else { Ok(value) };
+        return if value < 0 {
+            Err(JwtError::InvalidExp)
+        } else {
+            Ok(value)
+        };
     }
     float_seconds(text.parse::<f64>().map_err(|_| JwtError::InvalidExp)?)
 }
@@ -108,7 +112,8 @@ fn float_seconds(value: f64) -> Result<i64, JwtError> {
     if !value.is_finite() || value < 0.0 || value >= 253_402_300_800.0 {
         return Err(JwtError::InvalidExp);
     }
-    #[allow(clippy::cast_possible_truncation)] // truncation is the documented behaviour for float exp
+    #[allow(clippy::cast_possible_truncation)]
+    // truncation is the documented behaviour for float exp
     Ok(value.trunc() as i64)
 }
 
@@ -140,7 +145,10 @@ mod tests {
 
     #[test]
     fn spec_vector_empty_payload() {
-        assert_eq!(exp("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.."), Err(JwtError::EmptyPayload));
+        assert_eq!(
+            exp("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.."),
+            Err(JwtError::EmptyPayload)
+        );
     }
 
     #[test]
@@ -151,7 +159,10 @@ mod tests {
 
     #[test]
     fn spec_vector_garbage_and_empty_are_structure_errors() {
-        assert_eq!(exp("asdfasdfasdf"), Err(JwtError::Structure { segments: 1 }));
+        assert_eq!(
+            exp("asdfasdfasdf"),
+            Err(JwtError::Structure { segments: 1 })
+        );
         assert_eq!(exp(""), Err(JwtError::Structure { segments: 0 }));
     }
 
@@ -172,7 +183,10 @@ mod tests {
 
     #[test]
     fn spec_vector_url_safe_characters() {
-        assert_eq!(exp("x.eyJhIjoifn5-Pj4-Pz8_IiwiZXhwIjoxNzAwMDAwMDAwfQ."), Ok(1_700_000_000));
+        assert_eq!(
+            exp("x.eyJhIjoifn5-Pj4-Pz8_IiwiZXhwIjoxNzAwMDAwMDAwfQ."),
+            Ok(1_700_000_000)
+        );
     }
 
     #[test]
@@ -183,7 +197,10 @@ mod tests {
     #[test]
     fn standard_alphabet_payload_is_tolerated() {
         // {"a":"~~~>>>???","exp":1700000000} in the standard alphabet (with + and /).
-        assert_eq!(exp("x.eyJhIjoifn5+Pj4+Pz8/IiwiZXhwIjoxNzAwMDAwMDAwfQ."), Ok(1_700_000_000));
+        assert_eq!(
+            exp("x.eyJhIjoifn5+Pj4+Pz8/IiwiZXhwIjoxNzAwMDAwMDAwfQ."),
+            Ok(1_700_000_000)
+        );
     }
 
     #[test]
@@ -198,7 +215,10 @@ mod tests {
         assert_eq!(exp(&t(r#"{"exp":"soon"}"#)), Err(JwtError::InvalidExp));
         assert_eq!(exp(&t(r#"{"exp":true}"#)), Err(JwtError::InvalidExp));
         assert_eq!(exp(&t(r#"{"exp":1e300}"#)), Err(JwtError::InvalidExp));
-        assert_eq!(exp(&t(r#"{"exp":18446744073709551615}"#)), Err(JwtError::InvalidExp));
+        assert_eq!(
+            exp(&t(r#"{"exp":18446744073709551615}"#)),
+            Err(JwtError::InvalidExp)
+        );
         assert_eq!(exp(&t(r#"{"exp":0}"#)), Ok(0));
         assert_eq!(exp(&t(r#"{"exp":"1700000000.5"}"#)), Ok(1_700_000_000));
         assert_eq!(exp("a.b.c.d"), Err(JwtError::Structure { segments: 4 }));

@@ -90,14 +90,18 @@ impl StsRetryPolicy {
             .saturating_mul(1u32 << exponent)
             .min(self.options.max_delay)
             .max(Duration::from_millis(1));
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX).max(1);
+        let millis = u64::try_from(ceiling.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         Duration::from_millis(rand::random_range(millis / 2..=millis))
     }
 
     pub(crate) fn delay(&self, retry_count: u32, retry_after: Option<Duration>) -> Duration {
         let backoff = self.backoff(retry_count);
         match retry_after {
-            Some(asked) => asked.min(self.options.max_retry_after).max(backoff.min(asked)),
+            Some(asked) => asked
+                .min(self.options.max_retry_after)
+                .max(backoff.min(asked)),
             None => backoff,
         }
     }
@@ -132,7 +136,11 @@ impl RetryPolicy for StsRetryPolicy {
 
     async fn wait(&self, retry_count: u32, retry_after: Option<CoreDuration>) {
         let delay = self.delay(retry_count, retry_after.map(from_core));
-        tracing::debug!(retry_count, delay_ms = delay.as_millis() as u64, "waiting before retrying the STS request");
+        tracing::debug!(
+            retry_count,
+            delay_ms = delay.as_millis() as u64,
+            "waiting before retrying the STS request"
+        );
         tokio::time::sleep(delay).await;
     }
 }
@@ -150,9 +158,15 @@ mod tests {
         });
         for _ in 0..200 {
             let first = policy.delay(1, None);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+            assert!(
+                first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+                "{first:?}"
+            );
             let third = policy.delay(3, None);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
+            assert!(
+                third >= Duration::from_millis(200) && third <= Duration::from_millis(400),
+                "{third:?}"
+            );
             let tenth = policy.delay(10, None);
             assert!(tenth <= Duration::from_millis(700), "{tenth:?}");
             let huge = policy.delay(u32::MAX, None);
@@ -167,8 +181,14 @@ mod tests {
             max_retry_after: Duration::from_secs(5),
             ..StsRetryOptions::default()
         });
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(3600))), Duration::from_secs(5));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

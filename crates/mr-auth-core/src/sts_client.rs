@@ -116,10 +116,13 @@ impl MixedRealityStsClient {
             None => DEFAULT_AAD_SCOPE.to_owned(),
         };
         if options.timeout.is_zero() {
-            return Err(Error::invalid_input("the overall timeout must be greater than zero"));
+            return Err(Error::invalid_input(
+                "the overall timeout must be greater than zero",
+            ));
         }
         let mut client_options = options.client_options.clone();
-        client_options.retry = RetryOptions::custom(Arc::new(StsRetryPolicy::new(options.retry.clone())));
+        client_options.retry =
+            RetryOptions::custom(Arc::new(StsRetryPolicy::new(options.retry.clone())));
         if client_options.transport.is_none() {
             client_options.transport = Some(default_transport(&options)?);
         }
@@ -161,8 +164,12 @@ impl MixedRealityStsClient {
     /// credential in `mr-auth-credentials`).
     pub async fn get_token(&self) -> Result<StsToken, Error> {
         let cv = CorrelationVector::new();
-        let span = tracing::debug_span!("mr_sts_get_token", account_id = %self.account_id, x_mrc_cv = %cv);
-        let result = match tokio::time::timeout(self.timeout, self.exchange(&cv)).instrument(span).await {
+        let span =
+            tracing::debug_span!("mr_sts_get_token", account_id = %self.account_id, x_mrc_cv = %cv);
+        let result = match tokio::time::timeout(self.timeout, self.exchange(&cv))
+            .instrument(span)
+            .await
+        {
             Ok(result) => result,
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
@@ -183,7 +190,9 @@ impl MixedRealityStsClient {
             .map_err(|error| {
                 Error::new(
                     ErrorKind::AuthenticationFailed,
-                    format!("the credential could not produce a token for the STS request: {error}"),
+                    format!(
+                        "the credential could not produce a token for the STS request: {error}"
+                    ),
                 )
                 .with_source(error)
             })?;
@@ -257,8 +266,9 @@ impl MixedRealityStsClient {
 }
 
 fn is_timeout(error: &azure_core::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> =
-        error.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static));
+    let mut current: Option<&(dyn std::error::Error + 'static)> = error
+        .get_ref()
+        .map(|inner| inner as &(dyn std::error::Error + 'static));
     while let Some(err) = current {
         if let Some(reqwest_error) = err.downcast_ref::<reqwest::Error>() {
             if reqwest_error.is_timeout() {
@@ -300,10 +310,19 @@ fn default_transport(options: &MixedRealityStsClientOptions) -> Result<Transport
         .timeout(options.try_timeout)
         .redirect(reqwest::redirect::Policy::none());
     for pem in &options.extra_root_certificates_pem {
-        let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|error| {
-            Error::invalid_input("an extra root certificate is not valid PEM").with_source(error)
-        })?;
-        builder = builder.add_root_certificate(certificate);
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
+                Error::invalid_input("an extra root certificate is not valid PEM")
+                    .with_source(error)
+            })?;
+        if certificates.is_empty() {
+            return Err(Error::invalid_input(
+                "an extra root certificate is not valid PEM (no BEGIN CERTIFICATE block found)",
+            ));
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
     }
     let client = builder.build().map_err(|error| {
         Error::new(ErrorKind::Transport, "could not build the HTTP client").with_source(error)

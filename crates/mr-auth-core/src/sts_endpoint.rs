@@ -25,8 +25,10 @@ impl StsEndpoint {
             } else {
                 ""
             };
-            Error::invalid_input(format!("the STS endpoint {trimmed:?} is not a valid URL{hint}"))
-                .with_source(error)
+            Error::invalid_input(format!(
+                "the STS endpoint {trimmed:?} is not a valid URL{hint}"
+            ))
+            .with_source(error)
         })?;
         Self::from_url(parsed)
     }
@@ -34,7 +36,9 @@ impl StsEndpoint {
     /// Validates a custom STS URL.
     pub fn from_url(url: Url) -> Result<Self, Error> {
         if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(Error::invalid_input(format!("the STS endpoint {url} has no host")));
+            return Err(Error::invalid_input(format!(
+                "the STS endpoint {url} has no host"
+            )));
         }
         match url.scheme() {
             "https" => {}
@@ -93,7 +97,8 @@ impl StsEndpoint {
             segments.push(&account_id.to_string());
             segments.push("token");
         }
-        url.query_pairs_mut().append_pair("api-version", STS_API_VERSION);
+        url.query_pairs_mut()
+            .append_pair("api-version", STS_API_VERSION);
         url
     }
 }
@@ -140,7 +145,10 @@ mod tests {
     fn endpoint_from_domain() {
         let domain = AccountDomain::new("eastus2.mixedreality.azure.com").unwrap();
         let endpoint = StsEndpoint::for_domain(&domain);
-        assert_eq!(endpoint.to_string(), "https://sts.eastus2.mixedreality.azure.com");
+        assert_eq!(
+            endpoint.to_string(),
+            "https://sts.eastus2.mixedreality.azure.com"
+        );
         assert_eq!(
             endpoint.token_url(&id()).as_str(),
             "https://sts.eastus2.mixedreality.azure.com/Accounts/87e9abb1-79b9-4502-bbae-cfae8c610f23/token?api-version=2019-02-28-preview"
@@ -160,7 +168,12 @@ mod tests {
 
     #[test]
     fn plain_http_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://127.1.2.3", "http://[::1]:9", "http://localhost:1234/sts"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:9",
+            "http://localhost:1234/sts",
+        ] {
             let endpoint = StsEndpoint::new(ok).unwrap();
             assert!(endpoint.is_loopback(), "{ok}");
         }

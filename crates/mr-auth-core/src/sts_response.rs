@@ -142,7 +142,9 @@ mod tests {
 
     #[test]
     fn spec_success_body() {
-        let token = parse_success(br#"{"AccessToken":"fake.eyJleHAiOjIxNDc0ODM2NDd9.fake","Other":1}"#).unwrap();
+        let token =
+            parse_success(br#"{"AccessToken":"fake.eyJleHAiOjIxNDc0ODM2NDd9.fake","Other":1}"#)
+                .unwrap();
         assert_eq!(token.expires_on.unix_timestamp(), 2_147_483_647);
         assert_eq!(token.token.secret(), "fake.eyJleHAiOjIxNDc0ODM2NDd9.fake");
     }
@@ -155,9 +157,18 @@ mod tests {
 
         let error = parse_success(br#"{"AccessToken":"notajwt"}"#).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Protocol);
-        assert!(error.message().contains("three dot-separated segments"), "{error}");
+        assert!(
+            error.message().contains("three dot-separated segments"),
+            "{error}"
+        );
 
-        for body in [&b"<html>"[..], b"", b"[]", br#"{"AccessToken":5}"#, b"\xff\xfe"] {
+        for body in [
+            &b"<html>"[..],
+            b"",
+            b"[]",
+            br#"{"AccessToken":5}"#,
+            b"\xff\xfe",
+        ] {
             let error = parse_success(body).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::Protocol, "{body:?}");
         }
@@ -173,15 +184,33 @@ mod tests {
         assert_eq!(error.ms_cv(), Some("cT1Z1Q1eTki0YgIK2wMXNQ.0"));
         assert_eq!(error.status(), Some(401));
 
-        assert_eq!(status_error(&meta(400), "e").kind(), ErrorKind::RequestRejected);
-        assert_eq!(status_error(&meta(403), "e").kind(), ErrorKind::AuthenticationFailed);
+        assert_eq!(
+            status_error(&meta(400), "e").kind(),
+            ErrorKind::RequestRejected
+        );
+        assert_eq!(
+            status_error(&meta(403), "e").kind(),
+            ErrorKind::AuthenticationFailed
+        );
         let not_found = status_error(&meta(404), "https://sts.eastus");
         assert_eq!(not_found.kind(), ErrorKind::RequestRejected);
-        assert!(not_found.message().contains("account domain"), "{not_found}");
-        assert_eq!(status_error(&meta(500), "e").kind(), ErrorKind::ServiceError);
-        assert_eq!(status_error(&meta(408), "e").kind(), ErrorKind::ServiceError);
+        assert!(
+            not_found.message().contains("account domain"),
+            "{not_found}"
+        );
+        assert_eq!(
+            status_error(&meta(500), "e").kind(),
+            ErrorKind::ServiceError
+        );
+        assert_eq!(
+            status_error(&meta(408), "e").kind(),
+            ErrorKind::ServiceError
+        );
         assert_eq!(status_error(&meta(302), "e").kind(), ErrorKind::Protocol);
-        assert_eq!(status_error(&meta(418), "e").kind(), ErrorKind::RequestRejected);
+        assert_eq!(
+            status_error(&meta(418), "e").kind(),
+            ErrorKind::RequestRejected
+        );
         assert_eq!(status_error(&meta(201), "e").kind(), ErrorKind::Protocol);
 
         let mut throttled = meta(429);
@@ -195,8 +224,14 @@ mod tests {
     fn retry_after_forms() {
         let now = OffsetDateTime::from_unix_timestamp(1_609_459_200).unwrap(); // 2021-01-01T00:00:00Z
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Fri, 01 Jan 2021 00:00:10 GMT", now), Some(Duration::from_secs(10)));
-        assert_eq!(parse_retry_after("Thu, 31 Dec 2020 00:00:10 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Fri, 01 Jan 2021 00:00:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 31 Dec 2020 00:00:10 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
     }
@@ -204,7 +239,10 @@ mod tests {
     #[test]
     fn huge_or_hostile_service_messages_are_bounded() {
         let mut m = meta(401);
-        m.www_authenticate = Some(format!("Invalid token: {}\r\nInjected: x", "é".repeat(5000)));
+        m.www_authenticate = Some(format!(
+            "Invalid token: {}\r\nInjected: x",
+            "é".repeat(5000)
+        ));
         let error = status_error(&m, "e");
         let message = error.service_message().unwrap();
         assert!(message.len() <= 1024 + 3);

@@ -127,10 +127,17 @@ mod tests {
 
     #[tokio::test]
     async fn token_is_id_colon_key_with_far_expiry_for_any_scope() {
-        let credential = AccountKeyCredential::new(id(), AccountKey::new("my_account_key").unwrap());
-        for scopes in [&[][..], &["https://sts.mixedreality.azure.com//.default"][..]] {
+        let credential =
+            AccountKeyCredential::new(id(), AccountKey::new("my_account_key").unwrap());
+        for scopes in [
+            &[][..],
+            &["https://sts.mixedreality.azure.com//.default"][..],
+        ] {
             let token = credential.get_token(scopes, None).await.unwrap();
-            assert_eq!(token.token.secret(), "87e9abb1-79b9-4502-bbae-cfae8c610f23:my_account_key");
+            assert_eq!(
+                token.token.secret(),
+                "87e9abb1-79b9-4502-bbae-cfae8c610f23:my_account_key"
+            );
             assert_eq!(token.expires_on.year(), 9999);
         }
     }
@@ -148,9 +155,16 @@ mod tests {
     fn debug_never_shows_the_key() {
         let key = AccountKey::new("super-secret-key").unwrap();
         let credential = AccountKeyCredential::new(id(), key.clone());
-        for text in [format!("{key:?}"), format!("{credential:?}"), format!("{credential:#?}")] {
+        for text in [
+            format!("{key:?}"),
+            format!("{credential:?}"),
+            format!("{credential:#?}"),
+        ] {
             assert!(!text.contains("super-secret-key"), "{text}");
         }
-        assert!(format!("{credential:?}").contains("87e9abb1"), "the account id is not secret");
+        assert!(
+            format!("{credential:?}").contains("87e9abb1"),
+            "the account id is not secret"
+        );
     }
 }

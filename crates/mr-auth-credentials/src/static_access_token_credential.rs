@@ -74,7 +74,8 @@ mod tests {
     #[tokio::test]
     async fn returns_the_token_it_holds_even_when_expired() {
         let past = OffsetDateTime::now_utc() - Duration::hours(1);
-        let credential = StaticAccessTokenCredential::new(AccessToken::new(Secret::new("tok-123"), past));
+        let credential =
+            StaticAccessTokenCredential::new(AccessToken::new(Secret::new("tok-123"), past));
         let token = credential.get_token(&["anything"], None).await.unwrap();
         assert_eq!(token.token.secret(), "tok-123");
         assert_eq!(token.expires_on, past);
@@ -84,7 +85,8 @@ mod tests {
     #[test]
     fn warns_once_after_expiry() {
         let expiry = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        let credential = StaticAccessTokenCredential::new(AccessToken::new(Secret::new("t"), expiry));
+        let credential =
+            StaticAccessTokenCredential::new(AccessToken::new(Secret::new("t"), expiry));
         assert!(!credential.warn_if_expired(expiry - Duration::seconds(1)));
         assert!(credential.warn_if_expired(expiry));
         assert!(!credential.warn_if_expired(expiry + Duration::hours(1)));

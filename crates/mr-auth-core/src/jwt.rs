@@ -109,7 +109,7 @@ fn string_seconds(text: &str) -> Result<i64, JwtError> {
 
 fn float_seconds(value: f64) -> Result<i64, JwtError> {
     // 253402300799 is 9999-12-31T23:59:59Z, the largest time `time` represents by default.
-    if !value.is_finite() || value < 0.0 || value >= 253_402_300_800.0 {
+    if !value.is_finite() || !(0.0..253_402_300_800.0).contains(&value) {
         return Err(JwtError::InvalidExp);
     }
     #[allow(clippy::cast_possible_truncation)]

@@ -31,6 +31,10 @@ pub enum JwtError {
     /// The payload has no `exp` claim (or it is null).
     #[error("the JWT has no exp claim")]
     MissingExp,
+    /// The header segment is not a base64url JSON object (only checked when decoding the
+    /// header; reading the expiry never looks at it).
+    #[error("the JWT header is not a base64url-encoded JSON object")]
+    Header,
     /// `exp` is not a non-negative number of seconds (integer, float or numeric string).
     #[error("the JWT exp claim is not a non-negative number of seconds")]
     InvalidExp,
@@ -66,14 +70,7 @@ pub fn jwt_expires_on(token: &str) -> Result<OffsetDateTime, JwtError> {
             segments: if token.is_empty() { 0 } else { segments.len() },
         });
     }
-    let payload = segments[1].trim_end_matches('=');
-    if payload.is_empty() {
-        return Err(JwtError::EmptyPayload);
-    }
-    let bytes = URL_SAFE_LENIENT
-        .decode(payload)
-        .or_else(|_| STANDARD_LENIENT.decode(payload))
-        .map_err(|_| JwtError::PayloadEncoding)?;
+    let bytes = decode_segment(segments[1])?;
     let json: Value = serde_json::from_slice(&bytes).map_err(|_| JwtError::PayloadJson)?;
     let claims = json.as_object().ok_or(JwtError::PayloadNotObject)?;
     let seconds = match claims.get("exp") {
@@ -83,6 +80,54 @@ pub fn jwt_expires_on(token: &str) -> Result<OffsetDateTime, JwtError> {
         Some(_) => return Err(JwtError::InvalidExp),
     };
     OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| JwtError::InvalidExp)
+}
+
+/// A JWT's header and claims, decoded without any signature check (for display and
+/// diagnostics only; never trust these claims for authorization).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnverifiedJwt {
+    /// The header (`alg`, `kid`, `typ`, ...).
+    pub header: serde_json::Map<String, Value>,
+    /// The claims.
+    pub claims: serde_json::Map<String, Value>,
+    /// The expiry read from `exp`, as [`jwt_expires_on`] reads it.
+    pub expires_on: OffsetDateTime,
+}
+
+/// Decodes a JWT's header and claims without checking its signature.
+///
+/// The rules of [`jwt_expires_on`] apply to the payload; the header must also be a
+/// base64url JSON object.
+pub fn decode_jwt_unverified(token: &str) -> Result<UnverifiedJwt, JwtError> {
+    let expires_on = jwt_expires_on(token)?;
+    let mut segments = token.split('.');
+    let header =
+        decode_object(segments.next().unwrap_or_default()).map_err(|_| JwtError::Header)?;
+    let claims = decode_object(segments.next().unwrap_or_default())?;
+    Ok(UnverifiedJwt {
+        header,
+        claims,
+        expires_on,
+    })
+}
+
+fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
+    let segment = segment.trim_end_matches('=');
+    if segment.is_empty() {
+        return Err(JwtError::EmptyPayload);
+    }
+    URL_SAFE_LENIENT
+        .decode(segment)
+        .or_else(|_| STANDARD_LENIENT.decode(segment))
+        .map_err(|_| JwtError::PayloadEncoding)
+}
+
+fn decode_object(segment: &str) -> Result<serde_json::Map<String, Value>, JwtError> {
+    let bytes = decode_segment(segment)?;
+    match serde_json::from_slice(&bytes).map_err(|_| JwtError::PayloadJson)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(JwtError::PayloadNotObject),
+    }
 }
 
 fn number_seconds(number: &serde_json::Number) -> Result<i64, JwtError> {
@@ -222,5 +267,28 @@ mod tests {
         assert_eq!(exp(&t(r#"{"exp":0}"#)), Ok(0));
         assert_eq!(exp(&t(r#"{"exp":"1700000000.5"}"#)), Ok(1_700_000_000));
         assert_eq!(exp("a.b.c.d"), Err(JwtError::Structure { segments: 4 }));
+    }
+
+    #[test]
+    fn decodes_header_and_claims_without_verifying() {
+        let decoded = decode_jwt_unverified(PADDED).unwrap();
+        assert_eq!(
+            decoded.header.get("alg").and_then(Value::as_str),
+            Some("none")
+        );
+        assert_eq!(
+            decoded.claims.get("given_name").and_then(Value::as_str),
+            Some("Bob")
+        );
+        assert_eq!(decoded.expires_on.unix_timestamp(), 1_610_898_650);
+        // The header is needed here, unlike for the expiry alone.
+        assert_eq!(
+            decode_jwt_unverified("fake.eyJleHAiOjIxNDc0ODM2NDd9.fake"),
+            Err(JwtError::Header)
+        );
+        assert_eq!(
+            decode_jwt_unverified("notajwt"),
+            Err(JwtError::Structure { segments: 1 })
+        );
     }
 }

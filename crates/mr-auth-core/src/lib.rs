@@ -41,7 +41,7 @@ pub use account_id::AccountId;
 pub use clock::*;
 pub use correlation_vector::CorrelationVector;
 pub use error::{Error, ErrorKind};
-pub use jwt::{jwt_expires_on, JwtError};
+pub use jwt::{decode_jwt_unverified, jwt_expires_on, JwtError, UnverifiedJwt};
 pub use retry_policy::StsRetryOptions;
 pub use sts_client::{
     MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, DEFAULT_AAD_SCOPE,

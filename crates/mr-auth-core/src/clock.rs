@@ -1,0 +1,122 @@
+use std::{fmt::Debug, sync::Mutex, time::Duration};
+
+use time::OffsetDateTime;
+
+/// The source of "now" for everything in this workspace that compares a token's expiry with the
+/// current time.
+///
+/// Production code uses [`SystemClock`]; tests inject a [`ManualClock`] so expiry and refresh are
+/// tested without sleeping.
+pub trait Clock: Send + Sync + Debug {
+    /// The current time (UTC).
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real wall clock. This is the only place in the workspace that reads the system time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    // The one sanctioned read of the system time; everything else goes through `Clock`.
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// 2025-01-01T00:00:00Z.
+const FIXED_START_UNIX_SECONDS: u64 = 1_735_689_600;
+
+/// A clock that only moves when told to. **For tests**, including tests in other crates: share
+/// it as an `Arc<ManualClock>` (it coerces to `Arc<dyn Clock>`) and move it with
+/// [`set`](Self::set) or [`advance`](Self::advance).
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use mr_auth_core::{Clock, ManualClock};
+///
+/// let start = time::OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap();
+/// let clock = Arc::new(ManualClock::new(start));
+/// let shared: Arc<dyn Clock> = clock.clone();
+/// clock.advance(Duration::from_secs(60));
+/// assert_eq!(shared.now(), start + Duration::from_secs(60));
+/// ```
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<OffsetDateTime>,
+}
+
+impl ManualClock {
+    /// A clock stopped at `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            now: Mutex::new(now),
+        }
+    }
+
+    /// A clock stopped at 2025-01-01T00:00:00Z, a fixed and unremarkable starting point.
+    pub fn at_fixed_start() -> Self {
+        Self::new(OffsetDateTime::UNIX_EPOCH + Duration::from_secs(FIXED_START_UNIX_SECONDS))
+    }
+
+    /// Moves the clock to `now` (backwards too, to test clock skew).
+    pub fn set(&self, now: OffsetDateTime) {
+        *self.lock() = now;
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.lock();
+        *now += by;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
+        // A panic while holding this lock cannot leave the time half-written, so a poisoned
+        // lock still holds a usable value.
+        self.now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::at_fixed_start()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.lock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::at_fixed_start();
+        let start = clock.now();
+        assert_eq!(clock.now(), start);
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(clock.now() - start, time::Duration::seconds(90));
+        clock.set(start - time::Duration::hours(1));
+        assert_eq!(clock.now(), start - time::Duration::hours(1));
+    }
+
+    #[test]
+    fn manual_clock_is_shared_through_dyn_clock() {
+        let clock = Arc::new(ManualClock::at_fixed_start());
+        let shared: Arc<dyn Clock> = clock.clone();
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(shared.now(), clock.now());
+    }
+
+    #[test]
+    fn system_clock_is_after_2024() {
+        assert!(SystemClock.now().year() >= 2024);
+    }
+}

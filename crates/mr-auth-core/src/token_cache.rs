@@ -1,0 +1,1062 @@
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    hash::Hash,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
+    time::Duration,
+};
+
+use azure_core::credentials::AccessToken;
+use rand::Rng as _;
+use time::{OffsetDateTime, PrimitiveDateTime};
+use tokio::sync::watch;
+
+use crate::{Clock, Error, ErrorKind, SystemClock};
+
+/// A cached value that knows when it stops being usable.
+pub trait Expiring {
+    /// When the value expires. [`TokenCache`] never hands out a value at or after this instant
+    /// (less [`TokenCacheOptions::expiry_buffer`]).
+    fn expires_on(&self) -> OffsetDateTime;
+
+    /// When the issuer asked for the value to be refreshed, if it did (for example the
+    /// `refresh_in` of an Entra ID token response). When `None`, the cache refreshes
+    /// [`TokenCacheOptions::refresh_before`] ahead of [`expires_on`](Self::expires_on).
+    fn refresh_on(&self) -> Option<OffsetDateTime> {
+        None
+    }
+}
+
+impl Expiring for AccessToken {
+    fn expires_on(&self) -> OffsetDateTime {
+        self.expires_on
+    }
+}
+
+impl<T: Expiring + ?Sized> Expiring for Arc<T> {
+    fn expires_on(&self) -> OffsetDateTime {
+        (**self).expires_on()
+    }
+
+    fn refresh_on(&self) -> Option<OffsetDateTime> {
+        (**self).refresh_on()
+    }
+}
+
+/// A fetch produced a value that was already expired by the cache's clock.
+///
+/// The cache does not hand such a value out, and does not store it. It usually means the local
+/// clock is wrong. Error types used with [`TokenCache`] convert from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchedTokenExpired {
+    /// The fetched value's expiry.
+    pub expires_on: OffsetDateTime,
+    /// The time on the cache's clock when the value arrived.
+    pub now: OffsetDateTime,
+}
+
+impl fmt::Display for FetchedTokenExpired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the new token was already expired when it arrived (it expires on {}, the local clock says {}); check the system clock",
+            self.expires_on, self.now
+        )
+    }
+}
+
+impl std::error::Error for FetchedTokenExpired {}
+
+impl From<FetchedTokenExpired> for Error {
+    fn from(expired: FetchedTokenExpired) -> Self {
+        Error::new(ErrorKind::Protocol, expired.to_string())
+    }
+}
+
+/// How far ahead of expiry [`TokenCache`] refreshes by default: 5 minutes, as the Azure SDKs'
+/// bearer policies do.
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
+
+/// The default bound of the random extra lead time added to each cached value's refresh point:
+/// 30 seconds.
+pub const DEFAULT_MAX_JITTER: Duration = Duration::from_secs(30);
+
+/// How long [`TokenCache`] waits by default, after a refresh failed while the cached value was
+/// still valid, before it tries again: 30 seconds.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// Tuning of a [`TokenCache`].
+#[derive(Clone, Debug)]
+pub struct TokenCacheOptions {
+    /// Refresh this long before the value expires (unless the value names its own
+    /// [`refresh_on`](Expiring::refresh_on)). Default [`DEFAULT_REFRESH_BEFORE`].
+    pub refresh_before: Duration,
+    /// Each stored value's refresh point moves earlier by a random amount in
+    /// `[0, max_jitter]`, drawn once when the value is stored, so a fleet of processes started
+    /// together does not refresh in lockstep. Zero turns jitter off. Default
+    /// [`DEFAULT_MAX_JITTER`].
+    pub max_jitter: Duration,
+    /// Treat a value as expired this long before its real expiry, so that a value handed out is
+    /// still usable when it reaches the service. Default zero.
+    pub expiry_buffer: Duration,
+    /// After a refresh failed while the cached value was still valid, wait this long before the
+    /// next refresh attempt (the cached value is served meanwhile). Does not apply once the
+    /// value has expired: then every call that finds no fetch running starts one. Default
+    /// [`DEFAULT_RETRY_DELAY`].
+    pub retry_delay: Duration,
+    /// The source of "now". Default [`SystemClock`]; tests inject a
+    /// [`ManualClock`](crate::ManualClock).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for TokenCacheOptions {
+    fn default() -> Self {
+        Self {
+            refresh_before: DEFAULT_REFRESH_BEFORE,
+            max_jitter: DEFAULT_MAX_JITTER,
+            expiry_buffer: Duration::ZERO,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A single-flight, refresh-ahead cache of expiring values (access tokens), shared by the Mixed
+/// Reality caching credential (one key) and the broker credential (one key per authority,
+/// tenant, client, scopes, claims, ...).
+///
+/// [`get_or_fetch`](Self::get_or_fetch) behaves as follows for a key:
+///
+/// - **fresh** (before the refresh point): the cached value, without fetching;
+/// - **refresh window** (after the refresh point, still valid): the cached value at once, and a
+///   background refresh is started unless one is already running (or a failed one is being
+///   backed off, see [`TokenCacheOptions::retry_delay`]). If that refresh fails, the cached value
+///   keeps being served and a warning is logged;
+/// - **empty or expired**: the caller waits for a fetch. However many callers arrive, only one
+///   fetch runs; all of them get its value or its error.
+///
+/// An expired value is never returned. The refresh point is
+/// `refresh_on` (or `expires_on - refresh_before`) minus a random jitter in `[0, max_jitter]`,
+/// but never earlier than halfway through the value's remaining lifetime when it was stored
+/// (so short-lived values do not cause a fetch on every call).
+///
+/// Fetches run in a spawned tokio task, so a caller that drops its future (a timeout, a
+/// `select!`) neither cancels the fetch others wait for nor leaves the key stuck. Call it from
+/// within a tokio runtime. If a fetch panics, the callers waiting for it panic too and the next
+/// call starts a new fetch.
+///
+/// All time is read through [`TokenCacheOptions::clock`].
+pub struct TokenCache<K, V, E> {
+    inner: Arc<Inner<K, V, E>>,
+}
+
+struct Inner<K, V, E> {
+    options: TokenCacheOptions,
+    slots: Mutex<HashMap<K, Slot<V, E>>>,
+    next_fetch_id: AtomicU64,
+}
+
+struct Slot<V, E> {
+    cached: Option<Cached<V>>,
+    in_flight: Option<InFlight<V, E>>,
+    /// Set after a refresh failed while the value was still valid.
+    retry_not_before: Option<OffsetDateTime>,
+}
+
+impl<V, E> Default for Slot<V, E> {
+    fn default() -> Self {
+        Self {
+            cached: None,
+            in_flight: None,
+            retry_not_before: None,
+        }
+    }
+}
+
+struct Cached<V> {
+    value: V,
+    refresh_at: OffsetDateTime,
+    usable_until: OffsetDateTime,
+}
+
+type Outcome<V, E> = Option<Result<V, E>>;
+
+struct InFlight<V, E> {
+    id: u64,
+    outcome: watch::Receiver<Outcome<V, E>>,
+}
+
+impl<K, V, E> TokenCache<K, V, E>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired> + Clone + fmt::Display + Send + Sync + 'static,
+{
+    /// An empty cache.
+    pub fn new(options: TokenCacheOptions) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                options,
+                slots: Mutex::new(HashMap::new()),
+                next_fetch_id: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The options this cache was built with.
+    pub fn options(&self) -> &TokenCacheOptions {
+        &self.inner.options
+    }
+
+    /// The value for `key`: the cached one while it is fresh, otherwise the result of `fetch`
+    /// (see the type's documentation for the exact rules).
+    ///
+    /// `fetch` is called at most once, synchronously, and only when this call has to start a
+    /// fetch; the future it returns runs in a spawned task. It must not call back into this
+    /// cache synchronously (the future it returns may).
+    pub async fn get_or_fetch<F, Fut>(&self, key: &K, fetch: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        let now = self.inner.options.clock.now();
+        let outcome = {
+            let mut slots = self.inner.lock();
+            if let Some(cached) = slots.get(key).and_then(|slot| slot.cached.as_ref()) {
+                if now < cached.refresh_at {
+                    return Ok(cached.value.clone());
+                }
+            }
+            let slot = slots.entry(key.clone()).or_default();
+            let still_valid = slot
+                .cached
+                .as_ref()
+                .filter(|cached| now < cached.usable_until)
+                .map(|cached| cached.value.clone());
+            match (still_valid, &slot.in_flight) {
+                (Some(value), Some(_)) => return Ok(value),
+                (Some(value), None) => {
+                    let backing_off = slot.retry_not_before.is_some_and(|at| now < at);
+                    if !backing_off {
+                        let start = self.inner.begin(slot);
+                        drop(slots);
+                        self.spawn_fetch(key.clone(), start, fetch);
+                    }
+                    return Ok(value);
+                }
+                (None, Some(in_flight)) => in_flight.outcome.clone(),
+                (None, None) => {
+                    slot.cached = None;
+                    let start = self.inner.begin(slot);
+                    let outcome = start.outcome.clone();
+                    drop(slots);
+                    self.spawn_fetch(key.clone(), start, fetch);
+                    outcome
+                }
+            }
+        };
+        wait(outcome).await
+    }
+
+    /// The cached value for `key` if it has not expired, without fetching.
+    pub fn cached(&self, key: &K) -> Option<V> {
+        let now = self.inner.options.clock.now();
+        let slots = self.inner.lock();
+        slots
+            .get(key)
+            .and_then(|slot| slot.cached.as_ref())
+            .filter(|cached| now < cached.usable_until)
+            .map(|cached| cached.value.clone())
+    }
+
+    /// When the cached value for `key` is due for refresh (jitter included), if one is cached.
+    pub fn refresh_at(&self, key: &K) -> Option<OffsetDateTime> {
+        let slots = self.inner.lock();
+        slots
+            .get(key)
+            .and_then(|slot| slot.cached.as_ref())
+            .map(|cached| cached.refresh_at)
+    }
+
+    /// Forgets `key`: its cached value, and any fetch running for it (that fetch still
+    /// completes for the callers already waiting on it, but its result is not stored). The next
+    /// call for `key` fetches.
+    pub fn invalidate(&self, key: &K) {
+        self.inner.lock().remove(key);
+    }
+
+    /// Forgets every key, as [`invalidate`](Self::invalidate) does for one.
+    pub fn clear(&self) {
+        self.inner.lock().clear();
+    }
+
+    fn spawn_fetch<F, Fut>(&self, key: K, start: FetchStart<V, E>, fetch: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        // Created before anything that can panic (`fetch()`, `tokio::spawn` outside a runtime),
+        // so the key is never left marked as fetching with nobody fetching.
+        let mut guard = FetchGuard {
+            inner: Arc::clone(&self.inner),
+            key: Some(key),
+            id: start.id,
+        };
+        let future = fetch();
+        let sender = start.sender;
+        tokio::spawn(async move {
+            let result = future.await;
+            let outcome = guard.complete(result);
+            sender.send_replace(Some(outcome));
+        });
+    }
+}
+
+impl<K, V, E> Inner<K, V, E> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Slot<V, E>>> {
+        // Critical sections only move values in and out of the map; a panic in one (from a
+        // user's `Clone` or `Hash`) leaves the map consistent, so poisoning is ignored.
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn begin(&self, slot: &mut Slot<V, E>) -> FetchStart<V, E> {
+        let id = self.next_fetch_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, outcome) = watch::channel(None);
+        slot.in_flight = Some(InFlight {
+            id,
+            outcome: outcome.clone(),
+        });
+        FetchStart {
+            id,
+            sender,
+            outcome,
+        }
+    }
+}
+
+struct FetchStart<V, E> {
+    id: u64,
+    sender: watch::Sender<Outcome<V, E>>,
+    outcome: watch::Receiver<Outcome<V, E>>,
+}
+
+/// Owns the "fetching" mark of one key while its fetch runs; clears it if the fetch never
+/// completes (panic, runtime shut down).
+struct FetchGuard<K, V, E>
+where
+    K: Eq + Hash,
+{
+    inner: Arc<Inner<K, V, E>>,
+    key: Option<K>,
+    id: u64,
+}
+
+impl<K, V, E> FetchGuard<K, V, E>
+where
+    K: Eq + Hash,
+    V: Expiring + Clone,
+    E: From<FetchedTokenExpired> + Clone + fmt::Display,
+{
+    /// Stores the result of the fetch (if the key was not invalidated meanwhile) and decides
+    /// what the callers waiting for it get.
+    fn complete(&mut self, result: Result<V, E>) -> Result<V, E> {
+        let Some(key) = self.key.take() else {
+            return result;
+        };
+        let options = &self.inner.options;
+        let now = options.clock.now();
+        let mut slots = self.inner.lock();
+        let slot = slots
+            .get_mut(&key)
+            .filter(|slot| slot.in_flight.as_ref().is_some_and(|f| f.id == self.id));
+        let result = result.and_then(|value| {
+            let usable_until = minus(value.expires_on(), options.expiry_buffer);
+            if now < usable_until {
+                Ok(value)
+            } else {
+                Err(E::from(FetchedTokenExpired {
+                    expires_on: value.expires_on(),
+                    now,
+                }))
+            }
+        });
+        let Some(slot) = slot else {
+            // Invalidated while fetching: the waiters get the result, the cache stays empty.
+            return result;
+        };
+        slot.in_flight = None;
+        match result {
+            Ok(value) => {
+                slot.retry_not_before = None;
+                slot.cached = Some(cache_entry(options, value.clone(), now));
+                Ok(value)
+            }
+            Err(error) => match slot.cached.as_ref().filter(|c| now < c.usable_until) {
+                Some(cached) => {
+                    slot.retry_not_before = Some(plus(now, options.retry_delay));
+                    tracing::warn!(
+                        error = %error,
+                        valid_until = %cached.usable_until,
+                        retry_in_seconds = options.retry_delay.as_secs(),
+                        "refreshing the token failed; serving the cached token until it expires"
+                    );
+                    Ok(cached.value.clone())
+                }
+                None => {
+                    slot.cached = None;
+                    slot.retry_not_before = None;
+                    Err(error)
+                }
+            },
+        }
+    }
+}
+
+impl<K, V, E> Drop for FetchGuard<K, V, E>
+where
+    K: Eq + Hash,
+{
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut slots = self.inner.lock();
+            if let Some(slot) = slots.get_mut(&key) {
+                if slot.in_flight.as_ref().is_some_and(|f| f.id == self.id) {
+                    slot.in_flight = None;
+                }
+            }
+        }
+    }
+}
+
+async fn wait<V: Clone, E: Clone>(mut outcome: watch::Receiver<Outcome<V, E>>) -> Result<V, E> {
+    match outcome.wait_for(Option::is_some).await {
+        Ok(outcome) => match &*outcome {
+            Some(result) => result.clone(),
+            None => unreachable!("wait_for returns only a value that passed the check"),
+        },
+        Err(_) => {
+            panic!("the token fetch ended without a result (it panicked, or its runtime shut down)")
+        }
+    }
+}
+
+fn cache_entry<V: Expiring>(
+    options: &TokenCacheOptions,
+    value: V,
+    now: OffsetDateTime,
+) -> Cached<V> {
+    let usable_until = minus(value.expires_on(), options.expiry_buffer);
+    let planned = value
+        .refresh_on()
+        .unwrap_or_else(|| minus(value.expires_on(), options.refresh_before));
+    let jittered = minus(planned, jitter(options.max_jitter));
+    let halfway = now + (usable_until - now) / 2;
+    let refresh_at = jittered.max(halfway).min(usable_until);
+    Cached {
+        value,
+        refresh_at,
+        usable_until,
+    }
+}
+
+fn jitter(max: Duration) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    let max_nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(rand::rng().random_range(0..=max_nanos))
+}
+
+fn minus(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    time::Duration::try_from(by)
+        .ok()
+        .and_then(|by| at.checked_sub(by))
+        .unwrap_or_else(|| PrimitiveDateTime::MIN.assume_utc())
+}
+
+fn plus(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    time::Duration::try_from(by)
+        .ok()
+        .and_then(|by| at.checked_add(by))
+        .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc())
+}
+
+impl<K, V, E> fmt::Debug for TokenCache<K, V, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = self
+            .inner
+            .slots
+            .lock()
+            .map(|slots| slots.len())
+            .unwrap_or_default();
+        f.debug_struct("TokenCache")
+            .field("entries", &entries)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::sync::Notify;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Token {
+        id: usize,
+        expires_on: OffsetDateTime,
+    }
+
+    impl Expiring for Token {
+        fn expires_on(&self) -> OffsetDateTime {
+            self.expires_on
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct TestError(String);
+
+    impl fmt::Display for TestError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl From<FetchedTokenExpired> for TestError {
+        fn from(expired: FetchedTokenExpired) -> Self {
+            Self(expired.to_string())
+        }
+    }
+
+    type Cache = TokenCache<&'static str, Token, TestError>;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    struct Fixture {
+        clock: Arc<ManualClock>,
+        cache: Arc<Cache>,
+        fetches: Arc<AtomicUsize>,
+    }
+
+    impl Fixture {
+        fn new(max_jitter: Duration) -> Self {
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let cache = Arc::new(Cache::new(TokenCacheOptions {
+                max_jitter,
+                clock: clock.clone(),
+                ..TokenCacheOptions::default()
+            }));
+            Self {
+                clock,
+                cache,
+                fetches: Arc::new(AtomicUsize::new(0)),
+            }
+        }
+
+        /// A fetch that counts itself and yields a token living `lifetime` from now, or `error`.
+        fn fetch(
+            &self,
+            lifetime: Duration,
+            error: Option<&str>,
+        ) -> impl FnOnce() -> futures_like::Ready<Token> {
+            let fetches = self.fetches.clone();
+            let expires_on = self.clock.now() + lifetime;
+            let error = error.map(|e| TestError(e.to_owned()));
+            move || {
+                let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                futures_like::Ready(Some(match error {
+                    Some(error) => Err(error),
+                    None => Ok(Token { id, expires_on }),
+                }))
+            }
+        }
+
+        fn count(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+
+        /// Lets spawned background fetches finish.
+        async fn settle(&self) {
+            for _ in 0..100 {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    /// A tiny ready future, to avoid a dependency on `futures` in this crate.
+    mod futures_like {
+        use super::*;
+        use std::{pin::Pin, task};
+
+        pub(super) struct Ready<T>(pub(super) Option<Result<T, TestError>>);
+
+        impl<T: Unpin> Future for Ready<T> {
+            type Output = Result<T, TestError>;
+            fn poll(
+                mut self: Pin<&mut Self>,
+                _: &mut task::Context<'_>,
+            ) -> task::Poll<Self::Output> {
+                task::Poll::Ready(self.0.take().expect("polled after completion"))
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cold_start_many_concurrent_callers_share_one_fetch() {
+        let fx = Fixture::new(Duration::ZERO);
+        let gate = Arc::new(Notify::new());
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let cache = fx.cache.clone();
+            let fetches = fx.fetches.clone();
+            let gate = gate.clone();
+            let expires_on = fx.clock.now() + HOUR;
+            callers.spawn(async move {
+                cache
+                    .get_or_fetch(&"k", move || async move {
+                        let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                        gate.notified().await;
+                        Ok(Token { id, expires_on })
+                    })
+                    .await
+            });
+        }
+        // Let every caller reach the cache while the one fetch is held at the gate.
+        while callers.len() < 200 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(fx.count(), 1);
+        gate.notify_one();
+        let mut results = 0;
+        while let Some(result) = callers.join_next().await {
+            assert_eq!(result.unwrap().unwrap().id, 1);
+            results += 1;
+        }
+        assert_eq!(results, 200);
+        assert_eq!(fx.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn serves_cached_until_the_refresh_point_then_refreshes_once_in_the_background() {
+        let fx = Fixture::new(Duration::ZERO);
+        let first = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(first.id, 1);
+        assert_eq!(
+            fx.cache.refresh_at(&"k"),
+            Some(first.expires_on - DEFAULT_REFRESH_BEFORE)
+        );
+
+        // One second before the refresh point: cached, no fetch.
+        fx.clock
+            .set(first.expires_on - DEFAULT_REFRESH_BEFORE - Duration::from_secs(1));
+        for _ in 0..10 {
+            let got = fx
+                .cache
+                .get_or_fetch(&"k", fx.fetch(HOUR, None))
+                .await
+                .unwrap();
+            assert_eq!(got.id, 1);
+        }
+        assert_eq!(fx.count(), 1);
+
+        // At the refresh point: the still-valid token at once, one background fetch.
+        fx.clock.set(first.expires_on - DEFAULT_REFRESH_BEFORE);
+        for _ in 0..10 {
+            let got = fx
+                .cache
+                .get_or_fetch(&"k", fx.fetch(HOUR, None))
+                .await
+                .unwrap();
+            assert!(got.id == 1 || got.id == 2);
+        }
+        fx.settle().await;
+        assert_eq!(fx.count(), 2);
+        let refreshed = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(refreshed.id, 2);
+        assert_eq!(fx.count(), 2);
+    }
+
+    #[tokio::test]
+    async fn jitter_moves_the_refresh_point_earlier_within_the_bound() {
+        let max_jitter = Duration::from_secs(60);
+        let fx = Fixture::new(max_jitter);
+        let mut points = std::collections::HashSet::new();
+        for _ in 0..100 {
+            fx.cache.invalidate(&"k");
+            let token = fx
+                .cache
+                .get_or_fetch(&"k", fx.fetch(HOUR, None))
+                .await
+                .unwrap();
+            let refresh_at = fx.cache.refresh_at(&"k").unwrap();
+            let latest = token.expires_on - DEFAULT_REFRESH_BEFORE;
+            assert!(refresh_at <= latest, "{refresh_at} after {latest}");
+            assert!(
+                refresh_at >= latest - max_jitter,
+                "{refresh_at} before the jitter bound"
+            );
+            points.insert(refresh_at);
+        }
+        assert!(points.len() > 1, "jitter never varied the refresh point");
+    }
+
+    #[tokio::test]
+    async fn short_lived_values_refresh_halfway_not_on_every_call() {
+        let fx = Fixture::new(Duration::ZERO);
+        let token = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(Duration::from_secs(120), None))
+            .await
+            .unwrap();
+        assert_eq!(
+            fx.cache.refresh_at(&"k"),
+            Some(token.expires_on - Duration::from_secs(60))
+        );
+        fx.cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(fx.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_serving_the_valid_token_then_returns_the_error_once_expired() {
+        let fx = Fixture::new(Duration::ZERO);
+        let first = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+
+        fx.clock.set(first.expires_on - Duration::from_secs(60));
+        let got = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts down")))
+            .await
+            .unwrap();
+        assert_eq!(got, first);
+        fx.settle().await;
+        assert_eq!(fx.count(), 2);
+        // Still valid: served, and no new attempt within the retry delay.
+        let got = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts down")))
+            .await
+            .unwrap();
+        assert_eq!(got, first);
+        fx.settle().await;
+        assert_eq!(fx.count(), 2);
+        assert_eq!(fx.cache.cached(&"k"), Some(first.clone()));
+
+        // Expired: never handed out; the caller waits for the fetch and gets its error.
+        fx.clock.set(first.expires_on);
+        assert_eq!(fx.cache.cached(&"k"), None);
+        let error = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts still down")))
+            .await
+            .unwrap_err();
+        assert_eq!(error, TestError("sts still down".into()));
+        assert_eq!(fx.count(), 3);
+
+        // The next call tries again and recovers.
+        let recovered = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(recovered.id, 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_is_retried_after_the_retry_delay() {
+        let fx = Fixture::new(Duration::ZERO);
+        let first = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        fx.clock.set(first.expires_on - Duration::from_secs(120));
+        fx.cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, Some("down")))
+            .await
+            .unwrap();
+        fx.settle().await;
+        fx.clock.advance(DEFAULT_RETRY_DELAY);
+        let got = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(got.id, 1, "the valid token is served while the retry runs");
+        fx.settle().await;
+        assert_eq!(fx.count(), 3);
+        assert_eq!(fx.cache.cached(&"k").unwrap().id, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_on_an_empty_cache_all_get_the_one_error() {
+        let fx = Fixture::new(Duration::ZERO);
+        let gate = Arc::new(Notify::new());
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let cache = fx.cache.clone();
+            let fetches = fx.fetches.clone();
+            let gate = gate.clone();
+            callers.spawn(async move {
+                cache
+                    .get_or_fetch(&"k", move || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        gate.notified().await;
+                        Err::<Token, _>(TestError("boom".into()))
+                    })
+                    .await
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate.notify_one();
+        while let Some(result) = callers.join_next().await {
+            assert_eq!(result.unwrap().unwrap_err(), TestError("boom".into()));
+        }
+        assert_eq!(fx.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_already_expired_value_is_neither_returned_nor_cached() {
+        let fx = Fixture::new(Duration::ZERO);
+        let fetches = fx.fetches.clone();
+        let expires_on = fx.clock.now() - Duration::from_secs(1);
+        let error = fx
+            .cache
+            .get_or_fetch(&"k", move || async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                Ok(Token { id: 1, expires_on })
+            })
+            .await
+            .unwrap_err();
+        assert!(error.0.contains("check the system clock"), "{error}");
+        assert_eq!(fx.cache.cached(&"k"), None);
+    }
+
+    #[tokio::test]
+    async fn the_expiry_buffer_counts_as_expired() {
+        let clock = Arc::new(ManualClock::at_fixed_start());
+        let cache = Cache::new(TokenCacheOptions {
+            max_jitter: Duration::ZERO,
+            expiry_buffer: Duration::from_secs(60),
+            clock: clock.clone(),
+            ..TokenCacheOptions::default()
+        });
+        let expires_on = clock.now() + HOUR;
+        cache
+            .get_or_fetch(&"k", move || async move { Ok(Token { id: 1, expires_on }) })
+            .await
+            .unwrap();
+        clock.set(expires_on - Duration::from_secs(61));
+        assert!(cache.cached(&"k").is_some());
+        clock.set(expires_on - Duration::from_secs(60));
+        assert!(cache.cached(&"k").is_none());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_caller_that_started_the_fetch_does_not_strand_the_others() {
+        let fx = Fixture::new(Duration::ZERO);
+        let gate = Arc::new(Notify::new());
+        let make_fetch = |gate: Arc<Notify>, fetches: Arc<AtomicUsize>, expires_on| {
+            move || async move {
+                let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                gate.notified().await;
+                Ok(Token { id, expires_on })
+            }
+        };
+        let expires_on = fx.clock.now() + HOUR;
+        let leader = {
+            let cache = fx.cache.clone();
+            let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
+            tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
+        };
+        let follower = {
+            let cache = fx.cache.clone();
+            let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
+            tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
+        };
+        fx.settle().await;
+        assert_eq!(fx.count(), 1);
+        leader.abort();
+        assert!(leader.await.unwrap_err().is_cancelled());
+        gate.notify_one();
+        assert_eq!(follower.await.unwrap().unwrap().id, 1);
+        assert_eq!(fx.count(), 1);
+        // And the value was cached for the next caller.
+        assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
+    }
+
+    #[tokio::test]
+    async fn a_fetch_abandoned_by_every_caller_still_completes_into_the_cache() {
+        let fx = Fixture::new(Duration::ZERO);
+        let gate = Arc::new(Notify::new());
+        let (fetches, g, expires_on) = (fx.fetches.clone(), gate.clone(), fx.clock.now() + HOUR);
+        let caller = {
+            let cache = fx.cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch(&"k", move || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        g.notified().await;
+                        Ok(Token { id: 1, expires_on })
+                    })
+                    .await
+            })
+        };
+        fx.settle().await;
+        caller.abort();
+        let _ = caller.await;
+        gate.notify_one();
+        fx.settle().await;
+        assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
+        assert_eq!(fx.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_fetch_fails_its_waiters_and_does_not_leave_the_key_stuck() {
+        let fx = Fixture::new(Duration::ZERO);
+        let cache = fx.cache.clone();
+        let waiter = tokio::spawn(async move {
+            cache
+                .get_or_fetch(&"k", || async { panic!("fetch bug") })
+                .await
+        });
+        assert!(waiter.await.unwrap_err().is_panic());
+        let token = fx
+            .cache
+            .get_or_fetch(&"k", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_eq!(token.id, 1);
+    }
+
+    #[tokio::test]
+    async fn distinct_keys_are_fetched_independently_and_invalidated_alone() {
+        let fx = Fixture::new(Duration::ZERO);
+        let a = fx
+            .cache
+            .get_or_fetch(&"a", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        let b = fx
+            .cache
+            .get_or_fetch(&"b", fx.fetch(HOUR, None))
+            .await
+            .unwrap();
+        assert_ne!(a.id, b.id);
+        assert_eq!(fx.count(), 2);
+        assert_eq!(
+            fx.cache
+                .get_or_fetch(&"a", fx.fetch(HOUR, None))
+                .await
+                .unwrap(),
+            a
+        );
+        assert_eq!(fx.count(), 2);
+
+        fx.cache.invalidate(&"a");
+        assert_eq!(fx.cache.cached(&"a"), None);
+        assert_eq!(fx.cache.cached(&"b"), Some(b.clone()));
+        assert_eq!(
+            fx.cache
+                .get_or_fetch(&"a", fx.fetch(HOUR, None))
+                .await
+                .unwrap()
+                .id,
+            3
+        );
+
+        fx.cache.clear();
+        assert_eq!(fx.cache.cached(&"b"), None);
+    }
+
+    #[tokio::test]
+    async fn a_fetch_running_across_an_invalidation_is_not_stored() {
+        let fx = Fixture::new(Duration::ZERO);
+        let gate = Arc::new(Notify::new());
+        let (g, expires_on) = (gate.clone(), fx.clock.now() + HOUR);
+        let cache = fx.cache.clone();
+        let caller = tokio::spawn(async move {
+            cache
+                .get_or_fetch(&"k", move || async move {
+                    g.notified().await;
+                    Ok(Token { id: 7, expires_on })
+                })
+                .await
+        });
+        fx.settle().await;
+        fx.cache.invalidate(&"k");
+        gate.notify_one();
+        assert_eq!(
+            caller.await.unwrap().unwrap().id,
+            7,
+            "its waiters still get the result"
+        );
+        assert_eq!(fx.cache.cached(&"k"), None);
+    }
+
+    #[tokio::test]
+    async fn an_explicit_refresh_on_is_honoured() {
+        #[derive(Clone)]
+        struct WithRefreshOn(OffsetDateTime, OffsetDateTime);
+        impl Expiring for WithRefreshOn {
+            fn expires_on(&self) -> OffsetDateTime {
+                self.0
+            }
+            fn refresh_on(&self) -> Option<OffsetDateTime> {
+                Some(self.1)
+            }
+        }
+        let clock = Arc::new(ManualClock::at_fixed_start());
+        let cache = TokenCache::<(), WithRefreshOn, TestError>::new(TokenCacheOptions {
+            max_jitter: Duration::ZERO,
+            clock: clock.clone(),
+            ..TokenCacheOptions::default()
+        });
+        let (expires, refresh) = (
+            clock.now() + 2 * HOUR,
+            clock.now() + 90 * Duration::from_secs(60),
+        );
+        cache
+            .get_or_fetch(
+                &(),
+                move || async move { Ok(WithRefreshOn(expires, refresh)) },
+            )
+            .await
+            .unwrap();
+        assert_eq!(cache.refresh_at(&()), Some(refresh));
+    }
+
+    #[test]
+    fn fetched_token_expired_converts_to_a_protocol_error_naming_the_clock() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let error = Error::from(FetchedTokenExpired {
+            expires_on: now,
+            now,
+        });
+        assert_eq!(error.kind(), ErrorKind::Protocol);
+        assert!(error.to_string().contains("check the system clock"));
+    }
+}

@@ -1,0 +1,285 @@
+use std::{fmt, sync::Arc};
+
+/// What went wrong, in a form a caller can `match` on.
+///
+/// Each step of sign-in fails with its own kind, so an application can tell "ask the user to
+/// sign in" from "the app registration is wrong" from "try again later" without reading
+/// messages. The crate documentation has a troubleshooting section for every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value given to a constructor or option was not valid (authority, tenant, scope...).
+    #[error("invalid input")]
+    InvalidInput,
+    /// The authority is of a kind this credential does not support (Azure AD B2C).
+    #[error("unsupported authority")]
+    UnsupportedAuthority,
+    /// A token was requested for a tenant that the credential is not allowed to use.
+    #[error("tenant not allowed")]
+    TenantNotAllowed,
+    /// Silent sign-in failed and interaction was not allowed
+    /// (`disable_interactive_fallback`).
+    #[error("authentication required")]
+    AuthenticationRequired,
+    /// The user closed or cancelled the sign-in.
+    #[error("cancelled by user")]
+    UserCancelled,
+    /// The platform broker (WAM on Windows) is not available; the error says why.
+    #[error("broker unavailable")]
+    BrokerUnavailable,
+    /// A proof-of-possession token was asked for where only the platform broker could make
+    /// one, and there is no (capable) broker. A PoP request is never downgraded to Bearer.
+    #[error("proof-of-possession needs the platform broker")]
+    PopNeedsBroker,
+    /// The app registration does not list the redirect URI used (AADSTS50011), or is not a
+    /// public client (AADSTS7000218). [`Error::redirect_uri`] names the URI to register.
+    #[error("redirect uri not registered")]
+    RedirectUriNotRegistered,
+    /// The interactive step did not finish within the configured timeout.
+    #[error("timed out")]
+    TimedOut,
+    /// No loopback port was free for the browser flow's redirect receiver.
+    #[error("loopback port unavailable")]
+    LoopbackUnavailable,
+    /// The authority refused the sign-in or the token request (`error` from the redirect or
+    /// the token endpoint, other than the cases with their own kind).
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    /// The authority answered 429 or 5xx: retrying later may help.
+    #[error("service error")]
+    ServiceError,
+    /// The request could not be sent or the answer could not be read.
+    #[error("transport error")]
+    Transport,
+    /// Something did not follow the protocol: a wrong or missing `state` or `nonce`, or a
+    /// token response that cannot be used.
+    #[error("protocol error")]
+    Protocol,
+}
+
+type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error of every fallible operation in this crate.
+///
+/// Besides the [`ErrorKind`] it carries what support needs, when known: the authority's
+/// `AADSTS` error codes, its correlation id, the HTTP status, and for
+/// [`ErrorKind::RedirectUriNotRegistered`] the redirect URI to add to the app registration.
+/// It never carries a secret (no code, verifier or token). It is cheap to clone.
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    error_codes: Vec<String>,
+    correlation_id: Option<String>,
+    redirect_uri: Option<String>,
+    source: Option<Source>,
+}
+
+impl Error {
+    /// An error of `kind` whose message says what was wrong and, when known, what to do.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                error_codes: Vec::new(),
+                correlation_id: None,
+                redirect_uri: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Protocol, message)
+    }
+
+    /// The same details under another kind.
+    pub(crate) fn retyped(mut self, kind: ErrorKind) -> Self {
+        self.inner_mut().kind = kind;
+        self
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// Attaches the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner_mut().source = Some(Arc::new(source));
+        self
+    }
+
+    /// Sets the HTTP status of the response that failed.
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.inner_mut().status = Some(status);
+        self
+    }
+
+    /// Sets the authority's error codes (`AADSTS50011`, ...).
+    #[must_use]
+    pub fn with_error_codes(mut self, codes: Vec<String>) -> Self {
+        self.inner_mut().error_codes = codes;
+        self
+    }
+
+    /// Sets the authority's correlation id.
+    #[must_use]
+    pub fn with_correlation_id(mut self, correlation_id: Option<String>) -> Self {
+        self.inner_mut().correlation_id = correlation_id;
+        self
+    }
+
+    /// Sets the redirect URI the app registration must list.
+    #[must_use]
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.inner_mut().redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The HTTP status of the failed response, if one was received.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// The authority's error codes, as `AADSTS<number>`.
+    pub fn error_codes(&self) -> &[String] {
+        &self.inner.error_codes
+    }
+
+    /// The authority's correlation id, for a support request.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.inner.correlation_id.as_deref()
+    }
+
+    /// For [`ErrorKind::RedirectUriNotRegistered`]: the redirect URI to add to the app
+    /// registration.
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.inner.redirect_uri.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(status) = self.inner.status {
+            d.field("status", &status);
+        }
+        if !self.inner.error_codes.is_empty() {
+            d.field("error_codes", &self.inner.error_codes);
+        }
+        if let Some(id) = &self.inner.correlation_id {
+            d.field("correlation_id", id);
+        }
+        if let Some(uri) = &self.inner.redirect_uri {
+            d.field("redirect_uri", uri);
+        }
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.inner.kind, self.inner.message)?;
+        if !self.inner.error_codes.is_empty() {
+            write!(f, " ({})", self.inner.error_codes.join(", "))?;
+        }
+        if let Some(id) = &self.inner.correlation_id {
+            write!(f, " (correlation id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<Error> for azure_core::Error {
+    /// Becomes an `azure_core` credential error that keeps this error as its source, so
+    /// callers can downcast back to [`Error`] and match on its kind.
+    fn from(error: Error) -> Self {
+        azure_core::Error::new(azure_core::error::ErrorKind::Credential, error)
+    }
+}
+
+impl From<mr_auth_core::FetchedTokenExpired> for Error {
+    fn from(expired: mr_auth_core::FetchedTokenExpired) -> Self {
+        Error::protocol(expired.to_string())
+    }
+}
+
+/// The result of every fallible operation in this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_has_kind_message_codes_and_correlation_id() {
+        let e = Error::new(ErrorKind::RedirectUriNotRegistered, "add http://localhost")
+            .with_error_codes(vec!["AADSTS50011".into()])
+            .with_correlation_id(Some("abc".into()))
+            .with_redirect_uri("http://localhost");
+        assert_eq!(
+            e.to_string(),
+            "redirect uri not registered: add http://localhost (AADSTS50011) (correlation id abc)"
+        );
+        assert_eq!(e.redirect_uri(), Some("http://localhost"));
+    }
+
+    #[test]
+    fn converts_to_azure_core_keeping_the_kind() {
+        let e = Error::new(ErrorKind::UserCancelled, "the user closed the window");
+        let core: azure_core::Error = e.into();
+        assert!(matches!(
+            core.kind(),
+            azure_core::error::ErrorKind::Credential
+        ));
+        let back = core.downcast_ref::<Error>().expect("source kept");
+        assert_eq!(back.kind(), ErrorKind::UserCancelled);
+    }
+
+    #[test]
+    fn clones_share_details_and_builders_do_not_panic_after_clone() {
+        let e = Error::new(ErrorKind::Protocol, "x");
+        let shared = e.clone();
+        let e = e.with_status(400);
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(shared.status(), None);
+    }
+}

@@ -1,0 +1,82 @@
+//! A full browser-flow exchange and a refresh with `tracing` captured at TRACE level: no code,
+//! verifier, access token or refresh token may appear in the logs or in Debug output.
+
+mod support;
+
+use mr_auth_broker::{
+    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+};
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use support::{
+    browsers::ScriptedBrowser,
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
+    let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
+    let c =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            client_id: Some(CLIENT_ID.into()),
+            tenant_id: Some(TENANT.into()),
+            authority_host: Some(authority.authority_host()),
+            browser: Some(browser.clone()),
+            timeout: Duration::from_secs(20),
+            ..Default::default()
+        }))
+        .unwrap();
+    let first = c
+        .get_token_info(&["https://management.azure.com/.default"], None)
+        .await
+        .unwrap();
+    let second = c
+        .get_token_info(&["https://graph.microsoft.com/.default"], None)
+        .await
+        .unwrap();
+    let debug = format!("{c:?} {first:?} {second:?}");
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        logs.matches("==> Request: url:").count(),
+        2,
+        "the capture holds both token requests (code, then refresh token)"
+    );
+    let secrets = authority.log(|l| l.issued_secrets.clone());
+    assert!(
+        secrets.len() >= 5,
+        "code, verifier, 2 access and 2 refresh tokens: {}",
+        secrets.len()
+    );
+    for secret in secrets {
+        assert!(!logs.contains(&secret), "a secret reached the logs");
+        assert!(!debug.contains(&secret), "a secret reached Debug output");
+    }
+    assert_eq!(browser.count(), 1);
+}

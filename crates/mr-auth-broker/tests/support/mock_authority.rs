@@ -1,0 +1,337 @@
+//! A loopback mock of the Entra ID authorize and token endpoints that checks what a real one
+//! checks: client id, redirect URI, state round trip (through the browser), PKCE S256.
+
+use super::http::{serve, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+use tokio::task::JoinHandle;
+
+pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub const TENANT: &str = "contoso.onmicrosoft.com";
+
+/// What the authorize page does with the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeMode {
+    /// Approve at once: a page that auto-posts code and state to the redirect URI (form_post).
+    AutoPost,
+    /// Approve with a 302 redirect carrying code and state in the query.
+    QueryRedirect,
+    /// Approve, but send back a different state (a forged response).
+    WrongState,
+    /// Redirect with `error` and `error_description`.
+    Error {
+        error: String,
+        description: String,
+        subcode: Option<String>,
+    },
+    /// Show a page and never redirect (the user walked away).
+    Stall,
+}
+
+#[derive(Debug, Clone)]
+struct IssuedCode {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    nonce: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Log {
+    pub authorize_requests: usize,
+    /// `grant_type` of each token request, and whether it succeeded.
+    pub token_requests: Vec<(String, bool)>,
+    pub last_authorize_query: HashMap<String, String>,
+    pub last_token_form_keys: Vec<String>,
+    /// Every token value the mock issued (access and refresh), to look for in logs.
+    pub issued_secrets: Vec<String>,
+}
+
+#[derive(Debug)]
+struct State {
+    mode: AuthorizeMode,
+    tamper_challenge: bool,
+    expires_in: u64,
+    codes: HashMap<String, IssuedCode>,
+    refresh_tokens: HashMap<String, String>,
+    counter: u64,
+    log: Log,
+}
+
+pub struct MockAuthority {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for MockAuthority {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MockAuthority {
+    pub async fn start(mode: AuthorizeMode) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            mode,
+            tamper_challenge: false,
+            expires_in: 3600,
+            codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            counter: 0,
+            log: Log::default(),
+        }));
+        let s = Arc::clone(&state);
+        let (port, task) = serve(move |req| {
+            let s = Arc::clone(&s);
+            async move { handle(&s, req) }
+        })
+        .await;
+        Self { port, state, task }
+    }
+
+    pub fn authority_host(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_mode(&self, mode: AuthorizeMode) {
+        self.state.lock().unwrap().mode = mode;
+    }
+
+    /// Record a different code challenge than the browser brought, so the client's (correct)
+    /// verifier no longer matches: the authority must refuse the code.
+    pub fn tamper_challenge(&self) {
+        self.state.lock().unwrap().tamper_challenge = true;
+    }
+
+    pub fn set_expires_in(&self, seconds: u64) {
+        self.state.lock().unwrap().expires_in = seconds;
+    }
+
+    pub fn log<T>(&self, f: impl FnOnce(&Log) -> T) -> T {
+        f(&self.state.lock().unwrap().log)
+    }
+
+    /// What the authorize endpoint does, without a browser: validates the authorize URL and
+    /// returns `(redirect_uri, code, state)` for a scripted browser to deliver.
+    pub fn approve(&self, authorize_url: &url::Url) -> Result<(String, String, String), String> {
+        let query: HashMap<String, String> = authorize_url.query_pairs().into_owned().collect();
+        let mut s = self.state.lock().unwrap();
+        let code = authorize(&mut s, &query)?;
+        Ok((query["redirect_uri"].clone(), code, query["state"].clone()))
+    }
+}
+
+fn authorize(s: &mut State, q: &HashMap<String, String>) -> Result<String, String> {
+    s.log.authorize_requests += 1;
+    s.log.last_authorize_query = q.clone();
+    let get = |k: &str| q.get(k).cloned().ok_or(format!("missing {k}"));
+    if get("client_id")? != CLIENT_ID {
+        return Err("AADSTS700016: unknown client".into());
+    }
+    if get("response_type")? != "code" || get("code_challenge_method")? != "S256" {
+        return Err("bad response_type or code_challenge_method".into());
+    }
+    let redirect_uri = get("redirect_uri")?;
+    if !redirect_uri.starts_with("http://localhost:") {
+        return Err(format!(
+            "AADSTS50011: redirect uri {redirect_uri} is not registered"
+        ));
+    }
+    let scope = get("scope")?;
+    for s in ["openid", "profile", "offline_access"] {
+        if !scope.split(' ').any(|x| x == s) {
+            return Err(format!("scope lacks {s}"));
+        }
+    }
+    get("state")?;
+    let mut challenge = get("code_challenge")?;
+    if challenge.len() != 43 {
+        return Err("bad code_challenge".into());
+    }
+    if s.tamper_challenge {
+        challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(b"someone else's verifier"));
+    }
+    s.counter += 1;
+    let code = format!("code-{}-{}", s.counter, uuid::Uuid::new_v4());
+    s.log.issued_secrets.push(code.clone());
+    s.codes.insert(
+        code.clone(),
+        IssuedCode {
+            client_id: CLIENT_ID.into(),
+            redirect_uri,
+            challenge,
+            nonce: get("nonce")?,
+        },
+    );
+    Ok(code)
+}
+
+fn handle(state: &Mutex<State>, req: HttpRequest) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    let authorize_path = format!("/{TENANT}/oauth2/v2.0/authorize");
+    let token_path = format!("/{TENANT}/oauth2/v2.0/token");
+    if req.method == "GET" && req.path == authorize_path {
+        let mode = s.mode.clone();
+        let code = match authorize(&mut s, &req.query) {
+            Ok(code) => code,
+            Err(e) => return HttpResponse::new(400, "text/plain", e),
+        };
+        let redirect = req.query["redirect_uri"].clone();
+        let state_value = req.query["state"].clone();
+        return match mode {
+            AuthorizeMode::AutoPost | AuthorizeMode::WrongState => {
+                let st = if mode == AuthorizeMode::WrongState {
+                    "forged-state".to_owned()
+                } else {
+                    state_value
+                };
+                HttpResponse::html(format!(
+                    r#"<!DOCTYPE html><html><body><form method="post" action="{redirect}"><input type="hidden" name="code" value="{code}"><input type="hidden" name="state" value="{st}"></form><script>document.forms[0].submit();</script></body></html>"#
+                ))
+            }
+            AuthorizeMode::QueryRedirect => {
+                let mut to = url::Url::parse(&redirect).unwrap();
+                to.query_pairs_mut()
+                    .append_pair("code", &code)
+                    .append_pair("state", &state_value);
+                let mut r = HttpResponse::new(302, "text/plain", "");
+                r.headers.push(("Location".into(), to.to_string()));
+                r
+            }
+            AuthorizeMode::Error {
+                error,
+                description,
+                subcode,
+            } => {
+                let mut to = url::Url::parse(&redirect).unwrap();
+                to.query_pairs_mut()
+                    .append_pair("error", &error)
+                    .append_pair("error_description", &description)
+                    .append_pair("state", &state_value);
+                if let Some(sub) = subcode {
+                    to.query_pairs_mut().append_pair("error_subcode", &sub);
+                }
+                let mut r = HttpResponse::new(302, "text/plain", "");
+                r.headers.push(("Location".into(), to.to_string()));
+                r
+            }
+            AuthorizeMode::Stall => {
+                HttpResponse::html("<html><body>Pick an account... (never)</body></html>")
+            }
+        };
+    }
+    if req.method == "POST" && req.path == token_path {
+        let grant = req.form.get("grant_type").cloned().unwrap_or_default();
+        let mut keys: Vec<String> = req.form.keys().cloned().collect();
+        keys.sort();
+        s.log.last_token_form_keys = keys;
+        let result = token(&mut s, &req.form, &grant);
+        s.log.token_requests.push((grant, result.is_ok()));
+        return match result {
+            Ok(body) => HttpResponse::json(200, body),
+            Err((code, error, description)) => HttpResponse::json(
+                400,
+                serde_json::json!({
+                    "error": error,
+                    "error_description": format!("AADSTS{code}: {description}"),
+                    "error_codes": [code],
+                    "correlation_id": "00000000-0000-0000-0000-00000000c0de",
+                }),
+            ),
+        };
+    }
+    HttpResponse::new(404, "text/plain", "not found")
+}
+
+fn token(
+    s: &mut State,
+    form: &HashMap<String, String>,
+    grant: &str,
+) -> Result<serde_json::Value, (u32, &'static str, String)> {
+    if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+        return Err((700016, "unauthorized_client", "unknown client".into()));
+    }
+    if form.get("client_info").map(String::as_str) != Some("1") {
+        return Err((
+            900144,
+            "invalid_request",
+            "client_info=1 expected by this mock".into(),
+        ));
+    }
+    let nonce = match grant {
+        "authorization_code" => {
+            let code = form
+                .get("code")
+                .ok_or((900144, "invalid_request", "no code".to_owned()))?;
+            let issued = s.codes.remove(code).ok_or((
+                70000,
+                "invalid_grant",
+                "the code is unknown or was already redeemed".to_owned(),
+            ))?;
+            if form.get("redirect_uri") != Some(&issued.redirect_uri) {
+                return Err((
+                    50011,
+                    "invalid_grant",
+                    "the redirect uri differs from the authorize request's".into(),
+                ));
+            }
+            if issued.client_id != CLIENT_ID {
+                return Err((700016, "invalid_grant", "client mismatch".into()));
+            }
+            let verifier = form.get("code_verifier").ok_or((
+                501481,
+                "invalid_grant",
+                "no code_verifier".to_owned(),
+            ))?;
+            s.log.issued_secrets.push(verifier.clone());
+            if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != issued.challenge {
+                return Err((501481, "invalid_grant", "The Code_Verifier does not match the code_challenge supplied in the authorization request".into()));
+            }
+            Some(issued.nonce)
+        }
+        "refresh_token" => {
+            let rt = form.get("refresh_token").ok_or((
+                900144,
+                "invalid_request",
+                "no refresh_token".to_owned(),
+            ))?;
+            s.refresh_tokens.remove(rt).ok_or((
+                70000,
+                "invalid_grant",
+                "the refresh token is unknown".to_owned(),
+            ))?;
+            None
+        }
+        _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
+    };
+    s.counter += 1;
+    let access = format!("access-token-{}-{}", s.counter, uuid::Uuid::new_v4());
+    let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
+    s.refresh_tokens.insert(
+        refresh.clone(),
+        form.get("scope").cloned().unwrap_or_default(),
+    );
+    s.log.issued_secrets.push(access.clone());
+    s.log.issued_secrets.push(refresh.clone());
+    let claims = serde_json::json!({ "nonce": nonce, "sub": "user-1", "tid": TENANT });
+    let id_token = format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    Ok(serde_json::json!({
+        "token_type": "Bearer",
+        "access_token": access,
+        "expires_in": s.expires_in,
+        "ext_expires_in": s.expires_in,
+        "refresh_token": refresh,
+        "id_token": id_token,
+        "client_info": URL_SAFE_NO_PAD.encode(br#"{"uid":"u","utid":"t"}"#),
+        "scope": form.get("scope"),
+    }))
+}

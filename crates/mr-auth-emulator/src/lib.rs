@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod aad_mode;
+mod account;
+mod account_key;
+mod clock;
+mod emulator;
+mod emulator_builder;
+mod error;
+mod fault;
+mod limits;
+mod local_ca;
+mod response_body;
+mod running_emulator;
+mod server;
+mod stats;
+mod sts_service;
+mod token_signer;
+
+pub use aad_mode::AadMode;
+pub use account::Account;
+pub use account_key::AccountKey;
+pub use clock::{Clock, SystemClock};
+pub use emulator::Emulator;
+pub use emulator_builder::{EmulatorBuilder, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME};
+pub use error::{Error, ErrorKind, Result};
+pub use fault::Fault;
+pub use limits::Limits;
+pub use running_emulator::RunningEmulator;
+pub use stats::{CredentialKind, Outcome, RequestSummary, Stats};
+
+/// The `api-version` the emulator serves (and the only one the real STS knows).
+pub const API_VERSION: &str = sts_service::API_VERSION;

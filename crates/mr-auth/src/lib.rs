@@ -17,6 +17,7 @@
 //! | a Mixed Reality token from your backend | a credential for a service client | [`StaticAccessTokenCredential`] |
 //! | any of the above, decided at run time | a credential for a service client | [`get_mixed_reality_credential`] |
 //! | synchronous code (CLI, game engine, FFI) | the same, without async | [`BlockingMixedRealityTokenCredential`], [`BlockingMixedRealityStsClient`] (feature `blocking`) |
+//! | an Entra ID user at an interactive app or tool | an Entra ID token through the OS broker (WAM) or the browser, incl. PoP | [`broker::InteractiveBrowserBrokerCredential`] (feature `broker`) |
 //! | a local emulator or self-hosted STS | any of the above against it | [`MixedRealityStsClientOptions::custom_endpoint`] (and `extra_root_certificates_pem` for its CA) |
 //!
 //! [`MixedRealityTokenCredential`] is the credential to give a service client: it implements
@@ -30,6 +31,8 @@
 //! |---|---|
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`] with its injectable [`Clock`] |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`sts_client_with_aad`]), and with `blocking` the blocking client and credential |
+//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows) or the interactive browser flow, proof-of-possession tokens and their pipeline policy; re-exported as [`broker`] with the `broker` feature |
+//! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |
 //! | `mr-auth` (this crate) | re-exports of the above; `azure_identity` with `aad` |
 //!
@@ -42,6 +45,7 @@
 //! |---|---|---|
 //! | `aad` | yes | the [`azure_identity`] re-export (with its tokio process executor), for Entra ID credentials |
 //! | `blocking` | no | [`BlockingMixedRealityStsClient`] and [`BlockingMixedRealityTokenCredential`] |
+//! | `broker` | no | the [`broker`] module: `mr-auth-broker`'s interactive and brokered Entra ID credential |
 //!
 //! # Examples
 //!
@@ -228,3 +232,19 @@ pub use azure_core;
 #[cfg_attr(docsrs, doc(cfg(feature = "aad")))]
 #[doc(no_inline)]
 pub use azure_identity;
+
+/// Brokered and interactive Entra ID sign-in: `mr-auth-broker`, whose
+/// [`InteractiveBrowserBrokerCredential`](broker::InteractiveBrowserBrokerCredential) is an
+/// `azure_core` `TokenCredential` usable with any Azure SDK client, and with
+/// [`sts_client_with_aad`] for Mixed Reality.
+#[cfg(feature = "broker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
+pub mod broker {
+    #[doc(inline)]
+    pub use mr_auth_broker::*;
+}
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

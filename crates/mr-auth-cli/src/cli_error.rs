@@ -1,0 +1,92 @@
+use mr_auth_core::ErrorKind;
+use std::fmt;
+
+/// A failure of a command: a message for people and an exit code for scripts.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    code: u8,
+    message: String,
+}
+
+pub(crate) const EXIT_OTHER: u8 = 1;
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_AUTHENTICATION: u8 = 3;
+pub(crate) const EXIT_TRANSIENT: u8 = 4;
+pub(crate) const EXIT_PROTOCOL: u8 = 5;
+
+impl CliError {
+    pub(crate) fn bad_input(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_OTHER,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        self.code
+    }
+
+    /// The message on one line, whatever the underlying errors contained.
+    pub(crate) fn one_line(&self) -> String {
+        self.message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl From<mr_auth_core::Error> for CliError {
+    fn from(error: mr_auth_core::Error) -> Self {
+        let code = match error.kind() {
+            ErrorKind::InvalidInput => EXIT_BAD_INPUT,
+            ErrorKind::AuthenticationFailed | ErrorKind::RequestRejected => EXIT_AUTHENTICATION,
+            ErrorKind::Throttled
+            | ErrorKind::ServiceError
+            | ErrorKind::Transport
+            | ErrorKind::Timeout => EXIT_TRANSIENT,
+            ErrorKind::Protocol => EXIT_PROTOCOL,
+            _ => EXIT_OTHER,
+        };
+        Self {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.one_line())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_distinct_exit_codes() {
+        let code = |kind| CliError::from(mr_auth_core::Error::new(kind, "x")).exit_code();
+        assert_eq!(code(ErrorKind::InvalidInput), EXIT_BAD_INPUT);
+        assert_eq!(code(ErrorKind::AuthenticationFailed), EXIT_AUTHENTICATION);
+        assert_eq!(code(ErrorKind::RequestRejected), EXIT_AUTHENTICATION);
+        assert_eq!(code(ErrorKind::Throttled), EXIT_TRANSIENT);
+        assert_eq!(code(ErrorKind::Transport), EXIT_TRANSIENT);
+        assert_eq!(code(ErrorKind::Timeout), EXIT_TRANSIENT);
+        assert_eq!(code(ErrorKind::ServiceError), EXIT_TRANSIENT);
+        assert_eq!(code(ErrorKind::Protocol), EXIT_PROTOCOL);
+    }
+
+    #[test]
+    fn messages_fit_on_one_line() {
+        let error = CliError::other("first\nsecond\r\n  third");
+        assert_eq!(error.one_line(), "first second third");
+    }
+}

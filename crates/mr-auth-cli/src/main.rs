@@ -1,0 +1,54 @@
+//! `mr-auth`: exchange Mixed Reality credentials for an access token, decode tokens, and run
+//! the local STS emulator.
+//!
+//! Exit codes: 0 success; 2 bad input (including usage errors); 3 authentication failed or
+//! the request was rejected; 4 transient failure (throttled, service error, network, timeout),
+//! worth retrying later; 5 the service answered something unusable; 1 anything else.
+#![forbid(unsafe_code)]
+
+mod cli_error;
+mod decode_command;
+mod emulator_command;
+mod token_command;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str =
+    "Exit codes: 0 success, 2 bad input, 3 authentication failed or request rejected, \
+4 transient failure (retry later), 5 unusable service response, 1 other.";
+
+/// Mixed Reality authentication from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "mr-auth", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Exchange an account key or an Azure AD credential for a Mixed Reality access token.
+    Token(token_command::TokenArgs),
+    /// Show a JWT's header and claims and when it expires (no signature check).
+    Decode(decode_command::DecodeArgs),
+    /// Run the local Mixed Reality STS emulator until interrupted (Ctrl-C).
+    Emulator(emulator_command::EmulatorArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Token(args) => token_command::run(args).await,
+        Command::Decode(args) => decode_command::run(args),
+        Command::Emulator(args) => emulator_command::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mr-auth: error: {}", error.one_line());
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

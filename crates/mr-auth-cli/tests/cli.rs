@@ -1,0 +1,327 @@
+//! The `mr-auth` binary, run as a user would, against the emulator on loopback.
+
+use mr_auth_emulator::{Emulator, Fault, RunningEmulator};
+use std::{
+    io::{BufRead as _, BufReader, Write as _},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
+const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
+const KEY: &str = "cli-test-key";
+
+struct Sts {
+    emulator: RunningEmulator,
+    ca_file: tempfile_path::TempPem,
+}
+
+mod tempfile_path {
+    use std::path::PathBuf;
+
+    /// A PEM file under the target's temp folder, removed on drop.
+    pub(super) struct TempPem(pub(super) PathBuf);
+
+    impl Drop for TempPem {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+async fn sts(faults: Vec<Fault>) -> Sts {
+    let emulator = Emulator::builder()
+        .account(Uuid::parse_str(ACCOUNT).unwrap(), KEY)
+        .faults(faults)
+        .start()
+        .await
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("mr-auth-cli-test-{}.pem", Uuid::new_v4()));
+    std::fs::write(&path, emulator.ca_pem().unwrap()).unwrap();
+    Sts {
+        emulator,
+        ca_file: tempfile_path::TempPem(path),
+    }
+}
+
+fn token_command(sts: &Sts, key: Option<&str>) -> Command {
+    token_command_for(
+        sts,
+        key,
+        ACCOUNT,
+        "mixedreality.azure.com",
+        sts.emulator.endpoint().as_str(),
+    )
+}
+
+fn token_command_for(
+    sts: &Sts,
+    key: Option<&str>,
+    account: &str,
+    domain: &str,
+    endpoint: &str,
+) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["token", "--account-id", account, "--account-domain", domain])
+        .args(["--endpoint", endpoint])
+        .arg("--ca-file")
+        .arg(&sts.ca_file.0)
+        .env_remove("MIXEDREALITY_ACCOUNT_KEY")
+        .env_remove("MIXEDREALITY_STS_ENDPOINT")
+        .stdin(Stdio::null());
+    if let Some(key) = key {
+        command.env("MIXEDREALITY_ACCOUNT_KEY", key);
+    }
+    command
+}
+
+async fn output(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn token_against_the_emulator_prints_json() {
+    let sts = sts(vec![]).await;
+    let out = output(token_command(&sts, Some(KEY))).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = value["token"].as_str().unwrap();
+    let expires = mr_auth_core::jwt_expires_on(token).unwrap();
+    assert_eq!(value["expires_on_unix"], expires.unix_timestamp());
+    assert!(value["ms_cv"].as_str().unwrap().ends_with(".0"));
+    assert!(!stderr(&out).contains(KEY));
+    assert_eq!(sts.emulator.stats().tokens_issued, 1);
+}
+
+#[tokio::test]
+async fn token_output_then_decode_from_stdin() {
+    let sts = sts(vec![]).await;
+    let mut command = token_command(&sts, Some(KEY));
+    command.args(["--output", "token"]);
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.trim().split('.').count(), 3);
+
+    let decoded = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(BIN)
+            .args(["decode", "--output", "json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(decoded.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    assert_eq!(value["claims"]["aid"], ACCOUNT);
+    assert_eq!(value["header"]["alg"], "ES256");
+    let left = value["expires_in_seconds"].as_i64().unwrap();
+    assert!((86_000..=86_400).contains(&left), "{left}");
+}
+
+#[tokio::test]
+async fn key_from_stdin() {
+    let sts = sts(vec![]).await;
+    let mut command = token_command(&sts, None);
+    command
+        .arg("--key-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{KEY}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn wrong_key_exits_3_with_one_line() {
+    let sts = sts(vec![]).await;
+    let out = output(token_command(&sts, Some("wrong-key"))).await;
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("authentication failed") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-key"), "{err}");
+}
+
+#[tokio::test]
+async fn transient_failures_exit_4() {
+    let sts = sts(vec![Fault::status(503, None).unwrap(); 4]).await;
+    let out = output(token_command(&sts, Some(KEY))).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("503"));
+}
+
+#[tokio::test]
+async fn unusable_token_exits_5() {
+    let sts = sts(vec![Fault::TokenWithoutExp]).await;
+    let out = output(token_command(&sts, Some(KEY))).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no exp claim"));
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_naming_the_problem() {
+    let sts = sts(vec![]).await;
+    let endpoint = sts.emulator.endpoint().to_string();
+    for (args, expected) in [
+        (
+            ["nope", "mixedreality.azure.com", endpoint.as_str()],
+            "is not a UUID",
+        ),
+        (
+            [ACCOUNT, "eastus", endpoint.as_str()],
+            "did you mean eastus.mixedreality.azure.com",
+        ),
+        (
+            [ACCOUNT, "mixedreality.azure.com", "http://example.com"],
+            "plain http",
+        ),
+    ] {
+        let out = output(token_command_for(
+            &sts,
+            Some(KEY),
+            args[0],
+            args[1],
+            args[2],
+        ))
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // No key anywhere and no terminal to prompt on.
+    let out = output(token_command(&sts, None)).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("set MIXEDREALITY_ACCOUNT_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    // Usage errors are bad input too.
+    let out = output({
+        let mut c = Command::new(BIN);
+        c.args(["token", "--no-such-flag"]);
+        c
+    })
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(sts.emulator.stats().token_requests, 0);
+}
+
+#[tokio::test]
+async fn decode_rejects_garbage_with_exit_2() {
+    let out = output({
+        let mut c = Command::new(BIN);
+        c.args(["decode", "not-a-jwt"]);
+        c
+    })
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot decode the token"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["token", "--help"],
+        &["decode", "--help"],
+        &["emulator", "--help"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage:"), "{args:?}: {text}");
+    }
+    let text = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
+    assert!(text.contains("Exit codes"), "{text}");
+}
+
+#[tokio::test]
+async fn emulator_command_serves_the_token_command() {
+    let mut child = Command::new(BIN)
+        .args([
+            "emulator",
+            "--no-tls",
+            "--account",
+            &format!("{ACCOUNT}:{KEY}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let endpoint = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut endpoint = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("endpoint: ") {
+                endpoint = Some(url.to_owned());
+            }
+            if line.starts_with("ready") || Instant::now() > deadline {
+                break;
+            }
+        }
+        endpoint
+    })
+    .await
+    .unwrap();
+    let result = async {
+        let endpoint = endpoint.expect("the emulator printed its endpoint");
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+        let mut command = Command::new(BIN);
+        command
+            .args([
+                "token",
+                "--account-id",
+                ACCOUNT,
+                "--account-domain",
+                "mixedreality.azure.com",
+                "--endpoint",
+                &endpoint,
+            ])
+            .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
+            .stdin(Stdio::null());
+        let out = output(command).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}

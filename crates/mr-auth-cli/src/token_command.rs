@@ -27,7 +27,7 @@ pub(crate) struct TokenArgs {
     /// The account domain, e.g. eastus2.mixedreality.azure.com.
     #[arg(long, env = "MIXEDREALITY_ACCOUNT_DOMAIN")]
     account_domain: String,
-    /// A custom STS endpoint replacing https://sts.<domain> (e.g. the emulator's).
+    /// A custom STS endpoint replacing `https://sts.<domain>` (e.g. the emulator's).
     #[arg(long, env = "MIXEDREALITY_STS_ENDPOINT")]
     endpoint: Option<String>,
     /// A PEM file of extra root certificates to trust (e.g. the emulator's CA).
@@ -42,7 +42,7 @@ pub(crate) struct TokenArgs {
     /// Authenticate with an Azure AD credential instead of an account key.
     #[arg(long, value_enum)]
     aad: Option<AadSource>,
-    /// The Azure AD scope to request (default: https://sts.mixedreality.azure.com//.default).
+    /// The Azure AD scope to request (default: `https://sts.mixedreality.azure.com//.default`).
     #[arg(long, requires = "aad")]
     aad_scope: Option<String>,
     /// What to print.

@@ -1,0 +1,78 @@
+//! Installing Debian packages with apt, only when the commands they provide are missing.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cmd::{which, Cmd, Result};
+
+/// Whether this process already ran `apt-get update` (run it at most once).
+static UPDATED: AtomicBool = AtomicBool::new(false);
+
+/// Makes sure every command in `commands` is on `PATH`, installing `packages` with apt when
+/// any is missing (see [`install`]). Returns whether anything was installed.
+pub(crate) fn ensure(commands: &[&str], packages: &[&str]) -> Result<bool> {
+    let missing: Vec<&str> = commands
+        .iter()
+        .copied()
+        .filter(|c| which(c).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    eprintln!("missing {}", missing.join(", "));
+    install(packages)?;
+    let still_missing: Vec<&str> = commands
+        .iter()
+        .copied()
+        .filter(|c| which(c).is_none())
+        .collect();
+    if still_missing.is_empty() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "installed {} but {} is still not on PATH",
+            packages.join(" "),
+            still_missing.join(", ")
+        ))
+    }
+}
+
+/// Installs `packages` with apt (no recommends). The install is tried first with the package
+/// lists already on the machine; only when that fails is `apt-get update` run (once per
+/// process) and the install retried.
+pub(crate) fn install(packages: &[&str]) -> Result {
+    eprintln!("installing {} with apt", packages.join(" "));
+    if which("apt-get").is_none() {
+        return Err(format!(
+            "apt-get is not available: install {} by hand",
+            packages.join(" ")
+        ));
+    }
+    let install = || {
+        apt_get()
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+    };
+    if install().run().is_err() {
+        if !UPDATED.swap(true, Ordering::SeqCst) {
+            apt_get().arg("update").run()?;
+        }
+        install().run()?;
+    }
+    Ok(())
+}
+
+/// `apt-get` run non-interactively, through `sudo` when we are not root, waiting for a dpkg
+/// lock held by someone else rather than failing at once.
+fn apt_get() -> Cmd {
+    let root = Cmd::new("id")
+        .arg("-u")
+        .read_quietly()
+        .is_some_and(|uid| uid.trim() == "0");
+    let cmd = if root || which("sudo").is_none() {
+        Cmd::new("apt-get")
+    } else {
+        Cmd::new("sudo").args(["-E", "apt-get"])
+    };
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-q", "-o", "DPkg::Lock::Timeout=600"])
+}

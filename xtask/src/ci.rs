@@ -1,0 +1,421 @@
+//! `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::apt;
+use crate::cmd::{which, Cmd, Result};
+use crate::summary::{Status, Summary};
+use crate::tidy;
+use crate::wine_prefix::WinePrefix;
+
+/// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
+const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
+
+/// The Windows target the broker ships for; it cannot link here, so it is only type-checked.
+const WINDOWS_MSVC: &str = "x86_64-pc-windows-msvc";
+
+/// Workspace packages left out of the `x86_64-pc-windows-gnu` clippy run, each with the reason.
+/// Empty today: on Windows our TLS is native-tls (schannel), so no crate needs to compile C for
+/// Windows. Add a package here only when it truly cannot cross-build, and say why.
+const WINDOWS_GNU_CLIPPY_EXCLUDED: &[(&str, &str)] = &[];
+
+/// Packages type-checked (clippy) for `x86_64-pc-windows-msvc`: the ones with Windows-only
+/// code. Grows as more crates gain `#[cfg(windows)]` code.
+const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] = &["mr-auth-broker"];
+
+/// Packages whose tests are built for `x86_64-pc-windows-gnu` and run under Wine, with the
+/// extra `cargo test` arguments for each. Core runs only its unit tests (`--lib`): its
+/// integration tests exercise platform-neutral HTTP code that the Linux run already covers.
+const WINE_TESTS: &[(&str, &[&str])] = &[("mr-auth-core", &["--lib"]), ("mr-auth-broker", &[])];
+
+/// Commands the Windows steps need, and the Debian packages that provide them.
+const WINDOWS_TOOLS: &[&str] = &["x86_64-w64-mingw32-gcc", "wine", "wineboot", "wineserver"];
+const WINDOWS_APT_PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wine64", "wine"];
+
+/// Where the broker's browser tests expect Chromium (Debian's `chromium` package).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// How long the Wine test run of one package may take before it is killed as hung.
+const WINE_TEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// One CI step: a short name (usable on the command line), a title for the summary and the
+/// function that runs it.
+struct Step {
+    name: &'static str,
+    title: &'static str,
+    run: fn(&mut Ci) -> Result,
+}
+
+/// Every step, in the order CI runs them.
+const STEPS: &[Step] = &[
+    Step {
+        name: "tidy",
+        title: "tidy",
+        run: Ci::tidy,
+    },
+    Step {
+        name: "fmt",
+        title: "fmt --check",
+        run: Ci::fmt,
+    },
+    Step {
+        name: "clippy",
+        title: "clippy (host)",
+        run: Ci::clippy_host,
+    },
+    Step {
+        name: "clippy-windows-gnu",
+        title: "clippy (windows-gnu)",
+        run: Ci::clippy_windows_gnu,
+    },
+    Step {
+        name: "clippy-windows-msvc",
+        title: "clippy (windows-msvc)",
+        run: Ci::clippy_windows_msvc,
+    },
+    Step {
+        name: "chromium",
+        title: "install chromium",
+        run: Ci::chromium,
+    },
+    Step {
+        name: "test",
+        title: "tests + doctests",
+        run: Ci::test,
+    },
+    Step {
+        name: "doc",
+        title: "doc (-D warnings)",
+        run: Ci::doc,
+    },
+    Step {
+        name: "deny",
+        title: "deny (bans licenses sources)",
+        run: Ci::deny,
+    },
+    Step {
+        name: "wine",
+        title: "windows tests (wine)",
+        run: Ci::wine,
+    },
+];
+
+/// The state shared by the steps.
+#[derive(Debug)]
+struct Ci {
+    root: PathBuf,
+    target_dir: PathBuf,
+    summary: Summary,
+}
+
+/// Runs the steps named in `only` (every step when empty), prints the summary and fails if any
+/// step failed.
+pub(crate) fn run(root: &Path, only: &[String]) -> Result {
+    for name in only {
+        if !STEPS.iter().any(|s| s.name == name) {
+            let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+            return Err(format!(
+                "unknown step `{name}`; steps are: {}",
+                names.join(", ")
+            ));
+        }
+    }
+    let mut ci = Ci {
+        root: root.to_owned(),
+        target_dir: target_dir(root),
+        summary: Summary::default(),
+    };
+    let selected: Vec<&Step> = STEPS
+        .iter()
+        .filter(|s| only.is_empty() || only.iter().any(|n| n == s.name))
+        .collect();
+    let mut failure = None;
+    for (i, step) in selected.iter().enumerate() {
+        if failure.is_some() {
+            ci.summary.not_run(step.title);
+            continue;
+        }
+        eprintln!(
+            "\n==> [{}/{}] {} (`cargo xtask ci {}`)",
+            i + 1,
+            selected.len(),
+            step.title,
+            step.name
+        );
+        let started = Instant::now();
+        let result = (step.run)(&mut ci);
+        let status = if result.is_ok() {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
+        ci.summary.record(step.title, status, started.elapsed());
+        if let Err(e) = result {
+            failure = Some(format!("step `{}` failed: {e}", step.name));
+        }
+    }
+    println!("\n{}", ci.summary);
+    match failure {
+        Some(message) => Err(message),
+        None => Ok(()),
+    }
+}
+
+/// The target directory cargo uses: `CARGO_TARGET_DIR` when set, else `<root>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+impl Ci {
+    fn cargo(&self) -> Cmd {
+        Cmd::new(crate::cargo()).current_dir(&self.root)
+    }
+
+    fn tidy(&mut self) -> Result {
+        let problems = tidy::check(&self.root)?;
+        if problems.is_empty() {
+            eprintln!("tidy: ok");
+            return Ok(());
+        }
+        for problem in &problems {
+            eprintln!("tidy: {problem}");
+        }
+        Err(format!("{} tidy problem(s), listed above", problems.len()))
+    }
+
+    fn fmt(&mut self) -> Result {
+        self.cargo().args(["fmt", "--all", "--check"]).run()
+    }
+
+    fn clippy_host(&mut self) -> Result {
+        self.cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .run()
+    }
+
+    fn clippy_windows_gnu(&mut self) -> Result {
+        ensure_rustup_target(WINDOWS_GNU)?;
+        // mingw for build scripts that compile C (and for linking in the Wine step), Wine for
+        // the Wine step; installed here so a machine set up once stays set up.
+        apt::ensure(WINDOWS_TOOLS, WINDOWS_APT_PACKAGES)?;
+        let mut cmd = self.cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--target",
+            WINDOWS_GNU,
+            "--locked",
+        ]);
+        for (package, reason) in WINDOWS_GNU_CLIPPY_EXCLUDED {
+            cmd = cmd.args(["--exclude", package]);
+            self.summary.note(format!(
+                "{package} is not linted for {WINDOWS_GNU}: {reason}"
+            ));
+        }
+        cmd.args(["--", "-D", "warnings"]).run()
+    }
+
+    fn clippy_windows_msvc(&mut self) -> Result {
+        ensure_rustup_target(WINDOWS_MSVC)?;
+        let mut cmd = self.cargo().arg("clippy");
+        for package in WINDOWS_MSVC_CLIPPY_PACKAGES {
+            cmd = cmd.args(["-p", package]);
+        }
+        cmd.args([
+            "--all-targets",
+            "--target",
+            WINDOWS_MSVC,
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .run()
+    }
+
+    fn chromium(&mut self) -> Result {
+        // The broker's browser-flow tests drive a real headless Chromium at this path.
+        if Path::new(CHROMIUM).is_file() {
+            eprintln!("{CHROMIUM} present");
+            return Ok(());
+        }
+        apt::install(&["chromium"])?;
+        if Path::new(CHROMIUM).is_file() {
+            Ok(())
+        } else {
+            Err(format!(
+                "installed chromium but {CHROMIUM} is still missing"
+            ))
+        }
+    }
+
+    fn test(&mut self) -> Result {
+        let nextest = self
+            .cargo()
+            .args(["nextest", "--version"])
+            .succeeds_quietly();
+        if nextest {
+            self.cargo()
+                .args([
+                    "nextest",
+                    "run",
+                    "--workspace",
+                    "--all-features",
+                    "--locked",
+                    "--no-fail-fast",
+                ])
+                .run()?;
+            // nextest does not run doctests.
+            self.cargo()
+                .args(["test", "--workspace", "--doc", "--all-features", "--locked"])
+                .run()
+        } else {
+            self.summary
+                .note("cargo-nextest not installed: tests ran with `cargo test`");
+            // `cargo test` runs the doctests too.
+            self.cargo()
+                .args([
+                    "test",
+                    "--workspace",
+                    "--all-features",
+                    "--locked",
+                    "--no-fail-fast",
+                ])
+                .run()
+        }
+    }
+
+    fn doc(&mut self) -> Result {
+        self.cargo()
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--locked",
+            ])
+            .run()
+    }
+
+    fn deny(&mut self) -> Result {
+        if !self.cargo().args(["deny", "--version"]).succeeds_quietly() {
+            eprintln!("cargo-deny not installed: installing it (takes a few minutes)");
+            self.cargo()
+                .args(["install", "--locked", "cargo-deny"])
+                .run()?;
+        }
+        // `advisories` is left out on purpose: it needs the RustSec advisory database from
+        // GitHub, which these machines cannot fetch. Run `cargo deny check advisories` where
+        // the network allows.
+        self.summary.note(
+            "cargo deny `advisories` not checked: the RustSec advisory database cannot be \
+             fetched from CI machines",
+        );
+        self.cargo()
+            .args([
+                "deny",
+                "--locked",
+                "--all-features",
+                "check",
+                // The dependency graphs under each duplicate-version warning run to hundreds
+                // of lines; `cargo deny check bans` shows them locally.
+                "--hide-inclusion-graph",
+                "bans",
+                "licenses",
+                "sources",
+            ])
+            .run()
+    }
+
+    fn wine(&mut self) -> Result {
+        ensure_rustup_target(WINDOWS_GNU)?;
+        apt::ensure(WINDOWS_TOOLS, WINDOWS_APT_PACKAGES)?;
+        let prefix = WinePrefix::ensure(&self.root, &self.target_dir)?;
+        let result = self.wine_tests(&prefix);
+        // Leave no wineserver or stray test process behind, pass or fail.
+        prefix.kill_server();
+        result
+    }
+
+    fn wine_tests(&self, prefix: &WinePrefix) -> Result {
+        for (package, args) in WINE_TESTS {
+            prefix
+                .wine_cmd(crate::cargo())
+                .current_dir(&self.root)
+                .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", "wine")
+                .args(["test", "--target", WINDOWS_GNU, "-p", package])
+                .args(*args)
+                .arg("--locked")
+                .timeout(WINE_TEST_TIMEOUT)
+                .run()?;
+        }
+        Ok(())
+    }
+}
+
+/// Installs a rustup target unless it is already installed.
+fn ensure_rustup_target(target: &str) -> Result {
+    if which("rustup").is_none() {
+        return Err(format!(
+            "rustup not found: install the {target} standard library some other way"
+        ));
+    }
+    let installed = Cmd::new("rustup")
+        .args(["target", "list", "--installed"])
+        .read_quietly()
+        .unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == target) {
+        return Ok(());
+    }
+    Cmd::new("rustup").args(["target", "add", target]).run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_names_are_unique() {
+        for (i, step) in STEPS.iter().enumerate() {
+            assert!(
+                STEPS[i + 1..].iter().all(|s| s.name != step.name),
+                "duplicate step {}",
+                step.name
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_step_is_refused_before_anything_runs() {
+        let err = run(Path::new("/nonexistent"), &["nope".to_owned()]).unwrap_err();
+        assert!(err.contains("unknown step `nope`"), "{err}");
+        assert!(err.contains("fmt"), "{err}");
+    }
+
+    #[test]
+    fn workspace_packages_named_here_exist() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let named = WINDOWS_MSVC_CLIPPY_PACKAGES
+            .iter()
+            .chain(WINDOWS_GNU_CLIPPY_EXCLUDED.iter().map(|(p, _)| p))
+            .chain(WINE_TESTS.iter().map(|(p, _)| p));
+        for package in named {
+            let manifest = root.join("crates").join(package).join("Cargo.toml");
+            assert!(manifest.is_file(), "{} is missing", manifest.display());
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `cargo xtask`: the project's automation, in Rust, with no dependencies beyond std.
+//!
+//! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
+//! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
+//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`.
+
+#![forbid(unsafe_code)]
+// A command-line tool: printing its summary to stdout is its job.
+#![allow(clippy::print_stdout)]
+
+mod apt;
+mod ci;
+mod cmd;
+mod rust_source;
+mod summary;
+mod tidy;
+mod wine_prefix;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cmd::{Cmd, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci [STEP...]     run every CI check, or only the named steps:
+                   tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
+                   test doc deny wine
+  tidy             check the house rules the compiler does not check
+  bench [ARGS...]  cargo bench --workspace ARGS...
+  help             this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result {
+    let root = workspace_root();
+    match args.split_first() {
+        Some((command, rest)) if command == "ci" => ci::run(&root, rest),
+        Some((command, [])) if command == "tidy" => {
+            let problems = tidy::check(&root)?;
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            if problems.is_empty() {
+                eprintln!("tidy: ok");
+                Ok(())
+            } else {
+                Err(format!("{} tidy problem(s)", problems.len()))
+            }
+        }
+        Some((command, rest)) if command == "bench" => Cmd::new(cargo())
+            .current_dir(&root)
+            .args(["bench", "--workspace"])
+            .args(rest)
+            .run(),
+        Some((command, _)) if ["help", "-h", "--help"].contains(&command.as_str()) => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some((command, _)) => Err(format!("unknown command `{command}`\n\n{USAGE}")),
+        None => Err(format!("no command given\n\n{USAGE}")),
+    }
+}
+
+/// The cargo that runs us (so `cargo +nightly xtask` stays on nightly).
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}

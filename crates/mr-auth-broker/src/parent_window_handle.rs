@@ -3,7 +3,8 @@ use std::num::NonZeroIsize;
 /// A native window handle (an `HWND` on Windows) that the broker's sign-in dialog is
 /// parented to, so it opens in front of the application instead of behind it.
 ///
-/// With none, the Windows broker uses the console window, else the foreground window.
+/// With none, the Windows broker uses the console window (its root owner, e.g. the Windows
+/// Terminal window), else the foreground window, else the desktop window.
 /// Other platforms ignore it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParentWindowHandle(NonZeroIsize);

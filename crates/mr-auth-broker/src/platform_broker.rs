@@ -95,14 +95,15 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
 
 /// The broker of the platform this was built for, if it has one.
 ///
-/// - Windows: WAM. Not built yet: the broker reports
-///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable), so the credential
-///   uses the browser flow.
+/// - Windows: WAM (the Web Account Manager, through WinRT). Where WAM is missing (Windows
+///   Server Core, locked-down hosts, Wine) it reports
+///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the HRESULT,
+///   and the credential uses the browser flow.
 /// - Elsewhere: none, the browser flow is used.
 pub fn default_platform_broker() -> Option<Arc<dyn PlatformBroker>> {
     #[cfg(windows)]
     {
-        Some(Arc::new(crate::wam_broker::WamBroker::new()))
+        Some(Arc::new(crate::wam::WamBroker::new()))
     }
     #[cfg(not(windows))]
     {

@@ -1,0 +1,42 @@
+//! The Windows Web Account Manager (WAM) broker, through WinRT
+//! (`Windows.Security.Authentication.Web.Core`); see "Windows: WAM through WinRT" in the
+//! broker spec.
+//!
+//! Split so that only thin WinRT calls are Windows-only:
+//! - platform-neutral, compiled and unit-tested everywhere: which provider serves a request
+//!   ([`wam_route`]), the request's properties ([`wam_token_request`]), what a result status
+//!   means ([`wam_status`]), reading a response and its expiry ([`wam_response`]), failed
+//!   calls ([`wam_call_error`]), account ids ([`wam_account_id`]) and the parent window choice
+//!   ([`window_handle_choice`]);
+//! - Windows only: the worker thread in COM's multi-threaded apartment ([`mta_thread`]), the
+//!   WinRT calls ([`wam_client`]), the broker ([`wam_broker`]) and Wine detection
+//!   ([`wine_detection`]). These are the only files with `unsafe` code, each block with a
+//!   `SAFETY` comment.
+// The platform-neutral parts are used only by the Windows broker; they are compiled on every
+// platform so that their unit tests run on Linux too.
+#![cfg_attr(not(windows), allow(dead_code))]
+
+mod wam_account_id;
+mod wam_call_error;
+mod wam_response;
+mod wam_route;
+mod wam_status;
+mod wam_token_request;
+mod window_handle_choice;
+
+#[cfg(windows)]
+#[allow(unsafe_code)] // CoInitializeEx/CoUninitialize (FFI)
+mod mta_thread;
+#[cfg(windows)]
+mod wam_broker;
+#[cfg(windows)]
+#[allow(unsafe_code)] // IWebAuthenticationCoreManagerInterop (COM FFI)
+mod wam_client;
+#[cfg(windows)]
+#[allow(unsafe_code)] // GetModuleHandleW/GetProcAddress (FFI)
+mod wine_detection;
+
+#[cfg(windows)]
+pub(crate) use wam_broker::WamBroker;
+#[cfg(all(windows, test))]
+use wine_detection::wine_version;

@@ -6,7 +6,10 @@ use crate::{
 use azure_core::{
     credentials::{AccessToken, TokenCredential},
     http::{
-        headers::{HeaderName, Headers, ACCEPT, CLIENT_REQUEST_ID, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE},
+        headers::{
+            HeaderName, Headers, ACCEPT, AUTHORIZATION, CLIENT_REQUEST_ID, RETRY_AFTER,
+            WWW_AUTHENTICATE,
+        },
         ClientOptions, Context, Method, Pipeline, PipelineStreamOptions, Request, RetryOptions,
         Transport, Url,
     },

@@ -1,5 +1,6 @@
 use crate::{Error, ErrorKind, Result, TenantId};
-use std::{fmt, net::IpAddr, str::FromStr};
+use mr_auth_core::is_loopback_url;
+use std::{fmt, str::FromStr};
 use url::Url;
 
 /// The Entra ID authority host, such as `https://login.microsoftonline.com`.
@@ -34,7 +35,7 @@ impl AuthorityHost {
         }
         match url.scheme() {
             "https" => {}
-            "http" if is_loopback(&url) => {}
+            "http" if is_loopback_url(&url) => {}
             "http" => {
                 return Err(Error::invalid_input(format!(
                     "authority host {value:?} must use https (plain http is allowed only for loopback hosts)"
@@ -104,15 +105,6 @@ impl Default for AuthorityHost {
 impl fmt::Display for AuthorityHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.as_str().trim_end_matches('/'))
-    }
-}
-
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 

@@ -1,5 +1,4 @@
 use crate::{
-    authority_host::is_loopback,
     interactive_browser_flow::{with_oidc_scopes, InteractiveBrowserFlow},
     refresh_token::RefreshToken,
     token_endpoint::{Grant, TokenEndpoint, TokenResponse},
@@ -590,7 +589,7 @@ fn split_redirect_uri(configured: Option<&str>) -> Result<(Option<Url>, Option<S
         .with_source(e)
     })?;
     match url.scheme() {
-        "http" if is_loopback(&url) && url.query().is_none() && url.fragment().is_none() => Ok((Some(url), None)),
+        "http" if mr_auth_core::is_loopback_url(&url) && url.query().is_none() && url.fragment().is_none() => Ok((Some(url), None)),
         "http" => Err(Error::invalid_input(format!(
             "redirect uri {value:?}: a browser-flow redirect uri must be http://localhost[:port][/path] (loopback, no query)"
         ))),

@@ -1,4 +1,5 @@
-use crate::{authority_host::is_loopback, Error, Result};
+use crate::{Error, Result};
+use mr_auth_core::is_loopback_url;
 use std::{fmt, str::FromStr};
 use url::Url;
 
@@ -70,7 +71,7 @@ impl PopParameters {
     pub fn new(method: PopMethod, url: Url, nonce: Option<String>) -> Result<Self> {
         match url.scheme() {
             "https" => {}
-            "http" if is_loopback(&url) => {}
+            "http" if is_loopback_url(&url) => {}
             _ => {
                 return Err(Error::invalid_input(format!(
                     "proof-of-possession url {url} must use https"

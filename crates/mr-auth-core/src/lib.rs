@@ -47,7 +47,7 @@ pub use sts_client::{
     MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, DEFAULT_AAD_SCOPE,
     MAX_RESPONSE_BYTES,
 };
-pub use sts_endpoint::StsEndpoint;
+pub use sts_endpoint::{is_loopback_url, StsEndpoint};
 pub use token_cache::*;
 
 /// The `api-version` query value of the STS token call. The service went GA under this

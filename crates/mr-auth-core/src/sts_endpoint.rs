@@ -42,7 +42,7 @@ impl StsEndpoint {
         }
         match url.scheme() {
             "https" => {}
-            "http" if is_loopback(&url) => {}
+            "http" if is_loopback_url(&url) => {}
             "http" => {
                 return Err(Error::invalid_input(format!(
                     "the STS endpoint {url} uses plain http; only https is allowed (http only for loopback hosts such as 127.0.0.1), because the request carries a secret"
@@ -81,7 +81,7 @@ impl StsEndpoint {
 
     /// Whether this endpoint is on a loopback host.
     pub fn is_loopback(&self) -> bool {
-        is_loopback(&self.0)
+        is_loopback_url(&self.0)
     }
 
     /// The token URL for an account:
@@ -103,7 +103,9 @@ impl StsEndpoint {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url`'s host is a loopback host (`127.0.0.0/8`, `::1`, `localhost`): the hosts for
+/// which the workspace accepts plain `http` (local emulators, mock authorities, tests).
+pub fn is_loopback_url(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

@@ -3,73 +3,24 @@
 //! Alone in its test binary: `tracing` caches per-callsite interest process-wide, so a test
 //! running concurrently without a subscriber could hide events from this capture.
 
-use mockito::{Matcher, Server};
-use mr_auth_core::{MixedRealityStsClientOptions, StsEndpoint};
-use mr_auth_credentials::{sts_client_with_account_key, AccountKey};
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
+mod common;
+
+use common::{
+    account_id, account_key_sts, sts_options, LogCapture, ACCOUNT_ID, ACCOUNT_KEY, OPAQUE_TOKEN,
 };
-
-const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
-const KEY: &str = "my_account_key_4b1d";
-// exp 2147483647; the signature segment is what a real token's would be: opaque.
-const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJleHAiOjIxNDc0ODM2NDd9.c2VjcmV0LXNpZ25hdHVyZS14eXo";
-
-async fn sts() -> (mockito::ServerGuard, mockito::Mock) {
-    let mut server = Server::new_async().await;
-    let mock = server
-        .mock("GET", format!("/Accounts/{ACCOUNT}/token").as_str())
-        .match_query(Matcher::UrlEncoded(
-            "api-version".into(),
-            "2019-02-28-preview".into(),
-        ))
-        .match_header("authorization", format!("Bearer {ACCOUNT}:{KEY}").as_str())
-        .with_header("ms-cv", "cT1Z1Q1eTki0YgIK2wMXNQ.0")
-        .with_body(format!(r#"{{"AccessToken":"{TOKEN}"}}"#))
-        .expect(1)
-        .create_async()
-        .await;
-    (server, mock)
-}
-
-fn options(url: &str) -> Option<MixedRealityStsClientOptions> {
-    Some(MixedRealityStsClientOptions {
-        custom_endpoint: Some(StsEndpoint::new(url).unwrap()),
-        ..MixedRealityStsClientOptions::default()
-    })
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use mr_auth_credentials::{sts_client_with_account_key, AccountKey};
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_appears_in_trace_output() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let _guard = capture.install();
 
-    let (server, mock) = sts().await;
+    let (server, mock) = account_key_sts().await;
     let client = sts_client_with_account_key(
-        ACCOUNT.parse().unwrap(),
+        account_id(),
         "mixedreality.azure.com".parse().unwrap(),
-        AccountKey::new(KEY).unwrap(),
-        options(&server.url()),
+        AccountKey::new(ACCOUNT_KEY).unwrap(),
+        Some(sts_options(&server.url())),
     )
     .unwrap();
     tracing::info!(client = ?client, "built");
@@ -77,16 +28,17 @@ async fn no_secret_appears_in_trace_output() {
     tracing::info!(token = ?token, "got");
     mock.assert_async().await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("the STS issued a token"),
         "the capture saw the exchange:\n{logs}"
     );
-    assert!(logs.contains(ACCOUNT), "non-secret context is logged");
+    assert!(logs.contains(ACCOUNT_ID), "non-secret context is logged");
+    let (_, signature) = OPAQUE_TOKEN.rsplit_once('.').unwrap();
     for secret in [
-        KEY,
-        TOKEN,
-        "c2VjcmV0LXNpZ25hdHVyZS14eXo",
+        ACCOUNT_KEY,
+        OPAQUE_TOKEN,
+        signature,
         "eyJleHAiOjIxNDc0ODM2NDd9",
     ] {
         assert!(

@@ -148,3 +148,30 @@ pub async fn tls_front(target: SocketAddr) -> TlsFront {
         ca_pem: ca_cert.pem(),
     }
 }
+
+/// A JWT as the STS issues it (exp 2147483647), whose signature segment is as opaque as a real
+/// token's: a log or message containing any part of it leaked the token.
+pub const OPAQUE_TOKEN: &str =
+    "eyJhbGciOiJub25lIn0.eyJleHAiOjIxNDc0ODM2NDd9.c2VjcmV0LXNpZ25hdHVyZS14eXo";
+
+/// A loopback STS that answers exactly one exchange of [`ACCOUNT_KEY`] for [`OPAQUE_TOKEN`],
+/// checking the spec's request shape and `Authorization: Bearer <id>:<key>`.
+pub async fn account_key_sts() -> (mockito::ServerGuard, mockito::Mock) {
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("GET", TOKEN_PATH)
+        .match_query(mockito::Matcher::UrlEncoded(
+            "api-version".into(),
+            "2019-02-28-preview".into(),
+        ))
+        .match_header(
+            "authorization",
+            format!("Bearer {ACCOUNT_ID}:{ACCOUNT_KEY}").as_str(),
+        )
+        .with_header("ms-cv", "cT1Z1Q1eTki0YgIK2wMXNQ.0")
+        .with_body(format!(r#"{{"AccessToken":"{OPAQUE_TOKEN}"}}"#))
+        .expect(1)
+        .create_async()
+        .await;
+    (server, mock)
+}

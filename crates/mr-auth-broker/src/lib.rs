@@ -14,6 +14,7 @@ mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_browser_flow;
 mod loopback_receiver;
+mod no_platform_broker;
 mod parent_window_handle;
 mod pkce_verifier;
 mod platform_broker;
@@ -35,6 +36,7 @@ pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredentia
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS,
 };
+pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,

@@ -1,6 +1,9 @@
 use crate::cli_error::CliError;
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
+use mr_auth_broker::{
+    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, NoPlatformBroker,
+};
 use mr_auth_core::{
     AccountDomain, AccountId, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
 };
@@ -57,6 +60,10 @@ pub(crate) struct TokenArgs {
 enum AadSource {
     /// The Azure CLI or Azure Developer CLI sign-in (azure_identity's DeveloperToolsCredential).
     DeveloperTools,
+    /// Interactive sign-in through the OS broker (WAM on Windows), else the system browser.
+    Broker,
+    /// Interactive sign-in through the system browser, even where the OS has a broker.
+    Browser,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,6 +119,15 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
             .map_err(|e| {
                 CliError::other(format!("cannot set up the developer-tools credential: {e}"))
             })?,
+        Some(source @ (AadSource::Broker | AadSource::Browser)) => {
+            let mut broker_options = InteractiveBrowserBrokerCredentialOptions::default();
+            if matches!(source, AadSource::Browser) {
+                broker_options.platform_broker = Some(Arc::new(NoPlatformBroker));
+            }
+            InteractiveBrowserBrokerCredential::new(Some(broker_options)).map_err(|e| {
+                CliError::bad_input(format!("cannot set up the interactive credential: {e}"))
+            })?
+        }
         None => AccountKeyCredential::new(account_id, read_key(&args)?),
     };
     let client = MixedRealityStsClient::new(account_id, account_domain, credential, Some(options))?;

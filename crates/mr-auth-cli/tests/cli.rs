@@ -269,6 +269,17 @@ fn every_command_has_help() {
     }
     let text = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
     assert!(text.contains("Exit codes"), "{text}");
+    let token_help = String::from_utf8(
+        Command::new(BIN)
+            .args(["token", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for source in ["developer-tools", "broker", "browser"] {
+        assert!(token_help.contains(&format!("- {source}")), "{token_help}");
+    }
 }
 
 #[tokio::test]

@@ -583,6 +583,13 @@ mod tests {
             self.fetches.load(Ordering::SeqCst)
         }
 
+        /// `get_or_fetch` of key `"k"` with [`fetch`](Self::fetch).
+        async fn get(&self, lifetime: Duration, error: Option<&str>) -> Result<Token, TestError> {
+            self.cache
+                .get_or_fetch(&"k", self.fetch(lifetime, error))
+                .await
+        }
+
         /// Lets spawned background fetches finish.
         async fn settle(&self) {
             for _ in 0..100 {
@@ -648,11 +655,7 @@ mod tests {
     #[tokio::test]
     async fn serves_cached_until_the_refresh_point_then_refreshes_once_in_the_background() {
         let fx = Fixture::new(Duration::ZERO);
-        let first = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let first = fx.get(HOUR, None).await.unwrap();
         assert_eq!(first.id, 1);
         assert_eq!(
             fx.cache.refresh_at(&"k"),
@@ -663,11 +666,7 @@ mod tests {
         fx.clock
             .set(first.expires_on - DEFAULT_REFRESH_BEFORE - Duration::from_secs(1));
         for _ in 0..10 {
-            let got = fx
-                .cache
-                .get_or_fetch(&"k", fx.fetch(HOUR, None))
-                .await
-                .unwrap();
+            let got = fx.get(HOUR, None).await.unwrap();
             assert_eq!(got.id, 1);
         }
         assert_eq!(fx.count(), 1);
@@ -675,20 +674,12 @@ mod tests {
         // At the refresh point: the still-valid token at once, one background fetch.
         fx.clock.set(first.expires_on - DEFAULT_REFRESH_BEFORE);
         for _ in 0..10 {
-            let got = fx
-                .cache
-                .get_or_fetch(&"k", fx.fetch(HOUR, None))
-                .await
-                .unwrap();
+            let got = fx.get(HOUR, None).await.unwrap();
             assert!(got.id == 1 || got.id == 2);
         }
         fx.settle().await;
         assert_eq!(fx.count(), 2);
-        let refreshed = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let refreshed = fx.get(HOUR, None).await.unwrap();
         assert_eq!(refreshed.id, 2);
         assert_eq!(fx.count(), 2);
     }
@@ -700,11 +691,7 @@ mod tests {
         let mut points = std::collections::HashSet::new();
         for _ in 0..100 {
             fx.cache.invalidate(&"k");
-            let token = fx
-                .cache
-                .get_or_fetch(&"k", fx.fetch(HOUR, None))
-                .await
-                .unwrap();
+            let token = fx.get(HOUR, None).await.unwrap();
             let refresh_at = fx.cache.refresh_at(&"k").unwrap();
             let latest = token.expires_on - DEFAULT_REFRESH_BEFORE;
             assert!(refresh_at <= latest, "{refresh_at} after {latest}");
@@ -720,46 +707,27 @@ mod tests {
     #[tokio::test]
     async fn short_lived_values_refresh_halfway_not_on_every_call() {
         let fx = Fixture::new(Duration::ZERO);
-        let token = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(Duration::from_secs(120), None))
-            .await
-            .unwrap();
+        let token = fx.get(Duration::from_secs(120), None).await.unwrap();
         assert_eq!(
             fx.cache.refresh_at(&"k"),
             Some(token.expires_on - Duration::from_secs(60))
         );
-        fx.cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        fx.get(HOUR, None).await.unwrap();
         assert_eq!(fx.count(), 1);
     }
 
     #[tokio::test]
     async fn a_failed_refresh_keeps_serving_the_valid_token_then_returns_the_error_once_expired() {
         let fx = Fixture::new(Duration::ZERO);
-        let first = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let first = fx.get(HOUR, None).await.unwrap();
 
         fx.clock.set(first.expires_on - Duration::from_secs(60));
-        let got = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts down")))
-            .await
-            .unwrap();
+        let got = fx.get(HOUR, Some("sts down")).await.unwrap();
         assert_eq!(got, first);
         fx.settle().await;
         assert_eq!(fx.count(), 2);
         // Still valid: served, and no new attempt within the retry delay.
-        let got = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts down")))
-            .await
-            .unwrap();
+        let got = fx.get(HOUR, Some("sts down")).await.unwrap();
         assert_eq!(got, first);
         fx.settle().await;
         assert_eq!(fx.count(), 2);
@@ -768,43 +736,24 @@ mod tests {
         // Expired: never handed out; the caller waits for the fetch and gets its error.
         fx.clock.set(first.expires_on);
         assert_eq!(fx.cache.cached(&"k"), None);
-        let error = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, Some("sts still down")))
-            .await
-            .unwrap_err();
+        let error = fx.get(HOUR, Some("sts still down")).await.unwrap_err();
         assert_eq!(error, TestError("sts still down".into()));
         assert_eq!(fx.count(), 3);
 
         // The next call tries again and recovers.
-        let recovered = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let recovered = fx.get(HOUR, None).await.unwrap();
         assert_eq!(recovered.id, 4);
     }
 
     #[tokio::test]
     async fn a_failed_refresh_is_retried_after_the_retry_delay() {
         let fx = Fixture::new(Duration::ZERO);
-        let first = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let first = fx.get(HOUR, None).await.unwrap();
         fx.clock.set(first.expires_on - Duration::from_secs(120));
-        fx.cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, Some("down")))
-            .await
-            .unwrap();
+        fx.get(HOUR, Some("down")).await.unwrap();
         fx.settle().await;
         fx.clock.advance(DEFAULT_RETRY_DELAY);
-        let got = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let got = fx.get(HOUR, None).await.unwrap();
         assert_eq!(got.id, 1, "the valid token is served while the retry runs");
         fx.settle().await;
         assert_eq!(fx.count(), 3);
@@ -944,11 +893,7 @@ mod tests {
                 .await
         });
         assert!(waiter.await.unwrap_err().is_panic());
-        let token = fx
-            .cache
-            .get_or_fetch(&"k", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
+        let token = fx.get(HOUR, None).await.unwrap();
         assert_eq!(token.id, 1);
     }
 

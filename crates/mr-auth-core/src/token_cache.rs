@@ -3,6 +3,7 @@ use std::{
     fmt,
     future::Future,
     hash::Hash,
+    panic::AssertUnwindSafe,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, MutexGuard,
@@ -11,6 +12,7 @@ use std::{
 };
 
 use azure_core::credentials::AccessToken;
+use futures::FutureExt as _;
 use rand::Rng as _;
 use time::{OffsetDateTime, PrimitiveDateTime};
 use tokio::sync::watch;
@@ -77,6 +79,36 @@ impl From<FetchedTokenExpired> for Error {
     }
 }
 
+/// A fetch ended without a result: it panicked, or the runtime it ran on shut down.
+///
+/// Every caller waiting for that fetch gets this (converted into the cache's error type)
+/// instead of a panic, and the next call for the key starts a new fetch. Error types used with
+/// [`TokenCache`] convert from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchAborted {
+    /// `true` when the fetch panicked; `false` when its runtime shut down first.
+    pub panicked: bool,
+}
+
+impl fmt::Display for FetchAborted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.panicked {
+            f.write_str("the token fetch panicked (a bug in the code that fetches tokens); the next call tries again, report the bug if it persists")
+        } else {
+            f.write_str("the token fetch ended without a result because its runtime shut down; call again from a running tokio runtime")
+        }
+    }
+}
+
+impl std::error::Error for FetchAborted {}
+
+impl From<FetchAborted> for Error {
+    /// An [`ErrorKind::AuthenticationFailed`]: the credential could not produce a token.
+    fn from(aborted: FetchAborted) -> Self {
+        Error::new(ErrorKind::AuthenticationFailed, aborted.to_string())
+    }
+}
+
 /// How far ahead of expiry [`TokenCache`] refreshes by default: 5 minutes, as the Azure SDKs'
 /// bearer policies do.
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
@@ -88,6 +120,10 @@ pub const DEFAULT_MAX_JITTER: Duration = Duration::from_secs(30);
 /// How long [`TokenCache`] waits by default, after a refresh failed while the cached value was
 /// still valid, before it tries again: 30 seconds.
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// How many keys a [`TokenCache`] holds by default: 64, as `aws-config`'s lazy credentials
+/// cache does.
+pub const DEFAULT_MAX_ENTRIES: usize = 64;
 
 /// Tuning of a [`TokenCache`].
 #[derive(Clone, Debug)]
@@ -108,6 +144,9 @@ pub struct TokenCacheOptions {
     /// value has expired: then every call that finds no fetch running starts one. Default
     /// [`DEFAULT_RETRY_DELAY`].
     pub retry_delay: Duration,
+    /// The most keys the cache holds (at least 1). When a new key arrives at the bound, expired
+    /// entries go first, then the least recently used. Default [`DEFAULT_MAX_ENTRIES`].
+    pub max_entries: usize,
     /// The source of "now". Default [`SystemClock`]; tests inject a
     /// [`ManualClock`](crate::ManualClock).
     pub clock: Arc<dyn Clock>,
@@ -120,14 +159,15 @@ impl Default for TokenCacheOptions {
             max_jitter: DEFAULT_MAX_JITTER,
             expiry_buffer: Duration::ZERO,
             retry_delay: DEFAULT_RETRY_DELAY,
+            max_entries: DEFAULT_MAX_ENTRIES,
             clock: Arc::new(SystemClock),
         }
     }
 }
 
-/// A single-flight, refresh-ahead cache of expiring values (access tokens), shared by the Mixed
-/// Reality caching credential (one key) and the broker credential (one key per authority,
-/// tenant, client, scopes, claims, ...).
+/// A single-flight, refresh-ahead, bounded cache of expiring values (access tokens), shared by
+/// the Mixed Reality caching credential (one key) and the broker credential (one key per
+/// authority, tenant, client, scopes, claims, ...).
 ///
 /// [`get_or_fetch`](Self::get_or_fetch) behaves as follows for a key:
 ///
@@ -144,10 +184,15 @@ impl Default for TokenCacheOptions {
 /// but never earlier than halfway through the value's remaining lifetime when it was stored
 /// (so short-lived values do not cause a fetch on every call).
 ///
+/// The cache holds at most [`TokenCacheOptions::max_entries`] keys: a key whose fetch failed
+/// (with nothing valid cached) is dropped at once, and a new key arriving at the bound first
+/// sweeps out expired entries, then evicts the least recently used one.
+///
 /// Fetches run in a spawned tokio task, so a caller that drops its future (a timeout, a
-/// `select!`) neither cancels the fetch others wait for nor leaves the key stuck. Call it from
-/// within a tokio runtime. If a fetch panics, the callers waiting for it panic too and the next
-/// call starts a new fetch.
+/// `select!`) neither cancels the fetch others wait for nor leaves the key stuck. That is also
+/// why a fetch must never need the caller (no user interaction: a caller cannot cancel it).
+/// Call it from within a tokio runtime. If a fetch panics, every caller waiting for it gets
+/// [`FetchAborted`] as its error (never a panic) and the next call starts a new fetch.
 ///
 /// All time is read through [`TokenCacheOptions::clock`].
 pub struct TokenCache<K, V, E> {
@@ -156,8 +201,14 @@ pub struct TokenCache<K, V, E> {
 
 struct Inner<K, V, E> {
     options: TokenCacheOptions,
-    slots: Mutex<HashMap<K, Slot<V, E>>>,
+    slots: Mutex<Slots<K, V, E>>,
     next_fetch_id: AtomicU64,
+}
+
+struct Slots<K, V, E> {
+    map: HashMap<K, Slot<V, E>>,
+    /// Advanced on every use of a key; a slot's `last_used` orders eviction.
+    tick: u64,
 }
 
 struct Slot<V, E> {
@@ -165,14 +216,16 @@ struct Slot<V, E> {
     in_flight: Option<InFlight<V, E>>,
     /// Set after a refresh failed while the value was still valid.
     retry_not_before: Option<OffsetDateTime>,
+    last_used: u64,
 }
 
-impl<V, E> Default for Slot<V, E> {
-    fn default() -> Self {
+impl<V, E> Slot<V, E> {
+    fn empty(last_used: u64) -> Self {
         Self {
             cached: None,
             in_flight: None,
             retry_not_before: None,
+            last_used,
         }
     }
 }
@@ -194,14 +247,23 @@ impl<K, V, E> TokenCache<K, V, E>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired> + Clone + fmt::Display + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
 {
     /// An empty cache.
     pub fn new(options: TokenCacheOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 options,
-                slots: Mutex::new(HashMap::new()),
+                slots: Mutex::new(Slots {
+                    map: HashMap::new(),
+                    tick: 0,
+                }),
                 next_fetch_id: AtomicU64::new(0),
             }),
         }
@@ -226,12 +288,12 @@ where
         let now = self.inner.options.clock.now();
         let outcome = {
             let mut slots = self.inner.lock();
-            if let Some(cached) = slots.get(key).and_then(|slot| slot.cached.as_ref()) {
+            let slot = slots.touch(key, now, self.inner.options.max_entries);
+            if let Some(cached) = &slot.cached {
                 if now < cached.refresh_at {
                     return Ok(cached.value.clone());
                 }
             }
-            let slot = slots.entry(key.clone()).or_default();
             let still_valid = slot
                 .cached
                 .as_ref()
@@ -267,31 +329,61 @@ where
         let now = self.inner.options.clock.now();
         let slots = self.inner.lock();
         slots
+            .map
             .get(key)
             .and_then(|slot| slot.cached.as_ref())
             .filter(|cached| now < cached.usable_until)
             .map(|cached| cached.value.clone())
     }
 
+    /// Stores `value` for `key` as if a fetch had produced it (for values obtained outside the
+    /// cache, such as an interactive sign-in that must run in the caller's task). A fetch
+    /// running for `key` keeps running; if it succeeds, its value replaces this one.
+    ///
+    /// Returns the value, or [`FetchedTokenExpired`] (converted) when it is already expired, in
+    /// which case nothing is stored.
+    pub fn insert(&self, key: &K, value: V) -> Result<V, E> {
+        let options = &self.inner.options;
+        let now = options.clock.now();
+        let value = check_not_expired::<V, E>(options, value, now)?;
+        let mut slots = self.inner.lock();
+        let slot = slots.touch(key, now, options.max_entries);
+        slot.retry_not_before = None;
+        slot.cached = Some(cache_entry(options, value.clone(), now));
+        Ok(value)
+    }
+
     /// When the cached value for `key` is due for refresh (jitter included), if one is cached.
     pub fn refresh_at(&self, key: &K) -> Option<OffsetDateTime> {
         let slots = self.inner.lock();
         slots
+            .map
             .get(key)
             .and_then(|slot| slot.cached.as_ref())
             .map(|cached| cached.refresh_at)
+    }
+
+    /// How many keys the cache holds now (cached values and fetches running), at most
+    /// [`TokenCacheOptions::max_entries`].
+    pub fn len(&self) -> usize {
+        self.inner.lock().map.len()
+    }
+
+    /// Whether the cache holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets `key`: its cached value, and any fetch running for it (that fetch still
     /// completes for the callers already waiting on it, but its result is not stored). The next
     /// call for `key` fetches.
     pub fn invalidate(&self, key: &K) {
-        self.inner.lock().remove(key);
+        self.inner.lock().map.remove(key);
     }
 
     /// Forgets every key, as [`invalidate`](Self::invalidate) does for one.
     pub fn clear(&self) {
-        self.inner.lock().clear();
+        self.inner.lock().map.clear();
     }
 
     fn spawn_fetch<F, Fut>(&self, key: K, start: FetchStart<V, E>, fetch: F)
@@ -309,15 +401,64 @@ where
         let future = fetch();
         let sender = start.sender;
         tokio::spawn(async move {
-            let result = future.await;
+            // A panic becomes an error for every waiter; the guard forgets the key's fetch.
+            let result = match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::error!("a token fetch panicked; its callers get an error and the next call fetches again");
+                    Err(E::from(FetchAborted { panicked: true }))
+                }
+            };
             let outcome = guard.complete(result);
             sender.send_replace(Some(outcome));
         });
     }
 }
 
+impl<K: Eq + Hash + Clone, V: Expiring, E> Slots<K, V, E> {
+    /// The slot of `key`, created (within the bound) if absent, marked as just used.
+    fn touch(&mut self, key: &K, now: OffsetDateTime, max_entries: usize) -> &mut Slot<V, E> {
+        self.tick += 1;
+        let tick = self.tick;
+        if !self.map.contains_key(key) {
+            self.make_room(now, max_entries.max(1));
+        }
+        let slot = self
+            .map
+            .entry(key.clone())
+            .or_insert_with(|| Slot::empty(tick));
+        slot.last_used = tick;
+        slot
+    }
+
+    /// Brings the map below `max_entries`: expired or empty idle slots first, then the least
+    /// recently used (idle ones before ones with a fetch running, whose waiters still get its
+    /// result).
+    fn make_room(&mut self, now: OffsetDateTime, max_entries: usize) {
+        if self.map.len() < max_entries {
+            return;
+        }
+        self.map.retain(|_, slot| {
+            slot.in_flight.is_some() || slot.cached.as_ref().is_some_and(|c| now < c.usable_until)
+        });
+        while self.map.len() >= max_entries {
+            let victim = self
+                .map
+                .iter()
+                .min_by_key(|(_, slot)| (slot.in_flight.is_some(), slot.last_used))
+                .map(|(key, _)| key.clone());
+            match victim {
+                Some(key) => {
+                    self.map.remove(&key);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
 impl<K, V, E> Inner<K, V, E> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, Slot<V, E>>> {
+    fn lock(&self) -> MutexGuard<'_, Slots<K, V, E>> {
         // Critical sections only move values in and out of the map; a panic in one (from a
         // user's `Clone` or `Hash`) leaves the map consistent, so poisoning is ignored.
         self.slots
@@ -357,6 +498,22 @@ where
     id: u64,
 }
 
+fn check_not_expired<V: Expiring, E: From<FetchedTokenExpired>>(
+    options: &TokenCacheOptions,
+    value: V,
+    now: OffsetDateTime,
+) -> Result<V, E> {
+    let usable_until = minus(value.expires_on(), options.expiry_buffer);
+    if now < usable_until {
+        Ok(value)
+    } else {
+        Err(E::from(FetchedTokenExpired {
+            expires_on: value.expires_on(),
+            now,
+        }))
+    }
+}
+
 impl<K, V, E> FetchGuard<K, V, E>
 where
     K: Eq + Hash,
@@ -372,22 +529,14 @@ where
         let options = &self.inner.options;
         let now = options.clock.now();
         let mut slots = self.inner.lock();
-        let slot = slots
+        let result = result.and_then(|value| check_not_expired(options, value, now));
+        let Some(slot) = slots
+            .map
             .get_mut(&key)
-            .filter(|slot| slot.in_flight.as_ref().is_some_and(|f| f.id == self.id));
-        let result = result.and_then(|value| {
-            let usable_until = minus(value.expires_on(), options.expiry_buffer);
-            if now < usable_until {
-                Ok(value)
-            } else {
-                Err(E::from(FetchedTokenExpired {
-                    expires_on: value.expires_on(),
-                    now,
-                }))
-            }
-        });
-        let Some(slot) = slot else {
-            // Invalidated while fetching: the waiters get the result, the cache stays empty.
+            .filter(|slot| slot.in_flight.as_ref().is_some_and(|f| f.id == self.id))
+        else {
+            // Invalidated or evicted while fetching: the waiters get the result, the cache
+            // stays as it is.
             return result;
         };
         slot.in_flight = None;
@@ -409,8 +558,8 @@ where
                     Ok(cached.value.clone())
                 }
                 None => {
-                    slot.cached = None;
-                    slot.retry_not_before = None;
+                    // Nothing worth keeping: the slot goes, so failures never accumulate.
+                    slots.map.remove(&key);
                     Err(error)
                 }
             },
@@ -425,7 +574,7 @@ where
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut slots = self.inner.lock();
-            if let Some(slot) = slots.get_mut(&key) {
+            if let Some(slot) = slots.map.get_mut(&key) {
                 if slot.in_flight.as_ref().is_some_and(|f| f.id == self.id) {
                     slot.in_flight = None;
                 }
@@ -434,15 +583,17 @@ where
     }
 }
 
-async fn wait<V: Clone, E: Clone>(mut outcome: watch::Receiver<Outcome<V, E>>) -> Result<V, E> {
+async fn wait<V: Clone, E: Clone + From<FetchAborted>>(
+    mut outcome: watch::Receiver<Outcome<V, E>>,
+) -> Result<V, E> {
     match outcome.wait_for(Option::is_some).await {
         Ok(outcome) => match &*outcome {
             Some(result) => result.clone(),
-            None => unreachable!("wait_for returns only a value that passed the check"),
+            None => Err(E::from(FetchAborted { panicked: false })),
         },
-        Err(_) => {
-            panic!("the token fetch ended without a result (it panicked, or its runtime shut down)")
-        }
+        // The sender went without a value: `fetch()` panicked in the caller that started the
+        // fetch, or the fetch's runtime shut down.
+        Err(_) => Err(E::from(FetchAborted { panicked: false })),
     }
 }
 
@@ -493,7 +644,7 @@ impl<K, V, E> fmt::Debug for TokenCache<K, V, E> {
             .inner
             .slots
             .lock()
-            .map(|slots| slots.len())
+            .map(|slots| slots.map.len())
             .unwrap_or_default();
         f.debug_struct("TokenCache")
             .field("entries", &entries)
@@ -507,7 +658,7 @@ mod tests {
     use super::*;
     use crate::ManualClock;
     use std::sync::atomic::AtomicUsize;
-    use tokio::sync::Notify;
+    use tokio::sync::{Notify, Semaphore};
 
     #[derive(Debug, Clone, PartialEq)]
     struct Token {
@@ -534,6 +685,53 @@ mod tests {
         fn from(expired: FetchedTokenExpired) -> Self {
             Self(expired.to_string())
         }
+    }
+
+    impl From<FetchAborted> for TestError {
+        fn from(aborted: FetchAborted) -> Self {
+            Self(aborted.to_string())
+        }
+    }
+
+    /// Bounds a test, so a regression that hangs fails instead.
+    async fn bounded<T>(test: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(30), test)
+            .await
+            .expect("the test finished within 30 s")
+    }
+
+    /// A gate fetches wait at; `open` lets every present and future waiter through (a closed
+    /// semaphore fails every `acquire` at once), so no late caller can wait forever.
+    fn gate() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(0))
+    }
+
+    async fn pass(gate: &Semaphore) {
+        let _ = gate.acquire().await;
+    }
+
+    /// Spawns a caller of `get_or_fetch(&"k", fetch)` into `callers` and returns once that call
+    /// has registered with the cache (its first poll ran), so callers provably overlap.
+    async fn spawn_caller<F, Fut>(
+        callers: &mut tokio::task::JoinSet<Result<Token, TestError>>,
+        cache: Arc<Cache>,
+        fetch: F,
+    ) where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Token, TestError>> + Send + 'static,
+    {
+        let (registered, on_registered) = tokio::sync::oneshot::channel();
+        callers.spawn(async move {
+            let mut call = std::pin::pin!(cache.get_or_fetch(&"k", fetch));
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+            let _ = registered.send(());
+            match first {
+                std::task::Poll::Ready(result) => result,
+                std::task::Poll::Pending => call.await,
+            }
+        });
+        on_registered.await.expect("the caller registered");
     }
 
     type Cache = TokenCache<&'static str, Token, TestError>;
@@ -618,380 +816,490 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cold_start_many_concurrent_callers_share_one_fetch() {
-        let fx = Fixture::new(Duration::ZERO);
-        let gate = Arc::new(Notify::new());
-        let mut callers = tokio::task::JoinSet::new();
-        for _ in 0..200 {
-            let cache = fx.cache.clone();
-            let fetches = fx.fetches.clone();
-            let gate = gate.clone();
-            let expires_on = fx.clock.now() + HOUR;
-            callers.spawn(async move {
-                cache
-                    .get_or_fetch(&"k", move || async move {
-                        let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
-                        gate.notified().await;
-                        Ok(Token { id, expires_on })
-                    })
-                    .await
-            });
-        }
-        // Let every caller reach the cache while the one fetch is held at the gate.
-        while callers.len() < 200 {
-            tokio::task::yield_now().await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(fx.count(), 1);
-        gate.notify_one();
-        let mut results = 0;
-        while let Some(result) = callers.join_next().await {
-            assert_eq!(result.unwrap().unwrap().id, 1);
-            results += 1;
-        }
-        assert_eq!(results, 200);
-        assert_eq!(fx.count(), 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = gate();
+            let mut callers = tokio::task::JoinSet::new();
+            for _ in 0..200 {
+                let fetches = fx.fetches.clone();
+                let gate = gate.clone();
+                let expires_on = fx.clock.now() + HOUR;
+                spawn_caller(&mut callers, fx.cache.clone(), move || async move {
+                    let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                    pass(&gate).await;
+                    Ok(Token { id, expires_on })
+                })
+                .await;
+            }
+            // Every caller is waiting while the one fetch is held at the gate.
+            assert_eq!(fx.count(), 1);
+            gate.close();
+            let mut results = 0;
+            while let Some(result) = callers.join_next().await {
+                assert_eq!(result.unwrap().unwrap().id, 1);
+                results += 1;
+            }
+            assert_eq!(results, 200);
+            assert_eq!(fx.count(), 1);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn serves_cached_until_the_refresh_point_then_refreshes_once_in_the_background() {
-        let fx = Fixture::new(Duration::ZERO);
-        let first = fx.get(HOUR, None).await.unwrap();
-        assert_eq!(first.id, 1);
-        assert_eq!(
-            fx.cache.refresh_at(&"k"),
-            Some(first.expires_on - DEFAULT_REFRESH_BEFORE)
-        );
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let first = fx.get(HOUR, None).await.unwrap();
+            assert_eq!(first.id, 1);
+            assert_eq!(
+                fx.cache.refresh_at(&"k"),
+                Some(first.expires_on - DEFAULT_REFRESH_BEFORE)
+            );
 
-        // One second before the refresh point: cached, no fetch.
-        fx.clock
-            .set(first.expires_on - DEFAULT_REFRESH_BEFORE - Duration::from_secs(1));
-        for _ in 0..10 {
-            let got = fx.get(HOUR, None).await.unwrap();
-            assert_eq!(got.id, 1);
-        }
-        assert_eq!(fx.count(), 1);
+            // One second before the refresh point: cached, no fetch.
+            fx.clock
+                .set(first.expires_on - DEFAULT_REFRESH_BEFORE - Duration::from_secs(1));
+            for _ in 0..10 {
+                let got = fx.get(HOUR, None).await.unwrap();
+                assert_eq!(got.id, 1);
+            }
+            assert_eq!(fx.count(), 1);
 
-        // At the refresh point: the still-valid token at once, one background fetch.
-        fx.clock.set(first.expires_on - DEFAULT_REFRESH_BEFORE);
-        for _ in 0..10 {
-            let got = fx.get(HOUR, None).await.unwrap();
-            assert!(got.id == 1 || got.id == 2);
-        }
-        fx.settle().await;
-        assert_eq!(fx.count(), 2);
-        let refreshed = fx.get(HOUR, None).await.unwrap();
-        assert_eq!(refreshed.id, 2);
-        assert_eq!(fx.count(), 2);
+            // At the refresh point: the still-valid token at once, one background fetch.
+            fx.clock.set(first.expires_on - DEFAULT_REFRESH_BEFORE);
+            for _ in 0..10 {
+                let got = fx.get(HOUR, None).await.unwrap();
+                assert!(got.id == 1 || got.id == 2);
+            }
+            fx.settle().await;
+            assert_eq!(fx.count(), 2);
+            let refreshed = fx.get(HOUR, None).await.unwrap();
+            assert_eq!(refreshed.id, 2);
+            assert_eq!(fx.count(), 2);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn jitter_moves_the_refresh_point_earlier_within_the_bound() {
-        let max_jitter = Duration::from_secs(60);
-        let fx = Fixture::new(max_jitter);
-        let mut points = std::collections::HashSet::new();
-        for _ in 0..100 {
-            fx.cache.invalidate(&"k");
-            let token = fx.get(HOUR, None).await.unwrap();
-            let refresh_at = fx.cache.refresh_at(&"k").unwrap();
-            let latest = token.expires_on - DEFAULT_REFRESH_BEFORE;
-            assert!(refresh_at <= latest, "{refresh_at} after {latest}");
-            assert!(
-                refresh_at >= latest - max_jitter,
-                "{refresh_at} before the jitter bound"
-            );
-            points.insert(refresh_at);
-        }
-        assert!(points.len() > 1, "jitter never varied the refresh point");
+        bounded(async move {
+            let max_jitter = Duration::from_secs(60);
+            let fx = Fixture::new(max_jitter);
+            let mut points = std::collections::HashSet::new();
+            for _ in 0..100 {
+                fx.cache.invalidate(&"k");
+                let token = fx.get(HOUR, None).await.unwrap();
+                let refresh_at = fx.cache.refresh_at(&"k").unwrap();
+                let latest = token.expires_on - DEFAULT_REFRESH_BEFORE;
+                assert!(refresh_at <= latest, "{refresh_at} after {latest}");
+                assert!(
+                    refresh_at >= latest - max_jitter,
+                    "{refresh_at} before the jitter bound"
+                );
+                points.insert(refresh_at);
+            }
+            assert!(points.len() > 1, "jitter never varied the refresh point");
+        })
+        .await
     }
 
     #[tokio::test]
     async fn short_lived_values_refresh_halfway_not_on_every_call() {
-        let fx = Fixture::new(Duration::ZERO);
-        let token = fx.get(Duration::from_secs(120), None).await.unwrap();
-        assert_eq!(
-            fx.cache.refresh_at(&"k"),
-            Some(token.expires_on - Duration::from_secs(60))
-        );
-        fx.get(HOUR, None).await.unwrap();
-        assert_eq!(fx.count(), 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let token = fx.get(Duration::from_secs(120), None).await.unwrap();
+            assert_eq!(
+                fx.cache.refresh_at(&"k"),
+                Some(token.expires_on - Duration::from_secs(60))
+            );
+            fx.get(HOUR, None).await.unwrap();
+            assert_eq!(fx.count(), 1);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn a_failed_refresh_keeps_serving_the_valid_token_then_returns_the_error_once_expired() {
-        let fx = Fixture::new(Duration::ZERO);
-        let first = fx.get(HOUR, None).await.unwrap();
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let first = fx.get(HOUR, None).await.unwrap();
 
-        fx.clock.set(first.expires_on - Duration::from_secs(60));
-        let got = fx.get(HOUR, Some("sts down")).await.unwrap();
-        assert_eq!(got, first);
-        fx.settle().await;
-        assert_eq!(fx.count(), 2);
-        // Still valid: served, and no new attempt within the retry delay.
-        let got = fx.get(HOUR, Some("sts down")).await.unwrap();
-        assert_eq!(got, first);
-        fx.settle().await;
-        assert_eq!(fx.count(), 2);
-        assert_eq!(fx.cache.cached(&"k"), Some(first.clone()));
+            fx.clock.set(first.expires_on - Duration::from_secs(60));
+            let got = fx.get(HOUR, Some("sts down")).await.unwrap();
+            assert_eq!(got, first);
+            fx.settle().await;
+            assert_eq!(fx.count(), 2);
+            // Still valid: served, and no new attempt within the retry delay.
+            let got = fx.get(HOUR, Some("sts down")).await.unwrap();
+            assert_eq!(got, first);
+            fx.settle().await;
+            assert_eq!(fx.count(), 2);
+            assert_eq!(fx.cache.cached(&"k"), Some(first.clone()));
 
-        // Expired: never handed out; the caller waits for the fetch and gets its error.
-        fx.clock.set(first.expires_on);
-        assert_eq!(fx.cache.cached(&"k"), None);
-        let error = fx.get(HOUR, Some("sts still down")).await.unwrap_err();
-        assert_eq!(error, TestError("sts still down".into()));
-        assert_eq!(fx.count(), 3);
+            // Expired: never handed out; the caller waits for the fetch and gets its error.
+            fx.clock.set(first.expires_on);
+            assert_eq!(fx.cache.cached(&"k"), None);
+            let error = fx.get(HOUR, Some("sts still down")).await.unwrap_err();
+            assert_eq!(error, TestError("sts still down".into()));
+            assert_eq!(fx.count(), 3);
 
-        // The next call tries again and recovers.
-        let recovered = fx.get(HOUR, None).await.unwrap();
-        assert_eq!(recovered.id, 4);
+            // The next call tries again and recovers.
+            let recovered = fx.get(HOUR, None).await.unwrap();
+            assert_eq!(recovered.id, 4);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn a_failed_refresh_is_retried_after_the_retry_delay() {
-        let fx = Fixture::new(Duration::ZERO);
-        let first = fx.get(HOUR, None).await.unwrap();
-        fx.clock.set(first.expires_on - Duration::from_secs(120));
-        fx.get(HOUR, Some("down")).await.unwrap();
-        fx.settle().await;
-        fx.clock.advance(DEFAULT_RETRY_DELAY);
-        let got = fx.get(HOUR, None).await.unwrap();
-        assert_eq!(got.id, 1, "the valid token is served while the retry runs");
-        fx.settle().await;
-        assert_eq!(fx.count(), 3);
-        assert_eq!(fx.cache.cached(&"k").unwrap().id, 3);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let first = fx.get(HOUR, None).await.unwrap();
+            fx.clock.set(first.expires_on - Duration::from_secs(120));
+            fx.get(HOUR, Some("down")).await.unwrap();
+            fx.settle().await;
+            fx.clock.advance(DEFAULT_RETRY_DELAY);
+            let got = fx.get(HOUR, None).await.unwrap();
+            assert_eq!(got.id, 1, "the valid token is served while the retry runs");
+            fx.settle().await;
+            assert_eq!(fx.count(), 3);
+            assert_eq!(fx.cache.cached(&"k").unwrap().id, 3);
+        })
+        .await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_on_an_empty_cache_all_get_the_one_error() {
-        let fx = Fixture::new(Duration::ZERO);
-        let gate = Arc::new(Notify::new());
-        let mut callers = tokio::task::JoinSet::new();
-        for _ in 0..50 {
-            let cache = fx.cache.clone();
-            let fetches = fx.fetches.clone();
-            let gate = gate.clone();
-            callers.spawn(async move {
-                cache
-                    .get_or_fetch(&"k", move || async move {
-                        fetches.fetch_add(1, Ordering::SeqCst);
-                        gate.notified().await;
-                        Err::<Token, _>(TestError("boom".into()))
-                    })
-                    .await
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        gate.notify_one();
-        while let Some(result) = callers.join_next().await {
-            assert_eq!(result.unwrap().unwrap_err(), TestError("boom".into()));
-        }
-        assert_eq!(fx.count(), 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = gate();
+            let mut callers = tokio::task::JoinSet::new();
+            for _ in 0..50 {
+                let fetches = fx.fetches.clone();
+                let gate = gate.clone();
+                spawn_caller(&mut callers, fx.cache.clone(), move || async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    pass(&gate).await;
+                    Err::<Token, _>(TestError("boom".into()))
+                })
+                .await;
+            }
+            gate.close();
+            while let Some(result) = callers.join_next().await {
+                assert_eq!(result.unwrap().unwrap_err(), TestError("boom".into()));
+            }
+            assert_eq!(fx.count(), 1);
+            assert!(fx.cache.is_empty(), "a failed slot is swept, not kept");
+        })
+        .await
     }
 
     #[tokio::test]
     async fn an_already_expired_value_is_neither_returned_nor_cached() {
-        let fx = Fixture::new(Duration::ZERO);
-        let fetches = fx.fetches.clone();
-        let expires_on = fx.clock.now() - Duration::from_secs(1);
-        let error = fx
-            .cache
-            .get_or_fetch(&"k", move || async move {
-                fetches.fetch_add(1, Ordering::SeqCst);
-                Ok(Token { id: 1, expires_on })
-            })
-            .await
-            .unwrap_err();
-        assert!(error.0.contains("check the system clock"), "{error}");
-        assert_eq!(fx.cache.cached(&"k"), None);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let fetches = fx.fetches.clone();
+            let expires_on = fx.clock.now() - Duration::from_secs(1);
+            let error = fx
+                .cache
+                .get_or_fetch(&"k", move || async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    Ok(Token { id: 1, expires_on })
+                })
+                .await
+                .unwrap_err();
+            assert!(error.0.contains("check the system clock"), "{error}");
+            assert_eq!(fx.cache.cached(&"k"), None);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn the_expiry_buffer_counts_as_expired() {
-        let clock = Arc::new(ManualClock::at_fixed_start());
-        let cache = Cache::new(TokenCacheOptions {
-            max_jitter: Duration::ZERO,
-            expiry_buffer: Duration::from_secs(60),
-            clock: clock.clone(),
-            ..TokenCacheOptions::default()
-        });
-        let expires_on = clock.now() + HOUR;
-        cache
-            .get_or_fetch(&"k", move || async move { Ok(Token { id: 1, expires_on }) })
-            .await
-            .unwrap();
-        clock.set(expires_on - Duration::from_secs(61));
-        assert!(cache.cached(&"k").is_some());
-        clock.set(expires_on - Duration::from_secs(60));
-        assert!(cache.cached(&"k").is_none());
+        bounded(async move {
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let cache = Cache::new(TokenCacheOptions {
+                max_jitter: Duration::ZERO,
+                expiry_buffer: Duration::from_secs(60),
+                clock: clock.clone(),
+                ..TokenCacheOptions::default()
+            });
+            let expires_on = clock.now() + HOUR;
+            cache
+                .get_or_fetch(&"k", move || async move { Ok(Token { id: 1, expires_on }) })
+                .await
+                .unwrap();
+            clock.set(expires_on - Duration::from_secs(61));
+            assert!(cache.cached(&"k").is_some());
+            clock.set(expires_on - Duration::from_secs(60));
+            assert!(cache.cached(&"k").is_none());
+        })
+        .await
     }
 
     #[tokio::test]
     async fn dropping_the_caller_that_started_the_fetch_does_not_strand_the_others() {
-        let fx = Fixture::new(Duration::ZERO);
-        let gate = Arc::new(Notify::new());
-        let make_fetch = |gate: Arc<Notify>, fetches: Arc<AtomicUsize>, expires_on| {
-            move || async move {
-                let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
-                gate.notified().await;
-                Ok(Token { id, expires_on })
-            }
-        };
-        let expires_on = fx.clock.now() + HOUR;
-        let leader = {
-            let cache = fx.cache.clone();
-            let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
-            tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
-        };
-        let follower = {
-            let cache = fx.cache.clone();
-            let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
-            tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
-        };
-        fx.settle().await;
-        assert_eq!(fx.count(), 1);
-        leader.abort();
-        assert!(leader.await.unwrap_err().is_cancelled());
-        gate.notify_one();
-        assert_eq!(follower.await.unwrap().unwrap().id, 1);
-        assert_eq!(fx.count(), 1);
-        // And the value was cached for the next caller.
-        assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = Arc::new(Notify::new());
+            let make_fetch = |gate: Arc<Notify>, fetches: Arc<AtomicUsize>, expires_on| {
+                move || async move {
+                    let id = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                    gate.notified().await;
+                    Ok(Token { id, expires_on })
+                }
+            };
+            let expires_on = fx.clock.now() + HOUR;
+            let leader = {
+                let cache = fx.cache.clone();
+                let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
+                tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
+            };
+            let follower = {
+                let cache = fx.cache.clone();
+                let fetch = make_fetch(gate.clone(), fx.fetches.clone(), expires_on);
+                tokio::spawn(async move { cache.get_or_fetch(&"k", fetch).await })
+            };
+            fx.settle().await;
+            assert_eq!(fx.count(), 1);
+            leader.abort();
+            assert!(leader.await.unwrap_err().is_cancelled());
+            gate.notify_one();
+            assert_eq!(follower.await.unwrap().unwrap().id, 1);
+            assert_eq!(fx.count(), 1);
+            // And the value was cached for the next caller.
+            assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn a_fetch_abandoned_by_every_caller_still_completes_into_the_cache() {
-        let fx = Fixture::new(Duration::ZERO);
-        let gate = Arc::new(Notify::new());
-        let (fetches, g, expires_on) = (fx.fetches.clone(), gate.clone(), fx.clock.now() + HOUR);
-        let caller = {
-            let cache = fx.cache.clone();
-            tokio::spawn(async move {
-                cache
-                    .get_or_fetch(&"k", move || async move {
-                        fetches.fetch_add(1, Ordering::SeqCst);
-                        g.notified().await;
-                        Ok(Token { id: 1, expires_on })
-                    })
-                    .await
-            })
-        };
-        fx.settle().await;
-        caller.abort();
-        let _ = caller.await;
-        gate.notify_one();
-        fx.settle().await;
-        assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
-        assert_eq!(fx.count(), 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = Arc::new(Notify::new());
+            let (fetches, g, expires_on) =
+                (fx.fetches.clone(), gate.clone(), fx.clock.now() + HOUR);
+            let caller = {
+                let cache = fx.cache.clone();
+                tokio::spawn(async move {
+                    cache
+                        .get_or_fetch(&"k", move || async move {
+                            fetches.fetch_add(1, Ordering::SeqCst);
+                            g.notified().await;
+                            Ok(Token { id: 1, expires_on })
+                        })
+                        .await
+                })
+            };
+            fx.settle().await;
+            caller.abort();
+            let _ = caller.await;
+            gate.notify_one();
+            fx.settle().await;
+            assert_eq!(fx.cache.cached(&"k").unwrap().id, 1);
+            assert_eq!(fx.count(), 1);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn a_panicking_fetch_fails_its_waiters_and_does_not_leave_the_key_stuck() {
-        let fx = Fixture::new(Duration::ZERO);
-        let cache = fx.cache.clone();
-        let waiter = tokio::spawn(async move {
-            cache
-                .get_or_fetch(&"k", || async { panic!("fetch bug") })
-                .await
-        });
-        assert!(waiter.await.unwrap_err().is_panic());
-        let token = fx.get(HOUR, None).await.unwrap();
-        assert_eq!(token.id, 1);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = gate();
+            let mut callers = tokio::task::JoinSet::new();
+            for _ in 0..100 {
+                let gate = gate.clone();
+                let fetches = fx.fetches.clone();
+                spawn_caller(&mut callers, fx.cache.clone(), move || async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    pass(&gate).await;
+                    panic!("fetch bug")
+                })
+                .await;
+            }
+            gate.close();
+            let mut errors = 0;
+            while let Some(result) = callers.join_next().await {
+                let error = result.expect("a waiter does not panic").unwrap_err();
+                assert!(error.0.contains("panicked"), "{error}");
+                errors += 1;
+            }
+            assert_eq!((errors, fx.count()), (100, 1));
+            let token = fx.get(HOUR, None).await.unwrap();
+            assert_eq!(token.id, 2, "the next call fetches again");
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn distinct_keys_beyond_the_bound_evict_expired_then_least_recently_used() {
+        bounded(async move {
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let cache = TokenCache::<u32, Token, TestError>::new(TokenCacheOptions {
+                max_jitter: Duration::ZERO,
+                clock: clock.clone(),
+                ..TokenCacheOptions::default()
+            });
+            let token = |id| {
+                let expires_on = clock.now() + HOUR;
+                move || async move { Ok(Token { id, expires_on }) }
+            };
+            for key in 0..10_000u32 {
+                cache.get_or_fetch(&key, token(key as usize)).await.unwrap();
+                // Key 0 is used all along: the least recently used go, never it.
+                cache.get_or_fetch(&0, token(0)).await.unwrap();
+                assert!(cache.len() <= DEFAULT_MAX_ENTRIES);
+            }
+            assert_eq!(cache.len(), DEFAULT_MAX_ENTRIES);
+            assert_eq!(cache.cached(&0).unwrap().id, 0);
+            assert_eq!(cache.cached(&9_999).unwrap().id, 9_999);
+            assert!(
+                cache.cached(&1).is_none(),
+                "the oldest unused entry was evicted"
+            );
+
+            // Once every entry has expired, the next new key sweeps them all out.
+            clock.advance(2 * HOUR);
+            cache.get_or_fetch(&20_000, token(1)).await.unwrap();
+            assert_eq!(cache.len(), 1);
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn insert_stores_a_value_fetched_elsewhere_and_refuses_an_expired_one() {
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let expires_on = fx.clock.now() + HOUR;
+            let stored = fx.cache.insert(&"k", Token { id: 9, expires_on }).unwrap();
+            assert_eq!(stored.id, 9);
+            assert_eq!(fx.get(HOUR, None).await.unwrap().id, 9);
+            assert_eq!(fx.count(), 0, "served from the inserted value");
+
+            let expired = Token {
+                id: 10,
+                expires_on: fx.clock.now(),
+            };
+            let error = fx.cache.insert(&"other", expired).unwrap_err();
+            assert!(error.0.contains("check the system clock"), "{error}");
+            assert_eq!(fx.cache.cached(&"other"), None);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn distinct_keys_are_fetched_independently_and_invalidated_alone() {
-        let fx = Fixture::new(Duration::ZERO);
-        let a = fx
-            .cache
-            .get_or_fetch(&"a", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
-        let b = fx
-            .cache
-            .get_or_fetch(&"b", fx.fetch(HOUR, None))
-            .await
-            .unwrap();
-        assert_ne!(a.id, b.id);
-        assert_eq!(fx.count(), 2);
-        assert_eq!(
-            fx.cache
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let a = fx
+                .cache
                 .get_or_fetch(&"a", fx.fetch(HOUR, None))
                 .await
-                .unwrap(),
-            a
-        );
-        assert_eq!(fx.count(), 2);
-
-        fx.cache.invalidate(&"a");
-        assert_eq!(fx.cache.cached(&"a"), None);
-        assert_eq!(fx.cache.cached(&"b"), Some(b.clone()));
-        assert_eq!(
-            fx.cache
-                .get_or_fetch(&"a", fx.fetch(HOUR, None))
+                .unwrap();
+            let b = fx
+                .cache
+                .get_or_fetch(&"b", fx.fetch(HOUR, None))
                 .await
-                .unwrap()
-                .id,
-            3
-        );
+                .unwrap();
+            assert_ne!(a.id, b.id);
+            assert_eq!(fx.count(), 2);
+            assert_eq!(
+                fx.cache
+                    .get_or_fetch(&"a", fx.fetch(HOUR, None))
+                    .await
+                    .unwrap(),
+                a
+            );
+            assert_eq!(fx.count(), 2);
 
-        fx.cache.clear();
-        assert_eq!(fx.cache.cached(&"b"), None);
+            fx.cache.invalidate(&"a");
+            assert_eq!(fx.cache.cached(&"a"), None);
+            assert_eq!(fx.cache.cached(&"b"), Some(b.clone()));
+            assert_eq!(
+                fx.cache
+                    .get_or_fetch(&"a", fx.fetch(HOUR, None))
+                    .await
+                    .unwrap()
+                    .id,
+                3
+            );
+
+            fx.cache.clear();
+            assert_eq!(fx.cache.cached(&"b"), None);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn a_fetch_running_across_an_invalidation_is_not_stored() {
-        let fx = Fixture::new(Duration::ZERO);
-        let gate = Arc::new(Notify::new());
-        let (g, expires_on) = (gate.clone(), fx.clock.now() + HOUR);
-        let cache = fx.cache.clone();
-        let caller = tokio::spawn(async move {
-            cache
-                .get_or_fetch(&"k", move || async move {
-                    g.notified().await;
-                    Ok(Token { id: 7, expires_on })
-                })
-                .await
-        });
-        fx.settle().await;
-        fx.cache.invalidate(&"k");
-        gate.notify_one();
-        assert_eq!(
-            caller.await.unwrap().unwrap().id,
-            7,
-            "its waiters still get the result"
-        );
-        assert_eq!(fx.cache.cached(&"k"), None);
+        bounded(async move {
+            let fx = Fixture::new(Duration::ZERO);
+            let gate = Arc::new(Notify::new());
+            let (g, expires_on) = (gate.clone(), fx.clock.now() + HOUR);
+            let cache = fx.cache.clone();
+            let caller = tokio::spawn(async move {
+                cache
+                    .get_or_fetch(&"k", move || async move {
+                        g.notified().await;
+                        Ok(Token { id: 7, expires_on })
+                    })
+                    .await
+            });
+            fx.settle().await;
+            fx.cache.invalidate(&"k");
+            gate.notify_one();
+            assert_eq!(
+                caller.await.unwrap().unwrap().id,
+                7,
+                "its waiters still get the result"
+            );
+            assert_eq!(fx.cache.cached(&"k"), None);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn an_explicit_refresh_on_is_honoured() {
-        #[derive(Clone)]
-        struct WithRefreshOn(OffsetDateTime, OffsetDateTime);
-        impl Expiring for WithRefreshOn {
-            fn expires_on(&self) -> OffsetDateTime {
-                self.0
+        bounded(async move {
+            #[derive(Clone)]
+            struct WithRefreshOn(OffsetDateTime, OffsetDateTime);
+            impl Expiring for WithRefreshOn {
+                fn expires_on(&self) -> OffsetDateTime {
+                    self.0
+                }
+                fn refresh_on(&self) -> Option<OffsetDateTime> {
+                    Some(self.1)
+                }
             }
-            fn refresh_on(&self) -> Option<OffsetDateTime> {
-                Some(self.1)
-            }
-        }
-        let clock = Arc::new(ManualClock::at_fixed_start());
-        let cache = TokenCache::<(), WithRefreshOn, TestError>::new(TokenCacheOptions {
-            max_jitter: Duration::ZERO,
-            clock: clock.clone(),
-            ..TokenCacheOptions::default()
-        });
-        let (expires, refresh) = (
-            clock.now() + 2 * HOUR,
-            clock.now() + 90 * Duration::from_secs(60),
-        );
-        cache
-            .get_or_fetch(
-                &(),
-                move || async move { Ok(WithRefreshOn(expires, refresh)) },
-            )
-            .await
-            .unwrap();
-        assert_eq!(cache.refresh_at(&()), Some(refresh));
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let cache = TokenCache::<(), WithRefreshOn, TestError>::new(TokenCacheOptions {
+                max_jitter: Duration::ZERO,
+                clock: clock.clone(),
+                ..TokenCacheOptions::default()
+            });
+            let (expires, refresh) = (
+                clock.now() + 2 * HOUR,
+                clock.now() + 90 * Duration::from_secs(60),
+            );
+            cache
+                .get_or_fetch(
+                    &(),
+                    move || async move { Ok(WithRefreshOn(expires, refresh)) },
+                )
+                .await
+                .unwrap();
+            assert_eq!(cache.refresh_at(&()), Some(refresh));
+        })
+        .await
+    }
+
+    #[test]
+    fn fetch_aborted_converts_to_an_authentication_failure() {
+        let error = Error::from(FetchAborted { panicked: true });
+        assert_eq!(error.kind(), ErrorKind::AuthenticationFailed);
+        assert!(error.to_string().contains("panicked"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-use crate::{Error, ErrorKind, Result, TenantId};
+use crate::{EnvironmentSource, Error, ErrorKind, Result, TenantId};
+use azure_core::cloud::CloudConfiguration;
 use mr_auth_core::is_loopback_url;
 use std::{fmt, str::FromStr};
 use url::Url;
@@ -58,6 +59,59 @@ impl AuthorityHost {
             )));
         }
         Ok(Self(url))
+    }
+
+    /// The environment variable [`resolve`](Self::resolve) reads.
+    pub const ENVIRONMENT_VARIABLE: &'static str = "AZURE_AUTHORITY_HOST";
+
+    /// The authority host when none is configured explicitly: the cloud configuration's (as
+    /// in `azure_core::http::ClientOptions::cloud`), else the `AZURE_AUTHORITY_HOST`
+    /// variable of `env`, else the public cloud. Every candidate is validated as
+    /// [`new`](Self::new) does.
+    ///
+    /// ```
+    /// use mr_auth_broker::AuthorityHost;
+    ///
+    /// let env = [("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us")];
+    /// assert_eq!(
+    ///     AuthorityHost::resolve(None, &env)?.to_string(),
+    ///     "https://login.microsoftonline.us"
+    /// );
+    /// # Ok::<(), mr_auth_broker::Error>(())
+    /// ```
+    pub fn resolve(
+        cloud: Option<&CloudConfiguration>,
+        env: &dyn EnvironmentSource,
+    ) -> Result<Self> {
+        match cloud {
+            Some(CloudConfiguration::AzurePublic) => return Ok(Self::default()),
+            Some(CloudConfiguration::AzureGovernment) => {
+                return Self::new("https://login.microsoftonline.us")
+            }
+            Some(CloudConfiguration::AzureChina) => {
+                return Self::new("https://login.chinacloudapi.cn")
+            }
+            Some(CloudConfiguration::Custom(custom)) => return Self::new(&custom.authority_host),
+            Some(other) => {
+                return Err(Error::invalid_input(format!(
+                    "the cloud configuration {other:?} is not known; set authority_host"
+                )))
+            }
+            None => {}
+        }
+        match env.var(Self::ENVIRONMENT_VARIABLE) {
+            Some(host) if !host.trim().is_empty() => Self::new(host.trim()).map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!(
+                        "the {} environment variable: {}",
+                        Self::ENVIRONMENT_VARIABLE,
+                        e.message()
+                    ),
+                )
+            }),
+            _ => Ok(Self::default()),
+        }
     }
 
     /// The authority for a tenant: `{host}/{tenant}`.
@@ -164,6 +218,27 @@ mod tests {
             let e = AuthorityHost::new(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
         }
+    }
+
+    #[test]
+    fn resolution_order_is_cloud_then_environment_then_public_cloud() {
+        let env = [("AZURE_AUTHORITY_HOST", " https://login.example.com ")];
+        let host = AuthorityHost::resolve(Some(&CloudConfiguration::AzureChina), &env).unwrap();
+        assert_eq!(host.to_string(), "https://login.chinacloudapi.cn");
+        let host = AuthorityHost::resolve(None, &env).unwrap();
+        assert_eq!(host.to_string(), "https://login.example.com");
+        let host = AuthorityHost::resolve(None, &[("OTHER", "x")]).unwrap();
+        assert_eq!(host, AuthorityHost::default());
+        let host = AuthorityHost::resolve(None, &[("AZURE_AUTHORITY_HOST", "")]).unwrap();
+        assert_eq!(host, AuthorityHost::default());
+    }
+
+    #[test]
+    fn a_bad_environment_value_is_named() {
+        let env = [("AZURE_AUTHORITY_HOST", "http://login.example.com")];
+        let e = AuthorityHost::resolve(None, &env).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("AZURE_AUTHORITY_HOST"), "{e}");
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum ErrorKind {
     /// token response that cannot be used.
     #[error("protocol error")]
     Protocol,
+    /// A bug: a step of the sign-in panicked (in a platform broker, or in this crate). The
+    /// callers that waited for it get this error; the next call tries again.
+    #[error("internal error")]
+    Internal,
 }
 
 type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
@@ -233,6 +237,12 @@ impl From<Error> for azure_core::Error {
     /// callers can downcast back to [`Error`] and match on its kind.
     fn from(error: Error) -> Self {
         azure_core::Error::new(azure_core::error::ErrorKind::Credential, error)
+    }
+}
+
+impl From<mr_auth_core::FetchAborted> for Error {
+    fn from(aborted: mr_auth_core::FetchAborted) -> Self {
+        Error::new(ErrorKind::Internal, aborted.to_string())
     }
 }
 

@@ -1,4 +1,7 @@
-use crate::{BrowserLauncher, ParentWindowHandle, PlatformBroker};
+use crate::{
+    AdditionallyAllowedTenants, AuthorityHost, AuthorizeUrlHandler, BrokerMode, ClientId,
+    ParentWindowHandle, RedirectUri, TenantId,
+};
 use azure_core::http::ClientOptions;
 use mr_auth_core::{Clock, SystemClock};
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
@@ -11,21 +14,23 @@ pub const DEFAULT_LOOPBACK_PORTS: RangeInclusive<u16> = 8400..=8999;
 
 /// Options of [`InteractiveBrowserBrokerCredential`](crate::InteractiveBrowserBrokerCredential).
 ///
-/// Names and defaults follow the Python `InteractiveBrowserBrokerCredential`. Everything is
-/// validated when the credential is built, with an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
-/// (or [`ErrorKind::UnsupportedAuthority`](crate::ErrorKind::UnsupportedAuthority) for B2C)
-/// error that names the bad value.
+/// Names and defaults follow the Python `InteractiveBrowserBrokerCredential`. Protocol values
+/// are the crate's validated types ([`ClientId`], [`TenantId`], [`AuthorityHost`],
+/// [`RedirectUri`]), so a bad one is refused where it is parsed; the rest (timeout, ports,
+/// login hint) is checked by
+/// [`InteractiveBrowserBrokerCredential::new`](crate::InteractiveBrowserBrokerCredential::new)
+/// with an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error that names it.
 #[derive(Clone)]
 pub struct InteractiveBrowserBrokerCredentialOptions {
     /// The app registration's client id. Default: the Azure CLI's public client
-    /// (`04b07795-8ddb-461a-bbee-02f9e1bf7b46`), the developer sign-on default.
-    pub client_id: Option<String>,
+    /// ([`ClientId::DEVELOPER_SIGN_ON`]), the developer sign-on default.
+    pub client_id: ClientId,
     /// The tenant. Default `organizations` (any work or school account).
-    pub tenant_id: Option<String>,
-    /// The authority host. Default: `client_options.cloud` when set, else the
-    /// `AZURE_AUTHORITY_HOST` environment variable, else `https://login.microsoftonline.com`.
-    /// Must be https (http only for loopback hosts).
-    pub authority_host: Option<String>,
+    pub tenant_id: TenantId,
+    /// The authority host. `None` (the default): [`AuthorityHost::resolve`] of
+    /// `client_options.cloud` and the process environment (`AZURE_AUTHORITY_HOST`), else
+    /// `https://login.microsoftonline.com`.
+    pub authority_host: Option<AuthorityHost>,
     /// Windows: the window the broker's dialog is parented to. With none, the console window,
     /// else the foreground window.
     pub parent_window_handle: Option<ParentWindowHandle>,
@@ -36,27 +41,27 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     /// Never show UI: when the silent steps fail, return
     /// [`ErrorKind::AuthenticationRequired`](crate::ErrorKind::AuthenticationRequired).
     pub disable_interactive_fallback: bool,
-    /// Pre-fills the account in the sign-in UI.
+    /// Pre-fills the account in the sign-in UI (a user name such as `someone@contoso.com`).
     pub login_hint: Option<String>,
-    /// The redirect URI. An `http://localhost[:port][/path]` URI is used by the browser flow
-    /// (its port fixes the loopback port); any other scheme is the broker's. Defaults: broker
-    /// `ms-appx-web://Microsoft.AAD.BrokerPlugin/{client_id}`, browser `http://localhost:{port}`.
-    pub redirect_uri: Option<String>,
+    /// The redirect URI. A loopback one is the browser flow's (its port fixes the receiver's
+    /// port); any other is the broker's. Defaults: broker
+    /// `ms-appx-web://Microsoft.AAD.BrokerPlugin/{client_id}` (WAM), browser
+    /// `http://localhost:{port}`.
+    pub redirect_uri: Option<RedirectUri>,
     /// How long the interactive step may take. Default [`DEFAULT_INTERACTIVE_TIMEOUT`].
     pub timeout: Duration,
-    /// Tenants besides `tenant_id` that a request may name; `"*"` allows any.
-    pub additionally_allowed_tenants: Vec<String>,
+    /// Tenants besides `tenant_id` that a request may name. Default: none.
+    pub additionally_allowed_tenants: AdditionallyAllowedTenants,
     /// Do not ask the broker to validate the authority (private clouds, ADFS-like
     /// authorities). The browser flow never fetches instance metadata.
     pub disable_instance_discovery: bool,
     /// The ports the browser flow's loopback receiver tries when `redirect_uri` fixes none.
     /// Default [`DEFAULT_LOOPBACK_PORTS`] (8400-8999).
     pub loopback_ports: RangeInclusive<u16>,
-    /// Opens the browser for the browser flow. Default: [`SystemBrowser`](crate::SystemBrowser).
-    pub browser: Option<Arc<dyn BrowserLauncher>>,
-    /// The platform broker. Default: [`default_platform_broker`](crate::default_platform_broker)
-    /// (WAM on Windows, none elsewhere). Tests inject a fake here.
-    pub platform_broker: Option<Arc<dyn PlatformBroker>>,
+    /// How the browser flow's authorize URL reaches the user. Default: the system browser.
+    pub authorize_url_handler: AuthorizeUrlHandler,
+    /// The broker to sign in through. Default [`BrokerMode::Platform`].
+    pub broker: BrokerMode,
     /// The HTTP pipeline options for the token endpoint (transport, retries, cloud).
     pub client_options: ClientOptions,
     /// The source of "now" for token expiry. Default: the system clock.
@@ -66,8 +71,8 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
 impl Default for InteractiveBrowserBrokerCredentialOptions {
     fn default() -> Self {
         Self {
-            client_id: None,
-            tenant_id: None,
+            client_id: ClientId::default(),
+            tenant_id: TenantId::default(),
             authority_host: None,
             parent_window_handle: None,
             use_default_broker_account: false,
@@ -76,11 +81,11 @@ impl Default for InteractiveBrowserBrokerCredentialOptions {
             login_hint: None,
             redirect_uri: None,
             timeout: DEFAULT_INTERACTIVE_TIMEOUT,
-            additionally_allowed_tenants: Vec::new(),
+            additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
             disable_instance_discovery: false,
             loopback_ports: DEFAULT_LOOPBACK_PORTS,
-            browser: None,
-            platform_broker: None,
+            authorize_url_handler: AuthorizeUrlHandler::default(),
+            broker: BrokerMode::default(),
             client_options: ClientOptions::default(),
             clock: Arc::new(SystemClock),
         }
@@ -115,8 +120,8 @@ impl fmt::Debug for InteractiveBrowserBrokerCredentialOptions {
                 &self.disable_instance_discovery,
             )
             .field("loopback_ports", &self.loopback_ports)
-            .field("browser", &self.browser)
-            .field("platform_broker", &self.platform_broker)
+            .field("authorize_url_handler", &self.authorize_url_handler)
+            .field("broker", &self.broker)
             .finish_non_exhaustive()
     }
 }
@@ -130,9 +135,15 @@ mod tests {
         let o = InteractiveBrowserBrokerCredentialOptions::default();
         assert_eq!(o.timeout, Duration::from_secs(300));
         assert_eq!(o.loopback_ports, 8400..=8999);
+        assert_eq!(o.client_id.as_str(), ClientId::DEVELOPER_SIGN_ON);
+        assert_eq!(o.tenant_id.as_str(), "organizations");
         assert!(!o.use_default_broker_account && !o.enable_msa_passthrough);
         assert!(!o.disable_interactive_fallback && !o.disable_instance_discovery);
-        assert!(o.additionally_allowed_tenants.is_empty());
+        assert_eq!(
+            o.additionally_allowed_tenants,
+            AdditionallyAllowedTenants::Listed(Vec::new())
+        );
+        assert!(matches!(o.broker, BrokerMode::Platform));
     }
 
     #[test]

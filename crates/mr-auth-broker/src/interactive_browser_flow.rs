@@ -2,12 +2,12 @@ use crate::{
     loopback_receiver::LoopbackReceiver,
     pkce_verifier::PkceVerifier,
     token_endpoint::{Grant, TokenEndpoint, TokenResponse},
-    AuthorityHost, BrowserLauncher, ClientId, Error, ErrorKind, Result, TenantId,
+    AuthorityHost, AuthorizeUrlHandler, ClientId, Error, ErrorKind, Result, TenantId,
 };
 use azure_core::http::Context;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rand::RngCore;
-use std::{ops::RangeInclusive, sync::Arc, time::Duration};
+use std::{ops::RangeInclusive, time::Duration};
 use url::Url;
 
 /// The scopes every browser sign-in adds, for an id token and a refresh token.
@@ -23,12 +23,13 @@ pub(crate) struct InteractiveBrowserFlow {
     pub(crate) port_range: RangeInclusive<u16>,
     pub(crate) timeout: Duration,
     pub(crate) login_hint: Option<String>,
-    pub(crate) browser: Arc<dyn BrowserLauncher>,
+    pub(crate) authorize_url_handler: AuthorizeUrlHandler,
     pub(crate) token_endpoint: TokenEndpoint,
 }
 
 impl InteractiveBrowserFlow {
-    /// Signs the user in through the browser and redeems the code.
+    /// Signs the user in through the browser and redeems the code. Runs in the caller's task:
+    /// dropping the future closes the loopback listener at once.
     pub(crate) async fn sign_in(
         &self,
         tenant: &TenantId,
@@ -40,8 +41,8 @@ impl InteractiveBrowserFlow {
             LoopbackReceiver::bind(self.redirect_uri.as_ref(), self.port_range.clone()).await?;
         let redirect_uri = receiver.redirect_uri().to_string();
         let verifier = PkceVerifier::generate();
-        let state = random_token();
-        let nonce = random_token();
+        let state = zeroize::Zeroizing::new(random_token());
+        let nonce = zeroize::Zeroizing::new(random_token());
         let scopes = with_oidc_scopes(scopes);
 
         let mut url = self.authority_host.authorize_endpoint(tenant);
@@ -66,17 +67,9 @@ impl InteractiveBrowserFlow {
             }
         }
 
-        // For headless sessions (ssh, containers) where no browser can open.
-        #[allow(clippy::print_stderr)] // the user must see this even without a tracing subscriber
-        {
-            eprintln!(
-                "To sign in, open this address in a browser (waiting up to {} s):\n{url}",
-                self.timeout.as_secs()
-            );
-        }
-        if let Err(e) = self.browser.open(&url) {
-            tracing::warn!(error = %e, "could not open a browser; waiting for the printed address to be opened");
-        }
+        // The library never prints the URL (it carries state and nonce): the handler shows it.
+        self.authorize_url_handler.open(&url)?;
+        tracing::debug!(redirect_uri = %redirect_uri, "waiting for the browser to come back to the loopback receiver");
 
         let code = match tokio::time::timeout(self.timeout, receiver.receive(&state)).await {
             Ok(result) => result?,
@@ -106,7 +99,7 @@ impl InteractiveBrowserFlow {
             )
             .await?;
         match &response.id_token_nonce {
-            Some(n) if *n == nonce => Ok(response),
+            Some(n) if n.as_str() == nonce.as_str() => Ok(response),
             Some(_) => Err(Error::protocol(
                 "the id token's nonce does not match the sign-in request; sign in again",
             )),

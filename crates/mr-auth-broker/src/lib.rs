@@ -4,44 +4,71 @@
 #![deny(unsafe_code)]
 
 mod access_token_info;
+mod acquisition;
+mod additionally_allowed_tenants;
 mod authority_host;
 mod authorization_code;
+mod authorize_url_handler;
+mod broker_mode;
 mod broker_token_request_options;
-mod browser_launcher;
 mod client_id;
+mod credential_config;
+mod environment_source;
 mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_browser_flow;
 mod loopback_receiver;
-mod no_platform_broker;
 mod parent_window_handle;
 mod pkce_verifier;
 mod platform_broker;
 mod pop_authorization_policy;
 mod pop_parameters;
+mod redirect_uri;
 mod refresh_token;
 mod tenant_id;
 mod token_endpoint;
+mod token_request;
 mod token_type;
 mod wam;
 
 pub use access_token_info::AccessTokenInfo;
+pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
 pub use authority_host::AuthorityHost;
+pub use authorize_url_handler::{AuthorizeUrlHandler, SystemBrowser};
+pub use broker_mode::BrokerMode;
 pub use broker_token_request_options::BrokerTokenRequestOptions;
-pub use browser_launcher::{BrowserLauncher, SystemBrowser};
 pub use client_id::ClientId;
+pub use environment_source::{EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind, Result};
 pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredential;
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS,
 };
-pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,
 };
 pub use pop_authorization_policy::PopAuthorizationPolicy;
 pub use pop_parameters::{PopMethod, PopParameters};
+pub use redirect_uri::RedirectUri;
 pub use tenant_id::TenantId;
 pub use token_type::TokenType;
+
+/// Entry points for the fuzz targets (`fuzz/fuzz_targets/broker_*.rs`): each runs one parser of
+/// untrusted input on arbitrary bytes and must never panic. Not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The loopback receiver's handling of one connection's raw bytes (a browser's, or any
+    /// local process's, request).
+    pub fn loopback_request(data: &[u8]) {
+        crate::loopback_receiver::handle_raw_request(data);
+    }
+
+    /// The token endpoint's response parsing: the first byte picks the HTTP status class, the
+    /// rest is the body.
+    pub fn token_endpoint_response(data: &[u8]) {
+        crate::token_endpoint::parse_raw_response(data);
+    }
+}

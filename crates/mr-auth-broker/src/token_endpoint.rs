@@ -6,10 +6,10 @@ use azure_core::{
     credentials::Secret,
     http::{
         headers::{self, content_type},
-        Context, Method, Pipeline, PipelineSendOptions, Request,
+        AsyncResponseBody, Context, Method, Pipeline, PipelineStreamOptions, Request,
     },
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use futures::StreamExt as _;
 use mr_auth_core::Clock;
 use serde::Deserialize;
 use std::{fmt, sync::Arc, time::Duration};
@@ -45,6 +45,10 @@ impl fmt::Debug for TokenResponse {
             .finish_non_exhaustive()
     }
 }
+
+/// The most the token endpoint's response body may be: 64 KiB, far beyond any token response
+/// (the same bound as the STS client's, `mr_auth_core::MAX_RESPONSE_BYTES`).
+pub(crate) const MAX_RESPONSE_BYTES: usize = mr_auth_core::MAX_RESPONSE_BYTES;
 
 /// The authority's `/oauth2/v2.0/token` endpoint, called through an `azure_core` pipeline.
 #[derive(Debug, Clone)]
@@ -148,13 +152,17 @@ impl TokenEndpoint {
             headers::CONTENT_TYPE,
             content_type::APPLICATION_X_WWW_FORM_URLENCODED,
         );
+        // The pipeline takes its own copy of the form (azure_core's request body is a `Bytes`
+        // this crate cannot zeroize); the copy lives until the request is sent and dropped at
+        // the end of this call, and is never logged (azure_core logs no bodies).
         request.set_body(body.as_bytes().to_vec());
+        drop(body);
         let response = self
             .pipeline
-            .send(
+            .stream(
                 context,
                 &mut request,
-                Some(PipelineSendOptions {
+                Some(PipelineStreamOptions {
                     skip_checks: true,
                     ..Default::default()
                 }),
@@ -167,110 +175,154 @@ impl TokenEndpoint {
                 )
                 .with_source(e)
             })?;
+        drop(request);
         let status = u16::from(response.status());
         let (_, _, body) = response.deconstruct();
-        let bytes: &[u8] = body.as_ref();
-
-        if (200..300).contains(&status) {
-            let wire: WireToken = serde_json::from_slice(bytes).map_err(|e| {
-                Error::protocol(
-                    "the token endpoint answered with something that is not a token response",
-                )
-                .with_status(status)
-                .with_source(e)
-            })?;
-            return self.parse(wire, status);
-        }
-        let wire: WireError = serde_json::from_slice(bytes).unwrap_or_default();
-        let codes = wire
-            .error_codes
-            .iter()
-            .map(|c| format!("AADSTS{c}"))
-            .collect();
-        let error = if wire.error.is_empty() && (status == 429 || status >= 500) {
-            Error::new(
-                ErrorKind::ServiceError,
-                format!("the authority answered {status}; try again later"),
-            )
-        } else if status == 429 || status >= 500 {
-            authority_error(
-                &wire.error,
-                &wire.error_description,
-                None,
-                codes,
-                None,
-                redirect_uri,
-            )
-            .retyped(ErrorKind::ServiceError)
-        } else {
-            authority_error(
-                &wire.error,
-                &wire.error_description,
-                wire.suberror.as_deref(),
-                codes,
-                None,
-                redirect_uri,
-            )
-        };
-        Err(error
-            .with_status(status)
-            .with_correlation_id(wire.correlation_id))
-    }
-
-    fn parse(&self, wire: WireToken, status: u16) -> Result<TokenResponse> {
-        let now = self.clock.now();
-        let expires_in = wire
-            .expires_in
-            .seconds()
-            .filter(|s| *s > 0)
-            .ok_or_else(|| {
-                Error::protocol("the token response has no usable expires_in").with_status(status)
-            })?;
-        let token_type = match wire.token_type.as_deref() {
-            None => TokenType::Bearer,
-            Some(t) => TokenType::parse(t).ok_or_else(|| {
-                Error::protocol(format!(
-                    "the token response has the unknown token_type {t:?}"
-                ))
-            })?,
-        };
-        if wire.access_token.is_empty() {
-            return Err(Error::protocol(
-                "the token response has an empty access_token",
-            ));
-        }
-        let seconds = |s: i64| Duration::from_secs(u64::try_from(s).unwrap_or_default());
-        let refresh_on = wire
-            .refresh_in
-            .as_ref()
-            .and_then(NumberOrString::seconds)
-            .filter(|s| *s > 0)
-            .map(|s| now + seconds(s));
-        let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
-        Ok(TokenResponse {
-            token: AccessTokenInfo {
-                token: Secret::new(wire.access_token),
-                expires_on: now + seconds(expires_in),
-                token_type,
-                refresh_on,
-            },
-            refresh_token: wire
-                .refresh_token
-                .filter(|t| !t.is_empty())
-                .map(RefreshToken::new),
-            id_token_nonce,
-            has_id_token: wire.id_token.is_some(),
-        })
+        let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| e.with_status(status))?;
+        parse_response(&*self.clock, status, &bytes, redirect_uri)
     }
 }
 
-/// The `nonce` claim of an id token (the signature is not checked: the token came straight
-/// from the authority over TLS, and only the nonce is read, to bind it to this sign-in).
+/// Turns the token endpoint's answer (status and body) into tokens or a typed error.
+fn parse_response(
+    clock: &dyn Clock,
+    status: u16,
+    bytes: &[u8],
+    redirect_uri: &str,
+) -> Result<TokenResponse> {
+    if (200..300).contains(&status) {
+        let wire: WireToken = serde_json::from_slice(bytes).map_err(|e| {
+            Error::protocol(
+                "the token endpoint answered with something that is not a token response",
+            )
+            .with_status(status)
+            .with_source(e)
+        })?;
+        return parse(clock, wire, status);
+    }
+    let wire: WireError = serde_json::from_slice(bytes).unwrap_or_default();
+    let codes = wire
+        .error_codes
+        .iter()
+        .map(|c| format!("AADSTS{c}"))
+        .collect();
+    let error = if wire.error.is_empty() && (status == 429 || status >= 500) {
+        Error::new(
+            ErrorKind::ServiceError,
+            format!("the authority answered {status}; try again later"),
+        )
+    } else if status == 429 || status >= 500 {
+        authority_error(
+            &wire.error,
+            &wire.error_description,
+            None,
+            codes,
+            None,
+            redirect_uri,
+        )
+        .retyped(ErrorKind::ServiceError)
+    } else {
+        authority_error(
+            &wire.error,
+            &wire.error_description,
+            wire.suberror.as_deref(),
+            codes,
+            None,
+            redirect_uri,
+        )
+    };
+    Err(error
+        .with_status(status)
+        .with_correlation_id(wire.correlation_id))
+}
+
+fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenResponse> {
+    let now = clock.now();
+    let expires_in = wire
+        .expires_in
+        .seconds()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            Error::protocol("the token response has no usable expires_in").with_status(status)
+        })?;
+    let token_type = match wire.token_type.as_deref() {
+        None => TokenType::Bearer,
+        Some(t) => TokenType::parse(t).ok_or_else(|| {
+            Error::protocol(format!(
+                "the token response has the unknown token_type {t:?}"
+            ))
+        })?,
+    };
+    if wire.access_token.is_empty() {
+        return Err(Error::protocol(
+            "the token response has an empty access_token",
+        ));
+    }
+    let seconds = |s: i64| Duration::from_secs(u64::try_from(s).unwrap_or_default());
+    let refresh_on = wire
+        .refresh_in
+        .as_ref()
+        .and_then(NumberOrString::seconds)
+        .filter(|s| *s > 0)
+        .map(|s| now + seconds(s));
+    let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
+    Ok(TokenResponse {
+        token: AccessTokenInfo {
+            token: Secret::new(wire.access_token),
+            expires_on: now + seconds(expires_in),
+            token_type,
+            refresh_on,
+        },
+        refresh_token: wire
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
+        id_token_nonce,
+        has_id_token: wire.id_token.is_some(),
+    })
+}
+
+/// The fuzzing entry: the first byte picks the status (2xx, 4xx, 429 or 5xx), the rest is the
+/// body.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_raw_response(data: &[u8]) {
+    let Some((first, body)) = data.split_first() else {
+        return;
+    };
+    let status = [200, 400, 401, 429, 500, 503][usize::from(*first) % 6];
+    let clock = mr_auth_core::ManualClock::at_fixed_start();
+    let _ = parse_response(&clock, status, body, "http://localhost:8400");
+}
+
+/// Reads the response body, refusing more than `limit` bytes.
+async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                "the connection failed before the whole token response arrived",
+            )
+            .with_source(e)
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(Error::protocol(format!(
+                "the token endpoint's response is larger than {limit} bytes, far beyond any token response; refusing to read it"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The `nonce` claim of an id token, read with `mr-auth-core`'s JWT decoder (the signature is
+/// not checked: the token came straight from the authority over TLS, and only the nonce is
+/// read, to bind it to this sign-in).
 fn id_token_nonce(id_token: &str) -> Option<String> {
-    let payload = id_token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("nonce")?.as_str().map(str::to_owned)
+    let jwt = mr_auth_core::decode_jwt_unverified(id_token).ok()?;
+    jwt.claims.get("nonce")?.as_str().map(str::to_owned)
 }
 
 /// Maps an OAuth error (from the redirect or the token endpoint) to a typed error.
@@ -512,11 +564,25 @@ mod tests {
 
     #[test]
     fn reads_the_nonce_of_an_id_token() {
-        let payload = URL_SAFE_NO_PAD.encode(br#"{"nonce":"n-1","sub":"x"}"#);
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"nonce":"n-1","sub":"x","exp":1700000000}"#);
         assert_eq!(
             id_token_nonce(&format!("e30.{payload}.sig")),
             Some("n-1".into())
         );
         assert_eq!(id_token_nonce("garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_response_is_refused_without_reading_it_all() {
+        static HUGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{{\"access_token\":\"{}\"}}",
+                "a".repeat(MAX_RESPONSE_BYTES)
+            )
+        });
+        let e = call(200, HUGE.as_str()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(e.message().contains("larger than"), "{e}");
     }
 }

@@ -1,0 +1,314 @@
+use crate::{
+    credential_config::CredentialConfig,
+    interactive_browser_flow::with_oidc_scopes,
+    refresh_token::RefreshToken,
+    token_endpoint::{Grant, TokenResponse},
+    token_request::TokenRequest,
+    AccessTokenInfo, BrokerAccount, BrokerRequest, BrokerToken, Error, ErrorKind, PlatformBroker,
+    Result, TokenType,
+};
+use azure_core::http::Context;
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, Mutex, MutexGuard},
+};
+use url::Url;
+
+/// The acquisition steps after the cache, and what they remember between requests (the
+/// broker's account, the browser flow's refresh tokens, whether the broker is unavailable).
+///
+/// Two entry points, so that the credential can run them in different places:
+/// [`acquire_silently`](Self::acquire_silently) never shows UI and runs in the shared cache's
+/// fetch task; [`acquire_interactively`](Self::acquire_interactively) shows UI and runs in the
+/// caller's own task, so dropping the caller's future cancels it.
+pub(crate) struct Acquirer {
+    pub(crate) config: CredentialConfig,
+    refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
+    broker_account: Mutex<Option<BrokerAccount>>,
+    /// Set once the broker reported itself unavailable: the browser flow is used from then on.
+    broker_unavailable: Mutex<Option<Error>>,
+}
+
+impl Acquirer {
+    pub(crate) fn new(config: CredentialConfig) -> Self {
+        Self {
+            config,
+            refresh_tokens: Mutex::new(HashMap::new()),
+            broker_account: Mutex::new(None),
+            broker_unavailable: Mutex::new(None),
+        }
+    }
+
+    /// The silent steps: with a broker, its silent call for the known account, then (when
+    /// `use_default_broker_account`) the OS default account; without one, the refresh token.
+    /// A miss is [`ErrorKind::AuthenticationRequired`]; any other error is final.
+    pub(crate) async fn acquire_silently(
+        &self,
+        request: &TokenRequest,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let mut miss: Option<Error> = None;
+        if let Some(broker) = self.usable_broker() {
+            check_pop_support(&*broker, request)?;
+            match self.broker_silent(&*broker, request, &mut miss).await {
+                Ok(Some(token)) => return self.accept_broker_token(token, request),
+                Ok(None) => return Err(self.authentication_required(miss)),
+                Err(e) if e.kind() == ErrorKind::BrokerUnavailable => self.mark_unavailable(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if request.pop.is_some() {
+            return Err(self.pop_needs_broker());
+        }
+        let rt_key = refresh_token_key(request);
+        let refresh_token = self.lock_refresh_tokens().get(&rt_key).cloned();
+        if let Some(refresh_token) = refresh_token {
+            let scopes = with_oidc_scopes(&request.scopes);
+            let redirect = self
+                .config
+                .flow
+                .redirect_uri
+                .as_ref()
+                .map_or("http://localhost", Url::as_str)
+                .to_owned();
+            match self
+                .config
+                .token_endpoint
+                .request(
+                    self.config.authority_host.token_endpoint(&request.tenant),
+                    &self.config.client_id,
+                    Grant::RefreshToken(&refresh_token),
+                    &scopes,
+                    request.claims.as_deref(),
+                    &redirect,
+                    context,
+                )
+                .await
+            {
+                Ok(response) => return Ok(self.accept_browser_response(response, &rt_key)),
+                Err(e) if is_silent_miss(&e) => {
+                    tracing::info!(reason = %e, "the refresh token was refused; signing in again");
+                    self.lock_refresh_tokens().remove(&rt_key);
+                    miss = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(self.authentication_required(miss))
+    }
+
+    /// The interactive step: the broker's dialog, or (no broker, or it is unavailable) the
+    /// browser flow. Bounded by the configured timeout; dropping the future cancels it.
+    pub(crate) async fn acquire_interactively(
+        &self,
+        request: &TokenRequest,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        if let Some(broker) = self.usable_broker() {
+            check_pop_support(&*broker, request)?;
+            let broker_request = self.broker_request(&*broker, request);
+            let dialog = broker
+                .acquire_token_interactively(&broker_request, self.config.parent_window_handle);
+            match tokio::time::timeout(self.config.timeout, dialog).await {
+                Ok(Ok(token)) => return self.accept_broker_token(token, request),
+                Ok(Err(e)) if e.kind() == ErrorKind::BrokerUnavailable => {
+                    self.mark_unavailable(e);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::TimedOut,
+                        format!("the broker's sign-in did not finish within {} s; finish it sooner, or raise the timeout", self.config.timeout.as_secs()),
+                    ))
+                }
+            }
+        }
+        if request.pop.is_some() {
+            return Err(self.pop_needs_broker());
+        }
+        let response = self
+            .config
+            .flow
+            .sign_in(
+                &request.tenant,
+                &request.scopes,
+                request.claims.as_deref(),
+                context,
+            )
+            .await?;
+        Ok(self.accept_browser_response(response, &refresh_token_key(request)))
+    }
+
+    /// The broker's silent steps; `Ok(None)` when they all missed (`miss` says why).
+    async fn broker_silent(
+        &self,
+        broker: &dyn PlatformBroker,
+        request: &TokenRequest,
+        miss: &mut Option<Error>,
+    ) -> Result<Option<BrokerToken>> {
+        let broker_request = self.broker_request(broker, request);
+        let known = self.lock_account().clone();
+        if let Some(account) = known {
+            match broker
+                .acquire_token_silently(&broker_request, &account)
+                .await
+            {
+                Ok(token) => return Ok(Some(token)),
+                Err(e) if is_silent_miss(&e) => *miss = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if self.config.use_default_broker_account {
+            match broker
+                .acquire_token_with_default_account(&broker_request)
+                .await
+            {
+                Ok(token) => return Ok(Some(token)),
+                Err(e) if is_silent_miss(&e) => *miss = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    fn broker_request(&self, broker: &dyn PlatformBroker, request: &TokenRequest) -> BrokerRequest {
+        let config = &self.config;
+        BrokerRequest {
+            client_id: config.client_id.clone(),
+            tenant_id: request.tenant.clone(),
+            authority: config.authority_host.authority(&request.tenant),
+            scopes: request.scopes.clone(),
+            redirect_uri: config
+                .broker_redirect_uri
+                .clone()
+                .unwrap_or_else(|| broker.redirect_uri(&config.client_id)),
+            claims: request.claims.clone(),
+            pop: request.pop.clone(),
+            login_hint: config.login_hint.clone(),
+            enable_msa_passthrough: config.enable_msa_passthrough,
+            validate_authority: !config.disable_instance_discovery,
+        }
+    }
+
+    /// The broker, unless there is none or it reported itself unavailable.
+    fn usable_broker(&self) -> Option<Arc<dyn PlatformBroker>> {
+        if lock(&self.broker_unavailable).is_some() {
+            return None;
+        }
+        self.config.broker.clone()
+    }
+
+    fn mark_unavailable(&self, reason: Error) {
+        tracing::info!(reason = %reason, "the platform broker is unavailable; using the browser flow from now on");
+        *lock(&self.broker_unavailable) = Some(reason);
+    }
+
+    fn pop_needs_broker(&self) -> Error {
+        let reason = match &*lock(&self.broker_unavailable) {
+            Some(e) => format!("the platform broker is unavailable: {}", e.message()),
+            None => "this credential has no authentication broker (none on this platform, or BrokerMode::BrowserOnly)".to_owned(),
+        };
+        Error::new(
+            ErrorKind::PopNeedsBroker,
+            format!("a proof-of-possession token needs a platform broker that can make one, and {reason}; the request is not downgraded to a bearer token"),
+        )
+    }
+
+    fn authentication_required(&self, cause: Option<Error>) -> Error {
+        let message = if self.config.disable_interactive_fallback {
+            "no token could be obtained silently and interactive sign-in is disabled (disable_interactive_fallback); sign in interactively once, or enable the fallback"
+        } else {
+            "no token could be obtained silently"
+        };
+        match cause {
+            Some(cause) => Error::new(
+                ErrorKind::AuthenticationRequired,
+                format!("{message} ({})", cause.message()),
+            )
+            .with_error_codes(cause.error_codes().to_vec())
+            .with_correlation_id(cause.correlation_id().map(str::to_owned))
+            .with_source(cause),
+            None => Error::new(ErrorKind::AuthenticationRequired, message),
+        }
+    }
+
+    /// Checks a broker token against the request (never a Bearer for PoP or the reverse) and
+    /// remembers its account for later silent calls.
+    fn accept_broker_token(
+        &self,
+        token: BrokerToken,
+        request: &TokenRequest,
+    ) -> Result<AccessTokenInfo> {
+        let wanted = if request.pop.is_some() {
+            TokenType::Pop
+        } else {
+            TokenType::Bearer
+        };
+        if token.token.token_type != wanted {
+            return Err(Error::protocol(format!(
+                "the broker returned a {} token for a {} request; refusing it",
+                token.token.token_type, wanted
+            )));
+        }
+        if let Some(account) = token.account {
+            *self.lock_account() = Some(account);
+        }
+        Ok(token.token)
+    }
+
+    fn accept_browser_response(&self, response: TokenResponse, rt_key: &str) -> AccessTokenInfo {
+        if let Some(rt) = response.refresh_token {
+            self.lock_refresh_tokens().insert(rt_key.to_owned(), rt);
+        }
+        response.token
+    }
+
+    fn lock_refresh_tokens(&self) -> MutexGuard<'_, HashMap<String, RefreshToken>> {
+        lock(&self.refresh_tokens)
+    }
+
+    fn lock_account(&self) -> MutexGuard<'_, Option<BrokerAccount>> {
+        lock(&self.broker_account)
+    }
+}
+
+impl fmt::Debug for Acquirer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquirer")
+            .field("config", &self.config)
+            .field(
+                "broker_unavailable",
+                &lock(&self.broker_unavailable).is_some(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Only whole values move in and out under these locks, so a poisoned one is consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_pop_support(broker: &dyn PlatformBroker, request: &TokenRequest) -> Result<()> {
+    if request.pop.is_some() && !broker.supports_pop() {
+        return Err(Error::new(
+            ErrorKind::PopNeedsBroker,
+            "the platform broker here cannot issue proof-of-possession tokens; the request is not downgraded to a bearer token",
+        ));
+    }
+    Ok(())
+}
+
+/// Refresh tokens are kept per tenant.
+fn refresh_token_key(request: &TokenRequest) -> String {
+    request.tenant.as_str().to_ascii_lowercase()
+}
+
+/// A silent step that missed (go on to the next step) rather than failed.
+fn is_silent_miss(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::AuthenticationRequired | ErrorKind::AuthenticationFailed
+    )
+}

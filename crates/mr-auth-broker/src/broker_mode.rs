@@ -1,0 +1,67 @@
+use crate::PlatformBroker;
+use std::{fmt, sync::Arc};
+
+/// Which broker, if any, the credential signs in through.
+///
+/// ```
+/// use mr_auth_broker::{BrokerMode, InteractiveBrowserBrokerCredentialOptions};
+///
+/// // Sign in through the browser even where the OS has a broker (WAM on Windows).
+/// let options = InteractiveBrowserBrokerCredentialOptions {
+///     broker: BrokerMode::BrowserOnly,
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Default)]
+pub enum BrokerMode {
+    /// The broker of the platform this was built for
+    /// ([`default_platform_broker`](crate::default_platform_broker)): WAM on Windows, the
+    /// Microsoft identity broker on Linux where that module is built; none elsewhere, which
+    /// means the browser flow. Where the broker reports itself unavailable (WAM missing, the
+    /// Linux broker not installed), the browser flow is used from then on.
+    #[default]
+    Platform,
+    /// Never a broker: the interactive browser flow (and its refresh token) only. A
+    /// proof-of-possession request then fails with
+    /// [`ErrorKind::PopNeedsBroker`](crate::ErrorKind::PopNeedsBroker).
+    BrowserOnly,
+    /// This broker (an application's own, or a fake in tests).
+    Custom(Arc<dyn PlatformBroker>),
+}
+
+impl BrokerMode {
+    /// The broker this mode selects on this platform, if any.
+    pub(crate) fn resolve(self) -> Option<Arc<dyn PlatformBroker>> {
+        match self {
+            Self::Platform => crate::default_platform_broker(),
+            Self::BrowserOnly => None,
+            Self::Custom(broker) => Some(broker),
+        }
+    }
+}
+
+impl fmt::Debug for BrokerMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Platform => f.write_str("Platform"),
+            Self::BrowserOnly => f.write_str("BrowserOnly"),
+            Self::Custom(broker) => f.debug_tuple("Custom").field(broker).finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_only_selects_no_broker_and_platform_the_default_one() {
+        assert!(BrokerMode::BrowserOnly.resolve().is_none());
+        assert_eq!(
+            BrokerMode::Platform.resolve().is_some(),
+            crate::default_platform_broker().is_some()
+        );
+        assert_eq!(format!("{:?}", BrokerMode::default()), "Platform");
+    }
+}

@@ -5,3 +5,7 @@
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 
 #![forbid(unsafe_code)]
+
+pub mod fake_broker;
+pub mod gate;
+pub mod scripted_http;

@@ -2,7 +2,7 @@
 //! against the mock authority without HTTP to the authorize page, and a real headless Chromium.
 
 use super::mock_authority::MockAuthority;
-use mr_auth_broker::{BrowserLauncher, Result};
+use mr_auth_broker::{AuthorizeUrlHandler, Result};
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -12,6 +12,17 @@ use std::{
     time::Duration,
 };
 use url::Url;
+
+/// Something that can be handed the authorize URL: the credential takes it as an
+/// `AuthorizeUrlHandler::Callback` (see [`handler`]).
+pub trait BrowserLauncher: Send + Sync + 'static {
+    fn open(&self, url: &Url) -> Result<()>;
+}
+
+/// The credential option that hands each authorize URL to `browser`.
+pub fn handler<B: BrowserLauncher>(browser: Arc<B>) -> AuthorizeUrlHandler {
+    AuthorizeUrlHandler::callback(move |url| browser.open(url))
+}
 
 /// Records the URLs it was asked to open; opens nothing.
 #[derive(Debug, Default)]
@@ -72,7 +83,7 @@ impl BrowserLauncher for ScriptedBrowser {
                 .finish();
             let mut s = TcpStream::connect(("127.0.0.1", to.port().unwrap())).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(s, "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", to.path(), body.len()).unwrap();
+            write!(s, "POST {} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", to.path(), to.port().unwrap(), body.len()).unwrap();
             let mut out = String::new();
             let _ = s.read_to_string(&mut out);
         });

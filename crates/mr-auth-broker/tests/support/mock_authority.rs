@@ -1,8 +1,8 @@
 //! A loopback mock of the Entra ID authorize and token endpoints that checks what a real one
 //! checks: client id, redirect URI, state round trip (through the browser), PKCE S256.
 
-use super::http::{serve, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use mr_auth_test_support::scripted_http::{serve, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
@@ -318,7 +318,9 @@ fn token(
     );
     s.log.issued_secrets.push(access.clone());
     s.log.issued_secrets.push(refresh.clone());
-    let claims = serde_json::json!({ "nonce": nonce, "sub": "user-1", "tid": TENANT });
+    // A real id token always has exp (mr-auth-core's decoder, which the credential reads the
+    // nonce with, requires it); a fixed far-future one avoids reading the clock here.
+    let claims = serde_json::json!({ "nonce": nonce, "sub": "user-1", "tid": TENANT, "exp": 4_102_444_800u64 });
     let id_token = format!(
         "{}.{}.sig",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),

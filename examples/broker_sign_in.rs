@@ -1,14 +1,15 @@
-//! Signs in to Microsoft Entra ID with `InteractiveBrowserBrokerCredential` and its defaults
-//! (the system browser on Linux and macOS; WAM on Windows once it is implemented, the browser
-//! until then), then lists the Azure subscriptions the account can see, through an
-//! `azure_core` pipeline authorized by the credential, as any Azure SDK client is.
+//! Signs in to Microsoft Entra ID with `InteractiveBrowserBrokerCredential` (the platform
+//! broker where there is one: WAM on Windows; else the browser flow), then lists the Azure
+//! subscriptions the account can see, through an `azure_core` pipeline authorized by the
+//! credential, as any Azure SDK client is.
 //!
 //! ```text
 //! cargo run -p mr-auth-broker --example broker_sign_in [-- <tenant id or domain>]
 //! ```
 //!
-//! On a machine without a browser, open the printed URL on a machine whose browser can reach
-//! this one's `localhost` port (for example through `ssh -L`).
+//! The library never prints; this example's authorize-URL callback prints the browser flow's
+//! URL and then tries the system browser, so on a machine without a browser you can open the
+//! URL on a machine whose browser reaches this one's `localhost` port (`ssh -L`).
 #![allow(clippy::print_stdout)] // an example reports what it did on stdout
 
 use azure_core::{
@@ -19,7 +20,8 @@ use azure_core::{
     },
 };
 use mr_auth_broker::{
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    AuthorizeUrlHandler, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, SystemBrowser, TenantId,
 };
 use std::sync::Arc;
 
@@ -27,9 +29,25 @@ const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let tenant_id = match std::env::args().nth(1) {
+        Some(tenant) => tenant.parse()?,
+        None => TenantId::default(),
+    };
     let credential =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            tenant_id: std::env::args().nth(1),
+            tenant_id,
+            authorize_url_handler: AuthorizeUrlHandler::callback(|url| {
+                #[allow(
+                    clippy::print_stderr,
+                    reason = "an example shows the sign-in url to its user"
+                )]
+                {
+                    eprintln!("To sign in, open this address in a browser:\n{url}");
+                }
+                // Headless: no browser to start, the printed URL is enough.
+                let _ = SystemBrowser.open(url);
+                Ok(())
+            }),
             ..Default::default()
         }))?;
 

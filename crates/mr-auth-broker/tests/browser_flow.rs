@@ -13,7 +13,7 @@ use mr_auth_broker::{
 use mr_auth_core::ManualClock;
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 use support::{
-    browsers::{chromium_skip_reason, Chromium},
+    browsers::{chromium_skip_reason, handler, BrowserLauncher, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 
@@ -37,10 +37,10 @@ impl Setup {
 
     fn options(&self) -> InteractiveBrowserBrokerCredentialOptions {
         InteractiveBrowserBrokerCredentialOptions {
-            client_id: Some(CLIENT_ID.into()),
-            tenant_id: Some(TENANT.into()),
-            authority_host: Some(self.authority.authority_host()),
-            browser: Some(self.chromium.clone()),
+            client_id: CLIENT_ID.parse().unwrap(),
+            tenant_id: TENANT.parse().unwrap(),
+            authority_host: Some(self.authority.authority_host().parse().unwrap()),
+            authorize_url_handler: handler(self.chromium.clone()),
             timeout: Duration::from_secs(60),
             ..Default::default()
         }
@@ -129,7 +129,11 @@ async fn query_redirect_sign_in_succeeds_on_a_configured_redirect_uri() {
         l.local_addr().unwrap().port()
     };
     let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
-        redirect_uri: Some(format!("http://localhost:{port}/auth/callback")),
+        redirect_uri: Some(
+            format!("http://localhost:{port}/auth/callback")
+                .parse()
+                .unwrap(),
+        ),
         login_hint: Some("user@contoso.com".into()),
         ..s.options()
     });
@@ -145,16 +149,82 @@ async fn query_redirect_sign_in_succeeds_on_a_configured_redirect_uri() {
 }
 
 #[tokio::test]
-async fn state_mismatch_is_refused() {
+async fn a_response_with_the_wrong_state_is_refused_and_the_wait_goes_on() {
     skip_without_chromium!();
     let _one = BROWSER_LOCK.lock().await;
     let s = Setup::new(AuthorizeMode::WrongState).await;
-    let c = s.credential(s.options());
+    let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
+        timeout: Duration::from_secs(5),
+        ..s.options()
+    });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Protocol);
-    assert!(e.message().contains("state"), "{e}");
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
     s.authority
         .log(|l| assert!(l.token_requests.is_empty(), "the code was not redeemed"));
+}
+
+/// Sends a forged redirect (a code with a wrong state) to the receiver, as any local process
+/// or web page could, records the status line it got, then hands the URL to Chromium. On a
+/// thread: the handler must not block, the receiver only starts answering after it returns.
+struct ForgerThenChromium {
+    chromium: Arc<Chromium>,
+    forged_status: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl BrowserLauncher for ForgerThenChromium {
+    fn open(&self, url: &url::Url) -> mr_auth_broker::Result<()> {
+        let (chromium, status, url) = (
+            self.chromium.clone(),
+            self.forged_status.clone(),
+            url.clone(),
+        );
+        std::thread::spawn(move || {
+            use std::io::{Read as _, Write as _};
+            let redirect: url::Url = url
+                .query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .map(|(_, v)| v.parse().unwrap())
+                .unwrap();
+            let port = redirect.port().unwrap();
+            let mut s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(
+                s,
+                "GET {}?code=forged&state=guess HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n",
+                redirect.path()
+            )
+            .unwrap();
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            *status.lock().unwrap() = answer.lines().next().map(str::to_owned);
+            chromium.open(&url).unwrap();
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_forged_redirect_sent_first_is_refused_and_the_real_sign_in_completes() {
+    skip_without_chromium!();
+    let _one = BROWSER_LOCK.lock().await;
+    let s = Setup::new(AuthorizeMode::AutoPost).await;
+    let forger = Arc::new(ForgerThenChromium {
+        chromium: s.chromium.clone(),
+        forged_status: Arc::new(std::sync::Mutex::new(None)),
+    });
+    let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
+        authorize_url_handler: handler(forger.clone()),
+        ..s.options()
+    });
+    let token = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    assert!(token.token.secret().starts_with("access-token-"));
+    assert_eq!(
+        forger.forged_status.lock().unwrap().as_deref(),
+        Some("HTTP/1.1 400 Bad Request")
+    );
+    s.authority.log(|l| {
+        assert_eq!(l.token_requests, [("authorization_code".to_owned(), true)]);
+    });
 }
 
 #[tokio::test]

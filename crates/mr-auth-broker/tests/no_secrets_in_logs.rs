@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 use support::{
-    browsers::ScriptedBrowser,
+    browsers::{handler, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 
@@ -44,10 +44,10 @@ async fn secrets_never_reach_the_logs() {
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            client_id: Some(CLIENT_ID.into()),
-            tenant_id: Some(TENANT.into()),
-            authority_host: Some(authority.authority_host()),
-            browser: Some(browser.clone()),
+            client_id: CLIENT_ID.parse().unwrap(),
+            tenant_id: TENANT.parse().unwrap(),
+            authority_host: Some(authority.authority_host().parse().unwrap()),
+            authorize_url_handler: handler(browser.clone()),
             timeout: Duration::from_secs(20),
             ..Default::default()
         }))

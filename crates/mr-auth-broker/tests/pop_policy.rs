@@ -11,17 +11,15 @@ use azure_core::http::{
     Transport,
 };
 use mr_auth_broker::{
-    ErrorKind, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-    PopAuthorizationPolicy, PopMethod,
+    BrokerMode, ErrorKind, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, PopAuthorizationPolicy, PopMethod,
 };
+use mr_auth_test_support::fake_broker::{Call, FakeBroker, Script};
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
 };
-use support::{
-    browsers::NoBrowser,
-    fake_broker::{Call, FakeBroker, Script},
-};
+use support::browsers::{handler, NoBrowser};
 
 const SCOPE: &str = "https://r.example/.default";
 
@@ -87,8 +85,11 @@ impl HttpClient for Resource {
 fn setup(broker: Option<Arc<FakeBroker>>) -> (Arc<PopAuthorizationPolicy>, Arc<Resource>) {
     let credential =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            platform_broker: broker.map(|b| b as _),
-            browser: Some(Arc::new(NoBrowser::default())),
+            broker: match broker {
+                Some(broker) => BrokerMode::Custom(broker),
+                None => BrokerMode::BrowserOnly,
+            },
+            authorize_url_handler: handler(Arc::new(NoBrowser::default())),
             ..Default::default()
         }))
         .unwrap();

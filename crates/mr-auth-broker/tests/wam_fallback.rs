@@ -17,7 +17,7 @@ use mr_auth_broker::{
 };
 use std::{future::Future, sync::Arc, time::Duration};
 use support::{
-    browsers::{NoBrowser, ScriptedBrowser},
+    browsers::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 use wam_support::{wine_version, Captured};
@@ -42,9 +42,9 @@ async fn bounded<T>(f: impl Future<Output = T>) -> T {
 /// Options that leave the platform broker at its default (WAM on Windows).
 fn options(authority: &MockAuthority) -> InteractiveBrowserBrokerCredentialOptions {
     InteractiveBrowserBrokerCredentialOptions {
-        client_id: Some(CLIENT_ID.into()),
-        tenant_id: Some(TENANT.into()),
-        authority_host: Some(authority.authority_host()),
+        client_id: CLIENT_ID.parse().unwrap(),
+        tenant_id: TENANT.parse().unwrap(),
+        authority_host: Some(authority.authority_host().parse().unwrap()),
         use_default_broker_account: true,
         timeout: Duration::from_secs(30),
         ..Default::default()
@@ -72,7 +72,7 @@ async fn missing_wam_falls_back_to_the_browser_flow() {
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            browser: Some(browser.clone()),
+            authorize_url_handler: handler(browser.clone()),
             ..options(&authority)
         }))
         .unwrap();
@@ -99,7 +99,7 @@ async fn missing_wam_with_fallback_disabled_is_authentication_required_and_opens
     let browser = Arc::new(NoBrowser::default());
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            browser: Some(browser.clone()),
+            authorize_url_handler: handler(browser.clone()),
             disable_interactive_fallback: true,
             ..options(&authority)
         }))
@@ -122,7 +122,7 @@ async fn pop_with_missing_wam_is_pop_needs_broker_never_bearer() {
     let browser = Arc::new(NoBrowser::default());
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            browser: Some(browser.clone()),
+            authorize_url_handler: handler(browser.clone()),
             ..options(&authority)
         }))
         .unwrap();

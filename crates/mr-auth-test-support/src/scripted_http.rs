@@ -105,7 +105,11 @@ async fn decode(request: Request<Incoming>) -> Option<HttpRequest> {
     let query = request
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let body = Limited::new(request.into_body(), MAX_BODY)
         .collect()

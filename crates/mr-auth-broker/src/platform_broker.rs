@@ -63,6 +63,16 @@ pub struct BrokerToken {
 ///   [`ErrorKind::RedirectUriNotRegistered`](crate::ErrorKind::RedirectUriNotRegistered) and
 ///   every other kind end the request with that error.
 ///
+/// Cancellation is dropping the future: the credential runs
+/// [`acquire_token_interactively`](Self::acquire_token_interactively) in its caller's task and
+/// drops it when the caller's future is dropped or the interactive timeout elapses. An
+/// implementation must then stop the OS operation promptly (WAM: cancel the WinRT operation;
+/// the Linux broker: `cancelInteractiveFlow`), so no dialog outlives the request. The silent
+/// methods run in the credential's shared cache and are not cancelled by one caller.
+///
+/// A panic in any method is a bug; the credential turns it into
+/// [`ErrorKind::Internal`](crate::ErrorKind::Internal) for the callers waiting on it.
+///
 /// Methods may block on OS calls only through `spawn_blocking` (never on the executor).
 #[async_trait]
 pub trait PlatformBroker: Send + Sync + fmt::Debug {
@@ -93,7 +103,8 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
     ) -> Result<BrokerToken>;
 }
 
-/// The broker of the platform this was built for, if it has one.
+/// The broker of the platform this was built for, if it has one: what
+/// [`BrokerMode::Platform`](crate::BrokerMode::Platform) selects.
 ///
 /// - Windows: WAM (the Web Account Manager, through WinRT). Where WAM is missing (Windows
 ///   Server Core, locked-down hosts, Wine) it reports

@@ -2,7 +2,8 @@ use crate::cli_error::CliError;
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, NoPlatformBroker,
+    AuthorizeUrlHandler, BrokerMode, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, SystemBrowser,
 };
 use mr_auth_core::{
     AccountDomain, AccountId, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
@@ -76,13 +77,17 @@ enum TokenOutput {
 
 fn read_key(args: &TokenArgs) -> Result<AccountKey, CliError> {
     let key = if args.key_stdin {
-        let mut line = String::new();
+        // Zeroized when dropped; the key is moved (not copied) out of it into the AccountKey,
+        // which zeroizes it in turn.
+        let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
             CliError::bad_input(format!(
                 "could not read the account key from standard input: {e}"
             ))
         })?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
+        let key_len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(key_len);
+        std::mem::take(&mut *line)
     } else if let Ok(key) = std::env::var(&args.key_env) {
         key
     } else if std::io::stdin().is_terminal() {
@@ -120,10 +125,20 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
                 CliError::other(format!("cannot set up the developer-tools credential: {e}"))
             })?,
         Some(source @ (AadSource::Broker | AadSource::Browser)) => {
-            let mut broker_options = InteractiveBrowserBrokerCredentialOptions::default();
-            if matches!(source, AadSource::Browser) {
-                broker_options.platform_broker = Some(Arc::new(NoPlatformBroker));
-            }
+            let broker_options = InteractiveBrowserBrokerCredentialOptions {
+                broker: match source {
+                    AadSource::Browser => BrokerMode::BrowserOnly,
+                    _ => BrokerMode::Platform,
+                },
+                // The library never prints; the CLI shows the URL (headless sessions open it
+                // elsewhere) and tries the system browser too.
+                authorize_url_handler: AuthorizeUrlHandler::callback(|url| {
+                    eprintln!("To sign in, open this address in a browser:\n{url}");
+                    let _ = SystemBrowser.open(url);
+                    Ok(())
+                }),
+                ..Default::default()
+            };
             InteractiveBrowserBrokerCredential::new(Some(broker_options)).map_err(|e| {
                 CliError::bad_input(format!("cannot set up the interactive credential: {e}"))
             })?

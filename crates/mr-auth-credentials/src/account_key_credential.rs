@@ -75,7 +75,16 @@ impl TokenCredential for AccountKeyCredential {
         _scopes: &[&str],
         _options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let token = format!("{}:{}", self.account_id, self.key.secret());
+        // Built in one allocation of the final size, so no partial copy of the key is left in
+        // a freed buffer (`format!` grows its buffer as it writes). The result must be
+        // azure_core's `Secret`, which does not zeroize on drop: that copy lives as long as
+        // the caller keeps the token (the STS client drops it after one request).
+        let account_id = self.account_id.to_string();
+        let key = self.key.secret();
+        let mut token = String::with_capacity(account_id.len() + 1 + key.len());
+        token.push_str(&account_id);
+        token.push(':');
+        token.push_str(key);
         Ok(AccessToken::new(Secret::new(token), never_expires()))
     }
 }

@@ -17,7 +17,7 @@
 //! | a Mixed Reality token from your backend | a credential for a service client | [`StaticAccessTokenCredential`] |
 //! | any of the above, decided at run time | a credential for a service client | [`get_mixed_reality_credential`] |
 //! | synchronous code (CLI, game engine, FFI) | the same, without async | [`BlockingMixedRealityTokenCredential`], [`BlockingMixedRealityStsClient`] (feature `blocking`) |
-//! | an Entra ID user at an interactive app or tool | an Entra ID token through the OS broker (WAM) or the browser, incl. PoP | [`broker::InteractiveBrowserBrokerCredential`] (feature `broker`) |
+//! | an Entra ID user at an interactive app or tool | an Entra ID token through the OS broker (WAM) or the browser (PoP only from a broker that can make it) | [`broker::InteractiveBrowserBrokerCredential`] (feature `broker`) |
 //! | a local emulator or self-hosted STS | any of the above against it | [`MixedRealityStsClientOptions::custom_endpoint`] (and `extra_root_certificates_pem` for its CA) |
 //!
 //! [`MixedRealityTokenCredential`] is the credential to give a service client: it implements
@@ -31,7 +31,7 @@
 //! |---|---|
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`] with its injectable [`Clock`] |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`sts_client_with_aad`]), and with `blocking` the blocking client and credential |
-//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows) or the interactive browser flow, proof-of-possession tokens and their pipeline policy; re-exported as [`broker`] with the `broker` feature |
+//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows) or the interactive browser flow, and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |
 //! | `mr-auth` (this crate) | re-exports of the above; `azure_identity` with `aad` |

@@ -9,7 +9,10 @@
 //!
 //! On a machine without a browser, open the printed URL on a machine whose browser can reach
 //! this one's `localhost` port (for example through `ssh -L`).
-#![allow(clippy::print_stdout)] // an example reports what it did on stdout
+#![allow(
+    clippy::print_stdout,
+    reason = "an example reports what it did on stdout"
+)]
 
 use azure_core::{
     credentials::TokenCredential,

@@ -4,7 +4,7 @@ use mr_auth_emulator::{Emulator, Fault, RunningEmulator};
 use std::{
     io::{BufRead as _, BufReader, Write as _},
     process::{Command, Output, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 use uuid::Uuid;
 
@@ -296,22 +296,27 @@ async fn emulator_command_serves_the_token_command() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let endpoint = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
+    let read_endpoint = tokio::task::spawn_blocking(move || {
         let mut endpoint = None;
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
             if let Some(url) = line.strip_prefix("endpoint: ") {
                 endpoint = Some(url.to_owned());
             }
-            if line.starts_with("ready") || Instant::now() > deadline {
+            if line.starts_with("ready") {
                 break;
             }
         }
         endpoint
-    })
-    .await
-    .unwrap();
+    });
+    // Bounded: an emulator that never says "ready" fails the test instead of hanging it.
+    let endpoint = match tokio::time::timeout(Duration::from_secs(20), read_endpoint).await {
+        Ok(read) => read.unwrap(),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("`mr-auth emulator` did not print `ready` within 20 s");
+        }
+    };
     let result = async {
         let endpoint = endpoint.expect("the emulator printed its endpoint");
         assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");

@@ -7,11 +7,11 @@ use mr_auth_core::{
     AccountId, CorrelationVector, ErrorKind, MixedRealityStsClient, MixedRealityStsClientOptions,
     StsEndpoint, StsRetryOptions, DEFAULT_AAD_SCOPE,
 };
+use mr_auth_core::{Clock as _, SystemClock};
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
-use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -44,7 +44,7 @@ impl TokenCredential for FakeAad {
         }
         Ok(AccessToken::new(
             Secret::new("aad-token-value"),
-            OffsetDateTime::now_utc() + time::Duration::hours(1),
+            SystemClock.now() + time::Duration::hours(1),
         ))
     }
 }
@@ -260,13 +260,16 @@ async fn throttled_then_success_waits_for_retry_after() {
         .expect(1)
         .create_async()
         .await;
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let client = client(&server.url());
     let call = tokio::spawn(async move { client.get_token().await });
     // Swap the 429 for a 200 once the first try has been answered.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !throttled.matched_async().await {
-        assert!(Instant::now() < deadline, "the first try never arrived");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first try never arrived"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     throttled.remove_async().await;

@@ -14,10 +14,11 @@ use azure_core::{
 };
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 use common::*;
-use mr_auth_core::{ManualClock, DEFAULT_AAD_SCOPE};
+use mr_auth_core::{Clock as _, ManualClock, SystemClock, DEFAULT_AAD_SCOPE};
 use mr_auth_credentials::{
     mixed_reality_credential_with_aad, sts_client_with_aad, MixedRealityTokenCredentialOptions,
 };
+use mr_auth_test_support::TlsFront;
 use std::{sync::Arc, time::Duration};
 
 const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -53,15 +54,15 @@ async fn entra_credential() -> (
         .expect(1)
         .create_async()
         .await;
-    let front = tls_front(entra.socket_address()).await;
+    let front = TlsFront::start(entra.socket_address()).await;
 
     let trusting_client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(front.ca_pem.as_bytes()).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(front.ca_pem().as_bytes()).unwrap())
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let mut cloud = CustomConfiguration::default();
-    cloud.authority_host = front.url.clone();
+    cloud.authority_host = front.url().to_owned();
     let credential = ClientSecretCredential::new(
         TENANT_ID,
         CLIENT_ID.to_owned(),
@@ -103,7 +104,7 @@ async fn azure_identity_refuses_a_plain_http_authority_host() {
 async fn the_sts_receives_the_entra_token_of_a_real_client_secret_credential() {
     let (_entra, token_endpoint, aad) = entra_credential().await;
     let mut sts = mockito::Server::new_async().await;
-    let expiry = time::OffsetDateTime::now_utc() + Duration::from_secs(24 * 3600);
+    let expiry = SystemClock.now() + Duration::from_secs(24 * 3600);
     let exchange = sts
         .mock("GET", TOKEN_PATH)
         .match_query(mockito::Matcher::UrlEncoded(
@@ -142,7 +143,7 @@ async fn the_sts_receives_the_entra_token_of_a_real_client_secret_credential() {
         aad,
         Some(sts_options(&sts.url())),
         Some(MixedRealityTokenCredentialOptions {
-            clock: Arc::new(ManualClock::new(time::OffsetDateTime::now_utc())),
+            clock: Arc::new(ManualClock::new(SystemClock.now())),
             ..MixedRealityTokenCredentialOptions::default()
         }),
     )
@@ -171,9 +172,9 @@ async fn an_overridden_scope_is_what_entra_is_asked_for() {
         .expect(1)
         .create_async()
         .await;
-    let front = tls_front(entra.socket_address()).await;
+    let front = TlsFront::start(entra.socket_address()).await;
     let mut cloud = CustomConfiguration::default();
-    cloud.authority_host = front.url.clone();
+    cloud.authority_host = front.url().to_owned();
     let aad = ClientSecretCredential::new(
         TENANT_ID,
         CLIENT_ID.to_owned(),
@@ -183,7 +184,7 @@ async fn an_overridden_scope_is_what_entra_is_asked_for() {
                 transport: Some(Transport::new(Arc::new(
                     reqwest::Client::builder()
                         .add_root_certificate(
-                            reqwest::Certificate::from_pem(front.ca_pem.as_bytes()).unwrap(),
+                            reqwest::Certificate::from_pem(front.ca_pem().as_bytes()).unwrap(),
                         )
                         .build()
                         .unwrap(),
@@ -200,10 +201,7 @@ async fn an_overridden_scope_is_what_entra_is_asked_for() {
         .match_query(mockito::Matcher::Any)
         .match_header("authorization", "Bearer t")
         .with_status(200)
-        .with_body(sts_body(
-            time::OffsetDateTime::now_utc() + Duration::from_secs(3600),
-            "x",
-        ))
+        .with_body(sts_body(SystemClock.now() + Duration::from_secs(3600), "x"))
         .expect(1)
         .create_async()
         .await;

@@ -10,6 +10,7 @@ use mr_auth_credentials::{
     get_mixed_reality_credential, AccountKey, AccountKeyCredential, MixedRealityCredentialSource,
     MixedRealityTokenCredential, MixedRealityTokenCredentialOptions, StaticAccessTokenCredential,
 };
+use mr_auth_test_support::LogCapture;
 use std::{sync::Arc, time::Duration};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);

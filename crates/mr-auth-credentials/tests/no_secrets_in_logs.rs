@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{
-    account_id, account_key_sts, sts_options, LogCapture, ACCOUNT_ID, ACCOUNT_KEY, OPAQUE_TOKEN,
-};
+use common::{account_id, account_key_sts, sts_options, ACCOUNT_ID, ACCOUNT_KEY, OPAQUE_TOKEN};
 use mr_auth_credentials::{sts_client_with_account_key, AccountKey};
+use mr_auth_test_support::LogCapture;
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_appears_in_trace_output() {

@@ -2,7 +2,8 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use mr_auth_emulator::{Emulator, Fault, Limits, Outcome, RunningEmulator};
 use support::*;

@@ -10,7 +10,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::sync::Arc;
 
 use mr_auth_emulator::{
-    AadMode, Clock, CredentialKind, Emulator, ErrorKind, Outcome, RunningEmulator,
+    AadMode, Clock, CredentialKind, Emulator, ErrorKind, Outcome, RunningEmulator, SystemClock,
 };
 use support::*;
 
@@ -86,7 +86,8 @@ async fn issues_a_signed_token_over_tls() {
     let exp = claims["exp"].as_u64().unwrap();
     assert_eq!(claims["nbf"].as_u64().unwrap(), iat);
     assert_eq!(exp - iat, 86_400);
-    let now = SystemTime::now()
+    let now = SystemClock
+        .now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
@@ -260,7 +261,8 @@ async fn aad_mode_accepts_tokens_from_the_configured_issuer() {
         format!("/sts/Accounts/{ACCOUNT}/token")
     );
     let client = client(&emulator);
-    let now = SystemTime::now()
+    let now = SystemClock
+        .now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();

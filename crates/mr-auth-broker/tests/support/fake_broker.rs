@@ -59,7 +59,7 @@ impl FakeBroker {
             interactive,
             expires_in: Duration::from_secs(3600),
             refresh_in: None,
-            now: Mutex::new(OffsetDateTime::now_utc()),
+            now: Mutex::new(mr_auth_core::Clock::now(&mr_auth_core::SystemClock)),
             calls: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             counter: AtomicUsize::new(0),

@@ -26,8 +26,10 @@ const CLIENT_ID: &str = "0b0c1c1a-5f5e-4c3e-9d7a-0a1b2c3d4e5f";
 const CLIENT_SECRET: &str = "entra-client-secret-value";
 const AAD_TOKEN: &str = "aad-access-token-for-the-sts";
 
+/// The mock Entra ID (keep both parts alive: dropping the TLS front stops it), its token
+/// endpoint mock and a real `ClientSecretCredential` pointed at it.
 async fn entra_credential() -> (
-    mockito::ServerGuard,
+    (mockito::ServerGuard, TlsFront),
     mockito::Mock,
     Arc<ClientSecretCredential>,
 ) {
@@ -76,7 +78,7 @@ async fn entra_credential() -> (
         }),
     )
     .unwrap();
-    (entra, token_endpoint, credential)
+    ((entra, front), token_endpoint, credential)
 }
 
 #[tokio::test]

@@ -10,7 +10,10 @@
 //! The library never prints; this example's authorize-URL callback prints the browser flow's
 //! URL and then tries the system browser, so on a machine without a browser you can open the
 //! URL on a machine whose browser reaches this one's `localhost` port (`ssh -L`).
-#![allow(clippy::print_stdout)] // an example reports what it did on stdout
+#![allow(
+    clippy::print_stdout,
+    reason = "an example reports what it did on stdout"
+)]
 
 use azure_core::{
     credentials::TokenCredential,

@@ -5,7 +5,8 @@
 //!
 //! Runs entirely on loopback: a mock STS (plain HTTP, allowed for loopback endpoints) and a mock
 //! "Mixed Reality service" behind a TLS terminator with a certificate from a CA made for the run
-//! (the bearer policy refuses to send a token over plain HTTP, as it should).
+//! (`mr-auth-test-support`'s `TlsFront`: the bearer policy refuses to send a token over plain
+//! HTTP, as it should).
 //!
 //! ```text
 //! cargo run --example downstream_client
@@ -16,9 +17,10 @@ use mr_auth::{
         policies::auth::BearerTokenAuthorizationPolicy, ClientOptions, Context, Method, Pipeline,
         Request, Transport, Url,
     },
-    AccountKey, MixedRealityStsClientOptions, MixedRealityTokenCredential, StsEndpoint,
-    TokenCredential, DEFAULT_AAD_SCOPE,
+    AccountKey, Clock as _, MixedRealityStsClientOptions, MixedRealityTokenCredential, StsEndpoint,
+    SystemClock, TokenCredential, DEFAULT_AAD_SCOPE,
 };
+use mr_auth_test_support::TlsFront;
 use std::{process::ExitCode, sync::Arc};
 
 const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -26,56 +28,10 @@ const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
 /// An unsigned stand-in for an STS token, valid for a day.
 fn fake_mixed_reality_token() -> String {
     use base64::Engine as _;
-    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600;
+    let exp = SystemClock.now().unix_timestamp() + 24 * 3600;
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(serde_json::json!({ "exp": exp }).to_string());
     format!("eyJhbGciOiJub25lIn0.{payload}.c2ln")
-}
-
-/// Terminates TLS on 127.0.0.1 and forwards to `target`; returns the https URL and the CA.
-async fn tls_front(target: std::net::SocketAddr) -> Result<(String, String), String> {
-    use rcgen::{CertificateParams, IsCa, Issuer, KeyPair};
-    let e = |e: rcgen::Error| e.to_string();
-    let ca_key = KeyPair::generate().map_err(e)?;
-    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
-    ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
-    let ca_pem = ca.self_signed(&ca_key).map_err(e)?.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().map_err(e)?;
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .map_err(e)?
-        .signed_by(&key, &issuer)
-        .map_err(e)?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-    .map_err(|e| e.to_string())?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    tokio::spawn(async move {
-        while let Ok((incoming, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let (Ok(mut tls), Ok(mut upstream)) = (
-                    acceptor.accept(incoming).await,
-                    tokio::net::TcpStream::connect(target).await,
-                ) {
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
-                }
-            });
-        }
-    });
-    Ok((format!("https://127.0.0.1:{port}"), ca_pem))
 }
 
 async fn run() -> Result<(), String> {
@@ -104,7 +60,8 @@ async fn run() -> Result<(), String> {
         .expect(5)
         .create_async()
         .await;
-    let (service_url, ca_pem) = tls_front(service.socket_address()).await?;
+    let front = TlsFront::start(service.socket_address()).await;
+    let (service_url, ca_pem) = (front.url(), front.ca_pem());
 
     // The credential a service client takes: account key -> STS -> cached Mixed Reality token.
     let credential: Arc<dyn TokenCredential> = MixedRealityTokenCredential::with_account_key(

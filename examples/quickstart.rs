@@ -10,12 +10,11 @@
 //! ```
 
 use mr_auth::{
-    decode_jwt_unverified, sts_client_with_account_key, AccountId, AccountKey,
-    MixedRealityStsClientOptions, StsEndpoint,
+    decode_jwt_unverified, sts_client_with_account_key, AccountId, AccountKey, Clock as _,
+    MixedRealityStsClientOptions, StsEndpoint, SystemClock,
 };
 use mr_auth_emulator::Emulator;
 use std::{error::Error, process::ExitCode};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 async fn run() -> Result<(), Box<dyn Error>> {
@@ -43,7 +42,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let token = client.get_token().await?;
 
     let decoded = decode_jwt_unverified(token.access_token.token.secret())?;
-    let left = (decoded.expires_on - OffsetDateTime::now_utc()).whole_seconds();
+    let left = (decoded.expires_on - SystemClock.now()).whole_seconds();
     println!(
         "MS-CV of the response: {}",
         token.ms_cv.as_deref().unwrap_or("none")

@@ -1,12 +1,14 @@
 //! `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::apt;
 use crate::cmd::{which, Cmd, Result};
+use crate::fuzz;
 use crate::summary::{Status, Summary};
 use crate::tidy;
+use crate::wall_clock;
 use crate::wine_prefix::WinePrefix;
 
 /// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
@@ -35,6 +37,9 @@ const WINDOWS_APT_PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wine64", "wine"
 
 /// Where the broker's browser tests expect Chromium (Debian's `chromium` package).
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// How long CI fuzzes each target (`cargo xtask fuzz --seconds N` runs longer).
+const FUZZ_SECONDS_PER_TARGET: u64 = 20;
 
 /// How long the Wine test run of one package may take before it is killed as hung.
 const WINE_TEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -83,6 +88,11 @@ const STEPS: &[Step] = &[
         name: "test",
         title: "tests + doctests",
         run: Ci::test,
+    },
+    Step {
+        name: "fuzz",
+        title: "fuzz (20 s per target)",
+        run: Ci::fuzz,
     },
     Step {
         name: "doc",
@@ -143,14 +153,15 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
             step.title,
             step.name
         );
-        let started = Instant::now();
+        let started = wall_clock::now();
         let result = (step.run)(&mut ci);
         let status = if result.is_ok() {
             Status::Ok
         } else {
             Status::Failed
         };
-        ci.summary.record(step.title, status, started.elapsed());
+        ci.summary
+            .record(step.title, status, wall_clock::since(started));
         if let Err(e) = result {
             failure = Some(format!("step `{}` failed: {e}", step.name));
         }
@@ -296,6 +307,13 @@ impl Ci {
                 ])
                 .run()
         }
+    }
+
+    /// Each fuzz target for a short bounded time from its seed corpus: a crash fails CI.
+    fn fuzz(&mut self) -> Result {
+        let fuzz_dir = self.root.join("fuzz");
+        let targets = fuzz::discover_targets(&fuzz_dir)?;
+        fuzz::run_targets(&fuzz_dir, &targets, FUZZ_SECONDS_PER_TARGET)
     }
 
     fn doc(&mut self) -> Result {

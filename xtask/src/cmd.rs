@@ -6,7 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::wall_clock;
 
 /// The result type of every xtask action: the error is a message for the person reading the
 /// CI log.
@@ -132,11 +134,11 @@ impl Cmd {
                 .wait()
                 .map_err(|e| format!("cannot wait for `{self}`: {e}"));
         };
-        let deadline = Instant::now() + timeout;
+        let deadline = wall_clock::now() + timeout;
         loop {
             match child.try_wait() {
                 Ok(Some(status)) => return Ok(status),
-                Ok(None) if Instant::now() >= deadline => {
+                Ok(None) if wall_clock::now() >= deadline => {
                     // Best effort: the error below is what matters to the caller.
                     let _ = child.kill();
                     let _ = child.wait();
@@ -222,14 +224,14 @@ mod tests {
 
     #[test]
     fn timeout_kills_a_command_that_runs_too_long() {
-        let started = Instant::now();
+        let started = wall_clock::now();
         let err = Cmd::new("sleep")
             .arg("30")
             .timeout(Duration::from_millis(300))
             .run()
             .unwrap_err();
         assert!(err.contains("did not finish within"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(wall_clock::since(started) < Duration::from_secs(20));
     }
 
     #[test]

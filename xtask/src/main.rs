@@ -3,17 +3,21 @@
 //! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
 //! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`.
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
 
 #![forbid(unsafe_code)]
-// A command-line tool: printing its summary to stdout is its job.
-#![allow(clippy::print_stdout)]
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: printing its summary to stdout is its job"
+)]
 
 mod apt;
 mod ci;
 mod cmd;
-mod rust_source;
+mod fuzz;
 mod summary;
 mod tidy;
+mod wall_clock;
 mod wine_prefix;
 
 use std::path::{Path, PathBuf};
@@ -27,8 +31,11 @@ usage: cargo xtask <command>
 commands:
   ci [STEP...]     run every CI check, or only the named steps:
                    tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   test doc deny wine
+                   test fuzz doc deny wine
   tidy             check the house rules the compiler does not check
+  fuzz [--seconds N] [TARGET...]
+                   run the fuzz targets (all by default) for N seconds each
+                   (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz
   bench [ARGS...]  cargo bench --workspace ARGS...
   help             this text";
 
@@ -59,6 +66,7 @@ fn run(args: &[String]) -> Result {
                 Err(format!("{} tidy problem(s)", problems.len()))
             }
         }
+        Some((command, rest)) if command == "fuzz" => fuzz::run(&root, rest),
         Some((command, rest)) if command == "bench" => Cmd::new(cargo())
             .current_dir(&root)
             .args(["bench", "--workspace"])

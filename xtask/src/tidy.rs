@@ -1,14 +1,15 @@
-//! `cargo xtask tidy`: house rules the compiler does not check (see `../shared/STYLE.md`).
+//! `cargo xtask tidy`: house rules neither the compiler nor clippy checks (see
+//! `../shared/STYLE.md`).
 //!
 //! - Every crate root (`src/lib.rs`, `src/main.rs`, `src/bin/*.rs`) of the packages in
 //!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker (Windows FFI) may say
 //!   `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
 //!   a file whose path names `windows` or `wam`, or an item gated by `cfg(windows)`.
-//! - Every relaxed lint carries its reason: each `allow(...)`/`expect(...)` attribute (also
-//!   inside `cfg_attr`) in `crates/`, `examples/` and `xtask/` has a plain comment on the
-//!   same line, among the item's attributes, on the line above them (doc comments in between
-//!   are skipped) or between them and the item, or a `reason = "..."`; each `"allow"` level in a Cargo.toml `[lints]` table has a `#` comment on
-//!   the same line or the line above.
+//! - Each `"allow"` level in a Cargo.toml `[lints]` table has a `#` comment on the same line
+//!   or the line above.
+//!
+//! That every `#[allow(...)]` in Rust code carries its reason is clippy's job
+//! (`allow_attributes_without_reason` in the workspace lints), not tidy's.
 //!
 //! The check also runs as a `#[test]`, so `cargo test` enforces it too.
 
@@ -16,7 +17,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::cmd::Result;
-use crate::rust_source::{has_word_then, Attribute, RustSource};
 
 /// The one package allowed `#![deny(unsafe_code)]` with unsafe code in its Windows module.
 const FFI_PACKAGE: &str = "mr-auth-broker";
@@ -55,11 +55,6 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
     for file in &files {
         let source = read(file)?;
         let rel = relative(root, file);
-        problems.extend(
-            unexplained_allows(&source)
-                .into_iter()
-                .map(|line| format!("{rel}:{line}: relaxed lint without a comment saying why")),
-        );
         if rel.starts_with(&format!("crates/{FFI_PACKAGE}/")) && !is_windows_module(&rel) {
             problems.extend(unsafe_outside_windows(&source).into_iter().map(|line| {
                 format!("{rel}:{line}: unsafe code allowed outside the Windows module")
@@ -129,17 +124,18 @@ fn check_crate_roots(root: &Path, package: &Path, ffi: bool, problems: &mut Vec<
     }
     roots.sort();
     for file in roots {
-        let source = RustSource::parse(&read(&file)?);
+        let source = read(&file)?;
         let levels: &[&str] = if ffi {
             &["forbid", "deny"]
         } else {
             &["forbid"]
         };
-        if !source
-            .attributes
-            .iter()
-            .any(|a| a.inner && sets_unsafe_code_level(&a.text, levels))
-        {
+        if !source.lines().any(|line| {
+            line.trim()
+                .strip_prefix("#![")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .is_some_and(|text| sets_unsafe_code_level(text, levels))
+        }) {
             let wanted = if ffi {
                 "`#![forbid(unsafe_code)]` (or `#![deny(unsafe_code)]` with unsafe code only in the Windows module)"
             } else {
@@ -161,73 +157,6 @@ fn sets_unsafe_code_level(text: &str, levels: &[&str]) -> bool {
     })
 }
 
-/// Whether the attribute relaxes a lint: `allow(...)` or `expect(...)`, possibly inside
-/// `cfg_attr`.
-fn relaxes_lint(attribute: &Attribute) -> bool {
-    has_word_then(&attribute.text, "allow", '(') || has_word_then(&attribute.text, "expect", '(')
-}
-
-/// The 1-based lines of `allow`/`expect` attributes that carry no reason.
-fn unexplained_allows(source: &str) -> Vec<usize> {
-    let parsed = RustSource::parse(source);
-    let commented = |line: usize| parsed.lines.get(line).is_some_and(|l| l.plain_comment);
-    let doc_only = |line: usize| {
-        parsed
-            .lines
-            .get(line)
-            .is_some_and(|l| l.doc_comment && !l.code && !l.plain_comment)
-    };
-    let mut unexplained = Vec::new();
-    for attribute in parsed.attributes.iter().filter(|a| relaxes_lint(a)) {
-        if has_word_then(&attribute.text, "reason", '=') {
-            continue;
-        }
-        // A comment anywhere among the item's attributes.
-        let group_end_line = parsed
-            .attributes
-            .iter()
-            .filter(|b| b.group_start == attribute.group_start)
-            .map(|b| b.end_line)
-            .max()
-            .unwrap_or(attribute.end_line);
-        if (attribute.group_start_line..=group_end_line).any(commented) {
-            continue;
-        }
-        // Or on comment lines between the attributes and the item.
-        let mut line = group_end_line + 1;
-        let mut explained = false;
-        while let Some(info) = parsed.lines.get(line) {
-            if info.code || !(info.plain_comment || info.doc_comment) {
-                break;
-            }
-            if info.plain_comment {
-                explained = true;
-                break;
-            }
-            line += 1;
-        }
-        if explained {
-            continue;
-        }
-        // Or on the lines above the item's attributes, past its doc comment.
-        let mut line = attribute.group_start_line;
-        while line > 0 {
-            line -= 1;
-            if commented(line) {
-                explained = true;
-                break;
-            }
-            if !doc_only(line) {
-                break;
-            }
-        }
-        if !explained {
-            unexplained.push(attribute.start_line + 1);
-        }
-    }
-    unexplained
-}
-
 /// Whether a broker file (path relative to the workspace) is part of its Windows module.
 fn is_windows_module(rel: &str) -> bool {
     rel.split('/')
@@ -236,24 +165,46 @@ fn is_windows_module(rel: &str) -> bool {
 }
 
 /// The 1-based lines of attributes that allow unsafe code on something not gated to Windows.
+///
+/// Line-based: an attribute is a line starting with `#[`, and the item's attributes are the
+/// attribute and comment lines next to it. Enough for the FFI crate's own layout (one
+/// attribute per line, as rustfmt writes them).
 fn unsafe_outside_windows(source: &str) -> Vec<usize> {
-    let parsed = RustSource::parse(source);
-    parsed
-        .attributes
-        .iter()
-        .filter(|a| {
-            (has_word_then(&a.text, "allow", '(') || has_word_then(&a.text, "expect", '('))
-                && a.text.contains("unsafe_code")
-        })
-        .filter(|a| {
-            // The item's other attributes must gate it to Windows.
-            let group = parsed.attributes[a.group_start..]
-                .iter()
-                .take_while(|b| b.group_start == a.group_start);
-            !group.into_iter().any(|b| gated_to_windows(&b.text))
-        })
-        .map(|a| a.start_line + 1)
-        .collect()
+    let lines: Vec<&str> = source.lines().map(str::trim).collect();
+    let is_attribute_or_comment = |line: &&&str| line.starts_with("#[") || line.starts_with("//");
+    let attribute_text = |line: &str| -> Option<String> {
+        let code = line.split("//").next().unwrap_or_default().trim();
+        code.strip_prefix("#[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .map(str::to_owned)
+    };
+    let mut found = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let Some(text) = attribute_text(line) else {
+            continue;
+        };
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let relaxes_unsafe = (compact.starts_with("allow(") || compact.starts_with("expect("))
+            && compact.contains("unsafe_code");
+        if !relaxes_unsafe {
+            continue;
+        }
+        let above = lines[..index]
+            .iter()
+            .rev()
+            .take_while(is_attribute_or_comment);
+        let below = lines[index + 1..]
+            .iter()
+            .take_while(is_attribute_or_comment);
+        let gated = above
+            .chain(below)
+            .filter_map(|line: &&str| attribute_text(line))
+            .any(|text| gated_to_windows(&text));
+        if !gated {
+            found.push(index + 1);
+        }
+    }
+    found
 }
 
 /// Whether an attribute is `cfg(windows)` or `cfg(target_os = "windows")` (any spacing).
@@ -340,102 +291,6 @@ mod tests {
             "tidy problems:\n{}",
             problems.join("\n")
         );
-    }
-
-    #[test]
-    fn allow_needs_a_comment() {
-        let src = "\
-fn a() {}
-#[allow(dead_code)]
-fn b() {}
-";
-        assert_eq!(unexplained_allows(src), [2]);
-    }
-
-    #[test]
-    fn allow_with_a_comment_is_fine() {
-        let src = "\
-// the field is read only on Windows
-#[allow(dead_code)]
-fn a() {}
-#[allow(dead_code)] // same line
-fn b() {}
-/// Docs.
-/// More docs.
-// why: test helper
-#[allow(dead_code)]
-fn c() {}
-// why, for both
-#[derive(Debug)]
-#[allow(dead_code)]
-struct D;
-#[expect(clippy::x, reason = \"why\")]
-fn e() {}
-#[allow(
-    dead_code, // why
-)]
-fn f() {}
-#[allow(clippy::cast_possible_truncation)]
-// why, below the attribute
-fn g() {}
-#[allow(dead_code)]
-#[cfg(test)] // why, on a sibling attribute
-fn h() {}
-";
-        assert_eq!(unexplained_allows(src), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn doc_comment_is_not_a_reason() {
-        let src = "\
-/// Docs.
-#[allow(dead_code)]
-fn a() {}
-";
-        assert_eq!(unexplained_allows(src), [2]);
-    }
-
-    #[test]
-    fn a_comment_after_the_item_does_not_count() {
-        let src = "\
-#[allow(dead_code)]
-fn a() {}
-// about b
-fn b() {}
-";
-        assert_eq!(unexplained_allows(src), [1]);
-    }
-
-    #[test]
-    fn a_comment_two_items_up_does_not_count() {
-        let src = "\
-// about a
-fn a() {}
-#[allow(dead_code)]
-fn b() {}
-";
-        assert_eq!(unexplained_allows(src), [3]);
-    }
-
-    #[test]
-    fn expect_and_cfg_attr_and_inner_are_caught() {
-        let src = "\
-#![allow(missing_docs)]
-#[expect(dead_code)]
-fn a() {}
-#[cfg_attr(test, allow(dead_code))]
-fn b() {}
-";
-        assert_eq!(unexplained_allows(src), [1, 2, 4]);
-    }
-
-    #[test]
-    fn strings_and_comments_are_not_attributes() {
-        let src = "\
-const S: &str = \"#[allow(dead_code)]\";
-// #[allow(dead_code)]
-";
-        assert_eq!(unexplained_allows(src), Vec::<usize>::new());
     }
 
     #[test]

@@ -351,7 +351,9 @@ async fn cache_hit_and_refresh_token_renewal_need_no_browser() {
     skip_without_chromium!();
     let _one = BROWSER_LOCK.lock().await;
     let s = Setup::new(AuthorizeMode::AutoPost).await;
-    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let clock = Arc::new(ManualClock::new(mr_auth_core::Clock::now(
+        &mr_auth_core::SystemClock,
+    )));
     let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
         clock: clock.clone(),
         ..s.options()

@@ -1,6 +1,6 @@
 use crate::cli_error::CliError;
 use clap::{Args, ValueEnum};
-use mr_auth_core::decode_jwt_unverified;
+use mr_auth_core::{decode_jwt_unverified, Clock as _, SystemClock};
 use serde_json::{json, Value};
 use std::io::Read as _;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
@@ -43,10 +43,7 @@ pub(crate) fn run(args: DecodeArgs) -> Result<(), CliError> {
         }
         Some(token) => token.to_owned(),
     };
-    print!(
-        "{}",
-        render(token.trim(), args.output, OffsetDateTime::now_utc())?
-    );
+    print!("{}", render(token.trim(), args.output, SystemClock.now())?);
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use mr_auth_emulator::{Emulator, Fault, RunningEmulator};
 use std::{
     io::{BufRead as _, BufReader, Write as _},
     process::{Command, Output, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 use uuid::Uuid;
 
@@ -89,169 +89,193 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test]
 async fn token_against_the_emulator_prints_json() {
-    let sts = sts(vec![]).await;
-    let out = output(token_command(&sts, Some(KEY))).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let token = value["token"].as_str().unwrap();
-    let expires = mr_auth_core::jwt_expires_on(token).unwrap();
-    assert_eq!(value["expires_on_unix"], expires.unix_timestamp());
-    assert!(value["ms_cv"].as_str().unwrap().ends_with(".0"));
-    assert!(!stderr(&out).contains(KEY));
-    assert_eq!(sts.emulator.stats().tokens_issued, 1);
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let out = output(token_command(&sts, Some(KEY))).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let token = value["token"].as_str().unwrap();
+        let expires = mr_auth_core::jwt_expires_on(token).unwrap();
+        assert_eq!(value["expires_on_unix"], expires.unix_timestamp());
+        assert!(value["ms_cv"].as_str().unwrap().ends_with(".0"));
+        assert!(!stderr(&out).contains(KEY));
+        assert_eq!(sts.emulator.stats().tokens_issued, 1);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn token_output_then_decode_from_stdin() {
-    let sts = sts(vec![]).await;
-    let mut command = token_command(&sts, Some(KEY));
-    command.args(["--output", "token"]);
-    let out = output(command).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let token = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(token.trim().split('.').count(), 3);
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let mut command = token_command(&sts, Some(KEY));
+        command.args(["--output", "token"]);
+        let out = output(command).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let token = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(token.trim().split('.').count(), 3);
 
-    let decoded = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .args(["decode", "--output", "json"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(token.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let decoded = tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(BIN)
+                .args(["decode", "--output", "json"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(token.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(decoded.status.code(), Some(0));
+        let value: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap();
+        assert_eq!(value["claims"]["aid"], ACCOUNT);
+        assert_eq!(value["header"]["alg"], "ES256");
+        let left = value["expires_in_seconds"].as_i64().unwrap();
+        assert!((86_000..=86_400).contains(&left), "{left}");
     })
-    .await
-    .unwrap();
-    assert_eq!(decoded.status.code(), Some(0));
-    let value: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap();
-    assert_eq!(value["claims"]["aid"], ACCOUNT);
-    assert_eq!(value["header"]["alg"], "ES256");
-    let left = value["expires_in_seconds"].as_i64().unwrap();
-    assert!((86_000..=86_400).contains(&left), "{left}");
+    .await;
 }
 
 #[tokio::test]
 async fn key_from_stdin() {
-    let sts = sts(vec![]).await;
-    let mut command = token_command(&sts, None);
-    command
-        .arg("--key-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{KEY}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let mut command = token_command(&sts, None);
+        command
+            .arg("--key-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{KEY}\n").as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    .await;
 }
 
 #[tokio::test]
 async fn wrong_key_exits_3_with_one_line() {
-    let sts = sts(vec![]).await;
-    let out = output(token_command(&sts, Some("wrong-key"))).await;
-    assert_eq!(out.status.code(), Some(3));
-    let err = stderr(&out);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("authentication failed") && err.contains("401"),
-        "{err}"
-    );
-    assert!(!err.contains("wrong-key"), "{err}");
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let out = output(token_command(&sts, Some("wrong-key"))).await;
+        assert_eq!(out.status.code(), Some(3));
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("authentication failed") && err.contains("401"),
+            "{err}"
+        );
+        assert!(!err.contains("wrong-key"), "{err}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn transient_failures_exit_4() {
-    let sts = sts(vec![Fault::status(503, None).unwrap(); 4]).await;
-    let out = output(token_command(&sts, Some(KEY))).await;
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("503"));
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![Fault::status(503, None).unwrap(); 4]).await;
+        let out = output(token_command(&sts, Some(KEY))).await;
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        assert!(stderr(&out).contains("503"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn unusable_token_exits_5() {
-    let sts = sts(vec![Fault::TokenWithoutExp]).await;
-    let out = output(token_command(&sts, Some(KEY))).await;
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no exp claim"));
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![Fault::TokenWithoutExp]).await;
+        let out = output(token_command(&sts, Some(KEY))).await;
+        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+        assert!(stderr(&out).contains("no exp claim"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn bad_input_exits_2_naming_the_problem() {
-    let sts = sts(vec![]).await;
-    let endpoint = sts.emulator.endpoint().to_string();
-    for (args, expected) in [
-        (
-            ["nope", "mixedreality.azure.com", endpoint.as_str()],
-            "is not a UUID",
-        ),
-        (
-            [ACCOUNT, "eastus", endpoint.as_str()],
-            "did you mean eastus.mixedreality.azure.com",
-        ),
-        (
-            [ACCOUNT, "mixedreality.azure.com", "http://example.com"],
-            "plain http",
-        ),
-    ] {
-        let out = output(token_command_for(
-            &sts,
-            Some(KEY),
-            args[0],
-            args[1],
-            args[2],
-        ))
-        .await;
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let endpoint = sts.emulator.endpoint().to_string();
+        for (args, expected) in [
+            (
+                ["nope", "mixedreality.azure.com", endpoint.as_str()],
+                "is not a UUID",
+            ),
+            (
+                [ACCOUNT, "eastus", endpoint.as_str()],
+                "did you mean eastus.mixedreality.azure.com",
+            ),
+            (
+                [ACCOUNT, "mixedreality.azure.com", "http://example.com"],
+                "plain http",
+            ),
+        ] {
+            let out = output(token_command_for(
+                &sts,
+                Some(KEY),
+                args[0],
+                args[1],
+                args[2],
+            ))
+            .await;
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(expected),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+        // No key anywhere and no terminal to prompt on.
+        let out = output(token_command(&sts, None)).await;
+        assert_eq!(out.status.code(), Some(2));
         assert!(
-            stderr(&out).contains(expected),
-            "{args:?}: {}",
+            stderr(&out).contains("set MIXEDREALITY_ACCOUNT_KEY"),
+            "{}",
             stderr(&out)
         );
-    }
-    // No key anywhere and no terminal to prompt on.
-    let out = output(token_command(&sts, None)).await;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("set MIXEDREALITY_ACCOUNT_KEY"),
-        "{}",
-        stderr(&out)
-    );
-    // Usage errors are bad input too.
-    let out = output({
-        let mut c = Command::new(BIN);
-        c.args(["token", "--no-such-flag"]);
-        c
+        // Usage errors are bad input too.
+        let out = output({
+            let mut c = Command::new(BIN);
+            c.args(["token", "--no-such-flag"]);
+            c
+        })
+        .await;
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(sts.emulator.stats().token_requests, 0);
     })
     .await;
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(sts.emulator.stats().token_requests, 0);
 }
 
 #[tokio::test]
 async fn decode_rejects_garbage_with_exit_2() {
-    let out = output({
-        let mut c = Command::new(BIN);
-        c.args(["decode", "not-a-jwt"]);
-        c
+    mr_auth_test_support::bounded(async move {
+        let out = output({
+            let mut c = Command::new(BIN);
+            c.args(["decode", "not-a-jwt"]);
+            c
+        })
+        .await;
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("cannot decode the token"));
     })
     .await;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot decode the token"));
 }
 
 #[test]
@@ -284,55 +308,63 @@ fn every_command_has_help() {
 
 #[tokio::test]
 async fn emulator_command_serves_the_token_command() {
-    let mut child = Command::new(BIN)
-        .args([
-            "emulator",
-            "--no-tls",
-            "--account",
-            &format!("{ACCOUNT}:{KEY}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let endpoint = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut endpoint = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if let Some(url) = line.strip_prefix("endpoint: ") {
-                endpoint = Some(url.to_owned());
-            }
-            if line.starts_with("ready") || Instant::now() > deadline {
-                break;
-            }
-        }
-        endpoint
-    })
-    .await
-    .unwrap();
-    let result = async {
-        let endpoint = endpoint.expect("the emulator printed its endpoint");
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-        let mut command = Command::new(BIN);
-        command
+    mr_auth_test_support::bounded(async move {
+        let mut child = Command::new(BIN)
             .args([
-                "token",
-                "--account-id",
-                ACCOUNT,
-                "--account-domain",
-                "mixedreality.azure.com",
-                "--endpoint",
-                &endpoint,
+                "emulator",
+                "--no-tls",
+                "--account",
+                &format!("{ACCOUNT}:{KEY}"),
             ])
-            .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
-            .stdin(Stdio::null());
-        let out = output(command).await;
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    }
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let read_endpoint = tokio::task::spawn_blocking(move || {
+            let mut endpoint = None;
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                if let Some(url) = line.strip_prefix("endpoint: ") {
+                    endpoint = Some(url.to_owned());
+                }
+                if line.starts_with("ready") {
+                    break;
+                }
+            }
+            endpoint
+        });
+        // Bounded: an emulator that never says "ready" fails the test instead of hanging it.
+        let endpoint = match tokio::time::timeout(Duration::from_secs(20), read_endpoint).await {
+            Ok(read) => read.unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("`mr-auth emulator` did not print `ready` within 20 s");
+            }
+        };
+        let result = async {
+            let endpoint = endpoint.expect("the emulator printed its endpoint");
+            assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+            let mut command = Command::new(BIN);
+            command
+                .args([
+                    "token",
+                    "--account-id",
+                    ACCOUNT,
+                    "--account-domain",
+                    "mixedreality.azure.com",
+                    "--endpoint",
+                    &endpoint,
+                ])
+                .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
+                .stdin(Stdio::null());
+            let out = output(command).await;
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        }
+        .await;
+        let _ = child.kill();
+        let _ = child.wait();
+        result
+    })
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    result
 }

@@ -157,8 +157,10 @@ fn float_seconds(value: f64) -> Result<i64, JwtError> {
     if !value.is_finite() || !(0.0..253_402_300_800.0).contains(&value) {
         return Err(JwtError::InvalidExp);
     }
-    #[allow(clippy::cast_possible_truncation)]
-    // truncation is the documented behaviour for float exp
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "truncation is the documented behaviour for a float exp, and the range is checked above"
+    )]
     Ok(value.trunc() as i64)
 }
 

@@ -29,6 +29,9 @@ mod account_id;
 mod clock;
 mod correlation_vector;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwt;
 mod retry_policy;
 mod sts_client;

@@ -1,7 +1,8 @@
 use crate::{
     retry_policy::StsRetryPolicy,
     sts_response::{parse_success, status_error, ResponseMeta},
-    AccountDomain, AccountId, CorrelationVector, Error, ErrorKind, StsEndpoint, StsRetryOptions,
+    AccountDomain, AccountId, Clock as _, CorrelationVector, Error, ErrorKind, StsEndpoint,
+    StsRetryOptions, SystemClock,
 };
 use azure_core::{
     credentials::{AccessToken, TokenCredential},
@@ -240,7 +241,11 @@ impl MixedRealityStsClient {
         };
         if meta.status != 200 {
             tracing::debug!(status = meta.status, ms_cv = ?meta.ms_cv, "the STS returned an error status");
-            return Err(status_error(&meta, &self.endpoint.to_string()));
+            return Err(status_error(
+                &meta,
+                &self.endpoint.to_string(),
+                SystemClock.now(),
+            ));
         }
         let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
             .await

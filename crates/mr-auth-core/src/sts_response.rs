@@ -73,8 +73,9 @@ fn service_message(meta: &ResponseMeta) -> Option<String> {
     })
 }
 
-/// The typed error for any non-200 status (after retries, if it was retried).
-pub(crate) fn status_error(meta: &ResponseMeta, endpoint: &str) -> Error {
+/// The typed error for any non-200 status (after retries, if it was retried); `now` dates an
+/// HTTP-date `Retry-After`.
+pub(crate) fn status_error(meta: &ResponseMeta, endpoint: &str, now: OffsetDateTime) -> Error {
     let (kind, message) = match meta.status {
         400 => (
             ErrorKind::RequestRejected,
@@ -120,7 +121,7 @@ pub(crate) fn status_error(meta: &ResponseMeta, endpoint: &str) -> Error {
     let retry_after = meta
         .retry_after
         .as_deref()
-        .and_then(|value| parse_retry_after(value, OffsetDateTime::now_utc()));
+        .and_then(|value| parse_retry_after(value, now));
     Error::new(kind, message)
         .with_status(meta.status)
         .with_service_message(service_message(meta))
@@ -131,6 +132,10 @@ pub(crate) fn status_error(meta: &ResponseMeta, endpoint: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_609_459_200).unwrap()
+    }
 
     fn meta(status: u16) -> ResponseMeta {
         ResponseMeta {
@@ -178,44 +183,50 @@ mod tests {
     fn status_mapping() {
         let mut m = meta(401);
         m.www_authenticate = Some("Invalid token: errorMessage".into());
-        let error = status_error(&m, "https://sts.example");
+        let error = status_error(&m, "https://sts.example", now());
         assert_eq!(error.kind(), ErrorKind::AuthenticationFailed);
         assert_eq!(error.service_message(), Some("Invalid token: errorMessage"));
         assert_eq!(error.ms_cv(), Some("cT1Z1Q1eTki0YgIK2wMXNQ.0"));
         assert_eq!(error.status(), Some(401));
 
         assert_eq!(
-            status_error(&meta(400), "e").kind(),
+            status_error(&meta(400), "e", now()).kind(),
             ErrorKind::RequestRejected
         );
         assert_eq!(
-            status_error(&meta(403), "e").kind(),
+            status_error(&meta(403), "e", now()).kind(),
             ErrorKind::AuthenticationFailed
         );
-        let not_found = status_error(&meta(404), "https://sts.eastus");
+        let not_found = status_error(&meta(404), "https://sts.eastus", now());
         assert_eq!(not_found.kind(), ErrorKind::RequestRejected);
         assert!(
             not_found.message().contains("account domain"),
             "{not_found}"
         );
         assert_eq!(
-            status_error(&meta(500), "e").kind(),
+            status_error(&meta(500), "e", now()).kind(),
             ErrorKind::ServiceError
         );
         assert_eq!(
-            status_error(&meta(408), "e").kind(),
+            status_error(&meta(408), "e", now()).kind(),
             ErrorKind::ServiceError
         );
-        assert_eq!(status_error(&meta(302), "e").kind(), ErrorKind::Protocol);
         assert_eq!(
-            status_error(&meta(418), "e").kind(),
+            status_error(&meta(302), "e", now()).kind(),
+            ErrorKind::Protocol
+        );
+        assert_eq!(
+            status_error(&meta(418), "e", now()).kind(),
             ErrorKind::RequestRejected
         );
-        assert_eq!(status_error(&meta(201), "e").kind(), ErrorKind::Protocol);
+        assert_eq!(
+            status_error(&meta(201), "e", now()).kind(),
+            ErrorKind::Protocol
+        );
 
         let mut throttled = meta(429);
         throttled.retry_after = Some("7".into());
-        let error = status_error(&throttled, "e");
+        let error = status_error(&throttled, "e", now());
         assert_eq!(error.kind(), ErrorKind::Throttled);
         assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
     }
@@ -243,7 +254,7 @@ mod tests {
             "Invalid token: {}\r\nInjected: x",
             "é".repeat(5000)
         ));
-        let error = status_error(&m, "e");
+        let error = status_error(&m, "e", now());
         let message = error.service_message().unwrap();
         assert!(message.len() <= 1024 + 3);
         assert!(!message.contains('\n'));

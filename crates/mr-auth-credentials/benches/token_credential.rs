@@ -4,13 +4,16 @@
 //! ```text
 //! cargo bench -p mr-auth-credentials --bench token_credential
 //! ```
-#![allow(missing_docs)] // criterion's macros generate undocumented items
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
 use azure_core::credentials::TokenCredential;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use mr_auth_core::{
-    MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions,
+    Clock as _, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions,
 };
 use mr_auth_credentials::{AccountKey, AccountKeyCredential, MixedRealityTokenCredential};
 use std::{hint::black_box, time::Duration};
@@ -19,7 +22,7 @@ const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
 
 /// A token of realistic size (a real STS token is about 1.5 KB) that expires in a day.
 fn token_body() -> String {
-    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600;
+    let exp = mr_auth_core::SystemClock.now().unix_timestamp() + 24 * 3600;
     let payload = serde_json::json!({ "exp": exp, "padding": "x".repeat(1000) }).to_string();
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
     serde_json::json!({ "AccessToken": format!("eyJhbGciOiJSUzI1NiJ9.{payload}.{}", "s".repeat(342)) })

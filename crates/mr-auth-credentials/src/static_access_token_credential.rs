@@ -1,4 +1,5 @@
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use mr_auth_core::{Clock, SystemClock};
 use std::{
     fmt,
     sync::{
@@ -16,14 +17,22 @@ use time::OffsetDateTime;
 /// expired (the service then answers 401); it logs a warning the first time that happens.
 pub struct StaticAccessTokenCredential {
     token: AccessToken,
+    clock: Arc<dyn Clock>,
     warned: AtomicBool,
 }
 
 impl StaticAccessTokenCredential {
-    /// A credential holding `token`.
+    /// A credential holding `token`; it tells expiry by the system clock.
     pub fn new(token: AccessToken) -> Arc<Self> {
+        Self::with_clock(token, Arc::new(SystemClock))
+    }
+
+    /// A credential holding `token` that tells whether it has expired by `clock` (inject a
+    /// `ManualClock` to test the expiry warning without waiting).
+    pub fn with_clock(token: AccessToken, clock: Arc<dyn Clock>) -> Arc<Self> {
         Arc::new(Self {
             token,
+            clock,
             warned: AtomicBool::new(false),
         })
     }
@@ -52,7 +61,7 @@ impl TokenCredential for StaticAccessTokenCredential {
         _scopes: &[&str],
         _options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        self.warn_if_expired(OffsetDateTime::now_utc());
+        self.warn_if_expired(self.clock.now());
         Ok(self.token.clone())
     }
 }
@@ -71,15 +80,40 @@ mod tests {
     use azure_core::credentials::Secret;
     use time::Duration;
 
+    use mr_auth_core::ManualClock;
+
     #[tokio::test]
     async fn returns_the_token_it_holds_even_when_expired() {
-        let past = OffsetDateTime::now_utc() - Duration::hours(1);
-        let credential =
-            StaticAccessTokenCredential::new(AccessToken::new(Secret::new("tok-123"), past));
+        let clock = Arc::new(ManualClock::at_fixed_start());
+        let past = clock.now() - Duration::hours(1);
+        let credential = StaticAccessTokenCredential::with_clock(
+            AccessToken::new(Secret::new("tok-123"), past),
+            clock,
+        );
+        assert!(!credential.warned.load(Ordering::Relaxed));
         let token = credential.get_token(&["anything"], None).await.unwrap();
         assert_eq!(token.token.secret(), "tok-123");
         assert_eq!(token.expires_on, past);
+        assert!(
+            credential.warned.load(Ordering::Relaxed),
+            "an expired token is reported by the injected clock"
+        );
         assert!(!format!("{credential:?}").contains("tok-123"));
+    }
+
+    #[tokio::test]
+    async fn a_token_valid_by_the_injected_clock_is_not_reported() {
+        let clock = Arc::new(ManualClock::at_fixed_start());
+        let expiry = clock.now() + Duration::minutes(5);
+        let credential = StaticAccessTokenCredential::with_clock(
+            AccessToken::new(Secret::new("t"), expiry),
+            clock.clone(),
+        );
+        credential.get_token(&["x"], None).await.unwrap();
+        assert!(!credential.warned.load(Ordering::Relaxed));
+        clock.advance(std::time::Duration::from_secs(300));
+        credential.get_token(&["x"], None).await.unwrap();
+        assert!(credential.warned.load(Ordering::Relaxed));
     }
 
     #[test]

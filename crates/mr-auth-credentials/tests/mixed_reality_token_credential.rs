@@ -10,6 +10,7 @@ use mr_auth_credentials::{
     get_mixed_reality_credential, AccountKey, AccountKeyCredential, MixedRealityCredentialSource,
     MixedRealityTokenCredential, MixedRealityTokenCredentialOptions, StaticAccessTokenCredential,
 };
+use mr_auth_test_support::LogCapture;
 use std::{sync::Arc, time::Duration};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -67,268 +68,302 @@ async fn hammer(credential: &Arc<MixedRealityTokenCredential>, callers: usize) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_callers_make_one_sts_request_and_one_more_after_the_refresh_point() {
-    let mut server = mockito::Server::new_async().await;
-    let clock = Arc::new(ManualClock::default());
-    let first_expiry = clock.now() + DAY;
-    let first = sts_mock(&mut server, sts_body(first_expiry, "first"))
-        .await
-        .expect(1);
-    let credential = credential(&server.url(), &clock);
+    mr_auth_test_support::bounded(async move {
+        let mut server = mockito::Server::new_async().await;
+        let clock = Arc::new(ManualClock::default());
+        let first_expiry = clock.now() + DAY;
+        let first = sts_mock(&mut server, sts_body(first_expiry, "first"))
+            .await
+            .expect(1);
+        let credential = credential(&server.url(), &clock);
 
-    let tokens = hammer(&credential, 1000).await;
-    assert_eq!(tokens.len(), 1000);
-    assert!(tokens.iter().all(|t| t.expires_on == first_expiry));
-    first.assert_async().await;
-    first.remove_async().await;
+        let tokens = hammer(&credential, 1000).await;
+        assert_eq!(tokens.len(), 1000);
+        assert!(tokens.iter().all(|t| t.expires_on == first_expiry));
+        first.assert_async().await;
+        first.remove_async().await;
 
-    // Past the refresh point (5 minutes before expiry, jitter at most 30 s earlier).
-    let second_expiry = first_expiry + DAY;
-    let second = sts_mock(&mut server, sts_body(second_expiry, "second"))
-        .await
-        .expect(1);
-    clock.set(first_expiry - Duration::from_secs(5 * 60));
-    let tokens = hammer(&credential, 1000).await;
-    assert!(tokens
-        .iter()
-        .all(|t| t.expires_on == first_expiry || t.expires_on == second_expiry));
-    eventually("the background refresh lands", async || {
-        credential.get_token(&[], None).await.unwrap().expires_on == second_expiry
+        // Past the refresh point (5 minutes before expiry, jitter at most 30 s earlier).
+        let second_expiry = first_expiry + DAY;
+        let second = sts_mock(&mut server, sts_body(second_expiry, "second"))
+            .await
+            .expect(1);
+        clock.set(first_expiry - Duration::from_secs(5 * 60));
+        let tokens = hammer(&credential, 1000).await;
+        assert!(tokens
+            .iter()
+            .all(|t| t.expires_on == first_expiry || t.expires_on == second_expiry));
+        eventually("the background refresh lands", async || {
+            credential.get_token(&[], None).await.unwrap().expires_on == second_expiry
+        })
+        .await;
+        hammer(&credential, 100).await;
+        second.assert_async().await;
     })
     .await;
-    hammer(&credential, 100).await;
-    second.assert_async().await;
 }
 
 #[tokio::test]
 async fn a_failed_refresh_serves_the_valid_token_and_warns_then_fails_once_expired() {
-    let logs = LogCapture::default();
-    let _guard = logs.install();
-    let mut server = mockito::Server::new_async().await;
-    let clock = Arc::new(ManualClock::default());
-    let expiry = clock.now() + DAY;
-    let ok = sts_mock(&mut server, sts_body(expiry, "good"))
-        .await
-        .expect(1);
-    let credential = credential(&server.url(), &clock);
-    let good = credential.get_token(&[], None).await.unwrap();
-    ok.assert_async().await;
-    ok.remove_async().await;
+    mr_auth_test_support::bounded(async move {
+        let logs = LogCapture::default();
+        let _guard = logs.install();
+        let mut server = mockito::Server::new_async().await;
+        let clock = Arc::new(ManualClock::default());
+        let expiry = clock.now() + DAY;
+        let ok = sts_mock(&mut server, sts_body(expiry, "good"))
+            .await
+            .expect(1);
+        let credential = credential(&server.url(), &clock);
+        let good = credential.get_token(&[], None).await.unwrap();
+        ok.assert_async().await;
+        ok.remove_async().await;
 
-    let failing = server
-        .mock("GET", TOKEN_PATH)
-        .match_query(mockito::Matcher::Any)
-        .with_status(500)
-        .with_header("ms-cv", "Eqf+maCsbkSiPhUhTVbRJQ.0")
-        .expect(2)
-        .create_async()
+        let failing = server
+            .mock("GET", TOKEN_PATH)
+            .match_query(mockito::Matcher::Any)
+            .with_status(500)
+            .with_header("ms-cv", "Eqf+maCsbkSiPhUhTVbRJQ.0")
+            .expect(2)
+            .create_async()
+            .await;
+
+        // Still valid for a minute: the refresh fails in the background, the token is still served.
+        clock.set(expiry - Duration::from_secs(60));
+        let served = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(served.token.secret(), good.token.secret());
+        eventually("the failed refresh is logged", async || {
+            logs.text().contains("refreshing the token failed")
+        })
         .await;
+        let served = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(served.expires_on, expiry);
 
-    // Still valid for a minute: the refresh fails in the background, the token is still served.
-    clock.set(expiry - Duration::from_secs(60));
-    let served = credential.get_token(&[], None).await.unwrap();
-    assert_eq!(served.token.secret(), good.token.secret());
-    eventually("the failed refresh is logged", async || {
-        logs.text().contains("refreshing the token failed")
+        // Expired: the caller waits for the STS and gets its error, never the expired token.
+        clock.set(expiry);
+        let error = credential.get_token(&[], None).await.unwrap_err();
+        let error = error
+            .downcast_ref::<mr_auth_core::Error>()
+            .expect("the typed error is kept as the source");
+        assert_eq!(error.kind(), ErrorKind::ServiceError);
+        assert_eq!(error.ms_cv(), Some("Eqf+maCsbkSiPhUhTVbRJQ.0"));
+        failing.assert_async().await;
+
+        let text = logs.text();
+        assert!(text.contains("Eqf+maCsbkSiPhUhTVbRJQ.0"), "{text}");
+        assert!(
+            !text.contains(ACCOUNT_KEY),
+            "the account key was logged: {text}"
+        );
+        assert!(
+            !text.contains(good.token.secret()),
+            "the access token was logged: {text}"
+        );
     })
     .await;
-    let served = credential.get_token(&[], None).await.unwrap();
-    assert_eq!(served.expires_on, expiry);
-
-    // Expired: the caller waits for the STS and gets its error, never the expired token.
-    clock.set(expiry);
-    let error = credential.get_token(&[], None).await.unwrap_err();
-    let error = error
-        .downcast_ref::<mr_auth_core::Error>()
-        .expect("the typed error is kept as the source");
-    assert_eq!(error.kind(), ErrorKind::ServiceError);
-    assert_eq!(error.ms_cv(), Some("Eqf+maCsbkSiPhUhTVbRJQ.0"));
-    failing.assert_async().await;
-
-    let text = logs.text();
-    assert!(text.contains("Eqf+maCsbkSiPhUhTVbRJQ.0"), "{text}");
-    assert!(
-        !text.contains(ACCOUNT_KEY),
-        "the account key was logged: {text}"
-    );
-    assert!(
-        !text.contains(good.token.secret()),
-        "the access token was logged: {text}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_dropping_its_future_does_not_strand_the_others() {
-    let mut server = mockito::Server::new_async().await;
-    let clock = Arc::new(ManualClock::default());
-    let expiry = clock.now() + DAY;
-    let body = sts_body(expiry, "slow");
-    let slow = server
-        .mock("GET", TOKEN_PATH)
-        .match_query(mockito::Matcher::Any)
-        .with_status(200)
-        .with_body_from_request(move |_| {
-            // Holds the response long enough for the first caller to give up.
-            std::thread::sleep(Duration::from_millis(300));
-            body.clone().into_bytes()
-        })
-        .expect(1)
-        .create_async()
-        .await;
-    let credential = credential(&server.url(), &clock);
+    mr_auth_test_support::bounded(async move {
+        let mut server = mockito::Server::new_async().await;
+        let clock = Arc::new(ManualClock::default());
+        let expiry = clock.now() + DAY;
+        let body = sts_body(expiry, "slow");
+        // The STS answers only when the test says so: the callers really overlap.
+        let (arrived, mut request_arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = std::sync::Mutex::new(released);
+        let slow = server
+            .mock("GET", TOKEN_PATH)
+            .match_query(mockito::Matcher::Any)
+            .with_status(200)
+            .with_body_from_request(move |_| {
+                let _ = arrived.send(());
+                // Bounded, so a failing test cannot wedge mockito's thread for ever.
+                let _ = released
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(60));
+                body.clone().into_bytes()
+            })
+            .expect(1)
+            .create_async()
+            .await;
+        let credential = credential(&server.url(), &clock);
 
-    let impatient = {
-        let credential = credential.clone();
-        tokio::spawn(async move { credential.get_token(&[], None).await })
-    };
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let timed_out =
-        tokio::time::timeout(Duration::from_millis(10), credential.get_token(&[], None)).await;
-    assert!(timed_out.is_err(), "a second caller also had to wait");
-    impatient.abort();
-    assert!(impatient.await.unwrap_err().is_cancelled());
+        let impatient = {
+            let credential = credential.clone();
+            tokio::spawn(async move { credential.get_token(&[], None).await })
+        };
+        request_arrived
+            .recv()
+            .await
+            .expect("the first caller's request reaches the STS");
+        // The STS is held, so a second caller can only wait (no timing assumption here).
+        let timed_out =
+            tokio::time::timeout(Duration::from_millis(10), credential.get_token(&[], None)).await;
+        assert!(timed_out.is_err(), "a second caller also had to wait");
+        impatient.abort();
+        assert!(impatient.await.unwrap_err().is_cancelled());
+        release.send(()).unwrap();
 
-    let token = tokio::time::timeout(Duration::from_secs(10), credential.get_token(&[], None))
-        .await
-        .expect("the remaining caller is not left waiting")
-        .unwrap();
-    assert_eq!(token.expires_on, expiry);
-    slow.assert_async().await;
+        let token = tokio::time::timeout(Duration::from_secs(10), credential.get_token(&[], None))
+            .await
+            .expect("the remaining caller is not left waiting")
+            .unwrap();
+        assert_eq!(token.expires_on, expiry);
+        slow.assert_async().await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_helper_passes_a_static_credential_through_unchanged() {
-    let clock = ManualClock::default();
-    let static_credential = StaticAccessTokenCredential::new(AccessToken::new(
-        Secret::new("mr-token"),
-        clock.now() + DAY,
-    ));
-    let credential = get_mixed_reality_credential(
-        account_id(),
-        "mixedreality.azure.com".parse().unwrap(),
-        static_credential.clone(),
-        Some(sts_options("http://127.0.0.1:9")),
-        None,
-    )
-    .unwrap();
-    assert!(std::ptr::eq(
-        Arc::as_ptr(&credential).cast::<()>(),
-        Arc::as_ptr(&static_credential).cast::<()>()
-    ));
-    let token = credential.get_token(&[], None).await.unwrap();
-    assert_eq!(token.token.secret(), "mr-token");
+    mr_auth_test_support::bounded(async move {
+        let clock = ManualClock::default();
+        let static_credential = StaticAccessTokenCredential::new(AccessToken::new(
+            Secret::new("mr-token"),
+            clock.now() + DAY,
+        ));
+        let credential = get_mixed_reality_credential(
+            account_id(),
+            "mixedreality.azure.com".parse().unwrap(),
+            static_credential.clone(),
+            Some(sts_options("http://127.0.0.1:9")),
+            None,
+        )
+        .unwrap();
+        assert!(std::ptr::eq(
+            Arc::as_ptr(&credential).cast::<()>(),
+            Arc::as_ptr(&static_credential).cast::<()>()
+        ));
+        let token = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(token.token.secret(), "mr-token");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_helper_wraps_other_credentials_keeping_the_custom_endpoint() {
-    let mut server = mockito::Server::new_async().await;
-    let clock = Arc::new(ManualClock::default());
-    let expiry = clock.now() + DAY;
-    let key_credential =
-        AccountKeyCredential::new(account_id(), AccountKey::new(ACCOUNT_KEY).unwrap());
-    for source in [
-        MixedRealityCredentialSource::from(key_credential.clone()),
-        MixedRealityCredentialSource::Sts(key_credential.clone()),
-    ] {
-        let prefixed = server
-            .mock("GET", format!("/emulator{TOKEN_PATH}").as_str())
-            .match_query(mockito::Matcher::Any)
-            .match_header(
-                "authorization",
-                format!("Bearer {ACCOUNT_ID}:{ACCOUNT_KEY}").as_str(),
+    mr_auth_test_support::bounded(async move {
+        let mut server = mockito::Server::new_async().await;
+        let clock = Arc::new(ManualClock::default());
+        let expiry = clock.now() + DAY;
+        let key_credential =
+            AccountKeyCredential::new(account_id(), AccountKey::new(ACCOUNT_KEY).unwrap());
+        for source in [
+            MixedRealityCredentialSource::from(key_credential.clone()),
+            MixedRealityCredentialSource::Sts(key_credential.clone()),
+        ] {
+            let prefixed = server
+                .mock("GET", format!("/emulator{TOKEN_PATH}").as_str())
+                .match_query(mockito::Matcher::Any)
+                .match_header(
+                    "authorization",
+                    format!("Bearer {ACCOUNT_ID}:{ACCOUNT_KEY}").as_str(),
+                )
+                .with_status(200)
+                .with_body(sts_body(expiry, "wrapped"))
+                .expect(1)
+                .create_async()
+                .await;
+            let credential = get_mixed_reality_credential(
+                account_id(),
+                "mixedreality.azure.com".parse().unwrap(),
+                source,
+                Some(sts_options(&format!("{}/emulator", server.url()))),
+                Some(MixedRealityTokenCredentialOptions {
+                    clock: clock.clone(),
+                    ..MixedRealityTokenCredentialOptions::default()
+                }),
             )
-            .with_status(200)
-            .with_body(sts_body(expiry, "wrapped"))
+            .unwrap();
+            assert!(format!("{credential:?}").contains("MixedRealityTokenCredential"));
+            // Cached: the second call does not reach the STS.
+            for _ in 0..2 {
+                let token = credential.get_token(&[], None).await.unwrap();
+                assert_eq!(token.expires_on, expiry);
+                assert!(token.token.secret().starts_with("eyJ"));
+            }
+            prefixed.assert_async().await;
+            prefixed.remove_async().await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_sts_rejection_reaches_every_caller_as_an_authentication_error() {
+    mr_auth_test_support::bounded(async move {
+        let mut server = mockito::Server::new_async().await;
+        let rejected = server
+            .mock("GET", TOKEN_PATH)
+            .match_query(mockito::Matcher::Any)
+            .with_status(401)
+            .with_header("www-authenticate", "Invalid token: bad key")
             .expect(1)
             .create_async()
             .await;
-        let credential = get_mixed_reality_credential(
+        let clock = Arc::new(ManualClock::default());
+        let credential = credential(&server.url(), &clock);
+        let (a, b) = tokio::join!(
+            credential.get_mixed_reality_token(),
+            credential.get_mixed_reality_token()
+        );
+        for error in [a.unwrap_err(), b.unwrap_err()] {
+            assert_eq!(error.kind(), ErrorKind::AuthenticationFailed);
+            assert_eq!(error.status(), Some(401));
+        }
+        rejected.assert_async().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_refresh_point_is_five_minutes_early_minus_at_most_the_jitter() {
+    mr_auth_test_support::bounded(async move {
+        let mut server = mockito::Server::new_async().await;
+        let clock = Arc::new(ManualClock::default());
+        let expiry = clock.now() + DAY;
+        let max_jitter = Duration::from_secs(60);
+        let credential = MixedRealityTokenCredential::with_account_key(
             account_id(),
             "mixedreality.azure.com".parse().unwrap(),
-            source,
-            Some(sts_options(&format!("{}/emulator", server.url()))),
+            AccountKey::new(ACCOUNT_KEY).unwrap(),
+            Some(sts_options(&server.url())),
             Some(MixedRealityTokenCredentialOptions {
+                refresh_before: Duration::from_secs(300),
+                max_jitter,
                 clock: clock.clone(),
                 ..MixedRealityTokenCredentialOptions::default()
             }),
         )
         .unwrap();
-        assert!(format!("{credential:?}").contains("MixedRealityTokenCredential"));
-        // Cached: the second call does not reach the STS.
-        for _ in 0..2 {
-            let token = credential.get_token(&[], None).await.unwrap();
-            assert_eq!(token.expires_on, expiry);
-            assert!(token.token.secret().starts_with("eyJ"));
-        }
-        prefixed.assert_async().await;
-        prefixed.remove_async().await;
-    }
-}
+        let first = sts_mock(&mut server, sts_body(expiry, "first"))
+            .await
+            .expect(1);
+        credential.get_token(&[], None).await.unwrap();
 
-#[tokio::test]
-async fn an_sts_rejection_reaches_every_caller_as_an_authentication_error() {
-    let mut server = mockito::Server::new_async().await;
-    let rejected = server
-        .mock("GET", TOKEN_PATH)
-        .match_query(mockito::Matcher::Any)
-        .with_status(401)
-        .with_header("www-authenticate", "Invalid token: bad key")
-        .expect(1)
-        .create_async()
+        // Just before the earliest possible refresh point: still served from the cache.
+        clock.set(expiry - Duration::from_secs(300) - max_jitter - Duration::from_secs(1));
+        credential.get_token(&[], None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        first.assert_async().await;
+        first.remove_async().await;
+
+        // At the latest possible refresh point: exactly one more STS request.
+        let next_expiry = expiry + DAY;
+        let second = sts_mock(&mut server, sts_body(next_expiry, "second"))
+            .await
+            .expect(1);
+        clock.set(expiry - Duration::from_secs(300));
+        credential.get_token(&[], None).await.unwrap();
+        eventually("the refresh lands", async || {
+            credential.get_token(&[], None).await.unwrap().expires_on == next_expiry
+        })
         .await;
-    let clock = Arc::new(ManualClock::default());
-    let credential = credential(&server.url(), &clock);
-    let (a, b) = tokio::join!(
-        credential.get_mixed_reality_token(),
-        credential.get_mixed_reality_token()
-    );
-    for error in [a.unwrap_err(), b.unwrap_err()] {
-        assert_eq!(error.kind(), ErrorKind::AuthenticationFailed);
-        assert_eq!(error.status(), Some(401));
-    }
-    rejected.assert_async().await;
-}
-
-#[tokio::test]
-async fn the_refresh_point_is_five_minutes_early_minus_at_most_the_jitter() {
-    let mut server = mockito::Server::new_async().await;
-    let clock = Arc::new(ManualClock::default());
-    let expiry = clock.now() + DAY;
-    let max_jitter = Duration::from_secs(60);
-    let credential = MixedRealityTokenCredential::with_account_key(
-        account_id(),
-        "mixedreality.azure.com".parse().unwrap(),
-        AccountKey::new(ACCOUNT_KEY).unwrap(),
-        Some(sts_options(&server.url())),
-        Some(MixedRealityTokenCredentialOptions {
-            refresh_before: Duration::from_secs(300),
-            max_jitter,
-            clock: clock.clone(),
-            ..MixedRealityTokenCredentialOptions::default()
-        }),
-    )
-    .unwrap();
-    let first = sts_mock(&mut server, sts_body(expiry, "first"))
-        .await
-        .expect(1);
-    credential.get_token(&[], None).await.unwrap();
-
-    // Just before the earliest possible refresh point: still served from the cache.
-    clock.set(expiry - Duration::from_secs(300) - max_jitter - Duration::from_secs(1));
-    credential.get_token(&[], None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    first.assert_async().await;
-    first.remove_async().await;
-
-    // At the latest possible refresh point: exactly one more STS request.
-    let next_expiry = expiry + DAY;
-    let second = sts_mock(&mut server, sts_body(next_expiry, "second"))
-        .await
-        .expect(1);
-    clock.set(expiry - Duration::from_secs(300));
-    credential.get_token(&[], None).await.unwrap();
-    eventually("the refresh lands", async || {
-        credential.get_token(&[], None).await.unwrap().expires_on == next_expiry
+        second.assert_async().await;
     })
     .await;
-    second.assert_async().await;
 }

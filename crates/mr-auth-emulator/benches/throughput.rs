@@ -10,12 +10,12 @@
 //! ```text
 //! cargo bench -p mr-auth-emulator --bench throughput
 //! ```
-#![allow(missing_docs)] // criterion's macros generate undocumented items
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -28,7 +28,7 @@ use rustls::{
     pki_types::{pem::PemObject, CertificateDer, ServerName},
     ClientConfig, RootCertStore,
 };
-use tokio::{net::TcpStream, sync::Mutex};
+use tokio::{net::TcpStream, sync::Mutex, time::Instant};
 use tokio_rustls::TlsConnector;
 
 const CONNECTIONS: usize = 32;

@@ -12,7 +12,10 @@ pub trait Clock: Debug + Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // the one place the emulator reads the wall clock
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place the emulator reads the wall clock"
+    )]
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }

@@ -9,6 +9,9 @@ mod emulator;
 mod emulator_builder;
 mod error;
 mod fault;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod local_ca;
 mod response_body;
@@ -27,6 +30,7 @@ pub use emulator_builder::{EmulatorBuilder, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFE
 pub use error::{Error, ErrorKind, Result};
 pub use fault::Fault;
 pub use limits::Limits;
+pub use local_ca::LocalCa;
 pub use running_emulator::RunningEmulator;
 pub use stats::{CredentialKind, Outcome, RequestSummary, Stats};
 

@@ -15,10 +15,17 @@ use crate::{Error, ErrorKind, Result};
 /// A certificate authority generated at start, and the TLS configuration of a server
 /// certificate it signed for `localhost`, `127.0.0.1` and `::1` (plus any extra names).
 ///
-/// Nothing is written to disk or to a trust store; the caller gets the CA certificate as
-/// PEM and trusts it where it wants to.
+/// The emulator serves TLS with one; tests use one to put TLS in front of any loopback
+/// server. Nothing is written to disk or to a trust store; the caller gets the CA certificate
+/// as PEM and trusts it where it wants to.
+///
+/// ```
+/// let ca = mr_auth_emulator::LocalCa::generate(&[]).unwrap();
+/// assert!(ca.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+/// let _acceptor_config = ca.server_config(); // for tokio_rustls::TlsAcceptor::from
+/// ```
 #[derive(Debug)]
-pub(crate) struct LocalCa {
+pub struct LocalCa {
     pub(crate) ca_pem: String,
     pub(crate) server_config: Arc<ServerConfig>,
 }
@@ -30,7 +37,12 @@ fn tls_error(message: &str) -> impl FnOnce(rcgen::Error) -> Error + '_ {
 impl LocalCa {
     /// Generates the CA and the server certificate, and builds a rustls server
     /// configuration that uses the aws-lc-rs provider explicitly and offers only HTTP/1.1.
-    pub(crate) fn generate(extra_names: &[String]) -> Result<Self> {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TlsSetup`] when an extra name is not a valid DNS name or IP address, or
+    /// key generation fails.
+    pub fn generate(extra_names: &[String]) -> Result<Self> {
         let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
             .map_err(tls_error("cannot generate the ca key"))?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())
@@ -88,6 +100,16 @@ impl LocalCa {
             ca_pem: ca_cert.pem(),
             server_config: Arc::new(config),
         })
+    }
+
+    /// The CA certificate, PEM-encoded: what a client adds to its trusted roots.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The rustls configuration of the server certificate the CA signed (HTTP/1.1 only).
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.server_config)
     }
 }
 

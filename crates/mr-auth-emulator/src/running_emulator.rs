@@ -116,6 +116,21 @@ impl RunningEmulator {
         self.service.stats()
     }
 
+    /// Waits until `condition` holds for the [`stats`](Self::stats) and returns them: woken by
+    /// each change (a request recorded, a connection accepted, a fault consumed), it never
+    /// polls. There is no time bound: bound the caller (tests use `tokio::time::timeout`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: mr_auth_emulator::RunningEmulator) {
+    /// // Something else sends a token request; wait until the emulator has answered it.
+    /// let stats = emulator.wait_for_stats(|stats| stats.token_requests == 1).await;
+    /// assert_eq!(stats.tokens_issued, 1);
+    /// # }
+    /// ```
+    pub async fn wait_for_stats(&self, condition: impl Fn(&Stats) -> bool) -> Stats {
+        self.service.wait_for_stats(condition).await
+    }
+
     /// Queues `faults` after any still pending; each later token request consumes one.
     /// Fails, queueing nothing, if any fault is invalid.
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) -> Result<()> {

@@ -6,6 +6,7 @@ use std::{
     },
 };
 
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::Fault;
@@ -108,6 +109,8 @@ pub(crate) struct StatsRecorder {
     capacity: usize,
     other_requests: AtomicU64,
     connections_accepted: AtomicU64,
+    /// Ticks on every change, for [`RunningEmulator::wait_for_stats`](crate::RunningEmulator::wait_for_stats).
+    changes: watch::Sender<()>,
 }
 
 impl StatsRecorder {
@@ -117,7 +120,18 @@ impl StatsRecorder {
             capacity,
             other_requests: AtomicU64::new(0),
             connections_accepted: AtomicU64::new(0),
+            changes: watch::Sender::new(()),
         }
+    }
+
+    /// A receiver that sees every later change (its current value counts as seen).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    /// Tells waiters something changed (also used when a fault is consumed).
+    pub(crate) fn touch(&self) {
+        self.changes.send_replace(());
     }
 
     pub(crate) fn record(&self, summary: RequestSummary, token_issued: bool) {
@@ -140,14 +154,18 @@ impl StatsRecorder {
             }
             inner.recent.push_back(summary);
         }
+        drop(inner);
+        self.touch();
     }
 
     pub(crate) fn record_other(&self) {
         self.other_requests.fetch_add(1, Ordering::Relaxed);
+        self.touch();
     }
 
     pub(crate) fn record_connection(&self) {
         self.connections_accepted.fetch_add(1, Ordering::Relaxed);
+        self.touch();
     }
 
     pub(crate) fn snapshot(&self, faults_pending: usize) -> Stats {

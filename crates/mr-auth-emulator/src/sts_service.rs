@@ -329,10 +329,29 @@ impl StsService {
     }
 
     fn next_fault(&self) -> Option<Fault> {
-        self.faults
+        let fault = self
+            .faults
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
+            .pop_front();
+        if fault.is_some() {
+            // `faults_pending` changed.
+            self.stats.touch();
+        }
+        fault
+    }
+
+    /// Waits until `condition` holds for the stats; see `RunningEmulator::wait_for_stats`.
+    pub(crate) async fn wait_for_stats(&self, condition: impl Fn(&Stats) -> bool) -> Stats {
+        let mut changes = self.stats.subscribe();
+        loop {
+            let stats = self.stats();
+            if condition(&stats) {
+                return stats;
+            }
+            // The sender lives in `self`, so it cannot be closed while we borrow it.
+            let _ = changes.changed().await;
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {

@@ -29,7 +29,7 @@
 //!
 //! | Crate | Holds |
 //! |---|---|
-//! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`] with its injectable [`Clock`] |
+//! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`](mr_auth_core::TokenCache) with its injectable [`Clock`] (for tests: `test_util`, feature `test-util`) |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`sts_client_with_aad`]), and with `blocking` the blocking client and credential |
 //! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows) or the interactive browser flow, and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
@@ -46,6 +46,7 @@
 //! | `aad` | yes | the [`azure_identity`] re-export (with its tokio process executor), for Entra ID credentials |
 //! | `blocking` | no | [`BlockingMixedRealityStsClient`] and [`BlockingMixedRealityTokenCredential`] |
 //! | `broker` | no | the [`broker`] module: `mr-auth-broker`'s interactive and brokered Entra ID credential |
+//! | `test-util` | no | the `test_util` module, for tests of code built on this crate: `ManualClock` and the single-flight `TokenCache` |
 //!
 //! # Examples
 //!
@@ -199,10 +200,39 @@
 #[doc(inline)]
 pub use mr_auth_core::{
     decode_jwt_unverified, jwt_expires_on, AccountDomain, AccountId, Clock, CorrelationVector,
-    Error, ErrorKind, Expiring, FetchedTokenExpired, JwtError, ManualClock, MixedRealityStsClient,
-    MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions, StsToken, SystemClock, TokenCache,
-    TokenCacheOptions, UnverifiedJwt, DEFAULT_AAD_SCOPE, MAX_RESPONSE_BYTES, STS_API_VERSION,
+    Error, ErrorKind, JwtError, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
+    StsRetryOptions, StsToken, SystemClock, UnverifiedJwt, DEFAULT_AAD_SCOPE, MAX_RESPONSE_BYTES,
+    STS_API_VERSION,
 };
+
+/// What tests of code built on this crate use: a [`ManualClock`](test_util::ManualClock) to
+/// inject as the [`Clock`] of [`MixedRealityTokenCredentialOptions`], and the single-flight
+/// [`TokenCache`](test_util::TokenCache) the caching credentials are built on, to test a cache
+/// of your own tokens the same way. Not needed to use the credentials.
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use std::{sync::Arc, time::Duration};
+/// use mr_auth::{test_util::ManualClock, Clock, MixedRealityTokenCredentialOptions};
+///
+/// let clock = Arc::new(ManualClock::at_fixed_start());
+/// let options = MixedRealityTokenCredentialOptions {
+///     clock: clock.clone(),
+///     ..MixedRealityTokenCredentialOptions::default()
+/// };
+/// let start = clock.now();
+/// clock.advance(Duration::from_secs(3600));
+/// assert_eq!(options.clock.now(), start + Duration::from_secs(3600));
+/// # }
+/// ```
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    #[doc(inline)]
+    pub use mr_auth_core::{
+        Expiring, FetchedTokenExpired, ManualClock, TokenCache, TokenCacheOptions,
+    };
+}
 
 #[doc(inline)]
 pub use mr_auth_credentials::{

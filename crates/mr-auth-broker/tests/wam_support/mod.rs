@@ -1,7 +1,11 @@
 //! Helpers for the WAM tests: Wine detection (WAM does not exist under Wine, so the tests
 //! that prove the fallback run only there, and the ones that need a real WAM never do) and a
 //! `tracing` capture.
-#![allow(dead_code, unreachable_pub)] // each test file uses a different subset
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file uses a different subset"
+)]
 
 use std::{
     ffi::{c_char, CStr},

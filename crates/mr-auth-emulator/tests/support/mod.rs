@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: a TLS client that trusts only the emulator's
 //! CA, request builders and JWT decoding.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::time::Duration;
 

@@ -13,6 +13,8 @@ mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_browser_flow;
+#[cfg(target_os = "linux")]
+mod linux;
 mod loopback_receiver;
 mod no_platform_broker;
 mod parent_window_handle;
@@ -36,6 +38,8 @@ pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredentia
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS,
 };
+#[cfg(target_os = "linux")]
+pub use linux::{LinuxBroker, LinuxBrokerOptions};
 pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;
 pub use platform_broker::{
@@ -45,3 +49,15 @@ pub use pop_authorization_policy::PopAuthorizationPolicy;
 pub use pop_parameters::{PopMethod, PopParameters};
 pub use tenant_id::TenantId;
 pub use token_type::TokenType;
+
+/// Entry points for the fuzz targets (the `fuzzing` feature): each runs one parser of
+/// untrusted input on arbitrary bytes and never panics. Not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The Linux broker's answers (token, accounts, version) on arbitrary bytes.
+    #[cfg(target_os = "linux")]
+    pub fn linux_broker_response(data: &[u8]) {
+        crate::linux::fuzz_response(data);
+    }
+}

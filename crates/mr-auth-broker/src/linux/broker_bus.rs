@@ -60,7 +60,11 @@ impl BrokerBus {
         body: &str,
         timeout: Option<Duration>,
     ) -> Result<String, CallFailure> {
-        tracing::debug!(method, correlation_id, "calling the microsoft identity broker");
+        tracing::debug!(
+            method,
+            correlation_id,
+            "calling the microsoft identity broker"
+        );
         let arguments = (PROTOCOL_VERSION, correlation_id, body);
         let call = self.connection.call_method(
             Some(BUS_NAME),

@@ -251,7 +251,10 @@ mod tests {
         let a = parse(account("o1.t1", "a@contoso.com", "t1"));
         let b = parse(account("o2.t2", "b@fabrikam.com", "t2"));
         let both = [a.clone(), b.clone()];
-        assert_eq!(default_account(&both, Some("B@fabrikam.com"), "x"), Some(&b));
+        assert_eq!(
+            default_account(&both, Some("B@fabrikam.com"), "x"),
+            Some(&b)
+        );
         assert_eq!(default_account(&both, Some("c@x.com"), "t1"), None);
         assert_eq!(default_account(&both, None, "T1"), Some(&a));
         assert_eq!(default_account(&both, None, "organizations"), None);

@@ -3,7 +3,9 @@
 use super::{
     broker_bus::{BrokerBus, CallFailure},
     interactive_cancel_guard::InteractiveCancelGuard,
-    linux_accounts::{accounts_request, default_account, home_account_id, parse_accounts, LinuxAccount},
+    linux_accounts::{
+        accounts_request, default_account, home_account_id, parse_accounts, LinuxAccount,
+    },
     linux_broker_error::BrokerCall,
     linux_broker_version::{check_version, version_request, BrokerVersion},
     linux_token_request::{interactive_request, silent_request},
@@ -224,7 +226,11 @@ impl LinuxBroker {
         accounts.push(account.clone());
     }
 
-    async fn accounts(&self, bus: &BrokerBus, request: &BrokerRequest) -> Result<Vec<LinuxAccount>> {
+    async fn accounts(
+        &self,
+        bus: &BrokerBus,
+        request: &BrokerRequest,
+    ) -> Result<Vec<LinuxAccount>> {
         let id = correlation_id();
         let answer = self
             .call(
@@ -235,8 +241,7 @@ impl LinuxBroker {
                 Some(self.inner.options.call_timeout),
             )
             .await?;
-        parse_accounts(&answer, &request.redirect_uri)
-            .map_err(|e| e.with_correlation_id(Some(id)))
+        parse_accounts(&answer, &request.redirect_uri).map_err(|e| e.with_correlation_id(Some(id)))
     }
 
     async fn silently(
@@ -265,8 +270,9 @@ impl LinuxBroker {
         call: BrokerCall,
         correlation_id: &str,
     ) -> Result<BrokerToken> {
-        let response = parse_token_response(answer, wanted_type(request), call, &request.redirect_uri)
-            .map_err(|e| e.with_correlation_id(Some(correlation_id.to_owned())))?;
+        let response =
+            parse_token_response(answer, wanted_type(request), call, &request.redirect_uri)
+                .map_err(|e| e.with_correlation_id(Some(correlation_id.to_owned())))?;
         let account = response.account.as_ref().map(|a| {
             self.remember(a);
             a.broker_account()
@@ -367,7 +373,9 @@ impl PlatformBroker for LinuxBroker {
     ) -> Result<BrokerToken> {
         refuse_personal_accounts(request)?;
         if parent_window.is_some() {
-            tracing::debug!("the linux broker opens its own window; the parent window handle is not sent");
+            tracing::debug!(
+                "the linux broker opens its own window; the parent window handle is not sent"
+            );
         }
         let bus = self.connected().await?.bus;
         let id = correlation_id();
@@ -379,7 +387,13 @@ impl PlatformBroker for LinuxBroker {
         );
         // No timeout here: the user is at the broker's window; the credential bounds this.
         let answer = self
-            .call(&bus, "acquireTokenInteractively", &id, &interactive_request(request), None)
+            .call(
+                &bus,
+                "acquireTokenInteractively",
+                &id,
+                &interactive_request(request),
+                None,
+            )
             .await;
         guard.disarm();
         self.token(&answer?, request, BrokerCall::Interactive, &id)

@@ -207,7 +207,13 @@ mod tests {
             BrokerCall::Silent,
         );
         assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
-        for part in ["status InteractionRequired", "sub-status 6", "error code 1001", "tag 5ryd4", "AADSTS50076: mfa"] {
+        for part in [
+            "status InteractionRequired",
+            "sub-status 6",
+            "error code 1001",
+            "tag 5ryd4",
+            "AADSTS50076: mfa",
+        ] {
             assert!(e.message().contains(part), "{part}: {e}");
         }
         assert_eq!(e.error_codes(), ["AADSTS50076"]);
@@ -246,7 +252,10 @@ mod tests {
         let e = map(json!({}), BrokerCall::Interactive);
         assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
         assert!(e.message().contains("no error details"), "{e}");
-        let e = map(json!({"status": ["odd"], "tag": {"x": 1}}), BrokerCall::Silent);
+        let e = map(
+            json!({"status": ["odd"], "tag": {"x": 1}}),
+            BrokerCall::Silent,
+        );
         assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
     }
 
@@ -276,6 +285,10 @@ mod tests {
             BrokerCall::Interactive,
         );
         assert!(!e.message().contains('\n'));
-        assert!(e.message().len() < 2 * MAX_FIELD_BYTES, "{}", e.message().len());
+        assert!(
+            e.message().len() < 2 * MAX_FIELD_BYTES,
+            "{}",
+            e.message().len()
+        );
     }
 }

@@ -120,7 +120,16 @@ mod tests {
         );
         assert_eq!(BrokerVersion::parse("2.0.1.7").unwrap().numbers, (2, 0, 1));
         for bad in [
-            "", "v2", "2..1", "2.x", ".2", "2.0.1.7.8", "99999999999", "2.0\n", "-1", "2.0.",
+            "",
+            "v2",
+            "2..1",
+            "2.x",
+            ".2",
+            "2.0.1.7.8",
+            "99999999999",
+            "2.0\n",
+            "-1",
+            "2.0.",
         ] {
             assert_eq!(BrokerVersion::parse(bad), None, "{bad:?}");
         }
@@ -143,8 +152,14 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::BrokerUnavailable, "{answer}");
             assert!(e.message().contains(says), "{answer}: {e}");
         }
-        let huge = format!(r#"{{"linuxBrokerVersion":"{}"}}"#, "1".repeat(MAX_RESPONSE_BYTES));
-        assert!(check_version(&huge).unwrap_err().message().contains("bytes"));
+        let huge = format!(
+            r#"{{"linuxBrokerVersion":"{}"}}"#,
+            "1".repeat(MAX_RESPONSE_BYTES)
+        );
+        assert!(check_version(&huge)
+            .unwrap_err()
+            .message()
+            .contains("bytes"));
     }
 
     #[test]

@@ -166,8 +166,8 @@ mod tests {
             v["authParameters"]["popParams"],
             json!({"authenticationScheme": "pop", "httpMethod": "POST", "uriHost": "contoso.example:8443", "uriPath": "/items/1", "nonce": "n-1"})
         );
-        let pop = PopParameters::new(PopMethod::Get, "https://a.example".parse().unwrap(), None)
-            .unwrap();
+        let pop =
+            PopParameters::new(PopMethod::Get, "https://a.example".parse().unwrap(), None).unwrap();
         let p = pop_params(&pop);
         assert_eq!(p["uriHost"], "a.example");
         assert_eq!(p["uriPath"], "/");

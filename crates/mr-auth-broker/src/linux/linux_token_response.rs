@@ -30,7 +30,9 @@ fn garbage(what: &str) -> Error {
 fn expires_on(value: &Value) -> Option<OffsetDateTime> {
     let ms: i64 = match value {
         Value::Number(n) => n.as_i64()?,
-        Value::String(s) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => {
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             s.parse().ok()?
         }
         _ => return None,
@@ -69,7 +71,12 @@ pub(crate) fn parse_token_response(
         return Err(garbage("no brokerTokenResponse object"));
     };
     if let Some(error) = body.get("error").filter(|e| is_error(e)) {
-        return Err(broker_error(error, body.get("subError"), call, redirect_uri));
+        return Err(broker_error(
+            error,
+            body.get("subError"),
+            call,
+            redirect_uri,
+        ));
     }
     let token = match body.get("accessToken") {
         Some(Value::String(t)) if !t.is_empty() => t,
@@ -79,7 +86,9 @@ pub(crate) fn parse_token_response(
         return Err(garbage("an accessToken longer than accepted"));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(garbage("an accessToken with characters a token cannot have"));
+        return Err(garbage(
+            "an accessToken with characters a token cannot have",
+        ));
     }
     let token_type = match body.get("accessTokenType").and_then(Value::as_u64) {
         Some(0) => TokenType::Bearer,
@@ -184,8 +193,13 @@ mod tests {
     #[test]
     fn broker_errors_are_mapped() {
         let v = json!({"brokerTokenResponse": {"error": {"status": "UserCanceled", "tag": "t1"}}, "telemetry": {}});
-        let e = parse_token_response(&v.to_string(), TokenType::Bearer, BrokerCall::Interactive, URI)
-            .unwrap_err();
+        let e = parse_token_response(
+            &v.to_string(),
+            TokenType::Bearer,
+            BrokerCall::Interactive,
+            URI,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UserCancelled);
         assert!(e.message().contains("tag t1"), "{e}");
         // An empty or null error beside a token is no error.
@@ -205,7 +219,13 @@ mod tests {
     #[test]
     fn garbage_is_broker_unavailable_never_a_panic() {
         let mut cases: Vec<String> = [
-            "", "null", "[]", "{", "{}", r#"{"brokerTokenResponse":1}"#, r#"{"brokerTokenResponse":{}}"#,
+            "",
+            "null",
+            "[]",
+            "{",
+            "{}",
+            r#"{"brokerTokenResponse":1}"#,
+            r#"{"brokerTokenResponse":{}}"#,
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -231,7 +251,10 @@ mod tests {
             deep.push('[');
         }
         cases.push(deep);
-        cases.push(format!(r#"{{"brokerTokenResponse":{{"accessToken":"{}"}}}}"#, "a".repeat(MAX_RESPONSE_BYTES)));
+        cases.push(format!(
+            r#"{{"brokerTokenResponse":{{"accessToken":"{}"}}}}"#,
+            "a".repeat(MAX_RESPONSE_BYTES)
+        ));
         for case in cases {
             let e = parse_token_response(&case, TokenType::Bearer, BrokerCall::Silent, URI)
                 .unwrap_err();

@@ -36,8 +36,9 @@ pub enum FakeOutcome {
     BrokerError(Value),
     /// This text, as it is (malformed JSON and the like).
     Raw(String),
-    /// No answer until [`FakeLinuxBroker::release_held`] (then a token), or for an
-    /// interactive call until `cancelInteractiveFlow` names it (then `UserCanceled`).
+    /// No answer until [`FakeLinuxBroker::release_held`] (then a token; calls after the
+    /// release answer at once), or for an interactive call until `cancelInteractiveFlow`
+    /// names it (then `UserCanceled`).
     Held,
 }
 
@@ -116,7 +117,7 @@ struct State {
     calls: Mutex<Vec<RecordedCall>>,
     violations: Mutex<Vec<String>>,
     counts: watch::Sender<FakeCounts>,
-    release: Notify,
+    released: watch::Sender<bool>,
     /// Correlation ids of interactive calls in flight, and of those cancelled.
     interactive_in_flight: Mutex<HashSet<String>>,
     cancelled: Mutex<HashSet<String>>,
@@ -147,7 +148,7 @@ impl FakeLinuxBroker {
             calls: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
             counts: watch::Sender::new(FakeCounts::default()),
-            release: Notify::new(),
+            released: watch::Sender::new(false),
             interactive_in_flight: Mutex::new(HashSet::new()),
             cancelled: Mutex::new(HashSet::new()),
             cancel_signal: Notify::new(),
@@ -212,9 +213,9 @@ impl FakeLinuxBroker {
         counts.clone()
     }
 
-    /// Lets every held call answer.
+    /// Lets every held call answer, and every later one answer without waiting.
     pub fn release_held(&self) {
-        self.state.release.notify_waiters();
+        self.state.released.send_replace(true);
     }
 }
 
@@ -367,7 +368,7 @@ impl State {
             FakeOutcome::Raw(text) => text,
             FakeOutcome::Held => {
                 self.count(|c| c.held += 1);
-                let released = async {
+                let cancel = async {
                     if interactive {
                         loop {
                             let signal = self.cancel_signal.notified();
@@ -381,9 +382,10 @@ impl State {
                         std::future::pending::<bool>().await
                     }
                 };
+                let mut release = self.released.subscribe();
                 let cancelled = tokio::select! {
-                    () = self.release.notified() => false,
-                    _ = released => true,
+                    _ = release.wait_for(|r| *r) => false,
+                    _ = cancel => true,
                 };
                 self.count(|c| c.held -= 1);
                 if cancelled {
@@ -396,6 +398,13 @@ impl State {
             }
         }
     }
+}
+
+/// A string that is a GUID.
+fn is_guid(value: Option<&Value>) -> bool {
+    value
+        .and_then(Value::as_str)
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
 }
 
 /// `https://host/tenant`, or plain http to a loopback mock authority; no trailing slash.
@@ -483,11 +492,7 @@ impl BrokerObject {
             self.state
                 .receive(method, &protocol_version, &correlation_id, &request_json)?;
         let mut wrong = Vec::new();
-        if !request
-            .get("clientId")
-            .and_then(Value::as_str)
-            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
-        {
+        if !is_guid(request.get("clientId")) {
             wrong.push("clientId is not a guid".to_owned());
         }
         if request
@@ -599,11 +604,7 @@ impl BrokerObject {
             self.state
                 .receive(method, &protocol_version, &correlation_id, &request_json)?;
         let mut wrong = Vec::new();
-        if !request
-            .get("clientId")
-            .and_then(Value::as_str)
-            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
-        {
+        if !is_guid(request.get("clientId")) {
             wrong.push("clientId is not a guid".to_owned());
         }
         if !lock(&self.state.interactive_in_flight).contains(&correlation_id) {

@@ -41,6 +41,11 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long CI fuzzes each target (`cargo xtask fuzz --seconds N` runs longer).
 const FUZZ_SECONDS_PER_TARGET: u64 = 20;
 
+/// The Linux broker's tests run against a private `dbus-daemon --session` they start
+/// themselves (Debian's `dbus` package; they fail under CI when it is missing).
+const DBUS_TOOLS: &[&str] = &["dbus-daemon"];
+const DBUS_APT_PACKAGES: &[&str] = &["dbus"];
+
 /// How long the Wine test run of one package may take before it is killed as hung.
 const WINE_TEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -83,6 +88,11 @@ const STEPS: &[Step] = &[
         name: "chromium",
         title: "install chromium",
         run: Ci::chromium,
+    },
+    Step {
+        name: "dbus",
+        title: "install dbus-daemon",
+        run: Ci::dbus,
     },
     Step {
         name: "test",
@@ -271,6 +281,13 @@ impl Ci {
                 "installed chromium but {CHROMIUM} is still missing"
             ))
         }
+    }
+
+    fn dbus(&mut self) -> Result {
+        if !apt::ensure(DBUS_TOOLS, DBUS_APT_PACKAGES)? {
+            eprintln!("dbus-daemon present");
+        }
+        Ok(())
     }
 
     fn test(&mut self) -> Result {

@@ -18,6 +18,8 @@ mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_browser_flow;
+#[cfg(target_os = "linux")]
+mod linux;
 mod loopback_receiver;
 mod parent_window_handle;
 mod pkce_verifier;
@@ -45,6 +47,8 @@ pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredentia
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS,
 };
+#[cfg(target_os = "linux")]
+pub use linux::{LinuxBroker, LinuxBrokerOptions};
 pub use parent_window_handle::ParentWindowHandle;
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,
@@ -70,5 +74,11 @@ pub mod fuzzing {
     /// rest is the body.
     pub fn token_endpoint_response(data: &[u8]) {
         crate::token_endpoint::parse_raw_response(data);
+    }
+
+    /// The Linux broker's answers (token, accounts, version) on arbitrary bytes.
+    #[cfg(target_os = "linux")]
+    pub fn linux_broker_response(data: &[u8]) {
+        crate::linux::fuzz_response(data);
     }
 }

@@ -48,8 +48,8 @@ pub struct BrokerToken {
     pub account: Option<BrokerAccount>,
 }
 
-/// An operating-system authentication broker (WAM on Windows; later the Microsoft identity
-/// broker on Linux): the seam between the platform-neutral orchestration in
+/// An operating-system authentication broker (WAM on Windows, the Microsoft identity broker
+/// on Linux): the seam between the platform-neutral orchestration in
 /// [`InteractiveBrowserBrokerCredential`](crate::InteractiveBrowserBrokerCredential) and the
 /// platform code.
 ///
@@ -110,13 +110,25 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
 ///   Server Core, locked-down hosts, Wine) it reports
 ///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the HRESULT,
 ///   and the credential uses the browser flow.
+/// - Linux: the Microsoft identity broker over D-Bus ([`LinuxBroker`](crate::LinuxBroker)
+///   on the session bus). Where it is missing (no session bus, nothing owns
+///   `com.microsoft.identity.broker1`, a broker older than 2.0) it reports
+///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the reason,
+///   and the credential uses the browser flow.
 /// - Elsewhere: none, the browser flow is used.
 pub fn default_platform_broker() -> Option<Arc<dyn PlatformBroker>> {
     #[cfg(windows)]
     {
         Some(Arc::new(crate::wam::WamBroker::new()))
     }
-    #[cfg(not(windows))]
+    #[cfg(target_os = "linux")]
+    {
+        // The default options cannot fail validation.
+        crate::LinuxBroker::new(None)
+            .ok()
+            .map(|b| Arc::new(b) as Arc<dyn PlatformBroker>)
+    }
+    #[cfg(not(any(windows, target_os = "linux")))]
     {
         None
     }

@@ -13,8 +13,12 @@
 
 pub mod bounded;
 pub mod fake_broker;
+#[cfg(target_os = "linux")]
+pub mod fake_linux_broker;
 pub mod gate;
 pub mod log_capture;
+#[cfg(target_os = "linux")]
+pub mod private_session_bus;
 pub mod scripted_http;
 pub mod tls_front;
 

@@ -121,7 +121,8 @@ async fn the_system_trust_store_alone_does_not_trust_the_emulator() {
     )
     .unwrap();
     let error = client.get_token().await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Transport, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    assert!(error.message().contains("unknown issuer"), "{error}");
     assert_eq!(emulator.stats().token_requests, 0);
     emulator.shutdown().await;
 }
@@ -189,11 +190,22 @@ async fn repeated_500_fails_with_the_last_ms_cv() {
 }
 
 #[tokio::test]
+async fn a_truncated_body_over_tls_is_retried() {
+    let emulator = emulator(vec![Fault::TruncatedBody]).await;
+    let token = client(&emulator, KEY, ACCOUNT).get_token().await.unwrap();
+    assert!(token.access_token.expires_on > OffsetDateTime::now_utc());
+    let stats = emulator.stats();
+    assert_eq!(stats.token_requests, 2);
+    assert_eq!(stats.truncated, 1);
+    assert_eq!(stats.tokens_issued, 2, "the cut response and the whole one");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn bad_bodies_are_errors_never_tokens() {
     for (fault, kind) in [
         (Fault::GarbageBody, ErrorKind::Protocol),
         (Fault::TokenWithoutExp, ErrorKind::Protocol),
-        (Fault::TruncatedBody, ErrorKind::Transport),
     ] {
         let emulator = emulator(vec![fault]).await;
         let error = client(&emulator, KEY, ACCOUNT)

@@ -10,6 +10,14 @@ use time::OffsetDateTime;
 pub trait Clock: Send + Sync + Debug {
     /// The current time (UTC).
     fn now(&self) -> OffsetDateTime;
+
+    /// The current time as nanoseconds since the Unix epoch: the cheap reading for hot paths
+    /// that only compare it with a stored instant (a cached token's refresh point). The
+    /// default converts [`now`](Self::now); [`SystemClock`] reads the system clock without
+    /// building an `OffsetDateTime`. It must agree with `now`.
+    fn unix_nanos(&self) -> i128 {
+        self.now().unix_timestamp_nanos()
+    }
 }
 
 /// The real wall clock. This is the only place in the workspace that reads the system time.
@@ -23,6 +31,19 @@ impl Clock for SystemClock {
     )]
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    // The wall clock, not a monotonic one: cached tokens expire by the wall clock (the JWT's
+    // `exp`), and a monotonic clock stands still while the machine sleeps.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the system clock implementation is the one sanctioned reader"
+    )]
+    fn unix_nanos(&self) -> i128 {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => since.as_nanos() as i128,
+            Err(before) => -(before.duration().as_nanos() as i128),
+        }
     }
 }
 
@@ -120,5 +141,19 @@ mod tests {
     #[test]
     fn system_clock_is_after_2024() {
         assert!(SystemClock.now().year() >= 2024);
+    }
+
+    #[test]
+    fn unix_nanos_agrees_with_now() {
+        let clock = ManualClock::at_fixed_start();
+        clock.advance(Duration::from_nanos(1_500));
+        assert_eq!(
+            clock.unix_nanos(),
+            i128::from(FIXED_START_UNIX_SECONDS) * 1_000_000_000 + 1_500
+        );
+        let before = SystemClock.now().unix_timestamp_nanos();
+        let raw = SystemClock.unix_nanos();
+        let after = SystemClock.now().unix_timestamp_nanos();
+        assert!(before <= raw && raw <= after, "{before} {raw} {after}");
     }
 }

@@ -1,5 +1,6 @@
+use crate::Error;
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine as _};
-use std::fmt;
+use std::{fmt, str::FromStr};
 use uuid::Uuid;
 
 /// The `X-MRC-CV` correlation vector sent with every STS request: 22 characters of the
@@ -31,6 +32,23 @@ impl CorrelationVector {
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    }
+}
+
+/// Parses a caller-supplied correlation vector (for
+/// [`StsTokenRequestOptions::correlation_vector`](crate::StsTokenRequestOptions)): it must be
+/// well formed, since the STS rejects anything else.
+impl FromStr for CorrelationVector {
+    type Err = Error;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if Self::is_well_formed(value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Error::invalid_input(
+                "a correlation vector is 22 characters of [A-Za-z0-9+/] (the unpadded base64 of 16 bytes); make one with CorrelationVector::new or from_uuid",
+            ))
+        }
     }
 }
 
@@ -72,6 +90,21 @@ mod tests {
         assert!(CorrelationVector::is_well_formed(a.as_str()), "{a}");
         assert!(CorrelationVector::is_well_formed(b.as_str()), "{b}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn parsing_accepts_only_well_formed_values() {
+        let cv: CorrelationVector = "DQzdx06xR5GYcLGnQTzs3w".parse().unwrap();
+        assert_eq!(cv.as_str(), "DQzdx06xR5GYcLGnQTzs3w");
+        for bad in [
+            "",
+            "DQzdx06xR5GYcLGnQTzs3w=",
+            "DQzdx06xR5GYcLGnQTzs-_",
+            "x\r\ninjected: header",
+        ] {
+            let error = bad.parse::<CorrelationVector>().unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+        }
     }
 
     #[test]

@@ -20,13 +20,21 @@ pub enum ErrorKind {
     /// The STS kept answering 429 until the retry budget ran out.
     #[error("throttled")]
     Throttled,
-    /// The STS kept failing with 5xx (or 408) until the retry budget ran out.
+    /// The STS failed with a server error: a transient one (500, 502, 503, 504, 408) until the
+    /// retry budget ran out, or one that retrying cannot fix (501, 505, ...; then
+    /// [`Error::is_transient`] is false).
     #[error("service error")]
     ServiceError,
     /// The request could not be sent or the response could not be read (connection refused,
-    /// reset, DNS, TLS).
+    /// reset, closed before the whole response arrived, DNS). TLS problems are
+    /// [`ErrorKind::Tls`].
     #[error("transport error")]
     Transport,
+    /// The TLS handshake failed, usually because of the server's certificate (not trusted,
+    /// not valid for the host name, expired). Not retried: it cannot succeed until the
+    /// certificate or the trusted roots change.
+    #[error("TLS error")]
+    Tls,
     /// The request did not complete within the configured timeout.
     #[error("timed out")]
     Timeout,
@@ -54,9 +62,13 @@ struct Inner {
     message: String,
     status: Option<u16>,
     service_message: Option<String>,
+    service_error_code: Option<String>,
+    service_error_message: Option<String>,
     ms_cv: Option<String>,
     request_cv: Option<String>,
     retry_after: Option<Duration>,
+    tries: Option<u32>,
+    transient: bool,
     source: Option<Source>,
 }
 
@@ -69,9 +81,19 @@ impl Error {
                 message: message.into(),
                 status: None,
                 service_message: None,
+                service_error_code: None,
+                service_error_message: None,
                 ms_cv: None,
                 request_cv: None,
                 retry_after: None,
+                tries: None,
+                transient: matches!(
+                    kind,
+                    ErrorKind::Throttled
+                        | ErrorKind::ServiceError
+                        | ErrorKind::Transport
+                        | ErrorKind::Timeout
+                ),
                 source: None,
             }),
         }
@@ -99,6 +121,27 @@ impl Error {
 
     pub(crate) fn with_service_message(mut self, message: Option<String>) -> Self {
         self.inner_mut().service_message = message;
+        self
+    }
+
+    pub(crate) fn with_service_error(
+        mut self,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> Self {
+        let inner = self.inner_mut();
+        inner.service_error_code = code;
+        inner.service_error_message = message;
+        self
+    }
+
+    pub(crate) fn with_tries(mut self, tries: u32) -> Self {
+        self.inner_mut().tries = Some(tries);
+        self
+    }
+
+    pub(crate) fn with_transient(mut self, transient: bool) -> Self {
+        self.inner_mut().transient = transient;
         self
     }
 
@@ -138,6 +181,23 @@ impl Error {
         self.inner.service_message.as_deref()
     }
 
+    /// The `error.code` of the service's JSON error body (`{"error":{"code":...,"message":...}}`),
+    /// if it sent one; bounded in length and stripped of control characters.
+    pub fn service_error_code(&self) -> Option<&str> {
+        self.inner.service_error_code.as_deref()
+    }
+
+    /// The `error.message` of the service's JSON error body, if it sent one; bounded in length
+    /// and stripped of control characters.
+    pub fn service_error_message(&self) -> Option<&str> {
+        self.inner.service_error_message.as_deref()
+    }
+
+    /// How many tries were made before this error was returned, when requests were sent.
+    pub fn tries(&self) -> Option<u32> {
+        self.inner.tries
+    }
+
     /// The service's correlation vector (`MS-CV` response header). Quote it to support.
     pub fn ms_cv(&self) -> Option<&str> {
         self.inner.ms_cv.as_deref()
@@ -153,16 +213,11 @@ impl Error {
         self.inner.retry_after
     }
 
-    /// Whether trying again later may succeed (throttling, service errors, transport errors
-    /// and timeouts).
+    /// Whether trying again later may succeed: throttling, transient service errors (not 501
+    /// or 505), transport errors and timeouts. TLS, authentication, rejected requests,
+    /// protocol errors and invalid input are not transient.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            ErrorKind::Throttled
-                | ErrorKind::ServiceError
-                | ErrorKind::Transport
-                | ErrorKind::Timeout
-        )
+        self.inner.transient
     }
 }
 
@@ -173,9 +228,18 @@ impl fmt::Display for Error {
         if let Some(status) = inner.status {
             write!(f, " (status {status}")?;
             if let Some(message) = &inner.service_message {
-                write!(f, ", service said \"{message}\"")?;
+                write!(f, ", WWW-Authenticate \"{message}\"")?;
+            }
+            match (&inner.service_error_code, &inner.service_error_message) {
+                (Some(code), Some(message)) => write!(f, ", service error {code}: \"{message}\"")?,
+                (Some(code), None) => write!(f, ", service error {code}")?,
+                (None, Some(message)) => write!(f, ", service error \"{message}\"")?,
+                (None, None) => {}
             }
             f.write_str(")")?;
+        }
+        if let Some(tries) = inner.tries.filter(|tries| *tries > 1) {
+            write!(f, " (after {tries} tries)")?;
         }
         if let Some(retry_after) = inner.retry_after {
             write!(f, " (retry after {}s)", retry_after.as_secs_f32())?;
@@ -198,9 +262,12 @@ impl fmt::Debug for Error {
             .field("message", &inner.message)
             .field("status", &inner.status)
             .field("service_message", &inner.service_message)
+            .field("service_error_code", &inner.service_error_code)
+            .field("service_error_message", &inner.service_error_message)
             .field("ms_cv", &inner.ms_cv)
             .field("request_cv", &inner.request_cv)
             .field("retry_after", &inner.retry_after)
+            .field("tries", &inner.tries)
             .field("source", &inner.source)
             .finish()
     }
@@ -221,7 +288,7 @@ impl From<Error> for azure_core::Error {
     fn from(error: Error) -> Self {
         use azure_core::error::ErrorKind as Core;
         let kind = match error.kind() {
-            ErrorKind::Transport => Core::Connection,
+            ErrorKind::Transport | ErrorKind::Tls => Core::Connection,
             ErrorKind::Timeout => Core::Io,
             ErrorKind::Protocol => Core::DataConversion,
             _ => Core::Credential,

@@ -37,7 +37,9 @@ mod retry_policy;
 mod sts_client;
 mod sts_endpoint;
 mod sts_response;
+mod tls_config;
 mod token_cache;
+mod transport_failure;
 
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
@@ -47,8 +49,8 @@ pub use error::{Error, ErrorKind};
 pub use jwt::{decode_jwt_unverified, jwt_expires_on, JwtError, UnverifiedJwt};
 pub use retry_policy::StsRetryOptions;
 pub use sts_client::{
-    MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, DEFAULT_AAD_SCOPE,
-    MAX_RESPONSE_BYTES,
+    MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, StsTokenRequestOptions,
+    DEFAULT_AAD_SCOPE, DEFAULT_MAX_CONNECTIONS_PER_HOST, MAX_RESPONSE_BYTES,
 };
 pub use sts_endpoint::{is_loopback_url, StsEndpoint};
 pub use token_cache::*;

@@ -1,31 +1,28 @@
-use azure_core::{
-    http::{
-        headers::RETRY_AFTER,
-        policies::{RetryHeaders, RetryPolicy},
-        StatusCode,
-    },
-    time::Duration as CoreDuration,
-};
 use std::time::Duration;
 
 /// How the STS client retries transient failures.
 ///
-/// Retried: 408, 429, 500, 502, 503, 504 and connection failures (including a try that hit
-/// the per-try timeout). Never retried: 400, 401, 403, 404 or any other status. Backoff is
-/// exponential with full jitter; a `Retry-After` from the service is honoured but capped by
-/// [`max_retry_after`](Self::max_retry_after), so a service asking for an hour cannot hang a
-/// caller. Attempts and total time are bounded.
+/// Retried: 408, 429, 500, 502, 503, 504, connections that fail or close before the whole
+/// response arrived (refused, reset, a body cut short), and a try that hit the per-try
+/// timeout, including one whose body stalled. Never retried: any other status (400, 401, 403,
+/// 404, 501, 505, ...), TLS and certificate failures, and a 200 whose body is not a usable
+/// token. Backoff is exponential with full jitter; a `Retry-After` from the service is
+/// honoured but capped by [`max_retry_after`](Self::max_retry_after), so a service asking for
+/// an hour cannot hang a caller. Attempts and total time are bounded, both counted from the
+/// start of the `get_token` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StsRetryOptions {
     /// Retries after the first try (so `max_retries + 1` tries at most). Default 3.
     pub max_retries: u32,
-    /// The backoff before the first retry; doubles each retry. Default 500 ms.
+    /// The backoff ceiling before the first retry; doubles each retry. Default 500 ms.
     pub initial_delay: Duration,
-    /// The largest backoff between two tries. Default 8 s.
+    /// The largest backoff ceiling between two tries. Default 8 s.
     pub max_delay: Duration,
     /// The largest `Retry-After` honoured; a longer request is cut to this. Default 10 s.
     pub max_retry_after: Duration,
-    /// No retry starts after this much time has passed since the first try. Default 30 s.
+    /// No retry starts later than this after the `get_token` call started: a retry whose wait
+    /// would end later is not made, and the last error is returned at once. A try already
+    /// running is bounded by the per-try and overall timeouts, not by this. Default 30 s.
     pub max_total_elapsed: Duration,
 }
 
@@ -49,166 +46,105 @@ impl StsRetryOptions {
             ..Self::default()
         }
     }
-}
 
-/// The `azure_core` retry policy built from [`StsRetryOptions`].
-///
-/// `azure_core`'s own exponential policy is used for everything but the wait: it sleeps for
-/// the full `Retry-After` however long it is, and the spec requires a cap.
-#[derive(Debug)]
-pub(crate) struct StsRetryPolicy {
-    options: StsRetryOptions,
-    headers: RetryHeaders,
-}
-
-const RETRY_STATUS_CODES: &[StatusCode] = &[
-    StatusCode::RequestTimeout,
-    StatusCode::TooManyRequests,
-    StatusCode::InternalServerError,
-    StatusCode::BadGateway,
-    StatusCode::ServiceUnavailable,
-    StatusCode::GatewayTimeout,
-];
-
-impl StsRetryPolicy {
-    pub(crate) fn new(options: StsRetryOptions) -> Self {
-        Self {
-            options,
-            headers: RetryHeaders {
-                retry_headers: vec![RETRY_AFTER],
-            },
-        }
-    }
-
-    /// Exponential backoff with full jitter: a uniform delay in `[0, min(max, initial * 2^n))`,
-    /// never below 1 ms.
-    fn backoff(&self, retry_count: u32) -> Duration {
-        let exponent = retry_count.saturating_sub(1).min(30);
-        let ceiling = self
-            .options
-            .initial_delay
+    /// The backoff ceiling before retry number `retry` (1 for the first retry):
+    /// `min(max_delay, initial_delay * 2^(retry - 1))`.
+    fn ceiling(&self, retry: u32) -> Duration {
+        let exponent = retry.saturating_sub(1).min(30);
+        self.initial_delay
             .saturating_mul(1u32 << exponent)
-            .min(self.options.max_delay)
-            .max(Duration::from_millis(1));
-        let millis = u64::try_from(ceiling.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        Duration::from_millis(rand::random_range(millis / 2..=millis))
+            .min(self.max_delay)
     }
 
-    pub(crate) fn delay(&self, retry_count: u32, retry_after: Option<Duration>) -> Duration {
-        let backoff = self.backoff(retry_count);
+    /// The wait before retry number `retry` (1 for the first retry): full jitter, a uniform
+    /// draw from `[0, ceiling)` where `ceiling` is `min(max_delay, initial_delay *
+    /// 2^(retry - 1))`; when the service sent `Retry-After`, that (capped by
+    /// `max_retry_after`) instead, since asking earlier only meets another 429.
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         match retry_after {
-            Some(asked) => asked
-                .min(self.options.max_retry_after)
-                .max(backoff.min(asked)),
-            None => backoff,
+            Some(asked) => asked.min(self.max_retry_after),
+            None => full_jitter(self.ceiling(retry), rand::random::<f64>()),
         }
     }
 }
 
-fn to_core(duration: Duration) -> CoreDuration {
-    CoreDuration::try_from(duration).unwrap_or(CoreDuration::MAX)
+/// `unit` (in `[0, 1)`) of the way from zero to `ceiling`: a uniform draw from `[0, ceiling)`.
+fn full_jitter(ceiling: Duration, unit: f64) -> Duration {
+    let nanos = ceiling.as_nanos() as f64 * unit.clamp(0.0, 1.0);
+    let nanos = nanos.min(ceiling.as_nanos().saturating_sub(1) as f64);
+    Duration::from_nanos(nanos as u64)
 }
 
-fn from_core(duration: CoreDuration) -> Duration {
-    Duration::try_from(duration).unwrap_or(Duration::ZERO)
-}
-
-#[async_trait::async_trait]
-impl RetryPolicy for StsRetryPolicy {
-    fn is_expired(&self, duration_since_start: CoreDuration, retry_count: u32) -> bool {
-        retry_count >= self.options.max_retries
-            || duration_since_start >= to_core(self.options.max_total_elapsed)
-    }
-
-    fn retry_headers(&self) -> Option<&RetryHeaders> {
-        Some(&self.headers)
-    }
-
-    fn retry_status_codes(&self) -> &[StatusCode] {
-        RETRY_STATUS_CODES
-    }
-
-    fn sleep_duration(&self, retry_count: u32) -> CoreDuration {
-        to_core(self.backoff(retry_count))
-    }
-
-    async fn wait(&self, retry_count: u32, retry_after: Option<CoreDuration>) {
-        let delay = self.delay(retry_count, retry_after.map(from_core));
-        tracing::debug!(
-            retry_count,
-            delay_ms = delay.as_millis() as u64,
-            "waiting before retrying the STS request"
-        );
-        tokio::time::sleep(delay).await;
-    }
+/// The statuses retried: request timeout, throttling, and the transient server errors.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        let policy = StsRetryPolicy::new(StsRetryOptions {
+    fn options() -> StsRetryOptions {
+        StsRetryOptions {
             initial_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(700),
             ..StsRetryOptions::default()
-        });
-        for _ in 0..200 {
-            let first = policy.delay(1, None);
-            assert!(
-                first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
-                "{first:?}"
-            );
-            let third = policy.delay(3, None);
-            assert!(
-                third >= Duration::from_millis(200) && third <= Duration::from_millis(400),
-                "{third:?}"
-            );
-            let tenth = policy.delay(10, None);
-            assert!(tenth <= Duration::from_millis(700), "{tenth:?}");
-            let huge = policy.delay(u32::MAX, None);
-            assert!(huge <= Duration::from_millis(700), "{huge:?}");
         }
     }
 
     #[test]
+    fn backoff_is_full_jitter_below_a_growing_bounded_ceiling() {
+        let options = options();
+        let mut below_half = [false; 3];
+        for _ in 0..500 {
+            for (slot, (retry, ceiling)) in [(1, 100), (3, 400), (10, 700)].into_iter().enumerate()
+            {
+                let ceiling = Duration::from_millis(ceiling);
+                let delay = options.delay(retry, None);
+                assert!(delay < ceiling, "retry {retry}: {delay:?}");
+                below_half[slot] |= delay < ceiling / 2;
+            }
+            assert!(options.delay(u32::MAX, None) < Duration::from_millis(700));
+        }
+        // Full jitter draws from the whole range, not only its upper half: with 500 draws per
+        // retry, missing the lower half by chance has probability 2^-500.
+        assert_eq!(below_half, [true; 3], "draws never fell below ceiling/2");
+    }
+
+    #[test]
+    fn full_jitter_spans_zero_to_just_below_the_ceiling() {
+        let ceiling = Duration::from_millis(800);
+        assert_eq!(full_jitter(ceiling, 0.0), Duration::ZERO);
+        assert_eq!(full_jitter(ceiling, 0.5), Duration::from_millis(400));
+        assert!(full_jitter(ceiling, 0.999_999_999_999) < ceiling);
+        assert!(full_jitter(ceiling, 1.0) < ceiling);
+        assert_eq!(full_jitter(Duration::ZERO, 0.7), Duration::ZERO);
+    }
+
+    #[test]
     fn retry_after_is_honoured_but_capped() {
-        let policy = StsRetryPolicy::new(StsRetryOptions {
+        let options = StsRetryOptions {
             initial_delay: Duration::from_millis(10),
             max_retry_after: Duration::from_secs(5),
             ..StsRetryOptions::default()
-        });
+        };
         assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(2))),
+            options.delay(1, Some(Duration::from_secs(2))),
             Duration::from_secs(2)
         );
         assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(3600))),
+            options.delay(1, Some(Duration::from_secs(3600))),
             Duration::from_secs(5)
         );
     }
 
     #[test]
-    fn attempts_and_total_time_are_bounded() {
-        let policy = StsRetryPolicy::new(StsRetryOptions::default());
-        assert!(!policy.is_expired(CoreDuration::seconds(1), 0));
-        assert!(policy.is_expired(CoreDuration::seconds(1), 3));
-        assert!(policy.is_expired(CoreDuration::seconds(31), 1));
-        assert!(StsRetryPolicy::new(StsRetryOptions::none()).is_expired(CoreDuration::ZERO, 0));
-    }
-
-    #[test]
     fn only_transient_statuses_are_retried() {
-        let policy = StsRetryPolicy::new(StsRetryOptions::default());
-        let codes = policy.retry_status_codes();
-        for code in [408u16, 429, 500, 502, 503, 504] {
-            assert!(codes.contains(&StatusCode::from(code)), "{code}");
+        for status in [408u16, 429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(status), "{status}");
         }
-        for code in [400u16, 401, 403, 404] {
-            assert!(!codes.contains(&StatusCode::from(code)), "{code}");
+        for status in [200u16, 301, 400, 401, 403, 404, 418, 501, 505, 511] {
+            assert!(!is_retryable_status(status), "{status}");
         }
     }
 }

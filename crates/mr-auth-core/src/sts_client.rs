@@ -1,22 +1,31 @@
 use crate::{
-    retry_policy::StsRetryPolicy,
+    retry_policy::is_retryable_status,
     sts_response::{parse_success, status_error, ResponseMeta},
+    transport_failure::{describe_transport_failure, TransportFailure},
     AccountDomain, AccountId, Clock as _, CorrelationVector, Error, ErrorKind, StsEndpoint,
     StsRetryOptions, SystemClock,
 };
 use azure_core::{
-    credentials::{AccessToken, TokenCredential},
+    credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions},
     http::{
         headers::{
             HeaderName, Headers, ACCEPT, AUTHORIZATION, CLIENT_REQUEST_ID, RETRY_AFTER,
             WWW_AUTHENTICATE,
         },
-        ClientOptions, Context, Method, Pipeline, PipelineStreamOptions, Request, RetryOptions,
-        Transport, Url,
+        ClientMethodOptions, ClientOptions, Context, Method, Pipeline, PipelineStreamOptions,
+        Request, RetryOptions, Transport, Url,
     },
 };
 use futures::StreamExt as _;
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicBool, AtomicU32, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+use tokio::{sync::Semaphore, time::Instant};
 use tracing::Instrument as _;
 
 /// The Azure AD scope requested for the STS call unless overridden: the regionless scope that
@@ -26,6 +35,9 @@ pub const DEFAULT_AAD_SCOPE: &str = "https://sts.mixedreality.azure.com//.defaul
 /// The largest STS response body read. A real token response is about 2 KiB.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
+/// The default of [`MixedRealityStsClientOptions::max_connections_per_host`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 16;
+
 const X_MRC_CV: HeaderName = HeaderName::from_static("x-mrc-cv");
 const MS_CV: HeaderName = HeaderName::from_static("ms-cv");
 
@@ -33,7 +45,8 @@ const MS_CV: HeaderName = HeaderName::from_static("ms-cv");
 #[derive(Debug, Clone)]
 pub struct MixedRealityStsClientOptions {
     /// `azure_core` client options: transport, user agent, logging, per-call and per-try
-    /// policies. Its `retry` is replaced by [`retry`](Self::retry).
+    /// policies. Its `retry` is not used: the client retries by [`retry`](Self::retry)
+    /// itself, so that reading the body is part of each try.
     pub client_options: ClientOptions,
     /// A custom STS endpoint replacing `https://sts.<account domain>` (a sovereign cloud, a
     /// self-hosted STS, the local emulator). See [`StsEndpoint`] for what is accepted.
@@ -43,17 +56,29 @@ pub struct MixedRealityStsClientOptions {
     pub aad_scope: Option<String>,
     /// Retries of transient failures.
     pub retry: StsRetryOptions,
-    /// How long establishing a connection may take. Default 10 s. Applies to the default
-    /// transport only (a custom `client_options.transport` brings its own).
+    /// How long establishing a connection (TCP and TLS) may take. Default 10 s. Applies to the
+    /// default transport only (a custom `client_options.transport` brings its own).
     pub connect_timeout: Duration,
-    /// How long one try (request and response) may take. Default 20 s. Default transport only.
+    /// How long one try may take, from sending the request to the last byte of the response
+    /// body. Default 20 s. A try that hits it is retried.
     pub try_timeout: Duration,
-    /// How long a whole `get_token` call may take, retries and the credential included.
-    /// Default 60 s (the Python client's 300 s leaves a caller hanging for five minutes).
+    /// How long a whole `get_token` call may take, from its start: the credential, every try
+    /// and every wait between tries. Default 60 s (the Python client's 300 s leaves a caller
+    /// hanging for five minutes).
     pub timeout: Duration,
-    /// Extra root certificates (PEM) the default transport trusts besides the system's, for
-    /// example the local emulator's CA. Nothing is added to any global trust store.
+    /// Extra root certificates (PEM) the default transport trusts, for example the local
+    /// emulator's CA or a private STS's. Nothing is added to any global trust store.
     pub extra_root_certificates_pem: Vec<String>,
+    /// Whether the default transport trusts the system's root certificates besides
+    /// [`extra_root_certificates_pem`](Self::extra_root_certificates_pem). Default `true`.
+    /// Set it to `false` to trust **only** the given certificates (a pinned private STS);
+    /// construction then fails if none are given.
+    pub trust_system_roots: bool,
+    /// How many requests may be in flight to the STS at once, and so how many connections
+    /// the client opens at most (HTTP/1.1 uses one connection per request in flight). Further
+    /// callers wait for a free slot, within their timeout. Default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`]; must be at least 1.
+    pub max_connections_per_host: usize,
 }
 
 impl Default for MixedRealityStsClientOptions {
@@ -67,8 +92,32 @@ impl Default for MixedRealityStsClientOptions {
             try_timeout: Duration::from_secs(20),
             timeout: Duration::from_secs(60),
             extra_root_certificates_pem: Vec::new(),
+            trust_system_roots: true,
+            max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
         }
     }
+}
+
+/// Options of one [`MixedRealityStsClient::get_token_with_options`] call (and of the caching
+/// credential's calls in `mr-auth-credentials`). Unset fields take the client's options.
+///
+/// Through `TokenCredential::get_token`, which only takes a [`Context`], put a
+/// `StsTokenRequestOptions` into the context with `Context::with_value`; the caching
+/// credential reads it from there (its own `method_options` are then not used: the request's
+/// context is).
+#[derive(Debug, Clone, Default)]
+pub struct StsTokenRequestOptions<'a> {
+    /// Bounds this call instead of [`MixedRealityStsClientOptions::timeout`]; must be greater
+    /// than zero.
+    pub timeout: Option<Duration>,
+    /// Retries for this call instead of [`MixedRealityStsClientOptions::retry`].
+    pub retry: Option<StsRetryOptions>,
+    /// The `X-MRC-CV` to send instead of a fresh one, to tie the STS call to the caller's own
+    /// request id.
+    pub correlation_vector: Option<CorrelationVector>,
+    /// The `azure_core` method options; their [`Context`] reaches the pipeline's policies and
+    /// the credential.
+    pub method_options: ClientMethodOptions<'a>,
 }
 
 /// A Mixed Reality access token and the STS correlation vector of the response that issued it.
@@ -84,8 +133,15 @@ pub struct StsToken {
 ///
 /// One call is `GET {sts}/Accounts/{account id}/token?api-version=2019-02-28-preview` with
 /// `Authorization: Bearer <credential token>`, `Accept: application/json` and a fresh
-/// `X-MRC-CV`, sent through an `azure_core` pipeline (user agent, client request id, logging,
-/// retries).
+/// `X-MRC-CV`, sent through an `azure_core` pipeline (user agent, client request id, logging).
+/// Each try sends the request and reads the whole body; a try that fails transiently is
+/// retried as [`StsRetryOptions`] says.
+///
+/// Limits, all counted from the start of the call: the whole call ends within
+/// [`timeout`](MixedRealityStsClientOptions::timeout) (60 s); each try within
+/// [`try_timeout`](MixedRealityStsClientOptions::try_timeout) (20 s); no retry starts after
+/// [`max_total_elapsed`](StsRetryOptions::max_total_elapsed) (30 s). So with the defaults a
+/// silent server fails the call after two tries, about 40 s in.
 pub struct MixedRealityStsClient {
     account_id: AccountId,
     endpoint: StsEndpoint,
@@ -94,6 +150,10 @@ pub struct MixedRealityStsClient {
     scope: String,
     pipeline: Pipeline,
     timeout: Duration,
+    try_timeout: Duration,
+    connect_timeout: Duration,
+    retry: StsRetryOptions,
+    connections: Semaphore,
 }
 
 impl MixedRealityStsClient {
@@ -119,14 +179,15 @@ impl MixedRealityStsClient {
             Some(scope) => scope.trim().to_owned(),
             None => DEFAULT_AAD_SCOPE.to_owned(),
         };
-        if options.timeout.is_zero() {
+        check_timeout("timeout", options.timeout)?;
+        check_timeout("try_timeout", options.try_timeout)?;
+        if options.max_connections_per_host == 0 {
             return Err(Error::invalid_input(
-                "the overall timeout must be greater than zero",
+                "max_connections_per_host is zero; allow at least one connection",
             ));
         }
         let mut client_options = options.client_options.clone();
-        client_options.retry =
-            RetryOptions::custom(Arc::new(StsRetryPolicy::new(options.retry.clone())));
+        client_options.retry = RetryOptions::none();
         if client_options.transport.is_none() {
             client_options.transport = Some(default_transport(&options)?);
         }
@@ -146,6 +207,10 @@ impl MixedRealityStsClient {
             scope,
             pipeline,
             timeout: options.timeout,
+            try_timeout: options.try_timeout,
+            connect_timeout: options.connect_timeout,
+            retry: options.retry,
+            connections: Semaphore::new(options.max_connections_per_host),
         }))
     }
 
@@ -164,32 +229,85 @@ impl MixedRealityStsClient {
         &self.scope
     }
 
-    /// Gets a fresh Mixed Reality access token from the STS (no caching here; see the caching
-    /// credential in `mr-auth-credentials`).
+    /// Gets a fresh Mixed Reality access token from the STS with the client's options (no
+    /// caching here; see the caching credential in `mr-auth-credentials`).
     pub async fn get_token(&self) -> Result<StsToken, Error> {
-        let cv = CorrelationVector::new();
+        self.get_token_with_options(None).await
+    }
+
+    /// Gets a fresh Mixed Reality access token from the STS; `options` override the client's
+    /// timeout, retries and correlation vector for this call.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mr_auth_core::{CorrelationVector, MixedRealityStsClient, StsRetryOptions, StsTokenRequestOptions};
+    ///
+    /// # async fn run(client: &MixedRealityStsClient) -> Result<(), mr_auth_core::Error> {
+    /// let token = client
+    ///     .get_token_with_options(Some(StsTokenRequestOptions {
+    ///         timeout: Some(Duration::from_secs(5)),
+    ///         retry: Some(StsRetryOptions::none()),
+    ///         correlation_vector: Some("DQzdx06xR5GYcLGnQTzs3w".parse()?),
+    ///         ..StsTokenRequestOptions::default()
+    ///     }))
+    ///     .await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn get_token_with_options(
+        &self,
+        options: Option<StsTokenRequestOptions<'_>>,
+    ) -> Result<StsToken, Error> {
+        let started = Instant::now();
+        let options = options.unwrap_or_default();
+        let cv = options.correlation_vector.clone().unwrap_or_default();
+        let result = self.run(&options, &cv, started).await;
+        result.map_err(|error| error.with_request_cv(Some(cv.as_str().to_owned())))
+    }
+
+    async fn run(
+        &self,
+        options: &StsTokenRequestOptions<'_>,
+        cv: &CorrelationVector,
+        started: Instant,
+    ) -> Result<StsToken, Error> {
+        let timeout = options.timeout.unwrap_or(self.timeout);
+        check_timeout("the per-call timeout", timeout)?;
+        let retry = options.retry.as_ref().unwrap_or(&self.retry);
+        let progress = Progress::default();
         let span =
             tracing::debug_span!("mr_sts_get_token", account_id = %self.account_id, x_mrc_cv = %cv);
-        let result = match tokio::time::timeout(self.timeout, self.exchange(&cv))
+        let exchange = self.exchange(
+            cv,
+            retry,
+            &options.method_options.context,
+            started,
+            &progress,
+        );
+        match tokio::time::timeout_at(started + timeout, exchange)
             .instrument(span)
             .await
         {
             Ok(result) => result,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "the STS at {} did not issue a token within {:?}",
-                    self.endpoint, self.timeout
-                ),
-            )),
-        };
-        result.map_err(|error| error.with_request_cv(Some(cv.as_str().to_owned())))
+            Err(_) => Err(progress.timeout_error(&self.endpoint, timeout)),
+        }
     }
 
-    async fn exchange(&self, cv: &CorrelationVector) -> Result<StsToken, Error> {
+    async fn exchange(
+        &self,
+        cv: &CorrelationVector,
+        retry: &StsRetryOptions,
+        ctx: &Context<'_>,
+        started: Instant,
+        progress: &Progress,
+    ) -> Result<StsToken, Error> {
+        let credential_options = TokenRequestOptions {
+            method_options: ClientMethodOptions {
+                context: ctx.clone(),
+            },
+        };
         let credential_token = self
             .credential
-            .get_token(&[self.scope.as_str()], None)
+            .get_token(&[self.scope.as_str()], Some(credential_options))
             .await
             .map_err(|error| {
                 Error::new(
@@ -200,7 +318,87 @@ impl MixedRealityStsClient {
                 )
                 .with_source(error)
             })?;
+        let secret = credential_token.token;
 
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            progress.start_try(tries);
+            let error = match self.try_once(cv, &secret, ctx, tries).await {
+                Ok(token) => return Ok(token),
+                Err(TryError {
+                    error,
+                    retry: false,
+                }) => return Err(error.with_tries(tries)),
+                Err(TryError { error, retry: true }) => error.with_tries(tries),
+            };
+            if tries > retry.max_retries {
+                return Err(error);
+            }
+            let delay = retry.delay(tries, error.retry_after());
+            if started.elapsed() + delay > retry.max_total_elapsed {
+                tracing::debug!(
+                    tries,
+                    delay_ms = delay.as_millis() as u64,
+                    "not retrying the STS request: the retry would start after max_total_elapsed"
+                );
+                return Err(error);
+            }
+            tracing::debug!(
+                tries,
+                delay_ms = delay.as_millis() as u64,
+                error = %error,
+                "waiting before retrying the STS request"
+            );
+            progress.record_failure(error);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One try: wait for a connection slot, send, read the whole body, within the per-try
+    /// timeout.
+    async fn try_once(
+        &self,
+        cv: &CorrelationVector,
+        secret: &Secret,
+        ctx: &Context<'_>,
+        tries: u32,
+    ) -> Result<StsToken, TryError> {
+        let _slot = self.connections.acquire().await.map_err(|_| {
+            TryError::fatal(Error::new(
+                ErrorKind::Transport,
+                "the client's connection slots were closed",
+            ))
+        })?;
+        let headers_received = AtomicBool::new(false);
+        let attempt = self.send_and_read(cv, secret, ctx, tries, &headers_received);
+        match tokio::time::timeout(self.try_timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => {
+                let what = if headers_received.load(Ordering::Relaxed) {
+                    "sent the response headers, then the body stalled"
+                } else {
+                    "did not answer"
+                };
+                Err(TryError::retry(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the STS at {} {what}: no complete response within the per-try timeout of {:?}",
+                        self.endpoint, self.try_timeout
+                    ),
+                )))
+            }
+        }
+    }
+
+    async fn send_and_read(
+        &self,
+        cv: &CorrelationVector,
+        secret: &Secret,
+        ctx: &Context<'_>,
+        tries: u32,
+        headers_received: &AtomicBool,
+    ) -> Result<StsToken, TryError> {
         // The Authorization header is set here rather than by azure_core's
         // BearerTokenAuthorizationPolicy: that policy refuses plain-http URLs, and the spec
         // allows http for loopback emulators; it also requests its own token per try.
@@ -211,17 +409,12 @@ impl MixedRealityStsClient {
         // header through a lookup that builds an error (and, with RUST_BACKTRACE set, captures
         // a backtrace) whenever the header is absent: setting it here avoids that per-call cost.
         request.insert_header(CLIENT_REQUEST_ID, uuid::Uuid::new_v4().to_string());
-        request.insert_header(
-            AUTHORIZATION,
-            format!("Bearer {}", credential_token.token.secret()),
-        );
-        drop(credential_token);
+        request.insert_header(AUTHORIZATION, format!("Bearer {}", secret.secret()));
 
-        let ctx = Context::new();
         let response = self
             .pipeline
             .stream(
-                &ctx,
+                ctx,
                 &mut request,
                 Some(PipelineStreamOptions {
                     skip_checks: true,
@@ -231,6 +424,7 @@ impl MixedRealityStsClient {
             .await
             .map_err(|error| self.transport_error(error))?;
         drop(request);
+        headers_received.store(true, Ordering::Relaxed);
 
         let (status, headers, body) = response.deconstruct();
         let meta = ResponseMeta {
@@ -239,19 +433,54 @@ impl MixedRealityStsClient {
             www_authenticate: header(&headers, &WWW_AUTHENTICATE),
             retry_after: header(&headers, &RETRY_AFTER),
         };
+        let body = read_bounded(body, MAX_RESPONSE_BYTES).await;
+        let bytes = match body {
+            Ok(bytes) => bytes,
+            // An error status's body only adds detail: keep the status error if it is cut.
+            Err(BodyError::TooLarge | BodyError::Cut(_)) if meta.status != 200 => Vec::new(),
+            Err(BodyError::TooLarge) => {
+                return Err(TryError::fatal(
+                    Error::new(
+                        ErrorKind::Protocol,
+                        format!("the STS response body is larger than {MAX_RESPONSE_BYTES} bytes, far beyond any token; refusing to read it"),
+                    )
+                    .with_status(meta.status)
+                    .with_ms_cv(meta.ms_cv),
+                ))
+            }
+            Err(BodyError::Cut(error)) => {
+                let failure = describe_transport_failure(&error);
+                return Err(TryError::retry(
+                    Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "the connection to {} closed before the whole STS response arrived ({})",
+                            self.endpoint.host_port(),
+                            failure.cause
+                        ),
+                    )
+                    .with_status(meta.status)
+                    .with_ms_cv(meta.ms_cv)
+                    .with_source(error),
+                ));
+            }
+        };
         if meta.status != 200 {
             tracing::debug!(status = meta.status, ms_cv = ?meta.ms_cv, "the STS returned an error status");
-            return Err(status_error(
+            let error = status_error(
                 &meta,
                 &self.endpoint.to_string(),
+                &bytes,
+                secret.secret(),
+                tries,
                 SystemClock.now(),
-            ));
+            );
+            let retry = is_retryable_status(meta.status);
+            return Err(TryError { error, retry });
         }
-        let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|error| error.with_status(200).with_ms_cv(meta.ms_cv.clone()))?;
-        let access_token = parse_success(&bytes)
-            .map_err(|error| error.with_status(200).with_ms_cv(meta.ms_cv.clone()))?;
+        let access_token = parse_success(&bytes).map_err(|error| {
+            TryError::fatal(error.with_status(200).with_ms_cv(meta.ms_cv.clone()))
+        })?;
         tracing::debug!(ms_cv = ?meta.ms_cv, expires_on = %access_token.expires_on, "the STS issued a token");
         Ok(StsToken {
             access_token,
@@ -259,21 +488,128 @@ impl MixedRealityStsClient {
         })
     }
 
-    fn transport_error(&self, error: azure_core::Error) -> Error {
-        let timed_out = is_timeout(&error);
-        let (kind, what) = if timed_out {
-            (ErrorKind::Timeout, "timed out")
-        } else {
-            (ErrorKind::Transport, "failed")
-        };
-        Error::new(
-            kind,
-            format!(
-                "the request to the STS at {} {what} (after retries); check the endpoint and network",
-                self.endpoint
+    fn transport_error(&self, error: azure_core::Error) -> TryError {
+        let failure = describe_transport_failure(&error);
+        let host_port = self.endpoint.host_port();
+        let (kind, message, retry) = match failure.failure {
+            TransportFailure::Tls => (
+                ErrorKind::Tls,
+                format!("the TLS connection to {host_port} failed: {}", failure.cause),
+                false,
             ),
-        )
-        .with_source(error)
+            TransportFailure::ConnectTimeout => (
+                ErrorKind::Timeout,
+                format!(
+                    "connecting to {host_port} timed out after {:?}; check the endpoint and that the network lets the connection through",
+                    self.connect_timeout
+                ),
+                true,
+            ),
+            TransportFailure::Refused => (
+                ErrorKind::Transport,
+                format!("connection refused by {host_port}; check that the STS runs there and the endpoint's port"),
+                true,
+            ),
+            TransportFailure::Reset => (
+                ErrorKind::Transport,
+                format!("the connection to {host_port} was reset before a response arrived"),
+                true,
+            ),
+            TransportFailure::Closed => (
+                ErrorKind::Transport,
+                format!("the connection to {host_port} was closed before a response arrived"),
+                true,
+            ),
+            TransportFailure::Connect => (
+                ErrorKind::Transport,
+                format!("could not connect to {host_port}: {}", failure.cause),
+                true,
+            ),
+            TransportFailure::Other => (
+                ErrorKind::Transport,
+                format!("the request to the STS at {} failed: {}", self.endpoint, failure.cause),
+                true,
+            ),
+        };
+        let error = Error::new(kind, message).with_source(error);
+        TryError { error, retry }
+    }
+}
+
+fn check_timeout(what: &str, timeout: Duration) -> Result<(), Error> {
+    if timeout.is_zero() {
+        return Err(Error::invalid_input(format!(
+            "{what} is zero; it must be greater than zero"
+        )));
+    }
+    Ok(())
+}
+
+/// A failed try, and whether another may succeed.
+struct TryError {
+    error: Error,
+    retry: bool,
+}
+
+impl TryError {
+    fn retry(error: Error) -> Self {
+        Self { error, retry: true }
+    }
+
+    fn fatal(error: Error) -> Self {
+        Self {
+            error,
+            retry: false,
+        }
+    }
+}
+
+/// What a call had done when its overall timeout cut it, for the timeout's message.
+#[derive(Default)]
+struct Progress {
+    tries: AtomicU32,
+    last_failure: Mutex<Option<Error>>,
+}
+
+impl Progress {
+    fn start_try(&self, tries: u32) {
+        self.tries.store(tries, Ordering::Relaxed);
+    }
+
+    fn record_failure(&self, error: Error) {
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+    }
+
+    fn timeout_error(&self, endpoint: &StsEndpoint, timeout: Duration) -> Error {
+        let tries = self.tries.load(Ordering::Relaxed);
+        let last = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let detail = match (tries, &last) {
+            (0, _) => "the credential had not produced a token yet".to_owned(),
+            (tries, Some(last)) => {
+                format!("{tries} tries; the last failed with: {}", last.message())
+            }
+            (tries, None) => format!("{tries} tries, the last got no complete response"),
+        };
+        let mut error = Error::new(
+            ErrorKind::Timeout,
+            format!("the STS at {endpoint} did not issue a token within {timeout:?} ({detail})"),
+        );
+        if tries > 0 {
+            error = error.with_tries(tries);
+        }
+        if let Some(last) = last {
+            error = error
+                .with_ms_cv(last.ms_cv().map(str::to_owned))
+                .with_source(last);
+        }
+        error
     }
 }
 
@@ -287,39 +623,20 @@ fn header(headers: &Headers, name: &HeaderName) -> Option<String> {
         .map(|(_, value)| value.as_str().to_owned())
 }
 
-fn is_timeout(error: &azure_core::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = error
-        .get_ref()
-        .map(|inner| inner as &(dyn std::error::Error + 'static));
-    while let Some(err) = current {
-        if let Some(reqwest_error) = err.downcast_ref::<reqwest::Error>() {
-            if reqwest_error.is_timeout() {
-                return true;
-            }
-        }
-        current = err.source();
-    }
-    false
+enum BodyError {
+    TooLarge,
+    Cut(azure_core::Error),
 }
 
 async fn read_bounded(
     mut body: azure_core::http::AsyncResponseBody,
     limit: usize,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Vec<u8>, BodyError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|error| {
-            Error::new(
-                ErrorKind::Transport,
-                "the connection failed before the whole STS response arrived",
-            )
-            .with_source(error)
-        })?;
+        let chunk = chunk.map_err(BodyError::Cut)?;
         if bytes.len() + chunk.len() > limit {
-            return Err(Error::new(
-                ErrorKind::Protocol,
-                format!("the STS response body is larger than {limit} bytes, far beyond any token; refusing to read it"),
-            ));
+            return Err(BodyError::TooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -327,25 +644,11 @@ async fn read_bounded(
 }
 
 fn default_transport(options: &MixedRealityStsClientOptions) -> Result<Transport, Error> {
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
-        .timeout(options.try_timeout)
+        .pool_max_idle_per_host(options.max_connections_per_host)
         .redirect(reqwest::redirect::Policy::none());
-    for pem in &options.extra_root_certificates_pem {
-        let certificates =
-            reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
-                Error::invalid_input("an extra root certificate is not valid PEM")
-                    .with_source(error)
-            })?;
-        if certificates.is_empty() {
-            return Err(Error::invalid_input(
-                "an extra root certificate is not valid PEM (no BEGIN CERTIFICATE block found)",
-            ));
-        }
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
+    let builder = crate::tls_config::configure(builder, options)?;
     let client = builder.build().map_err(|error| {
         Error::new(ErrorKind::Transport, "could not build the HTTP client").with_source(error)
     })?;
@@ -360,6 +663,8 @@ impl fmt::Debug for MixedRealityStsClient {
             .field("scope", &self.scope)
             .field("credential", &self.credential)
             .field("timeout", &self.timeout)
+            .field("try_timeout", &self.try_timeout)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }

@@ -79,6 +79,20 @@ impl StsEndpoint {
         &self.0
     }
 
+    /// `host:port` of the endpoint (the scheme's default port when none is given), as error
+    /// messages name it.
+    pub fn host_port(&self) -> String {
+        let host = match self.0.host() {
+            Some(Host::Ipv6(ip)) => format!("[{ip}]"),
+            Some(host) => host.to_string(),
+            None => String::new(),
+        };
+        match self.0.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        }
+    }
+
     /// Whether this endpoint is on a loopback host.
     pub fn is_loopback(&self) -> bool {
         is_loopback_url(&self.0)
@@ -165,6 +179,18 @@ mod tests {
                 endpoint.token_url(&id()).as_str(),
                 "https://h.example/prefix/Accounts/87e9abb1-79b9-4502-bbae-cfae8c610f23/token?api-version=2019-02-28-preview"
             );
+        }
+    }
+
+    #[test]
+    fn host_port_names_the_default_port_when_none_is_given() {
+        let cases = [
+            ("https://sts.example", "sts.example:443"),
+            ("http://127.0.0.1:8080/x", "127.0.0.1:8080"),
+            ("http://[::1]:9", "[::1]:9"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(StsEndpoint::new(url).unwrap().host_port(), expected);
         }
     }
 

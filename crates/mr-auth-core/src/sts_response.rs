@@ -56,77 +56,190 @@ pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Dura
     Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
 
-/// The message of a `WWW-Authenticate` header, bounded so a hostile server cannot fill logs.
-fn service_message(meta: &ResponseMeta) -> Option<String> {
-    const MAX: usize = 1024;
-    meta.www_authenticate.as_ref().map(|value| {
-        let mut message: String = value.chars().filter(|c| !c.is_control()).collect();
-        if message.len() > MAX {
-            let mut end = MAX;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push_str("...");
+/// `value` without control characters, cut at `max` bytes (on a character boundary), so a
+/// hostile server cannot fill logs or forge log lines.
+fn bounded(value: &str, max: usize) -> String {
+    let mut text: String = value.chars().filter(|c| !c.is_control()).collect();
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
-        message
-    })
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
 }
 
-/// The typed error for any non-200 status (after retries, if it was retried); `now` dates an
-/// HTTP-date `Retry-After`.
-pub(crate) fn status_error(meta: &ResponseMeta, endpoint: &str, now: OffsetDateTime) -> Error {
-    let (kind, message) = match meta.status {
+/// The message of a `WWW-Authenticate` header, bounded.
+fn service_message(meta: &ResponseMeta) -> Option<String> {
+    meta.www_authenticate
+        .as_deref()
+        .map(|value| bounded(value, MAX_SERVICE_MESSAGE))
+}
+
+const MAX_SERVICE_MESSAGE: usize = 1024;
+const MAX_SERVICE_CODE: usize = 128;
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<ErrorDetail>,
+    code: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+}
+
+/// `error.code` and `error.message` of an error body (`{"error":{"code":..,"message":..}}`, or
+/// the same two fields at the top level), bounded, with `secret` (the request's credential)
+/// and its account-key part redacted should the service echo them. Anything else, including
+/// a body that is not JSON, gives nothing.
+pub(crate) fn service_error(body: &[u8], secret: &str) -> (Option<String>, Option<String>) {
+    let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
+        return (None, None);
+    };
+    let (code, message) = match parsed.error {
+        Some(detail) => (detail.code, detail.message),
+        None => (parsed.code, parsed.message),
+    };
+    let text = |value: Option<serde_json::Value>, max: usize| {
+        let value = match value? {
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Number(number) => number.to_string(),
+            _ => return None,
+        };
+        let value = redact(&value, secret);
+        let value = bounded(value.trim(), max);
+        (!value.is_empty()).then_some(value)
+    };
+    (
+        text(code, MAX_SERVICE_CODE),
+        text(message, MAX_SERVICE_MESSAGE),
+    )
+}
+
+fn redact(text: &str, secret: &str) -> String {
+    let mut text = text.to_owned();
+    let key = secret.split_once(':').map(|(_, key)| key);
+    for part in [Some(secret), key].into_iter().flatten() {
+        if part.len() >= 8 && text.contains(part) {
+            text = text.replace(part, "[redacted]");
+        }
+    }
+    text
+}
+
+/// The typed error for any non-200 status, after `tries` tries. `body` is the response body
+/// (bounded), `secret` the request's credential (redacted from anything quoted), `now` the
+/// time used to read a `Retry-After` date.
+pub(crate) fn status_error(
+    meta: &ResponseMeta,
+    endpoint: &str,
+    body: &[u8],
+    secret: &str,
+    tries: u32,
+    now: OffsetDateTime,
+) -> Error {
+    let retried = tries > 1;
+    let (kind, message, transient) = match meta.status {
         400 => (
             ErrorKind::RequestRejected,
             "the STS rejected the request as malformed".to_owned(),
+            false,
         ),
         401 => (
             ErrorKind::AuthenticationFailed,
             "the STS rejected the credential; check the account id and key (keys can be regenerated), or for Azure AD that the token is for the scope https://sts.mixedreality.azure.com//.default".to_owned(),
+            false,
         ),
         403 => (
             ErrorKind::AuthenticationFailed,
             "the STS refused access; the identity is not allowed to use this account (check its role assignment)".to_owned(),
+            false,
         ),
         404 => (
             ErrorKind::RequestRejected,
             format!("the STS at {endpoint} does not know this account; check that the account domain matches the account's region (for example eastus2.mixedreality.azure.com) and that the account id is right"),
+            false,
+        ),
+        429 if retried => (
+            ErrorKind::Throttled,
+            format!("the STS kept throttling the requests ({tries} tries); try again later"),
+            true,
         ),
         429 => (
             ErrorKind::Throttled,
-            "the STS kept throttling the requests; try again later".to_owned(),
+            "the STS throttled the request; try again later".to_owned(),
+            true,
+        ),
+        408 if retried => (
+            ErrorKind::ServiceError,
+            format!("the STS kept timing out the request ({tries} tries); try again later"),
+            true,
         ),
         408 => (
             ErrorKind::ServiceError,
-            "the STS kept timing out the request".to_owned(),
+            "the STS timed out the request; try again later".to_owned(),
+            true,
+        ),
+        status @ (500 | 502 | 503 | 504) if retried => (
+            ErrorKind::ServiceError,
+            format!("the STS kept failing with status {status} ({tries} tries); try again later, and quote the MS-CV to support if it persists"),
+            true,
+        ),
+        status @ (500 | 502 | 503 | 504) => (
+            ErrorKind::ServiceError,
+            format!("the STS failed with status {status}; try again later, and quote the MS-CV to support if it persists"),
+            true,
+        ),
+        501 => (
+            ErrorKind::ServiceError,
+            format!("the server at {endpoint} answered 501 Not Implemented: it does not support the token request, and retrying will not help; check that the endpoint is a Mixed Reality STS"),
+            false,
+        ),
+        505 => (
+            ErrorKind::ServiceError,
+            format!("the server at {endpoint} answered 505 HTTP Version Not Supported, and retrying will not help; check the endpoint and any proxy in between"),
+            false,
         ),
         status @ 500..=599 => (
             ErrorKind::ServiceError,
-            format!("the STS kept failing with status {status}; quote the MS-CV to support if it persists"),
+            format!("the STS failed with status {status}, which is not a transient failure and is not retried; quote the MS-CV to support"),
+            false,
         ),
         status @ 300..=399 => (
             ErrorKind::Protocol,
             format!("the STS answered with a redirect ({status}), which is not followed; check the endpoint"),
+            false,
         ),
         status @ 400..=499 => (
             ErrorKind::RequestRejected,
             format!("the STS rejected the request with status {status}"),
+            false,
         ),
         status => (
             ErrorKind::Protocol,
             format!("the STS answered with the unexpected status {status}"),
+            false,
         ),
     };
     let retry_after = meta
         .retry_after
         .as_deref()
         .and_then(|value| parse_retry_after(value, now));
+    let (code, service_error_message) = service_error(body, secret);
     Error::new(kind, message)
+        .with_transient(transient)
         .with_status(meta.status)
         .with_service_message(service_message(meta))
+        .with_service_error(code, service_error_message)
         .with_ms_cv(meta.ms_cv.clone())
         .with_retry_after(retry_after)
+        .with_tries(tries)
 }
 
 #[cfg(test)]
@@ -134,7 +247,7 @@ mod tests {
     use super::*;
 
     fn now() -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_609_459_200).unwrap()
+        OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap()
     }
 
     fn meta(status: u16) -> ResponseMeta {
@@ -183,52 +296,113 @@ mod tests {
     fn status_mapping() {
         let mut m = meta(401);
         m.www_authenticate = Some("Invalid token: errorMessage".into());
-        let error = status_error(&m, "https://sts.example", now());
+        let error = status_error(&m, "https://sts.example", b"", "", 1, now());
         assert_eq!(error.kind(), ErrorKind::AuthenticationFailed);
         assert_eq!(error.service_message(), Some("Invalid token: errorMessage"));
         assert_eq!(error.ms_cv(), Some("cT1Z1Q1eTki0YgIK2wMXNQ.0"));
         assert_eq!(error.status(), Some(401));
 
         assert_eq!(
-            status_error(&meta(400), "e", now()).kind(),
+            status_error(&meta(400), "e", b"", "", 1, now()).kind(),
             ErrorKind::RequestRejected
         );
         assert_eq!(
-            status_error(&meta(403), "e", now()).kind(),
+            status_error(&meta(403), "e", b"", "", 1, now()).kind(),
             ErrorKind::AuthenticationFailed
         );
-        let not_found = status_error(&meta(404), "https://sts.eastus", now());
+        let not_found = status_error(&meta(404), "https://sts.eastus", b"", "", 1, now());
         assert_eq!(not_found.kind(), ErrorKind::RequestRejected);
         assert!(
             not_found.message().contains("account domain"),
             "{not_found}"
         );
         assert_eq!(
-            status_error(&meta(500), "e", now()).kind(),
+            status_error(&meta(500), "e", b"", "", 1, now()).kind(),
             ErrorKind::ServiceError
         );
         assert_eq!(
-            status_error(&meta(408), "e", now()).kind(),
+            status_error(&meta(408), "e", b"", "", 1, now()).kind(),
             ErrorKind::ServiceError
         );
         assert_eq!(
-            status_error(&meta(302), "e", now()).kind(),
+            status_error(&meta(302), "e", b"", "", 1, now()).kind(),
             ErrorKind::Protocol
         );
         assert_eq!(
-            status_error(&meta(418), "e", now()).kind(),
+            status_error(&meta(418), "e", b"", "", 1, now()).kind(),
             ErrorKind::RequestRejected
         );
         assert_eq!(
-            status_error(&meta(201), "e", now()).kind(),
+            status_error(&meta(201), "e", b"", "", 1, now()).kind(),
             ErrorKind::Protocol
         );
 
         let mut throttled = meta(429);
         throttled.retry_after = Some("7".into());
-        let error = status_error(&throttled, "e", now());
+        let error = status_error(&throttled, "e", b"", "", 1, now());
         assert_eq!(error.kind(), ErrorKind::Throttled);
         assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn the_service_error_body_is_kept_bounded_and_without_the_secret() {
+        let secret = "87e9abb1-79b9-4502-bbae-cfae8c610f23:my-secret-key";
+        let body = br#"{"error":{"code":"InvalidKey","message":"key my-secret-key is not valid\r\nforged: line"}}"#;
+        let error = status_error(&meta(401), "e", body, secret, 1, now());
+        assert_eq!(error.service_error_code(), Some("InvalidKey"));
+        let message = error.service_error_message().unwrap();
+        assert_eq!(message, "key [redacted] is not validforged: line");
+        let text = error.to_string();
+        assert!(text.contains("InvalidKey"), "{text}");
+        assert!(!text.contains("my-secret-key"), "{text}");
+
+        let top_level = br#"{"code":404,"message":"no such account"}"#;
+        let error = status_error(&meta(404), "e", top_level, secret, 1, now());
+        assert_eq!(error.service_error_code(), Some("404"));
+        assert_eq!(error.service_error_message(), Some("no such account"));
+
+        let huge = format!(
+            r#"{{"error":{{"code":"{}","message":"{}"}}}}"#,
+            "c".repeat(5000),
+            "m".repeat(5000)
+        );
+        let error = status_error(&meta(500), "e", huge.as_bytes(), secret, 1, now());
+        assert!(error.service_error_code().unwrap().len() <= MAX_SERVICE_CODE + 3);
+        assert!(error.service_error_message().unwrap().len() <= MAX_SERVICE_MESSAGE + 3);
+
+        for body in [
+            &b""[..],
+            b"<html>",
+            b"[]",
+            br#"{"error":"x"}"#,
+            br#"{"error":{"code":{}}}"#,
+        ] {
+            let error = status_error(&meta(401), "e", body, secret, 1, now());
+            assert_eq!(error.service_error_code(), None, "{body:?}");
+            assert_eq!(error.service_error_message(), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn non_retryable_server_errors_say_so_and_are_not_transient() {
+        for status in [501u16, 505, 507] {
+            let error = status_error(&meta(status), "https://sts.example", b"", "", 1, now());
+            assert_eq!(error.kind(), ErrorKind::ServiceError, "{status}");
+            assert!(!error.is_transient(), "{status}");
+            assert!(!error.message().contains("kept"), "{error}");
+            assert!(error.message().contains("not"), "{error}");
+        }
+        let once = status_error(&meta(503), "e", b"", "", 1, now());
+        assert!(once.is_transient());
+        assert!(!once.message().contains("kept"), "{once}");
+        let retried = status_error(&meta(503), "e", b"", "", 4, now());
+        assert!(
+            retried
+                .message()
+                .contains("kept failing with status 503 (4 tries)"),
+            "{retried}"
+        );
+        assert_eq!(retried.tries(), Some(4));
     }
 
     #[test]
@@ -254,7 +428,7 @@ mod tests {
             "Invalid token: {}\r\nInjected: x",
             "é".repeat(5000)
         ));
-        let error = status_error(&m, "e", now());
+        let error = status_error(&m, "e", b"", "", 1, now());
         let message = error.service_message().unwrap();
         assert!(message.len() <= 1024 + 3);
         assert!(!message.contains('\n'));

@@ -4,7 +4,8 @@
 //!
 //! - [`AccountKeyCredential`]: an account key ([`sts_client_with_account_key`] goes from
 //!   account id, domain and key straight to an STS client);
-//! - any Azure AD credential from `azure_identity` ([`sts_client_with_aad`],
+//! - any Azure AD credential from `azure_identity` (given to
+//!   [`MixedRealityStsClient::new`](mr_auth_core::MixedRealityStsClient::new), or
 //!   [`mixed_reality_credential_with_aad`]), with the regionless scope by default.
 //!
 //! To authenticate *to a Mixed Reality service* (the credential a service client or an
@@ -32,7 +33,7 @@ mod mixed_reality_credential_source;
 mod mixed_reality_token_credential;
 mod static_access_token_credential;
 
-pub use aad::{mixed_reality_credential_with_aad, sts_client_with_aad};
+pub use aad::mixed_reality_credential_with_aad;
 pub use account_key_credential::{sts_client_with_account_key, AccountKey, AccountKeyCredential};
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]

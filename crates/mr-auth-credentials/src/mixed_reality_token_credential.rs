@@ -1,37 +1,14 @@
+use arc_swap::ArcSwap;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use mr_auth_core::{
-    AccountDomain, AccountId, Clock, Error, MixedRealityStsClient, MixedRealityStsClientOptions,
-    SystemClock, TokenCache, TokenCacheOptions, DEFAULT_MAX_JITTER, DEFAULT_REFRESH_BEFORE,
-    DEFAULT_RETRY_DELAY,
+    AccountDomain, AccountId, Error, ErrorKind, MixedRealityStsClient,
+    MixedRealityStsClientOptions, StsTokenRequestOptions, TokenCache, TokenCacheOptions,
 };
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc};
 
-/// Options of [`MixedRealityTokenCredential`].
-#[derive(Debug, Clone)]
-pub struct MixedRealityTokenCredentialOptions {
-    /// Refresh the token this long before it expires. Default 5 minutes.
-    pub refresh_before: Duration,
-    /// The bound of the random extra lead added to each token's refresh point, so a fleet of
-    /// processes does not refresh in lockstep. Zero turns it off. Default 30 seconds.
-    pub max_jitter: Duration,
-    /// After a refresh failed while the cached token was still valid, wait this long before
-    /// trying again (the cached token is served meanwhile). Default 30 seconds.
-    pub retry_delay: Duration,
-    /// The source of "now". Default [`SystemClock`]; tests inject a
-    /// [`ManualClock`](mr_auth_core::ManualClock).
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for MixedRealityTokenCredentialOptions {
-    fn default() -> Self {
-        Self {
-            refresh_before: DEFAULT_REFRESH_BEFORE,
-            max_jitter: DEFAULT_MAX_JITTER,
-            retry_delay: DEFAULT_RETRY_DELAY,
-            clock: Arc::new(SystemClock),
-        }
-    }
-}
+/// Options of [`MixedRealityTokenCredential`]: those of the token cache it keeps (refresh
+/// ahead of expiry, jitter, retry delay after a failed refresh, expiry buffer, clock).
+pub type MixedRealityTokenCredentialOptions = TokenCacheOptions;
 
 /// The credential to give a Mixed Reality service client (Remote Rendering, Spatial Anchors,
 /// or any `azure_core` pipeline with a bearer-token policy): it exchanges the STS client's
@@ -49,7 +26,15 @@ impl Default for MixedRealityTokenCredentialOptions {
 /// - never returns an expired token: if a refresh fails while the cached token is still valid,
 ///   it keeps serving it and logs a warning; once it has expired, callers get the error;
 /// - is cancellation-safe: a caller that drops its future does not cancel the STS request the
-///   others wait for.
+///   others wait for;
+/// - serves a fresh token without a lock: one atomic load, one read of the clock as an integer,
+///   and (through [`TokenCredential`], which must return an owned token) one copy of the token
+///   string; [`get_shared_token`](Self::get_shared_token) hands out the shared token itself.
+///
+/// Per-call options ([`StsTokenRequestOptions`]: timeout, retries, correlation vector) apply
+/// to the STS request a call starts; a call's timeout also bounds its own wait for a request
+/// another call started. Through [`TokenCredential::get_token`], put them into the request's
+/// `Context` (`Context::new().with_value(StsTokenRequestOptions { .. })`).
 ///
 /// The `scopes` passed to [`get_token`](TokenCredential::get_token) are **ignored**: a Mixed
 /// Reality token is for the account, and the STS takes no scope. Call it from within a tokio
@@ -76,7 +61,27 @@ impl Default for MixedRealityTokenCredentialOptions {
 /// ```
 pub struct MixedRealityTokenCredential {
     client: Arc<MixedRealityStsClient>,
-    cache: TokenCache<(), AccessToken, Error>,
+    cache: TokenCache<(), Arc<AccessToken>, Error>,
+    /// The lock-free fast path in front of `cache`: the current token while it is fresh.
+    fast: ArcSwap<Snapshot>,
+}
+
+/// What the fast path serves. `generation` changes on every [`clear_cache`]; a slow-path
+/// caller only publishes a token if the snapshot it started from is still current, so a
+/// token fetched before a clear is never published after it.
+///
+/// [`clear_cache`]: MixedRealityTokenCredential::clear_cache
+#[derive(Default)]
+struct Snapshot {
+    generation: u64,
+    fresh: Option<Fresh>,
+}
+
+struct Fresh {
+    token: Arc<AccessToken>,
+    /// Served from the fast path while the clock's `unix_nanos` is below this: the cache's
+    /// refresh point for the token, never later than `expires_on - refresh_before`.
+    until_unix_nanos: i128,
 }
 
 impl MixedRealityTokenCredential {
@@ -85,15 +90,12 @@ impl MixedRealityTokenCredential {
         client: Arc<MixedRealityStsClient>,
         options: Option<MixedRealityTokenCredentialOptions>,
     ) -> Arc<Self> {
-        let options = options.unwrap_or_default();
-        let cache = TokenCache::new(TokenCacheOptions {
-            refresh_before: options.refresh_before,
-            max_jitter: options.max_jitter,
-            retry_delay: options.retry_delay,
-            clock: options.clock,
-            ..TokenCacheOptions::default()
-        });
-        Arc::new(Self { client, cache })
+        let cache = TokenCache::new(options.unwrap_or_default());
+        Arc::new(Self {
+            client,
+            cache,
+            fast: ArcSwap::from_pointee(Snapshot::default()),
+        })
     }
 
     /// Builds the STS client for `account_id` and `account_domain` over `credential` (an
@@ -126,27 +128,124 @@ impl MixedRealityTokenCredential {
     /// The Mixed Reality access token, from the cache when fresh, with this crate's typed
     /// error (the [`TokenCredential`] impl converts it into `azure_core::Error`).
     pub async fn get_mixed_reality_token(&self) -> Result<AccessToken, Error> {
-        self.cache
-            .get_or_fetch(&(), || {
-                let client = Arc::clone(&self.client);
-                async move {
-                    let token = client.get_token().await?;
-                    tracing::debug!(
-                        account_id = %client.account_id(),
-                        expires_on = %token.access_token.expires_on,
-                        ms_cv = token.ms_cv.as_deref().unwrap_or("none"),
-                        "new Mixed Reality access token"
-                    );
-                    Ok(token.access_token)
-                }
-            })
-            .await
+        if let Some(token) = self.fresh(|token| AccessToken::clone(token)) {
+            return Ok(token);
+        }
+        let shared = self.slow_path(None).await?;
+        Ok(AccessToken::clone(&shared))
+    }
+
+    /// The Mixed Reality access token as the shared value the cache holds (no copy of the
+    /// token), with per-call `options` for the STS request this call may start.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mr_auth_core::StsTokenRequestOptions;
+    /// # async fn run(credential: &mr_auth_credentials::MixedRealityTokenCredential) -> Result<(), mr_auth_core::Error> {
+    /// let token = credential
+    ///     .get_shared_token(Some(StsTokenRequestOptions {
+    ///         timeout: Some(Duration::from_secs(5)),
+    ///         ..StsTokenRequestOptions::default()
+    ///     }))
+    ///     .await?;
+    /// println!("expires on {}", token.expires_on);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_shared_token(
+        &self,
+        options: Option<StsTokenRequestOptions<'_>>,
+    ) -> Result<Arc<AccessToken>, Error> {
+        if let Some(token) = self.fresh(Arc::clone) {
+            return Ok(token);
+        }
+        self.slow_path(options).await
+    }
+
+    /// The fresh token through `map`, without locking: `None` when there is none or it is due
+    /// for refresh (then the cache decides).
+    fn fresh<T>(&self, map: impl FnOnce(&Arc<AccessToken>) -> T) -> Option<T> {
+        let snapshot = self.fast.load();
+        let fresh = snapshot.fresh.as_ref()?;
+        (self.cache.options().clock.unix_nanos() < fresh.until_unix_nanos)
+            .then(|| map(&fresh.token))
+    }
+
+    async fn slow_path(
+        &self,
+        options: Option<StsTokenRequestOptions<'_>>,
+    ) -> Result<Arc<AccessToken>, Error> {
+        let started_from = self.fast.load_full();
+        let options = options.unwrap_or_default();
+        let wait_bound = options.timeout;
+        // The fetch runs in a spawned task: it gets owned copies of the per-call options.
+        let fetch_options = StsTokenRequestOptions {
+            timeout: options.timeout,
+            retry: options.retry.clone(),
+            correlation_vector: options.correlation_vector.clone(),
+            method_options: azure_core::http::ClientMethodOptions {
+                context: options.method_options.context.to_owned(),
+            },
+        };
+        let fetch = self.cache.get_or_fetch(&(), || {
+            let client = Arc::clone(&self.client);
+            async move {
+                let token = client.get_token_with_options(Some(fetch_options)).await?;
+                tracing::debug!(
+                    account_id = %client.account_id(),
+                    expires_on = %token.access_token.expires_on,
+                    ms_cv = token.ms_cv.as_deref().unwrap_or("none"),
+                    "new Mixed Reality access token"
+                );
+                Ok(Arc::new(token.access_token))
+            }
+        });
+        let token = match wait_bound {
+            Some(bound) => tokio::time::timeout(bound, fetch).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("no Mixed Reality token within the call's timeout of {bound:?} (the STS request other callers wait for keeps running)"),
+                )
+            })??,
+            None => fetch.await?,
+        };
+        self.publish(&started_from, &token);
+        Ok(token)
+    }
+
+    /// Puts `token` on the fast path until its refresh point, unless the cache was cleared
+    /// (or another caller published) since `started_from` was read.
+    fn publish(&self, started_from: &Arc<Snapshot>, token: &Arc<AccessToken>) {
+        let options = self.cache.options();
+        let nominal = token.expires_on - options.refresh_before.max(options.expiry_buffer);
+        // `refresh_at` may already describe a newer token; `nominal` bounds it by this one's.
+        let until = match self.cache.refresh_at(&()) {
+            Some(refresh_at) => refresh_at.min(nominal),
+            None => return,
+        };
+        let until_unix_nanos = until.unix_timestamp_nanos();
+        if options.clock.unix_nanos() >= until_unix_nanos {
+            return;
+        }
+        let next = Arc::new(Snapshot {
+            generation: started_from.generation,
+            fresh: Some(Fresh {
+                token: Arc::clone(token),
+                until_unix_nanos,
+            }),
+        });
+        self.fast.compare_and_swap(started_from, next);
     }
 
     /// Drops the cached token, so the next call asks the STS. Use it when a service rejected a
     /// token that had not expired yet (a revoked key, for example).
     pub fn clear_cache(&self) {
+        // The cache first: a caller that read the old snapshot and then got the old token
+        // from the cache finds the generation changed and does not publish it.
         self.cache.clear();
+        self.fast.rcu(|current| Snapshot {
+            generation: current.generation.wrapping_add(1),
+            fresh: None,
+        });
     }
 
     /// The STS client this credential exchanges through.
@@ -157,14 +256,26 @@ impl MixedRealityTokenCredential {
 
 #[async_trait::async_trait]
 impl TokenCredential for MixedRealityTokenCredential {
-    /// The Mixed Reality access token; `scopes` and `options` are ignored (see the type's
-    /// documentation).
+    /// The Mixed Reality access token; `scopes` are ignored (see the type's documentation), and
+    /// an [`StsTokenRequestOptions`] in the options' `Context` applies to this call.
     async fn get_token(
         &self,
         _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
+        options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        self.get_mixed_reality_token().await.map_err(Into::into)
+        if let Some(token) = self.fresh(|token| AccessToken::clone(token)) {
+            return Ok(token);
+        }
+        let call_options = options.and_then(|options| {
+            let context = options.method_options.context;
+            let wanted = context.value::<StsTokenRequestOptions<'static>>()?.clone();
+            Some(StsTokenRequestOptions {
+                method_options: azure_core::http::ClientMethodOptions { context },
+                ..wanted
+            })
+        });
+        let shared = self.slow_path(call_options).await?;
+        Ok(AccessToken::clone(&shared))
     }
 }
 
@@ -181,6 +292,7 @@ impl fmt::Debug for MixedRealityTokenCredential {
 mod tests {
     use super::*;
     use crate::AccountKey;
+    use std::time::Duration;
 
     #[test]
     fn debug_shows_the_account_but_never_the_key() {

@@ -14,10 +14,8 @@ use azure_core::{
 };
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 use common::*;
-use mr_auth_core::{Clock as _, ManualClock, SystemClock, DEFAULT_AAD_SCOPE};
-use mr_auth_credentials::{
-    mixed_reality_credential_with_aad, sts_client_with_aad, MixedRealityTokenCredentialOptions,
-};
+use mr_auth_core::{Clock as _, ManualClock, MixedRealityStsClient, SystemClock, DEFAULT_AAD_SCOPE};
+use mr_auth_credentials::{mixed_reality_credential_with_aad, MixedRealityTokenCredentialOptions};
 use mr_auth_test_support::TlsFront;
 use std::{sync::Arc, time::Duration};
 
@@ -124,7 +122,7 @@ async fn the_sts_receives_the_entra_token_of_a_real_client_secret_credential() {
             .create_async()
             .await;
 
-        let client = sts_client_with_aad(
+        let client = MixedRealityStsClient::new(
             account_id(),
             "southcentralus.mixedreality.azure.com".parse().unwrap(),
             aad.clone(),
@@ -216,7 +214,7 @@ async fn an_overridden_scope_is_what_entra_is_asked_for() {
             .await;
         let mut options = sts_options(&sts.url());
         options.aad_scope = Some(custom_scope.to_owned());
-        let client = sts_client_with_aad(
+        let client = MixedRealityStsClient::new(
             account_id(),
             "eastus2.mixedreality.azure.com".parse().unwrap(),
             aad,

@@ -30,7 +30,7 @@
 //! | Crate | Holds |
 //! |---|---|
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`](mr_auth_core::TokenCache) with its injectable [`Clock`] (for tests: `test_util`, feature `test-util`) |
-//! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`sts_client_with_aad`]), and with `blocking` the blocking client and credential |
+//! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`mixed_reality_credential_with_aad`]), and with `blocking` the blocking client and credential |
 //! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows) or the interactive browser flow, and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |
@@ -200,9 +200,10 @@
 #[doc(inline)]
 pub use mr_auth_core::{
     decode_jwt_unverified, jwt_expires_on, AccountDomain, AccountId, Clock, CorrelationVector,
-    Error, ErrorKind, JwtError, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
-    StsRetryOptions, StsToken, SystemClock, UnverifiedJwt, DEFAULT_AAD_SCOPE, MAX_RESPONSE_BYTES,
-    STS_API_VERSION,
+    Error, ErrorKind, Expiring, FetchedTokenExpired, JwtError, MixedRealityStsClient,
+    MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions, StsToken, StsTokenRequestOptions,
+    SystemClock, TokenCacheOptions, UnverifiedJwt, DEFAULT_AAD_SCOPE,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST, MAX_RESPONSE_BYTES, STS_API_VERSION,
 };
 
 /// What tests of code built on this crate use: a [`ManualClock`](test_util::ManualClock) to
@@ -236,9 +237,9 @@ pub mod test_util {
 
 #[doc(inline)]
 pub use mr_auth_credentials::{
-    get_mixed_reality_credential, mixed_reality_credential_with_aad, sts_client_with_aad,
-    sts_client_with_account_key, AccountKey, AccountKeyCredential, MixedRealityCredentialSource,
-    MixedRealityTokenCredential, MixedRealityTokenCredentialOptions, StaticAccessTokenCredential,
+    get_mixed_reality_credential, mixed_reality_credential_with_aad, sts_client_with_account_key,
+    AccountKey, AccountKeyCredential, MixedRealityCredentialSource, MixedRealityTokenCredential,
+    MixedRealityTokenCredentialOptions, StaticAccessTokenCredential,
 };
 
 #[cfg(feature = "blocking")]
@@ -256,8 +257,8 @@ pub use azure_core;
 
 /// `azure_identity`, re-exported so its version always matches this crate's: its credentials
 /// (`DeveloperToolsCredential`, `ClientSecretCredential`, `ManagedIdentityCredential`,
-/// `WorkloadIdentityCredential`, ...) authenticate to the STS through [`sts_client_with_aad`]
-/// and [`mixed_reality_credential_with_aad`].
+/// `WorkloadIdentityCredential`, ...) authenticate to the STS when given to
+/// [`MixedRealityStsClient::new`] or [`mixed_reality_credential_with_aad`].
 #[cfg(feature = "aad")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aad")))]
 #[doc(no_inline)]
@@ -266,7 +267,7 @@ pub use azure_identity;
 /// Brokered and interactive Entra ID sign-in: `mr-auth-broker`, whose
 /// [`InteractiveBrowserBrokerCredential`](broker::InteractiveBrowserBrokerCredential) is an
 /// `azure_core` `TokenCredential` usable with any Azure SDK client, and with
-/// [`sts_client_with_aad`] for Mixed Reality.
+/// [`MixedRealityStsClient::new`] for Mixed Reality.
 #[cfg(feature = "broker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
 pub mod broker {

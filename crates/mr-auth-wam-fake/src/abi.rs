@@ -8,11 +8,16 @@
 //! declares IInspectable's three methods under IUnknown; the resulting vtables have the same
 //! layout as an IInspectable-derived interface.
 #![allow(non_snake_case, reason = "WinRT method names, as the ABI names them")]
-#![allow(clippy::missing_safety_doc, reason = "COM vtable methods; callers follow the ABI")]
+#![allow(
+    clippy::missing_safety_doc,
+    reason = "COM vtable methods; callers follow the ABI"
+)]
 
 use std::ffi::c_void;
 use windows::Security::{
-    Authentication::Web::Core::{WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestStatus},
+    Authentication::Web::Core::{
+        WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestStatus,
+    },
     Credentials::{WebAccount, WebAccountProvider, WebAccountState},
 };
 use windows_core::{interface, IUnknown, IUnknown_Vtbl, Ref, GUID, HRESULT, HSTRING};
@@ -27,15 +32,22 @@ pub(crate) unsafe trait IInspectableSlots: IUnknown {
 }
 
 #[interface("6aca7c92-a581-4479-9c10-752eff44fd34")]
-pub(crate) unsafe trait IWebAuthenticationCoreManagerStatics: IInspectableSlots {
-    fn GetTokenSilentlyAsync(&self, request: Ref<WebTokenRequest>, result: *mut *mut c_void) -> HRESULT;
+pub(crate) unsafe trait IWebAuthenticationCoreManagerStatics:
+    IInspectableSlots
+{
+    fn GetTokenSilentlyAsync(
+        &self,
+        request: Ref<WebTokenRequest>,
+        result: *mut *mut c_void,
+    ) -> HRESULT;
     fn GetTokenSilentlyWithWebAccountAsync(
         &self,
         request: Ref<WebTokenRequest>,
         account: Ref<WebAccount>,
         result: *mut *mut c_void,
     ) -> HRESULT;
-    fn RequestTokenAsync(&self, request: Ref<WebTokenRequest>, result: *mut *mut c_void) -> HRESULT;
+    fn RequestTokenAsync(&self, request: Ref<WebTokenRequest>, result: *mut *mut c_void)
+        -> HRESULT;
     fn RequestTokenWithWebAccountAsync(
         &self,
         request: Ref<WebTokenRequest>,
@@ -74,7 +86,11 @@ pub(crate) unsafe trait IWebTokenRequestFactory: IInspectableSlots {
         prompt: WebTokenRequestPromptType,
         result: *mut *mut c_void,
     ) -> HRESULT;
-    fn CreateWithProvider(&self, provider: Ref<WebAccountProvider>, result: *mut *mut c_void) -> HRESULT;
+    fn CreateWithProvider(
+        &self,
+        provider: Ref<WebAccountProvider>,
+        result: *mut *mut c_void,
+    ) -> HRESULT;
     fn CreateWithScope(
         &self,
         provider: Ref<WebAccountProvider>,
@@ -152,7 +168,11 @@ pub(crate) unsafe trait IWebAccount2: IInspectableSlots {
     fn Properties(&self, result: *mut *mut c_void) -> HRESULT;
     fn GetPictureAsync(&self, size: i32, result: *mut *mut c_void) -> HRESULT;
     fn SignOutAsync(&self, result: *mut *mut c_void) -> HRESULT;
-    fn SignOutWithClientIdAsync(&self, client_id: Ref<HSTRING>, result: *mut *mut c_void) -> HRESULT;
+    fn SignOutWithClientIdAsync(
+        &self,
+        client_id: Ref<HSTRING>,
+        result: *mut *mut c_void,
+    ) -> HRESULT;
 }
 
 /// Implements [`IInspectableSlots`] for a fake runtime class named `$name`.

@@ -2,9 +2,12 @@
 //! call so tests can show that no WinRT call runs on an async executor's thread.
 
 use windows::Win32::{
-    Foundation::{HLOCAL, LocalFree},
+    Foundation::{LocalFree, HLOCAL},
     System::{
-        Com::{CoGetApartmentType, APTTYPE, APTTYPEQUALIFIER, APTTYPE_MAINSTA, APTTYPE_MTA, APTTYPE_NA, APTTYPE_STA},
+        Com::{
+            CoGetApartmentType, APTTYPE, APTTYPEQUALIFIER, APTTYPE_MAINSTA, APTTYPE_MTA,
+            APTTYPE_NA, APTTYPE_STA,
+        },
         Threading::{GetCurrentThread, GetThreadDescription},
     },
 };

@@ -29,7 +29,11 @@ pub unsafe extern "system" fn DllGetActivationFactory(
     call.provider = Some((class.clone(), String::new()));
     fake_state::record(call);
     let found = factory_for(&class);
-    let hr = if found.is_some() { S_OK } else { REGDB_E_CLASSNOTREG };
+    let hr = if found.is_some() {
+        S_OK
+    } else {
+        REGDB_E_CLASSNOTREG
+    };
     // SAFETY: checked non-null above; combase owns the returned reference.
     unsafe { factory.write(found.map_or(std::ptr::null_mut(), Interface::into_raw)) };
     hr
@@ -81,7 +85,10 @@ pub unsafe extern "system" fn mr_auth_wam_fake_calls(buffer: *mut u8, capacity: 
 #[no_mangle]
 pub extern "system" fn mr_auth_wam_fake_wait_until_held(count: u32, timeout_ms: u32) -> u32 {
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    u32::from(fake_state::wait_until_held(count, Duration::from_millis(timeout_ms.into())))
+    u32::from(fake_state::wait_until_held(
+        count,
+        Duration::from_millis(timeout_ms.into()),
+    ))
 }
 
 /// Blocks until a call to the method named by the `len` UTF-8 bytes at `method` was recorded,
@@ -90,7 +97,11 @@ pub extern "system" fn mr_auth_wam_fake_wait_until_held(count: u32, timeout_ms: 
 /// # Safety
 /// `method` must point to `len` readable bytes.
 #[no_mangle]
-pub unsafe extern "system" fn mr_auth_wam_fake_wait_for_call(method: *const u8, len: usize, timeout_ms: u32) -> u32 {
+pub unsafe extern "system" fn mr_auth_wam_fake_wait_for_call(
+    method: *const u8,
+    len: usize,
+    timeout_ms: u32,
+) -> u32 {
     if method.is_null() {
         return 0;
     }
@@ -99,5 +110,8 @@ pub unsafe extern "system" fn mr_auth_wam_fake_wait_for_call(method: *const u8, 
     let Ok(method) = std::str::from_utf8(bytes) else {
         return 0;
     };
-    u32::from(fake_state::wait_for_call(method, Duration::from_millis(timeout_ms.into())))
+    u32::from(fake_state::wait_for_call(
+        method,
+        Duration::from_millis(timeout_ms.into()),
+    ))
 }

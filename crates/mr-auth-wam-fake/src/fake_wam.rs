@@ -73,8 +73,14 @@ impl FakeWam {
         // SAFETY: each export has the signature declared next to it in `exports.rs`.
         unsafe {
             Ok(Self {
-                reset: std::mem::transmute::<_, ResetFn>(export(module, s!("mr_auth_wam_fake_reset"))?),
-                calls: std::mem::transmute::<_, CallsFn>(export(module, s!("mr_auth_wam_fake_calls"))?),
+                reset: std::mem::transmute::<_, ResetFn>(export(
+                    module,
+                    s!("mr_auth_wam_fake_reset"),
+                )?),
+                calls: std::mem::transmute::<_, CallsFn>(export(
+                    module,
+                    s!("mr_auth_wam_fake_calls"),
+                )?),
                 wait_until_held: std::mem::transmute::<_, WaitHeldFn>(export(
                     module,
                     s!("mr_auth_wam_fake_wait_until_held"),
@@ -113,7 +119,10 @@ impl FakeWam {
 
     /// The calls to `method`.
     pub fn calls_to(&self, method: &str) -> Vec<FakeCall> {
-        self.calls().into_iter().filter(|c| c.method == method).collect()
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
     }
 
     /// Blocks until `count` token calls are held pending (their response has `hold`), for at

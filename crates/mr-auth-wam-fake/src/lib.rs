@@ -31,7 +31,10 @@ mod async_operation;
 #[cfg(windows)]
 mod call_context;
 #[cfg(windows)]
-#[allow(unreachable_pub, reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths")]
+#[allow(
+    unreachable_pub,
+    reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths"
+)]
 mod exports;
 #[cfg(windows)]
 mod fake_state;

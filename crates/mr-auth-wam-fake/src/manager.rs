@@ -3,8 +3,9 @@
 
 use crate::{
     abi::{
-        inspectable, IWebAuthenticationCoreManagerStatics, IWebAuthenticationCoreManagerStatics_Impl,
-        IWebTokenRequestFactory, IWebTokenRequestFactory_Impl,
+        inspectable, IWebAuthenticationCoreManagerStatics,
+        IWebAuthenticationCoreManagerStatics_Impl, IWebTokenRequestFactory,
+        IWebTokenRequestFactory_Impl,
     },
     async_operation::FakeOperation,
     fake_state,
@@ -14,7 +15,9 @@ use crate::{
 use std::ffi::c_void;
 use windows::{
     Security::{
-        Authentication::Web::Core::{WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestResult},
+        Authentication::Web::Core::{
+            WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestResult,
+        },
         Credentials::{WebAccount, WebAccountProvider},
     },
     Win32::{
@@ -25,7 +28,9 @@ use windows::{
         },
     },
 };
-use windows_core::{implement, Error, IInspectable, Interface, Ref, Result, GUID, HRESULT, HSTRING};
+use windows_core::{
+    implement, Error, IInspectable, Interface, Ref, Result, GUID, HRESULT, HSTRING,
+};
 use windows_future::IAsyncOperation;
 
 /// Microsoft's provider id (the AAD and MSA plugins).
@@ -37,10 +42,17 @@ const E_UNEXPECTED: HRESULT = HRESULT(0x8000_FFFF_u32 as i32);
 const E_NOINTERFACE: HRESULT = HRESULT(0x8000_4002_u32 as i32);
 
 /// `Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager`.
-#[implement(IActivationFactory, IWebAuthenticationCoreManagerStatics, IWebAuthenticationCoreManagerInterop)]
+#[implement(
+    IActivationFactory,
+    IWebAuthenticationCoreManagerStatics,
+    IWebAuthenticationCoreManagerInterop
+)]
 pub(crate) struct FakeCoreManager;
 
-inspectable!(FakeCoreManager_Impl, "Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager");
+inspectable!(
+    FakeCoreManager_Impl,
+    "Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager"
+);
 
 impl IActivationFactory_Impl for FakeCoreManager_Impl {
     fn ActivateInstance(&self) -> Result<IInspectable> {
@@ -59,12 +71,17 @@ fn token_call(
     let (index, response) = fake_state::next_response();
     let mut call = fake_state::call(method);
     call.request = Some(FakeTokenRequest::describe(request)?);
-    call.account_id = account.map(|a| a.Id().map(|id| id.to_string_lossy())).transpose()?;
+    call.account_id = account
+        .map(|a| a.Id().map(|id| id.to_string_lossy()))
+        .transpose()?;
     call.hwnd = hwnd.map(|h| h.0 as isize);
     call.token_call = Some(index);
     fake_state::record(call);
     let Some(response) = response else {
-        return Err(Error::new(E_UNEXPECTED, "the fake wam script has no response for this call"));
+        return Err(Error::new(
+            E_UNEXPECTED,
+            "the fake wam script has no response for this call",
+        ));
     };
     if response.hold {
         return Ok(FakeOperation::held(Some(index)));
@@ -74,7 +91,11 @@ fn token_call(
 }
 
 /// The provider `FindAccountProvider*Async(id, authority)` finds, recorded.
-fn find_provider(method: &str, id: &HSTRING, authority: Option<&HSTRING>) -> Result<IAsyncOperation<WebAccountProvider>> {
+fn find_provider(
+    method: &str,
+    id: &HSTRING,
+    authority: Option<&HSTRING>,
+) -> Result<IAsyncOperation<WebAccountProvider>> {
     let id = id.to_string_lossy();
     let asked = authority.map(HSTRING::to_string_lossy);
     fake_state::record(FakeCall {
@@ -86,7 +107,10 @@ fn find_provider(method: &str, id: &HSTRING, authority: Option<&HSTRING>) -> Res
             .map(|authority| FakeProvider::create(&id, &authority))
             .transpose()?
     } else if id.eq_ignore_ascii_case(MICROSOFT_PROVIDER) {
-        Some(FakeProvider::create(&id, asked.as_deref().unwrap_or("organizations"))?)
+        Some(FakeProvider::create(
+            &id,
+            asked.as_deref().unwrap_or("organizations"),
+        )?)
     } else {
         None
     };
@@ -99,8 +123,15 @@ fn required<T: windows_core::Type<T> + Clone>(value: &Ref<T>) -> Result<T> {
 }
 
 impl IWebAuthenticationCoreManagerStatics_Impl for FakeCoreManager_Impl {
-    unsafe fn GetTokenSilentlyAsync(&self, request: Ref<WebTokenRequest>, result: *mut *mut c_void) -> HRESULT {
-        answer(result, required(&request).and_then(|r| token_call("GetTokenSilentlyAsync", &r, None, None)))
+    unsafe fn GetTokenSilentlyAsync(
+        &self,
+        request: Ref<WebTokenRequest>,
+        result: *mut *mut c_void,
+    ) -> HRESULT {
+        answer(
+            result,
+            required(&request).and_then(|r| token_call("GetTokenSilentlyAsync", &r, None, None)),
+        )
     }
 
     unsafe fn GetTokenSilentlyWithWebAccountAsync(
@@ -111,13 +142,25 @@ impl IWebAuthenticationCoreManagerStatics_Impl for FakeCoreManager_Impl {
     ) -> HRESULT {
         let op = required(&request).and_then(|r| {
             let account = required(&account)?;
-            token_call("GetTokenSilentlyWithWebAccountAsync", &r, Some(&account), None)
+            token_call(
+                "GetTokenSilentlyWithWebAccountAsync",
+                &r,
+                Some(&account),
+                None,
+            )
         });
         answer(result, op)
     }
 
-    unsafe fn RequestTokenAsync(&self, request: Ref<WebTokenRequest>, result: *mut *mut c_void) -> HRESULT {
-        answer(result, required(&request).and_then(|r| token_call("RequestTokenAsync", &r, None, None)))
+    unsafe fn RequestTokenAsync(
+        &self,
+        request: Ref<WebTokenRequest>,
+        result: *mut *mut c_void,
+    ) -> HRESULT {
+        answer(
+            result,
+            required(&request).and_then(|r| token_call("RequestTokenAsync", &r, None, None)),
+        )
     }
 
     unsafe fn RequestTokenWithWebAccountAsync(
@@ -149,14 +192,21 @@ impl IWebAuthenticationCoreManagerStatics_Impl for FakeCoreManager_Impl {
                 account_id: Some(id.clone()),
                 ..fake_state::call("FindAccountAsync")
             });
-            let known = fake_state::with(|s| s.script.accounts.iter().find(|a| a.id == id).cloned());
-            let account = known.map(|a| FakeWebAccount::create(&a, &provider)).transpose()?;
+            let known =
+                fake_state::with(|s| s.script.accounts.iter().find(|a| a.id == id).cloned());
+            let account = known
+                .map(|a| FakeWebAccount::create(&a, &provider))
+                .transpose()?;
             Ok(FakeOperation::ready(account, None))
         });
         answer(result, op)
     }
 
-    unsafe fn FindAccountProviderAsync(&self, id: Ref<HSTRING>, result: *mut *mut c_void) -> HRESULT {
+    unsafe fn FindAccountProviderAsync(
+        &self,
+        id: Ref<HSTRING>,
+        result: *mut *mut c_void,
+    ) -> HRESULT {
         answer(result, find_provider("FindAccountProviderAsync", &id, None))
     }
 
@@ -168,7 +218,11 @@ impl IWebAuthenticationCoreManagerStatics_Impl for FakeCoreManager_Impl {
     ) -> HRESULT {
         answer(
             result,
-            find_provider("FindAccountProviderWithAuthorityAsync", &id, Some(&authority)),
+            find_provider(
+                "FindAccountProviderWithAuthorityAsync",
+                &id,
+                Some(&authority),
+            ),
         )
     }
 }
@@ -208,7 +262,12 @@ impl IWebAuthenticationCoreManagerInterop_Impl for FakeCoreManager_Impl {
         // SAFETY: `riid` and `asyncinfo` are this COM method's parameters.
         unsafe {
             interop_answer(riid, asyncinfo, || {
-                token_call("RequestTokenForWindowAsync", &request, None, Some(appwindow))
+                token_call(
+                    "RequestTokenForWindowAsync",
+                    &request,
+                    None,
+                    Some(appwindow),
+                )
             })
         }
     }
@@ -241,7 +300,10 @@ impl IWebAuthenticationCoreManagerInterop_Impl for FakeCoreManager_Impl {
 #[implement(IActivationFactory, IWebTokenRequestFactory)]
 pub(crate) struct FakeTokenRequestFactory;
 
-inspectable!(FakeTokenRequestFactory_Impl, "Windows.Security.Authentication.Web.Core.WebTokenRequest");
+inspectable!(
+    FakeTokenRequestFactory_Impl,
+    "Windows.Security.Authentication.Web.Core.WebTokenRequest"
+);
 
 impl IActivationFactory_Impl for FakeTokenRequestFactory_Impl {
     fn ActivateInstance(&self) -> Result<IInspectable> {
@@ -272,14 +334,23 @@ impl IWebTokenRequestFactory_Impl for FakeTokenRequestFactory_Impl {
         prompt: WebTokenRequestPromptType,
         result: *mut *mut c_void,
     ) -> HRESULT {
-        let request =
-            required(&provider).and_then(|p| FakeTokenRequest::create(&p, &scope, &client_id, prompt));
+        let request = required(&provider)
+            .and_then(|p| FakeTokenRequest::create(&p, &scope, &client_id, prompt));
         answer(result, request)
     }
 
-    unsafe fn CreateWithProvider(&self, provider: Ref<WebAccountProvider>, result: *mut *mut c_void) -> HRESULT {
+    unsafe fn CreateWithProvider(
+        &self,
+        provider: Ref<WebAccountProvider>,
+        result: *mut *mut c_void,
+    ) -> HRESULT {
         let request = required(&provider).and_then(|p| {
-            FakeTokenRequest::create(&p, &HSTRING::new(), &HSTRING::new(), WebTokenRequestPromptType::Default)
+            FakeTokenRequest::create(
+                &p,
+                &HSTRING::new(),
+                &HSTRING::new(),
+                WebTokenRequestPromptType::Default,
+            )
         });
         answer(result, request)
     }
@@ -291,7 +362,12 @@ impl IWebTokenRequestFactory_Impl for FakeTokenRequestFactory_Impl {
         result: *mut *mut c_void,
     ) -> HRESULT {
         let request = required(&provider).and_then(|p| {
-            FakeTokenRequest::create(&p, &scope, &HSTRING::new(), WebTokenRequestPromptType::Default)
+            FakeTokenRequest::create(
+                &p,
+                &scope,
+                &HSTRING::new(),
+                WebTokenRequestPromptType::Default,
+            )
         });
         answer(result, request)
     }
@@ -300,8 +376,12 @@ impl IWebTokenRequestFactory_Impl for FakeTokenRequestFactory_Impl {
 /// The factory for `class`, if the fake serves it.
 pub(crate) fn factory_for(class: &str) -> Option<IActivationFactory> {
     match class {
-        "Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager" => Some(FakeCoreManager.into()),
-        "Windows.Security.Authentication.Web.Core.WebTokenRequest" => Some(FakeTokenRequestFactory.into()),
+        "Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager" => {
+            Some(FakeCoreManager.into())
+        }
+        "Windows.Security.Authentication.Web.Core.WebTokenRequest" => {
+            Some(FakeTokenRequestFactory.into())
+        }
         _ => None,
     }
 }

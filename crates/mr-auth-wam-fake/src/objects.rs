@@ -7,20 +7,16 @@
 use crate::{
     abi::{
         inspectable, IWebAccount, IWebAccount2, IWebAccount2_Impl, IWebAccountProvider,
-        IWebAccountProvider2, IWebAccountProvider2_Impl, IWebAccountProvider_Impl, IWebAccount_Impl,
-        IWebProviderError, IWebProviderError_Impl, IWebTokenRequest, IWebTokenRequest2,
-        IWebTokenRequest2_Impl, IWebTokenRequest3, IWebTokenRequest3_Impl, IWebTokenRequestResult,
-        IWebTokenRequestResult_Impl, IWebTokenRequest_Impl, IWebTokenResponse,
-        IWebTokenResponse_Impl,
+        IWebAccountProvider2, IWebAccountProvider2_Impl, IWebAccountProvider_Impl,
+        IWebAccount_Impl, IWebProviderError, IWebProviderError_Impl, IWebTokenRequest,
+        IWebTokenRequest2, IWebTokenRequest2_Impl, IWebTokenRequest3, IWebTokenRequest3_Impl,
+        IWebTokenRequestResult, IWebTokenRequestResult_Impl, IWebTokenRequest_Impl,
+        IWebTokenResponse, IWebTokenResponse_Impl,
     },
     string_map::FakeStringMap,
     FakeAccount, FakeRequest, FakeResponse, FakeStatus,
 };
-use std::{
-    collections::BTreeMap,
-    ffi::c_void,
-    sync::Mutex,
-};
+use std::{collections::BTreeMap, ffi::c_void, sync::Mutex};
 use windows::Security::{
     Authentication::Web::Core::{
         WebProviderError, WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestResult,
@@ -84,7 +80,10 @@ impl FakeProvider {
     }
 }
 
-inspectable!(FakeProvider_Impl, "Windows.Security.Credentials.WebAccountProvider");
+inspectable!(
+    FakeProvider_Impl,
+    "Windows.Security.Credentials.WebAccountProvider"
+);
 
 impl IWebAccountProvider_Impl for FakeProvider_Impl {
     unsafe fn Id(&self, result: *mut HSTRING) -> HRESULT {
@@ -119,7 +118,10 @@ pub(crate) struct FakeWebAccount {
 }
 
 impl FakeWebAccount {
-    pub(crate) fn create(account: &FakeAccount, provider: &WebAccountProvider) -> Result<WebAccount> {
+    pub(crate) fn create(
+        account: &FakeAccount,
+        provider: &WebAccountProvider,
+    ) -> Result<WebAccount> {
         as_class(Self {
             id: account.id.as_str().into(),
             user_name: account.user_name.as_str().into(),
@@ -128,7 +130,10 @@ impl FakeWebAccount {
     }
 }
 
-inspectable!(FakeWebAccount_Impl, "Windows.Security.Credentials.WebAccount");
+inspectable!(
+    FakeWebAccount_Impl,
+    "Windows.Security.Credentials.WebAccount"
+);
 
 impl IWebAccount_Impl for FakeWebAccount_Impl {
     unsafe fn WebAccountProvider(&self, result: *mut *mut c_void) -> HRESULT {
@@ -162,7 +167,11 @@ impl IWebAccount2_Impl for FakeWebAccount_Impl {
     unsafe fn SignOutAsync(&self, _result: *mut *mut c_void) -> HRESULT {
         E_NOTIMPL
     }
-    unsafe fn SignOutWithClientIdAsync(&self, _client_id: Ref<HSTRING>, _result: *mut *mut c_void) -> HRESULT {
+    unsafe fn SignOutWithClientIdAsync(
+        &self,
+        _client_id: Ref<HSTRING>,
+        _result: *mut *mut c_void,
+    ) -> HRESULT {
         E_NOTIMPL
     }
 }
@@ -212,7 +221,10 @@ impl FakeTokenRequest {
     }
 }
 
-inspectable!(FakeTokenRequest_Impl, "Windows.Security.Authentication.Web.Core.WebTokenRequest");
+inspectable!(
+    FakeTokenRequest_Impl,
+    "Windows.Security.Authentication.Web.Core.WebTokenRequest"
+);
 
 impl IWebTokenRequest_Impl for FakeTokenRequest_Impl {
     unsafe fn WebAccountProvider(&self, result: *mut *mut c_void) -> HRESULT {
@@ -247,12 +259,19 @@ impl IWebTokenRequest2_Impl for FakeTokenRequest_Impl {
 
 impl IWebTokenRequest3_Impl for FakeTokenRequest_Impl {
     unsafe fn CorrelationId(&self, result: *mut HSTRING) -> HRESULT {
-        let id = self.correlation_id.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let id = self
+            .correlation_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         // SAFETY: an out-parameter of this ABI method.
         unsafe { put_string(result, &id) }
     }
     unsafe fn SetCorrelationId(&self, value: Ref<HSTRING>) -> HRESULT {
-        *self.correlation_id.lock().unwrap_or_else(|p| p.into_inner()) = (*value).clone();
+        *self
+            .correlation_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = (*value).clone();
         S_OK
     }
 }
@@ -266,7 +285,10 @@ pub(crate) struct FakeResult {
 
 impl FakeResult {
     /// The result `response` scripts, for a request to `provider`.
-    pub(crate) fn create(response: &FakeResponse, provider: &WebAccountProvider) -> Result<WebTokenRequestResult> {
+    pub(crate) fn create(
+        response: &FakeResponse,
+        provider: &WebAccountProvider,
+    ) -> Result<WebTokenRequestResult> {
         let error = response
             .error
             .as_ref()
@@ -277,7 +299,10 @@ impl FakeResult {
                 })
             })
             .transpose()?;
-        let success = matches!(response.status, FakeStatus::Success | FakeStatus::AccountSwitch);
+        let success = matches!(
+            response.status,
+            FakeStatus::Success | FakeStatus::AccountSwitch
+        );
         let data = if success {
             let account = response
                 .account
@@ -301,7 +326,10 @@ impl FakeResult {
     }
 }
 
-inspectable!(FakeResult_Impl, "Windows.Security.Authentication.Web.Core.WebTokenRequestResult");
+inspectable!(
+    FakeResult_Impl,
+    "Windows.Security.Authentication.Web.Core.WebTokenRequestResult"
+);
 
 impl IWebTokenRequestResult_Impl for FakeResult_Impl {
     unsafe fn ResponseData(&self, result: *mut *mut c_void) -> HRESULT {
@@ -330,7 +358,10 @@ struct FakeTokenResponse {
     error: Option<WebProviderError>,
 }
 
-inspectable!(FakeTokenResponse_Impl, "Windows.Security.Authentication.Web.Core.WebTokenResponse");
+inspectable!(
+    FakeTokenResponse_Impl,
+    "Windows.Security.Authentication.Web.Core.WebTokenResponse"
+);
 
 impl IWebTokenResponse_Impl for FakeTokenResponse_Impl {
     unsafe fn Token(&self, result: *mut HSTRING) -> HRESULT {
@@ -357,7 +388,10 @@ struct FakeError {
     message: HSTRING,
 }
 
-inspectable!(FakeError_Impl, "Windows.Security.Authentication.Web.Core.WebProviderError");
+inspectable!(
+    FakeError_Impl,
+    "Windows.Security.Authentication.Web.Core.WebProviderError"
+);
 
 impl IWebProviderError_Impl for FakeError_Impl {
     unsafe fn ErrorCode(&self, result: *mut u32) -> HRESULT {

@@ -18,7 +18,9 @@ pub(crate) struct FakeStringMap(Mutex<BTreeMap<HSTRING, HSTRING>>);
 
 impl FakeStringMap {
     /// A map holding `entries`.
-    pub(crate) fn new<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> IMap<HSTRING, HSTRING> {
+    pub(crate) fn new<'a>(
+        entries: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> IMap<HSTRING, HSTRING> {
         Self(Mutex::new(
             entries
                 .into_iter()
@@ -32,7 +34,10 @@ impl FakeStringMap {
     pub(crate) fn entries(map: &IMap<HSTRING, HSTRING>) -> Result<BTreeMap<String, String>> {
         let mut entries = BTreeMap::new();
         for pair in map {
-            entries.insert(pair.Key()?.to_string_lossy(), pair.Value()?.to_string_lossy());
+            entries.insert(
+                pair.Key()?.to_string_lossy(),
+                pair.Value()?.to_string_lossy(),
+            );
         }
         Ok(entries)
     }

@@ -3,9 +3,12 @@
 //! waiting (the credential's timeout, or a dropped request).
 
 use crate::{Error, ErrorKind, Result};
-use std::sync::{Arc, Mutex, MutexGuard};
-use windows::Win32::System::Com::{CoInitializeEx, CoUninitialize, COINIT_MULTITHREADED};
-use windows_future::IAsyncOperation;
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use windows::{
+    core::HRESULT,
+    Win32::System::Com::{CoInitializeEx, CoUninitialize, COINIT_MULTITHREADED},
+};
+use windows_future::{AsyncOperationCompletedHandler, IAsyncOperation};
 
 /// Runs `work` on a new thread in the multi-threaded apartment and waits for it without
 /// blocking the executor. Dropping the returned future cancels the WAM operation `work` is
@@ -46,14 +49,29 @@ where
 }
 
 /// Lets the async side cancel the WAM operation the worker thread is waiting on.
+///
+/// The async side only sends a wake-up; the worker thread itself calls `Cancel`, so no COM
+/// call ever runs on the caller's (executor) thread.
 #[derive(Clone, Default)]
 pub(crate) struct Canceller(Arc<Mutex<CancelState>>);
 
 #[derive(Default)]
 struct CancelState {
     cancelled: bool,
-    in_flight: Option<Box<dyn Fn() + Send>>,
+    /// Wakes the worker thread blocked in [`Canceller::wait`].
+    waiting: Option<mpsc::Sender<Wake>>,
 }
+
+/// Why the worker thread woke up.
+enum Wake {
+    /// The operation completed (with any status).
+    Completed,
+    /// The caller stopped waiting.
+    Cancelled,
+}
+
+/// `HRESULT_FROM_WIN32(ERROR_CANCELLED)`: what [`Canceller::wait`] returns once cancelled.
+const CANCELLED: HRESULT = HRESULT(0x8007_04C7_u32 as i32);
 
 impl std::fmt::Debug for Canceller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,38 +83,57 @@ impl std::fmt::Debug for Canceller {
 
 impl Canceller {
     fn lock(&self) -> MutexGuard<'_, CancelState> {
-        // Only flags and a callback are stored; a poisoned state is still consistent.
+        // Only a flag and a sender are stored; a poisoned state is still consistent.
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Blocks this (worker) thread until `operation` completes, unless cancelled first.
+    /// Blocks this (worker) thread until `operation` completes, unless cancelled first; then
+    /// cancels `operation`, from this thread, and returns `ERROR_CANCELLED`.
     pub(crate) fn wait<R>(&self, operation: IAsyncOperation<R>) -> windows::core::Result<R>
     where
         R: windows::core::RuntimeType + 'static,
     {
+        let (wake, woken) = mpsc::channel();
         {
             let mut state = self.lock();
             if state.cancelled {
+                // Cancel only fails when the operation already finished: nothing to cancel.
                 let _ = operation.Cancel();
-            } else {
-                let in_flight = operation.clone();
-                state.in_flight = Some(Box::new(move || {
-                    // Cancel only fails when the operation already finished; then there is
-                    // nothing to cancel.
-                    let _ = in_flight.Cancel();
-                }));
+                return Err(CANCELLED.into());
+            }
+            state.waiting = Some(wake.clone());
+        }
+        let completed = AsyncOperationCompletedHandler::new(move |_, _| {
+            // The receiver is gone only once this wait returned; nobody to tell then.
+            let _ = wake.send(Wake::Completed);
+            Ok(())
+        });
+        let registered = operation.SetCompleted(&completed);
+        let outcome = match registered {
+            Ok(()) => woken.recv(),
+            Err(e) => {
+                self.lock().waiting = None;
+                return Err(e);
+            }
+        };
+        self.lock().waiting = None;
+        match outcome {
+            Ok(Wake::Completed) => operation.GetResults(),
+            // Every sender dropped without a word cannot happen while `state.waiting` holds
+            // one; treat it as a cancellation all the same.
+            Ok(Wake::Cancelled) | Err(_) => {
+                let _ = operation.Cancel();
+                Err(CANCELLED.into())
             }
         }
-        let result = operation.join();
-        self.lock().in_flight = None;
-        result
     }
 
     fn cancel(&self) {
         let mut state = self.lock();
         state.cancelled = true;
-        if let Some(cancel) = state.in_flight.take() {
-            cancel();
+        if let Some(waiting) = state.waiting.take() {
+            // The worker may have just returned; then there is nothing to wake.
+            let _ = waiting.send(Wake::Cancelled);
         }
     }
 }

@@ -1,0 +1,57 @@
+//! A fake of WAM's WinRT classes for tests under Wine (test-only, `publish = false`).
+//!
+//! Wine's `RoGetActivationFactory` looks a class up under
+//! `HKLM\Software\Microsoft\WindowsRuntime\ActivatableClassId\<class>`, loads the DLL its
+//! `DllPath` names and calls that DLL's `DllGetActivationFactory`. Built as a cdylib for
+//! `x86_64-pc-windows-gnu` and registered that way by `cargo xtask ci wine`, this crate serves
+//! the classes `mr-auth-broker`'s WAM module activates:
+//!
+//! - `Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager`: its statics
+//!   (`FindAccountProviderAsync` with and without authority, `FindAccountAsync`,
+//!   `GetTokenSilentlyAsync` with and without account, `RequestTokenAsync`) and
+//!   `IWebAuthenticationCoreManagerInterop::RequestTokenForWindowAsync`;
+//! - `Windows.Security.Authentication.Web.Core.WebTokenRequest` (its factory, the request and
+//!   its `Properties` map);
+//! - the objects those calls return: `WebAccountProvider`, `WebAccount`,
+//!   `WebTokenRequestResult`, `WebTokenResponse`, `WebProviderError`, and every
+//!   `IAsyncOperation` (which records `Cancel`).
+//!
+//! Each test scripts the fake and reads what it received through [`FakeWam`] (the same DLL,
+//! loaded into the test process, which is where combase loads it too): a [`FakeScript`] says
+//! which accounts exist and how each token call answers (status, token, response properties,
+//! provider error, or held pending until cancelled); every call is recorded as a [`FakeCall`]
+//! with its thread and COM apartment.
+//!
+//! On other platforms the crate is empty.
+
+#[cfg(windows)]
+mod abi;
+#[cfg(windows)]
+mod async_operation;
+#[cfg(windows)]
+mod call_context;
+#[cfg(windows)]
+#[allow(
+    unreachable_pub,
+    reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths"
+)]
+mod exports;
+#[cfg(windows)]
+mod fake_state;
+#[cfg(windows)]
+mod fake_wam;
+#[cfg(windows)]
+mod manager;
+#[cfg(windows)]
+mod objects;
+#[cfg(windows)]
+mod script;
+#[cfg(windows)]
+mod string_map;
+
+#[cfg(windows)]
+pub use fake_wam::FakeWam;
+#[cfg(windows)]
+pub use script::{
+    FakeAccount, FakeCall, FakeProviderError, FakeRequest, FakeResponse, FakeScript, FakeStatus,
+};

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 mod access_token_info;
+mod authentication_record;
 mod authority_host;
 mod authorization_code;
 mod broker_token_request_options;
@@ -14,6 +15,7 @@ mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_browser_flow;
 mod loopback_receiver;
+mod msal_token_cache;
 mod no_platform_broker;
 mod parent_window_handle;
 mod pkce_verifier;
@@ -27,6 +29,7 @@ mod token_type;
 mod wam;
 
 pub use access_token_info::AccessTokenInfo;
+pub use authentication_record::{AuthenticationRecord, AUTHENTICATION_RECORD_VERSION};
 pub use authority_host::AuthorityHost;
 pub use broker_token_request_options::BrokerTokenRequestOptions;
 pub use browser_launcher::{BrowserLauncher, SystemBrowser};
@@ -35,6 +38,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredential;
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS,
+};
+pub use msal_token_cache::{
+    CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, MAX_CACHE_BYTES,
 };
 pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;

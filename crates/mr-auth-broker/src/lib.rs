@@ -9,7 +9,12 @@ mod authority_host;
 mod authorization_code;
 mod broker_token_request_options;
 mod browser_launcher;
+mod cache_file;
+mod cache_lock;
 mod client_id;
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
+mod dpapi;
 mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
@@ -18,11 +23,14 @@ mod loopback_receiver;
 mod msal_token_cache;
 mod no_platform_broker;
 mod parent_window_handle;
+mod persistent_token_cache;
 mod pkce_verifier;
 mod platform_broker;
 mod pop_authorization_policy;
 mod pop_parameters;
 mod refresh_token;
+#[cfg(target_os = "linux")]
+mod secret_service_store;
 mod tenant_id;
 mod token_endpoint;
 mod token_type;
@@ -44,6 +52,9 @@ pub use msal_token_cache::{
 };
 pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;
+pub use persistent_token_cache::{
+    CacheDirs, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
+};
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,
 };

@@ -85,7 +85,8 @@ fn file_time_now() -> std::time::SystemTime {
     std::time::SystemTime::now()
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` and its parents when missing (mode 0700 on Unix).
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

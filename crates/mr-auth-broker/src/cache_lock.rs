@@ -81,6 +81,10 @@ fn try_lock_once(path: &Path) -> Result<Option<File>> {
         )
         .with_source(e)
     };
+    // The first cache of a machine: its directory does not exist yet.
+    if let Some(dir) = path.parent() {
+        crate::cache_file::create_private_dir(dir)?;
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

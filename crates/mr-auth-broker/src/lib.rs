@@ -53,7 +53,7 @@ pub use msal_token_cache::{
 pub use no_platform_broker::NoPlatformBroker;
 pub use parent_window_handle::ParentWindowHandle;
 pub use persistent_token_cache::{
-    CacheDirs, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
+    CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
 };
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,

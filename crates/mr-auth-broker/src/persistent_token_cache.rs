@@ -85,20 +85,23 @@ impl fmt::Debug for PersistentTokenCache {
     }
 }
 
-/// The directories a cache location is derived from, read from the environment by
-/// [`CacheDirs::from_env`] and injectable in tests.
+/// What the cache's location and store are derived from: read from the process environment by
+/// [`CacheEnvironment::from_env`], or given explicitly (tests, apps with their own settings).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CacheDirs {
+pub struct CacheEnvironment {
     /// The user's home directory (`HOME`): Linux and macOS caches live in
     /// `<home>/.IdentityService`.
     pub home: Option<PathBuf>,
     /// `LOCALAPPDATA`: Windows caches live in `<local app data>\.IdentityService`.
     pub local_app_data: Option<PathBuf>,
+    /// `DBUS_SESSION_BUS_ADDRESS`: the session bus the Secret Service is looked for on (Linux);
+    /// `None` lets D-Bus find the user's session bus as usual.
+    pub session_bus_address: Option<String>,
 }
 
-impl CacheDirs {
-    /// `HOME` and `LOCALAPPDATA` (empty values count as unset).
+impl CacheEnvironment {
+    /// `HOME`, `LOCALAPPDATA` and `DBUS_SESSION_BUS_ADDRESS` (empty values count as unset).
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var_os(name)
@@ -108,15 +111,26 @@ impl CacheDirs {
         Self {
             home: var("HOME"),
             local_app_data: var("LOCALAPPDATA"),
+            session_bus_address: var("DBUS_SESSION_BUS_ADDRESS")
+                .and_then(|p| p.into_os_string().into_string().ok()),
         }
     }
 
-    /// Directories given explicitly.
+    /// Directories given explicitly, and the session bus D-Bus finds by itself.
     pub fn new(home: Option<PathBuf>, local_app_data: Option<PathBuf>) -> Self {
         Self {
             home,
             local_app_data,
+            session_bus_address: None,
         }
+    }
+
+    /// The same, with the session bus at `address` (a D-Bus address such as
+    /// `unix:path=/run/user/1000/bus`).
+    #[must_use]
+    pub fn with_session_bus_address(mut self, address: impl Into<String>) -> Self {
+        self.session_bus_address = Some(address.into());
+        self
     }
 }
 
@@ -130,7 +144,7 @@ impl PersistentTokenCache {
     /// [`ErrorKind::PersistentCache`] when no encrypted store is available and
     /// `allow_unencrypted_storage` is off, or no home / local app data directory is known.
     pub async fn open(options: &TokenCachePersistenceOptions, cae: bool) -> Result<Self> {
-        Self::open_in(options, cae, &CacheDirs::from_env()).await
+        Self::open_in(options, cae, &CacheEnvironment::from_env()).await
     }
 
     /// [`open`](Self::open) with the directories given.
@@ -141,7 +155,7 @@ impl PersistentTokenCache {
     pub async fn open_in(
         options: &TokenCachePersistenceOptions,
         cae: bool,
-        dirs: &CacheDirs,
+        dirs: &CacheEnvironment,
     ) -> Result<Self> {
         let name = stored_name(&options.name, cae)?;
         let store = platform_store(&name, options.allow_unencrypted_storage, dirs).await?;
@@ -316,7 +330,11 @@ fn identity_service_dir(base: Option<&Path>, what: &str) -> Result<PathBuf> {
     clippy::unused_async,
     reason = "async on Linux, where the Secret Service is probed over D-Bus"
 )]
-async fn platform_store(name: &str, allow_unencrypted: bool, dirs: &CacheDirs) -> Result<Store> {
+async fn platform_store(
+    name: &str,
+    allow_unencrypted: bool,
+    dirs: &CacheEnvironment,
+) -> Result<Store> {
     #[cfg(windows)]
     {
         let _ = allow_unencrypted;
@@ -326,10 +344,13 @@ async fn platform_store(name: &str, allow_unencrypted: bool, dirs: &CacheDirs) -
     #[cfg(target_os = "linux")]
     {
         let file = identity_service_dir(dirs.home.as_deref(), "HOME")?.join(name);
-        if crate::secret_service_store::SecretServiceStore::is_available().await {
-            return Ok(Store::SecretService(
-                crate::secret_service_store::SecretServiceStore::new(name.to_owned(), file),
-            ));
+        let store = crate::secret_service_store::SecretServiceStore::new(
+            name.to_owned(),
+            file.clone(),
+            dirs.session_bus_address.clone(),
+        );
+        if store.is_available().await {
+            return Ok(Store::SecretService(store));
         }
         if allow_unencrypted {
             tracing::warn!(
@@ -388,7 +409,7 @@ mod tests {
         };
         let err = tokio::time::timeout(
             Duration::from_secs(30),
-            PersistentTokenCache::open_in(&options, false, &CacheDirs::default()),
+            PersistentTokenCache::open_in(&options, false, &CacheEnvironment::default()),
         )
         .await
         .unwrap()

@@ -21,13 +21,16 @@ const LABEL: &str = "MSALCache";
 pub(crate) struct SecretServiceStore {
     schema: String,
     signal_file: PathBuf,
+    /// The session bus to use; `None` for the user's, found as D-Bus does.
+    bus_address: Option<String>,
 }
 
 impl SecretServiceStore {
-    pub(crate) fn new(schema: String, signal_file: PathBuf) -> Self {
+    pub(crate) fn new(schema: String, signal_file: PathBuf, bus_address: Option<String>) -> Self {
         Self {
             schema,
             signal_file,
+            bus_address,
         }
     }
 
@@ -40,12 +43,36 @@ impl SecretServiceStore {
     }
 
     /// Whether a Secret Service answers on the session bus (a cheap session open).
-    pub(crate) async fn is_available() -> bool {
-        SecretService::connect(EncryptionType::Dh).await.is_ok()
+    pub(crate) async fn is_available(&self) -> bool {
+        self.connect().await.is_ok()
+    }
+
+    async fn connect(&self) -> Result<SecretService<'static>> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            Error::new(
+                ErrorKind::PersistentCache,
+                format!(
+                    "no Secret Service (GNOME Keyring, KWallet) answers on the session bus: {e}; \
+                     start one, or set allow_unencrypted_storage to keep the cache in a 0600 file"
+                ),
+            )
+        };
+        let connected = match &self.bus_address {
+            None => SecretService::connect(EncryptionType::Dh).await,
+            Some(address) => {
+                let connection = zbus::connection::Builder::address(address.as_str())
+                    .map_err(|e| unavailable(&e))?
+                    .build()
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                SecretService::connect_with_existing(EncryptionType::Dh, connection).await
+            }
+        };
+        connected.map_err(|e| unavailable(&e))
     }
 
     pub(crate) async fn load(&self) -> Result<Option<Zeroizing<Vec<u8>>>> {
-        let service = connect().await?;
+        let service = self.connect().await?;
         let found = service
             .search_items(self.search_attributes())
             .await
@@ -83,7 +110,7 @@ impl SecretServiceStore {
     }
 
     pub(crate) async fn save(&self, data: &[u8]) -> Result<()> {
-        let service = connect().await?;
+        let service = self.connect().await?;
         let collection = match service.get_default_collection().await {
             Ok(c) => c,
             Err(_) => service
@@ -112,20 +139,6 @@ impl SecretServiceStore {
             .map_err(|e| failed("write", e))?;
         cache_file::touch(&self.signal_file)
     }
-}
-
-async fn connect() -> Result<SecretService<'static>> {
-    SecretService::connect(EncryptionType::Dh)
-        .await
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::PersistentCache,
-                format!(
-                    "no Secret Service (GNOME Keyring, KWallet) answers on the session bus: {e}; \
-                     start one, or set allow_unencrypted_storage to keep the cache in a 0600 file"
-                ),
-            )
-        })
 }
 
 fn failed(what: &str, e: secret_service::Error) -> Error {

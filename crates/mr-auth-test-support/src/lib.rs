@@ -5,3 +5,8 @@
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 
 #![forbid(unsafe_code)]
+
+#[cfg(target_os = "linux")]
+pub mod private_session_bus;
+#[cfg(target_os = "linux")]
+pub mod secret_service_session;

@@ -11,6 +11,7 @@
 mod apt;
 mod ci;
 mod cmd;
+mod msal_python;
 mod rust_source;
 mod summary;
 mod tidy;
@@ -27,7 +28,7 @@ usage: cargo xtask <command>
 commands:
   ci [STEP...]     run every CI check, or only the named steps:
                    tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   test doc deny wine
+                   msal-python test doc deny wine
   tidy             check the house rules the compiler does not check
   bench [ARGS...]  cargo bench --workspace ARGS...
   help             this text";

@@ -181,6 +181,48 @@ async fn bad_documents_are_reported_and_never_overwritten() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Windows: the cache file in `%LOCALAPPDATA%\.IdentityService` is DPAPI-encrypted (run under
+/// Wine by `cargo xtask ci wine`, whose DPAPI is Wine's).
+#[cfg(windows)]
+#[tokio::test]
+async fn the_windows_cache_file_is_dpapi_encrypted() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let dir = temp_dir();
+        let env = CacheEnvironment::new(None, Some(dir.clone()));
+        let options = TokenCachePersistenceOptions::default();
+        let cache = PersistentTokenCache::open_in(&options, false, &env)
+            .await
+            .unwrap();
+        assert!(cache.describe().contains("DPAPI"), "{}", cache.describe());
+        let client = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+        cache
+            .modify(|c| c.add(&response(client, "rt-sealed-by-dpapi")))
+            .await
+            .unwrap()
+            .unwrap();
+        let file = dir.join(".IdentityService").join("msal.cache.nocae");
+        let sealed = std::fs::read(&file).unwrap();
+        let marker = b"rt-sealed-by-dpapi";
+        assert!(
+            !sealed.windows(marker.len()).any(|w| w == marker),
+            "plaintext on disk"
+        );
+        let again = PersistentTokenCache::open_in(&options, false, &env)
+            .await
+            .unwrap();
+        let rt = again
+            .load()
+            .await
+            .unwrap()
+            .refresh_token(client, &home_account_id(), "login.microsoftonline.com")
+            .unwrap();
+        assert_eq!(rt.as_str(), "rt-sealed-by-dpapi");
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await
+    .expect("the test finished in time");
+}
+
 #[cfg(target_os = "linux")]
 mod keyring {
     use super::*;

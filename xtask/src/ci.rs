@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::apt;
 use crate::cmd::{which, Cmd, Result};
 use crate::fuzz;
+use crate::msal_python;
 use crate::summary::{Status, Summary};
 use crate::tidy;
 use crate::wall_clock;
@@ -95,6 +96,11 @@ const STEPS: &[Step] = &[
         run: Ci::dbus,
     },
     Step {
+        name: "msal-python",
+        title: "install keyring + msal (python)",
+        run: Ci::msal_python,
+    },
+    Step {
         name: "test",
         title: "tests + doctests",
         run: Ci::test,
@@ -127,6 +133,8 @@ struct Ci {
     root: PathBuf,
     target_dir: PathBuf,
     summary: Summary,
+    /// The Python with MSAL for the persistent-cache interop tests (`msal-python` step).
+    msal_python: Option<PathBuf>,
 }
 
 /// Runs the steps named in `only` (every step when empty), prints the summary and fails if any
@@ -145,6 +153,7 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
         root: root.to_owned(),
         target_dir: target_dir(root),
         summary: Summary::default(),
+        msal_python: None,
     };
     let selected: Vec<&Step> = STEPS
         .iter()
@@ -290,13 +299,29 @@ impl Ci {
         Ok(())
     }
 
+    fn msal_python(&mut self) -> Result {
+        let python = msal_python::ensure(&self.target_dir)?;
+        eprintln!("MR_AUTH_MSAL_PYTHON={}", python.display());
+        self.msal_python = Some(python);
+        Ok(())
+    }
+
+    /// `cargo` for the test step: with the MSAL interpreter when the `msal-python` step ran,
+    /// or when the caller set `MR_AUTH_MSAL_PYTHON` already.
+    fn test_cargo(&self) -> Cmd {
+        match &self.msal_python {
+            Some(python) => self.cargo().env("MR_AUTH_MSAL_PYTHON", python),
+            None => self.cargo(),
+        }
+    }
+
     fn test(&mut self) -> Result {
         let nextest = self
             .cargo()
             .args(["nextest", "--version"])
             .succeeds_quietly();
         if nextest {
-            self.cargo()
+            self.test_cargo()
                 .args([
                     "nextest",
                     "run",
@@ -307,14 +332,14 @@ impl Ci {
                 ])
                 .run()?;
             // nextest does not run doctests.
-            self.cargo()
+            self.test_cargo()
                 .args(["test", "--workspace", "--doc", "--all-features", "--locked"])
                 .run()
         } else {
             self.summary
                 .note("cargo-nextest not installed: tests ran with `cargo test`");
             // `cargo test` runs the doctests too.
-            self.cargo()
+            self.test_cargo()
                 .args([
                     "test",
                     "--workspace",

@@ -15,6 +15,7 @@ mod apt;
 mod ci;
 mod cmd;
 mod fuzz;
+mod msal_python;
 mod summary;
 mod tidy;
 mod wall_clock;
@@ -31,7 +32,7 @@ usage: cargo xtask <command>
 commands:
   ci [STEP...]     run every CI check, or only the named steps:
                    tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   test fuzz doc deny wine
+                   dbus msal-python test fuzz doc deny wine
   tidy             check the house rules the compiler does not check
   fuzz [--seconds N] [TARGET...]
                    run the fuzz targets (all by default) for N seconds each

@@ -59,6 +59,11 @@ pub enum ErrorKind {
     /// callers that waited for it get this error; the next call tries again.
     #[error("internal error")]
     Internal,
+    /// The persistent token cache could not be used: no secure store (Secret Service,
+    /// Keychain, DPAPI) and unencrypted storage not allowed, a cache document that is corrupt or
+    /// of a foreign format (left untouched), or the cache's lock not obtained in time.
+    #[error("persistent token cache error")]
+    PersistentCache,
 }
 
 type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;

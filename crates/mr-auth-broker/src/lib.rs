@@ -6,13 +6,19 @@
 mod access_token_info;
 mod acquisition;
 mod additionally_allowed_tenants;
+mod authentication_record;
 mod authority_host;
 mod authorization_code;
 mod authorize_url_handler;
 mod broker_mode;
 mod broker_token_request_options;
+mod cache_file;
+mod cache_lock;
 mod client_id;
 mod credential_config;
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
+mod dpapi;
 mod environment_source;
 mod error;
 mod interactive_browser_broker_credential;
@@ -21,13 +27,17 @@ mod interactive_browser_flow;
 #[cfg(target_os = "linux")]
 mod linux;
 mod loopback_receiver;
+mod msal_token_cache;
 mod parent_window_handle;
+mod persistent_token_cache;
 mod pkce_verifier;
 mod platform_broker;
 mod pop_authorization_policy;
 mod pop_parameters;
 mod redirect_uri;
 mod refresh_token;
+#[cfg(target_os = "linux")]
+mod secret_service_store;
 mod tenant_id;
 mod token_endpoint;
 mod token_request;
@@ -36,6 +46,7 @@ mod wam;
 
 pub use access_token_info::AccessTokenInfo;
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
+pub use authentication_record::{AuthenticationRecord, AUTHENTICATION_RECORD_VERSION};
 pub use authority_host::AuthorityHost;
 pub use authorize_url_handler::{AuthorizeUrlHandler, SystemBrowser};
 pub use broker_mode::BrokerMode;
@@ -49,7 +60,13 @@ pub use interactive_browser_broker_credential_options::{
 };
 #[cfg(target_os = "linux")]
 pub use linux::{LinuxBroker, LinuxBrokerOptions};
+pub use msal_token_cache::{
+    CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, MAX_CACHE_BYTES,
+};
 pub use parent_window_handle::ParentWindowHandle;
+pub use persistent_token_cache::{
+    CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
+};
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,
 };

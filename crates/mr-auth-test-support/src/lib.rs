@@ -20,6 +20,8 @@ pub mod log_capture;
 #[cfg(target_os = "linux")]
 pub mod private_session_bus;
 pub mod scripted_http;
+#[cfg(target_os = "linux")]
+pub mod secret_service_session;
 pub mod tls_front;
 
 pub use bounded::{bounded, bounded_by, TEST_TIMEOUT};

@@ -1,0 +1,277 @@
+use crate::{ClientId, Error, Result, TenantId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The only `version` of the [`AuthenticationRecord`] JSON this crate reads and writes.
+pub const AUTHENTICATION_RECORD_VERSION: &str = "1.0";
+
+/// The longest serialized record [`AuthenticationRecord::from_json`] accepts, in bytes. Real
+/// records are a few hundred bytes; anything larger is not one.
+const MAX_RECORD_JSON_BYTES: usize = 16 * 1024;
+
+/// Which account a credential signed in, so that a later process can find that account's
+/// tokens in the persistent cache without asking the user again.
+///
+/// It holds no secret (no token): an application may store it wherever it keeps its settings.
+/// [`to_json`](Self::to_json) and [`from_json`](Self::from_json) use the same JSON as Python's
+/// `azure-identity` `AuthenticationRecord.serialize()` / `deserialize()`:
+///
+/// ```json
+/// {"authority":"login.microsoftonline.com","clientId":"04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+///  "homeAccountId":"<object id>.<tenant id>","tenantId":"<tenant id>",
+///  "username":"user@contoso.com","version":"1.0"}
+/// ```
+///
+/// ```
+/// use mr_auth_broker::AuthenticationRecord;
+///
+/// let json = r#"{"authority":"login.microsoftonline.com",
+///     "clientId":"04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+///     "homeAccountId":"a5a7a5a7-0000-4000-8000-000000000001.72f988bf-86f1-41af-91ab-2d7cd011db47",
+///     "tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47",
+///     "username":"user@contoso.com","version":"1.0"}"#;
+/// let record = AuthenticationRecord::from_json(json)?;
+/// assert_eq!(record.username(), "user@contoso.com");
+/// assert_eq!(AuthenticationRecord::from_json(&record.to_json())?, record);
+/// # Ok::<(), mr_auth_broker::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AuthenticationRecord {
+    authority: String,
+    client_id: ClientId,
+    home_account_id: String,
+    tenant_id: TenantId,
+    username: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRecord {
+    authority: String,
+    client_id: String,
+    home_account_id: String,
+    tenant_id: String,
+    username: String,
+    version: String,
+}
+
+impl AuthenticationRecord {
+    /// A record for the account `home_account_id` (`<object id>.<tenant id>`), signed in at the
+    /// authority host `authority` (a host name such as `login.microsoftonline.com`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the authority is not a
+    /// bare host name or the home account id is not of the `<oid>.<tid>` form.
+    pub fn new(
+        authority: impl Into<String>,
+        client_id: ClientId,
+        home_account_id: impl Into<String>,
+        tenant_id: TenantId,
+        username: impl Into<String>,
+    ) -> Result<Self> {
+        let authority = authority.into();
+        let home_account_id = home_account_id.into();
+        validate_authority(&authority)?;
+        validate_home_account_id(&home_account_id)?;
+        Ok(Self {
+            authority: authority.to_ascii_lowercase(),
+            client_id,
+            home_account_id,
+            tenant_id,
+            username: username.into(),
+        })
+    }
+
+    /// Reads a record from the JSON that [`to_json`](Self::to_json) (or Python's
+    /// `AuthenticationRecord.serialize()`) wrote.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the text is not such a
+    /// record: not JSON, a field missing or invalid, or a `version` other than
+    /// [`AUTHENTICATION_RECORD_VERSION`] (written by a newer library: sign in again with this one).
+    pub fn from_json(json: &str) -> Result<Self> {
+        if json.len() > MAX_RECORD_JSON_BYTES {
+            return Err(Error::invalid_input(format!(
+                "an authentication record is at most {MAX_RECORD_JSON_BYTES} bytes; this text has {}",
+                json.len()
+            )));
+        }
+        let wire: WireRecord = serde_json::from_str(json).map_err(|e| {
+            Error::invalid_input(format!(
+                "not an authentication record (expected the JSON object AuthenticationRecord::to_json writes): {e}"
+            ))
+        })?;
+        if wire.version != AUTHENTICATION_RECORD_VERSION {
+            return Err(Error::invalid_input(format!(
+                "authentication record version {:?} is not supported (this library reads version \
+                 {AUTHENTICATION_RECORD_VERSION}); sign in again to get a record it can read",
+                truncate(&wire.version, 32)
+            )));
+        }
+        let client_id = ClientId::new(&wire.client_id).map_err(|e| {
+            Error::invalid_input(format!("authentication record: bad clientId: {e}"))
+        })?;
+        let tenant_id = TenantId::new(&wire.tenant_id).map_err(|e| {
+            Error::invalid_input(format!("authentication record: bad tenantId: {e}"))
+        })?;
+        Self::new(
+            wire.authority,
+            client_id,
+            wire.home_account_id,
+            tenant_id,
+            wire.username,
+        )
+    }
+
+    /// The record as the JSON Python's `azure-identity` reads and writes (version `1.0`).
+    pub fn to_json(&self) -> String {
+        let wire = WireRecord {
+            authority: self.authority.clone(),
+            client_id: self.client_id.as_str().to_owned(),
+            home_account_id: self.home_account_id.clone(),
+            tenant_id: self.tenant_id.as_str().to_owned(),
+            username: self.username.clone(),
+            version: AUTHENTICATION_RECORD_VERSION.to_owned(),
+        };
+        // Serialising a struct of strings cannot fail.
+        serde_json::to_string(&wire).unwrap_or_default()
+    }
+
+    /// The authority host the account signed in at, e.g. `login.microsoftonline.com`.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The app registration that signed the account in.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The account's id across tenants: `<object id>.<home tenant id>`.
+    pub fn home_account_id(&self) -> &str {
+        &self.home_account_id
+    }
+
+    /// The tenant the account signed in to.
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+
+    /// The account's user name (usually an email address).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+impl fmt::Debug for AuthenticationRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No secret here, but the user name is personal data: tracing output shows the
+        // account id, which support can match, and not who the user is.
+        f.debug_struct("AuthenticationRecord")
+            .field("authority", &self.authority)
+            .field("client_id", &self.client_id)
+            .field("home_account_id", &self.home_account_id)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn validate_authority(authority: &str) -> Result<()> {
+    let ok = !authority.is_empty()
+        && authority.len() <= 253
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "authentication record: authority {:?} is not a host name such as login.microsoftonline.com",
+            truncate(authority, 64)
+        )))
+    }
+}
+
+fn validate_home_account_id(id: &str) -> Result<()> {
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 128
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    match id.split_once('.') {
+        Some((oid, tid)) if part_ok(oid) && part_ok(tid) => Ok(()),
+        _ => Err(Error::invalid_input(format!(
+            "authentication record: homeAccountId {:?} is not of the form <object id>.<tenant id>",
+            truncate(id, 64)
+        ))),
+    }
+}
+
+/// At most `max` characters of `s`, for quoting untrusted text in an error message.
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const PYTHON_JSON: &str = r#"{"authority": "login.microsoftonline.com", "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "homeAccountId": "00000000-0000-0000-0000-000000000001.72f988bf-86f1-41af-91ab-2d7cd011db47", "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "username": "user@contoso.com", "version": "1.0"}"#;
+
+    #[test]
+    fn reads_what_python_writes_and_writes_the_same_fields() {
+        let record = AuthenticationRecord::from_json(PYTHON_JSON).unwrap();
+        assert_eq!(record.authority(), "login.microsoftonline.com");
+        assert_eq!(
+            record.client_id().as_str(),
+            "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+        );
+        assert_eq!(
+            record.tenant_id().as_str(),
+            "72f988bf-86f1-41af-91ab-2d7cd011db47"
+        );
+        let written: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
+        let python: serde_json::Value = serde_json::from_str(PYTHON_JSON).unwrap();
+        assert_eq!(written, python);
+    }
+
+    #[test]
+    fn other_versions_are_refused_with_a_clear_error() {
+        let json = PYTHON_JSON.replace("\"1.0\"", "\"2.0\"");
+        let err = AuthenticationRecord::from_json(&json).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("version \"2.0\""), "{err}");
+        assert!(err.to_string().contains("sign in again"), "{err}");
+    }
+
+    #[test]
+    fn malformed_records_are_invalid_input_never_a_panic() {
+        for json in [
+            "",
+            "null",
+            "[]",
+            "{}",
+            r#"{"version":"1.0"}"#,
+            &PYTHON_JSON.replace("login.microsoftonline.com", "https://x/"),
+            &PYTHON_JSON.replace(".72f988bf", "72f988bf"),
+            &PYTHON_JSON.replace("04b07795-8ddb-461a-bbee-02f9e1bf7b46", ""),
+            &"x".repeat(MAX_RECORD_JSON_BYTES + 1),
+        ] {
+            let err = AuthenticationRecord::from_json(json).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{json:.80}: {err}");
+        }
+    }
+
+    #[test]
+    fn debug_leaves_out_the_user_name() {
+        let record = AuthenticationRecord::from_json(PYTHON_JSON).unwrap();
+        assert!(!format!("{record:?}").contains("user@contoso.com"));
+    }
+}

@@ -1,0 +1,240 @@
+//! Interop with a real MSAL: Python's `msal` and `msal-extensions` (run by
+//! `tests/msal_interop.py`) read what this crate wrote to the persistent cache and get tokens
+//! silently, and this crate reads what MSAL wrote: in a plaintext file, and (Linux) in a real
+//! Secret Service.
+//!
+//! The interpreter is `MR_AUTH_MSAL_PYTHON` (`cargo xtask ci` makes a venv with msal 1.39 and
+//! msal-extensions 1.3, on Debian's Python with PyGObject for libsecret). Without it the tests
+//! are skipped with a message, except under `CI`, where they fail. Linux only: that is where CI
+//! has the Python peer (the Windows test binaries run under Wine, without it).
+
+#![cfg(target_os = "linux")]
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use mr_auth_broker::{
+    CacheEnvironment, CacheWrite, PersistentTokenCache, TokenCachePersistenceOptions,
+};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const UID: &str = "00000000-0000-0000-0000-000000000001";
+const SCOPE: &str = "https://storage.azure.com/.default";
+const TEST_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn python() -> Option<PathBuf> {
+    match std::env::var_os("MR_AUTH_MSAL_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(
+                !ci,
+                "MR_AUTH_MSAL_PYTHON is not set under CI: `cargo xtask ci` sets it to a venv with msal"
+            );
+            eprintln!(
+                "skipped: MR_AUTH_MSAL_PYTHON is not set (a Python with msal and msal-extensions)"
+            );
+            None
+        }
+    }
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mr-auth-interop-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn b64(json: &str) -> String {
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// What the browser flow's token endpoint returned, as the credential hands it to the cache.
+fn rust_sign_in() -> CacheWrite {
+    let now = OffsetDateTime::now_utc();
+    let id_token = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none"}"#),
+        b64(&format!(
+            r#"{{"oid":"{UID}","sub":"s","tid":"{TENANT}","preferred_username":"user@contoso.com","exp":{}}}"#,
+            now.unix_timestamp() + 3600
+        ))
+    );
+    let mut write = CacheWrite::default();
+    write.client_id = CLIENT.to_owned();
+    write.environment = "login.microsoftonline.com".to_owned();
+    write.realm = TENANT.to_owned();
+    write.scopes = vec![SCOPE.to_owned()];
+    write.access_token = Some(Zeroizing::new("at-from-rust".to_owned()));
+    write.expires_in = 3600;
+    write.refresh_token = Some(Zeroizing::new("rt-from-rust".to_owned()));
+    write.id_token = Some(Zeroizing::new(id_token));
+    write.client_info = Some(b64(&format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#)));
+    write.grant_type = Some("authorization_code".to_owned());
+    write.now = Some(now);
+    write
+}
+
+/// Runs the MSAL side; returns its JSON report.
+async fn msal(
+    python: &Path,
+    mode: &str,
+    store: &str,
+    location: &Path,
+    expected_rt: &str,
+    bus: Option<&str>,
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_interop.py");
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(script)
+        .args([mode, store])
+        .arg(location)
+        .args([CLIENT, TENANT, expected_rt])
+        .kill_on_drop(true);
+    if let Some(bus) = bus {
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    let out = cmd.output().await.expect("run python");
+    assert!(
+        out.status.success(),
+        "msal_interop.py {mode} {store} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "msal_interop.py printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Rust signs in, MSAL reads it and refreshes with Rust's refresh token, Rust reads MSAL's
+/// rotated tokens; then MSAL signs in on an empty cache and Rust reads it.
+async fn round_trip(
+    python: &Path,
+    store: &str,
+    open: impl Fn() -> PersistentTokenCache,
+    location: &Path,
+    bus: Option<&str>,
+) {
+    let home = format!("{UID}.{TENANT}");
+    let cache = open();
+    cache
+        .modify(|c| c.add(&rust_sign_in()))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let report = msal(python, "read", store, location, "rt-from-rust", bus).await;
+    assert_eq!(
+        report["usernames"],
+        serde_json::json!(["user@contoso.com"]),
+        "{report}"
+    );
+    assert_eq!(report["cached_access_token"], "at-from-rust", "{report}");
+    assert_eq!(
+        report["token_requests_for_cached"], 0,
+        "a cached token needs no request: {report}"
+    );
+    assert_eq!(
+        report["posted_refresh_tokens"],
+        serde_json::json!(["rt-from-rust"]),
+        "{report}"
+    );
+    assert_eq!(
+        report["refreshed_access_token"], "at-from-python",
+        "{report}"
+    );
+
+    let after = open().load().await.unwrap();
+    let rt = after
+        .refresh_token(CLIENT, &home, "login.microsoftonline.com")
+        .unwrap();
+    assert_eq!(
+        rt.as_str(),
+        "rt-from-python",
+        "Rust sees the token MSAL rotated"
+    );
+    let at = after
+        .access_token(
+            CLIENT,
+            &home,
+            "login.microsoftonline.com",
+            TENANT,
+            &[SCOPE.to_owned()],
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert_eq!(at.secret.as_str(), "at-from-python");
+
+    // MSAL first, on an empty cache.
+    open()
+        .modify(|c| c.remove_client_tokens(CLIENT, None))
+        .await
+        .unwrap();
+    let report = msal(python, "write", store, location, "rt-seed", bus).await;
+    assert_eq!(report["access_token"], "at-from-python", "{report}");
+    let read = open().load().await.unwrap();
+    let accounts = read.accounts(Some(CLIENT));
+    assert_eq!(accounts.len(), 1, "{read:?}");
+    assert_eq!(accounts[0].username, "user@contoso.com");
+    assert_eq!(accounts[0].home_account_id, home);
+    let rt = read
+        .refresh_token(CLIENT, &home, "login.microsoftonline.com")
+        .unwrap();
+    assert_eq!(rt.as_str(), "rt-from-python");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_shares_the_plaintext_cache() {
+    let Some(python) = python() else { return };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.nocae");
+        let open = || PersistentTokenCache::plaintext_file(&path);
+        round_trip(&python, "file", open, &path, None).await;
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await
+    .expect("the test finished in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_shares_the_secret_service_cache() {
+    use mr_auth_test_support::secret_service_session::SecretServiceSession;
+    let Some(python) = python() else { return };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let Some(session) =
+            SecretServiceSession::start_or_skip("msal interop, secret service").await
+        else {
+            return;
+        };
+        let env = CacheEnvironment::new(Some(session.home()), None)
+            .with_session_bus_address(session.bus_address());
+        let options = TokenCachePersistenceOptions::default();
+        let first = PersistentTokenCache::open_in(&options, false, &env)
+            .await
+            .unwrap();
+        assert!(!first.is_plaintext(), "{}", first.describe());
+        let signal = session
+            .home()
+            .join(".IdentityService")
+            .join("msal.cache.nocae");
+        let open = || first.clone();
+        round_trip(
+            &python,
+            "libsecret",
+            open,
+            &signal,
+            Some(session.bus_address()),
+        )
+        .await;
+    })
+    .await
+    .expect("the test finished in time");
+}

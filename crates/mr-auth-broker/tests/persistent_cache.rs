@@ -1,0 +1,368 @@
+//! The persistent token cache over real storage: plaintext files shared by concurrent
+//! processes, bad documents left untouched, and (Linux) a real Secret Service, gnome-keyring on
+//! a private D-Bus session bus.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use mr_auth_broker::{
+    CacheEnvironment, CacheWrite, ErrorKind, MsalTokenCache, PersistentTokenCache,
+    TokenCachePersistenceOptions,
+};
+use std::{path::PathBuf, process::Command, time::Duration};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const UID: &str = "00000000-0000-0000-0000-000000000001";
+const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Rounds each of the two writer processes makes.
+const ROUNDS: usize = 100;
+/// The environment variable that turns the `child_writer` test into one writer process.
+const CHILD_ENV: &str = "MR_AUTH_CACHE_CHILD_WRITER";
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mr-auth-pcache-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A token response for `client_id`, as the browser flow's token endpoint returns it.
+fn response(client_id: &str, refresh_token: &str) -> CacheWrite {
+    let client_info = URL_SAFE_NO_PAD.encode(format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#));
+    let mut write = CacheWrite::default();
+    write.client_id = client_id.to_owned();
+    write.environment = "login.microsoftonline.com".to_owned();
+    write.realm = TENANT.to_owned();
+    write.scopes = vec!["https://storage.azure.com/.default".to_owned()];
+    write.access_token = Some(Zeroizing::new(format!("at-for-{client_id}")));
+    write.expires_in = 3600;
+    write.refresh_token = Some(Zeroizing::new(refresh_token.to_owned()));
+    write.client_info = Some(client_info);
+    write.now = Some(OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap());
+    write
+}
+
+fn home_account_id() -> String {
+    format!("{UID}.{TENANT}")
+}
+
+fn writer_client_id(writer: usize, round: usize) -> String {
+    format!("{writer:08x}-0000-4000-8000-{round:012x}")
+}
+
+/// One writer process of `two_processes_writing_concurrently_lose_no_entry`: does nothing
+/// unless started by that test with the cache path in [`CHILD_ENV`].
+#[tokio::test]
+async fn child_writer() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let (writer, path) = spec.split_once(':').expect("writer:path");
+    let writer: usize = writer.parse().unwrap();
+    let cache = PersistentTokenCache::plaintext_file(path);
+    for round in 0..ROUNDS {
+        let client_id = writer_client_id(writer, round);
+        tokio::time::timeout(
+            TEST_TIMEOUT,
+            cache.modify(|c| c.add(&response(&client_id, &format!("rt-{client_id}")))),
+        )
+        .await
+        .expect("the write finished in time")
+        .expect("the write succeeded")
+        .expect("the response is valid");
+    }
+}
+
+#[test]
+fn two_processes_writing_concurrently_lose_no_entry() {
+    let dir = temp_dir();
+    let path = dir.join("msal.cache.nocae");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (1..=2)
+        .map(|writer| {
+            Command::new(&exe)
+                .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
+                .env(CHILD_ENV, format!("{writer}:{}", path.display()))
+                .spawn()
+                .expect("start a writer process")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a writer process failed");
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let cache = MsalTokenCache::from_slice(&bytes).expect("the file always parses");
+    for writer in 1..=2 {
+        for round in 0..ROUNDS {
+            let client_id = writer_client_id(writer, round);
+            let rt =
+                cache.refresh_token(&client_id, &home_account_id(), "login.microsoftonline.com");
+            assert_eq!(
+                rt.as_deref().map(String::as_str),
+                Some(format!("rt-{client_id}").as_str()),
+                "writer {writer} round {round} was lost"
+            );
+        }
+    }
+    assert!(!dir.join("msal.cache.nocae.lockfile").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_documents_are_reported_and_never_overwritten() {
+    let dir = temp_dir();
+    let path = dir.join("msal.cache.nocae");
+    let cache =
+        PersistentTokenCache::plaintext_file(&path).with_lock_timeout(Duration::from_secs(10));
+    let good = {
+        let mut c = MsalTokenCache::new();
+        c.add(&response("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "rt-good"))
+            .unwrap();
+        String::from_utf8(c.to_vec().to_vec()).unwrap()
+    };
+    let truncated = good[..good.len() / 2].to_owned();
+    for bad in [
+        "{not json",
+        truncated.as_str(),
+        "[1,2,3]",
+        "\u{0}\u{1}binary",
+    ] {
+        std::fs::write(&path, bad).unwrap();
+        let err = tokio::time::timeout(
+            TEST_TIMEOUT,
+            cache.modify(|c| c.remove_client_tokens("x", None)),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PersistentCache, "{bad:.20}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            bad,
+            "the bad file was changed"
+        );
+        let err = tokio::time::timeout(TEST_TIMEOUT, cache.load())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PersistentCache);
+    }
+
+    // Unknown fields, a foreign section and one bad entry: the good entry is still found, and
+    // a write keeps everything.
+    let mut doc: serde_json::Value = serde_json::from_str(&good).unwrap();
+    doc["Version"] = serde_json::json!({"schema": 9});
+    doc["RefreshToken"]["bad-entry"] = serde_json::json!("not an object");
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let loaded = tokio::time::timeout(TEST_TIMEOUT, cache.load())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.skipped_entries(), 1);
+    assert!(loaded
+        .refresh_token(
+            "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+            &home_account_id(),
+            "login.microsoftonline.com"
+        )
+        .is_some());
+    tokio::time::timeout(
+        TEST_TIMEOUT,
+        cache.modify(|c| c.add(&response("11111111-2222-3333-4444-555555555555", "rt-2"))),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(after["Version"]["schema"], 9);
+    assert_eq!(after["RefreshToken"]["bad-entry"], "not an object");
+    assert_eq!(after["RefreshToken"].as_object().unwrap().len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Windows: the cache file in `%LOCALAPPDATA%\.IdentityService` is DPAPI-encrypted (run under
+/// Wine by `cargo xtask ci wine`, whose DPAPI is Wine's).
+#[cfg(windows)]
+#[tokio::test]
+async fn the_windows_cache_file_is_dpapi_encrypted() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let dir = temp_dir();
+        let env = CacheEnvironment::new(None, Some(dir.clone()));
+        let options = TokenCachePersistenceOptions::default();
+        let cache = PersistentTokenCache::open_in(&options, false, &env)
+            .await
+            .unwrap();
+        assert!(cache.describe().contains("DPAPI"), "{}", cache.describe());
+        let client = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+        cache
+            .modify(|c| c.add(&response(client, "rt-sealed-by-dpapi")))
+            .await
+            .unwrap()
+            .unwrap();
+        let file = dir.join(".IdentityService").join("msal.cache.nocae");
+        let sealed = std::fs::read(&file).unwrap();
+        let marker = b"rt-sealed-by-dpapi";
+        assert!(
+            !sealed.windows(marker.len()).any(|w| w == marker),
+            "plaintext on disk"
+        );
+        let again = PersistentTokenCache::open_in(&options, false, &env)
+            .await
+            .unwrap();
+        let rt = again
+            .load()
+            .await
+            .unwrap()
+            .refresh_token(client, &home_account_id(), "login.microsoftonline.com")
+            .unwrap();
+        assert_eq!(rt.as_str(), "rt-sealed-by-dpapi");
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await
+    .expect("the test finished in time");
+}
+
+#[cfg(target_os = "linux")]
+mod keyring {
+    use super::*;
+    use mr_auth_test_support::{
+        private_session_bus::PrivateSessionBus, secret_service_session::SecretServiceSession,
+    };
+    use std::collections::HashMap;
+
+    const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signed_in_once_then_found_by_a_new_cache_with_msal_attributes() {
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            let Some(session) = SecretServiceSession::start_or_skip("secret service cache").await
+            else {
+                return;
+            };
+            let env = CacheEnvironment::new(Some(session.home()), None)
+                .with_session_bus_address(session.bus_address());
+            let options = TokenCachePersistenceOptions::default();
+            let first = PersistentTokenCache::open_in(&options, false, &env)
+                .await
+                .unwrap();
+            assert!(!first.is_plaintext(), "{}", first.describe());
+            first
+                .modify(|c| c.add(&response(CLIENT, "rt-from-the-keyring")))
+                .await
+                .unwrap()
+                .unwrap();
+
+            // A second opening, as a new process would do.
+            let second = PersistentTokenCache::open_in(&options, false, &env)
+                .await
+                .unwrap();
+            let cache = second.load().await.unwrap();
+            let rt = cache
+                .refresh_token(CLIENT, &home_account_id(), "login.microsoftonline.com")
+                .unwrap();
+            assert_eq!(rt.as_str(), "rt-from-the-keyring");
+
+            // The item is where MSAL's extensions look for it.
+            let connection = zbus::connection::Builder::address(session.bus_address())
+                .unwrap()
+                .build()
+                .await
+                .unwrap();
+            let service = ::secret_service::SecretService::connect_with_existing(
+                ::secret_service::EncryptionType::Dh,
+                connection,
+            )
+            .await
+            .unwrap();
+            let found = service
+                .search_items(HashMap::from([
+                    ("xdg:schema", "msal.cache.nocae"),
+                    ("MsalClientID", "Microsoft.Developer.IdentityService"),
+                ]))
+                .await
+                .unwrap();
+            assert_eq!(found.unlocked.len(), 1, "exactly one cache item");
+            let item = &found.unlocked[0];
+            assert_eq!(item.get_label().await.unwrap(), "MSALCache");
+            let attributes = item.get_attributes().await.unwrap();
+            assert_eq!(
+                attributes
+                    .get("Microsoft.Developer.IdentityService")
+                    .map(String::as_str),
+                Some("1.0.0.0")
+            );
+            let secret = item.get_secret().await.unwrap();
+            assert!(String::from_utf8(secret)
+                .unwrap()
+                .contains("rt-from-the-keyring"));
+            // Nothing secret on disk: only the signal file, empty.
+            let signal = session
+                .home()
+                .join(".IdentityService")
+                .join("msal.cache.nocae");
+            assert_eq!(std::fs::read(&signal).unwrap().len(), 0);
+
+            // A second write replaces the item rather than adding one.
+            second
+                .modify(|c| c.add(&response(CLIENT, "rt-rotated")))
+                .await
+                .unwrap()
+                .unwrap();
+            let again = service
+                .search_items(HashMap::from([("xdg:schema", "msal.cache.nocae")]))
+                .await
+                .unwrap();
+            assert_eq!(again.unlocked.len(), 1);
+        })
+        .await
+        .expect("the test finished in time");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_secret_service_plaintext_needs_consent() {
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            let Some(bus) = PrivateSessionBus::start_or_skip("no secret service").await else {
+                return;
+            };
+            let home = temp_dir();
+            let env = CacheEnvironment::new(Some(home.clone()), None)
+                .with_session_bus_address(bus.address());
+            let err = PersistentTokenCache::open_in(
+                &TokenCachePersistenceOptions::default(),
+                false,
+                &env,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::PersistentCache);
+            assert!(
+                err.to_string().contains("allow_unencrypted_storage"),
+                "{err}"
+            );
+
+            let options = TokenCachePersistenceOptions {
+                allow_unencrypted_storage: true,
+                ..Default::default()
+            };
+            let cache = PersistentTokenCache::open_in(&options, true, &env)
+                .await
+                .unwrap();
+            assert!(cache.is_plaintext());
+            cache
+                .modify(|c| c.add(&response(CLIENT, "rt-plain")))
+                .await
+                .unwrap()
+                .unwrap();
+            let file = home.join(".IdentityService").join("msal.cache.cae");
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            std::fs::remove_dir_all(home).unwrap();
+        })
+        .await
+        .expect("the test finished in time");
+    }
+}

@@ -1,0 +1,142 @@
+//! A real Secret Service for tests: `gnome-keyring-daemon` with only its secrets component,
+//! on a [`PrivateSessionBus`], with its keyring in a temporary home, unlocked with a test
+//! password. Killed, and its files removed, on drop.
+
+use crate::private_session_bus::PrivateSessionBus;
+use futures::StreamExt as _;
+use std::{path::PathBuf, process::Stdio, time::Duration};
+use tokio::{
+    io::AsyncWriteExt as _,
+    process::{Child, Command},
+};
+
+/// The bus name a Secret Service owns.
+const SECRETS_NAME: &str = "org.freedesktop.secrets";
+
+/// How long the keyring daemon may take to own its name on the bus.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running keyring on its own bus.
+#[derive(Debug)]
+pub struct SecretServiceSession {
+    keyring: Child,
+    home: PathBuf,
+    // Dropped after the daemon, which needs the bus until it exits.
+    bus: PrivateSessionBus,
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+impl SecretServiceSession {
+    /// Starts a bus and an unlocked keyring on it, or returns `None` (after saying why `test` is
+    /// skipped) when `dbus-daemon` or `gnome-keyring-daemon` is not installed and `CI` is unset.
+    /// Under CI a missing program fails the test: `cargo xtask ci` installs them (Debian
+    /// packages `dbus` and `gnome-keyring`).
+    ///
+    /// # Panics
+    ///
+    /// When a program is missing under CI or the keyring does not start (a test failure).
+    pub async fn start_or_skip(test: &str) -> Option<Self> {
+        let Some(daemon) = find_on_path("gnome-keyring-daemon") else {
+            assert!(
+                !ci(),
+                "{test}: gnome-keyring-daemon is not installed, and CI is set: install the Debian package gnome-keyring (cargo xtask ci does)"
+            );
+            eprintln!("skipped {test}: gnome-keyring-daemon is not installed (Debian package gnome-keyring)");
+            return None;
+        };
+        let bus = PrivateSessionBus::start_or_skip(test).await?;
+        let home = std::env::temp_dir().join(format!("mr-auth-keyring-{}", uuid::Uuid::new_v4()));
+        for dir in ["", "data", "config", "runtime"] {
+            std::fs::create_dir_all(home.join(dir)).expect("create the keyring's home");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(home.join("runtime"), std::fs::Permissions::from_mode(0o700))
+                .expect("make the runtime directory private");
+        }
+
+        let connection = zbus::connection::Builder::address(bus.address())
+            .expect("the private bus's address parses")
+            .build()
+            .await
+            .expect("connect to the private bus");
+        let dbus = zbus::fdo::DBusProxy::new(&connection)
+            .await
+            .expect("the bus daemon's proxy");
+        let mut owner_changes = dbus
+            .receive_name_owner_changed_with_args(&[(0, SECRETS_NAME)])
+            .await
+            .expect("subscribe to the keyring's name");
+
+        let mut keyring = Command::new(daemon)
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_RUNTIME_DIR", home.join("runtime"))
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        // `--unlock` reads the login keyring's password from stdin until it is closed; the
+        // keyring is created with it on first use.
+        let mut stdin = keyring.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(b"mr-auth-test-password")
+            .await
+            .expect("give the keyring its password");
+        drop(stdin);
+
+        let owned = async {
+            if dbus
+                .name_has_owner(SECRETS_NAME.try_into().expect("a valid bus name"))
+                .await
+                .unwrap_or(false)
+            {
+                return;
+            }
+            while let Some(change) = owner_changes.next().await {
+                if change.args().is_ok_and(|a| a.new_owner().is_some()) {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(START_TIMEOUT, owned)
+            .await
+            .expect("gnome-keyring-daemon owned org.freedesktop.secrets in time");
+        Some(Self { keyring, home, bus })
+    }
+
+    /// The bus the keyring is on.
+    pub fn bus_address(&self) -> &str {
+        self.bus.address()
+    }
+
+    /// A temporary home directory for the code under test (not the keyring's own files).
+    pub fn home(&self) -> PathBuf {
+        self.home.join("user")
+    }
+}
+
+impl Drop for SecretServiceSession {
+    fn drop(&mut self) {
+        let _ = self.keyring.start_kill();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}

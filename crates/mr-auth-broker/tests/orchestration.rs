@@ -14,12 +14,12 @@ use mr_auth_broker::{
     TenantId, TokenType,
 };
 use mr_auth_core::{Clock, ManualClock};
-use std::{sync::Arc, time::Duration};
-use support::{
-    browsers::{NoBrowser, ScriptedBrowser},
-    fake_broker::{Call, FakeBroker, Script},
+use mr_auth_test_support::{
+    chromium::{NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
+use std::{sync::Arc, time::Duration};
+use support::fake_broker::{Call, FakeBroker, Script};
 
 const SCOPE: &str = "https://management.azure.com/.default";
 

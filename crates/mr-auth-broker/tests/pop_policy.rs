@@ -14,14 +14,12 @@ use mr_auth_broker::{
     ErrorKind, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
     PopAuthorizationPolicy, PopMethod,
 };
+use mr_auth_test_support::chromium::NoBrowser;
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
 };
-use support::{
-    browsers::NoBrowser,
-    fake_broker::{Call, FakeBroker, Script},
-};
+use support::fake_broker::{Call, FakeBroker, Script};
 
 const SCOPE: &str = "https://r.example/.default";
 

@@ -7,7 +7,6 @@
 //! would open its dialog.
 #![cfg(windows)]
 
-mod support;
 mod wam_support;
 
 use mr_auth_broker::{
@@ -15,11 +14,11 @@ use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, PopMethod,
     PopParameters, TokenType,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use support::{
-    browsers::{NoBrowser, ScriptedBrowser},
+use mr_auth_test_support::{
+    chromium::{NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
+use std::{future::Future, sync::Arc, time::Duration};
 use wam_support::{wine_version, Captured};
 
 const SCOPE: &str = "https://management.azure.com/.default";

@@ -7,20 +7,32 @@ use tokio::{
     task::JoinHandle,
 };
 
+/// A request as the handler sees it.
+#[derive(Debug)]
 pub struct HttpRequest {
+    /// `GET`, `POST`, ...
     pub method: String,
+    /// The path, without the query.
     pub path: String,
+    /// The decoded query.
     pub query: HashMap<String, String>,
+    /// The decoded `application/x-www-form-urlencoded` body (empty for other bodies).
     pub form: HashMap<String, String>,
 }
 
+/// The handler's answer.
+#[derive(Debug)]
 pub struct HttpResponse {
+    /// The status code.
     pub status: u16,
+    /// Headers besides `Content-Length` and `Connection`.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: String,
 }
 
 impl HttpResponse {
+    /// A response with a `Content-Type`.
     pub fn new(status: u16, content_type: &str, body: impl Into<String>) -> Self {
         Self {
             status,
@@ -28,9 +40,11 @@ impl HttpResponse {
             body: body.into(),
         }
     }
+    /// A JSON response.
     pub fn json(status: u16, body: serde_json::Value) -> Self {
         Self::new(status, "application/json", body.to_string())
     }
+    /// A `200` HTML page.
     pub fn html(body: impl Into<String>) -> Self {
         Self::new(200, "text/html; charset=utf-8", body)
     }

@@ -8,9 +8,13 @@
 //! - [`chromium`] (feature `broker`): browser launchers for the broker credential, among them
 //!   a real headless Chromium.
 //! - [`scripted_http`]: the minimal HTTP server the mock authority runs on.
+//! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
+//!   over HTTPS with bearer-token checks.
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "azurite")]
+pub mod azurite;
 #[cfg(feature = "broker")]
 pub mod chromium;
 pub mod mock_authority;

@@ -4,7 +4,6 @@
 //! Needs `/usr/bin/chromium` (or `MR_AUTH_CHROMIUM`); without it these tests fail, unless
 //! `MR_AUTH_SKIP_BROWSER_TESTS=1` is set, in which case they print why they skip.
 
-mod support;
 
 use mr_auth_broker::{
     BrokerTokenRequestOptions, ErrorKind, InteractiveBrowserBrokerCredential,
@@ -12,8 +11,8 @@ use mr_auth_broker::{
 };
 use mr_auth_core::ManualClock;
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
-use support::{
-    browsers::{chromium_skip_reason, handler, BrowserLauncher, Chromium},
+use mr_auth_test_support::{
+    chromium::{chromium_skip_reason, handler, BrowserLauncher, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 

@@ -6,7 +6,6 @@
 //! Skipped, with the reason printed, only where `dbus-daemon` is missing and `CI` is unset.
 #![cfg(target_os = "linux")]
 
-mod support;
 
 use futures::future::join_all;
 use mr_auth_broker::{
@@ -23,8 +22,8 @@ use mr_auth_test_support::{
 };
 use serde_json::{json, Value};
 use std::{future::Future, sync::Arc, time::Duration};
-use support::{
-    browsers::{NoBrowser, ScriptedBrowser},
+use mr_auth_test_support::{
+    chromium::{NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 
@@ -116,7 +115,7 @@ fn pop(nonce: Option<&str>) -> BrokerTokenRequestOptions {
 /// A broker request as the credential builds it (`BrokerRequest` is non-exhaustive), taken
 /// from a recording fake broker, with the Linux broker's redirect URI.
 async fn request() -> BrokerRequest {
-    let recorder = Arc::new(support::fake_broker::FakeBroker::interactive_only());
+    let recorder = Arc::new(mr_auth_test_support::fake_broker::FakeBroker::interactive_only());
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
             platform_broker: Some(recorder.clone()),

@@ -1,7 +1,6 @@
 //! A full browser-flow exchange and a refresh with `tracing` captured at TRACE level: no code,
 //! verifier, access token or refresh token may appear in the logs or in Debug output.
 
-mod support;
 
 use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
@@ -11,8 +10,8 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use support::{
-    browsers::{handler, ScriptedBrowser},
+use mr_auth_test_support::{
+    chromium::{handler, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 

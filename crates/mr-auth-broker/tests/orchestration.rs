@@ -2,7 +2,6 @@
 //! the broker is absent or unavailable, the browser flow against the loopback mock authority
 //! with a scripted browser).
 
-mod support;
 
 use azure_core::{
     credentials::{TokenCredential, TokenRequestOptions},
@@ -19,8 +18,8 @@ use mr_auth_test_support::{
     gate::Gate,
 };
 use std::{future::Future, sync::Arc, time::Duration};
-use support::{
-    browsers::{handler, NoBrowser, ScriptedBrowser},
+use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 

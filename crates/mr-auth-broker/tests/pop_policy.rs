@@ -1,7 +1,6 @@
 //! `PopAuthorizationPolicy` with the fake broker: `Authorization: PoP <token>` bound to each
 //! request's method and URL, and the server's nonce from a `WWW-Authenticate: PoP` challenge.
 
-mod support;
 
 use async_trait::async_trait;
 use azure_core::http::{
@@ -19,7 +18,7 @@ use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
 };
-use support::browsers::{handler, NoBrowser};
+use mr_auth_test_support::chromium::{handler, NoBrowser};
 
 const SCOPE: &str = "https://r.example/.default";
 

@@ -6,7 +6,6 @@
 //! Skipped (with the reason printed) on real Windows and where the fake is not registered.
 #![cfg(windows)]
 
-mod support;
 mod wam_support;
 
 use mr_auth_broker::{
@@ -18,8 +17,8 @@ use mr_auth_wam_fake::{
     FakeAccount, FakeCall, FakeProviderError, FakeResponse, FakeScript, FakeStatus, FakeWam,
 };
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
-use support::{
-    browsers::NoBrowser,
+use mr_auth_test_support::{
+    chromium::NoBrowser,
     fake_broker::{FakeBroker, Script as BrokerScript},
     mock_authority::{CLIENT_ID, TENANT},
 };

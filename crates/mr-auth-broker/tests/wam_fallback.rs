@@ -7,7 +7,6 @@
 //! would open its dialog.
 #![cfg(windows)]
 
-mod support;
 mod wam_support;
 
 use mr_auth_broker::{
@@ -16,8 +15,8 @@ use mr_auth_broker::{
     PopParameters, TokenType,
 };
 use std::{future::Future, sync::Arc, time::Duration};
-use support::{
-    browsers::{handler, NoBrowser, ScriptedBrowser},
+use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 use wam_support::{wine_version, Captured};

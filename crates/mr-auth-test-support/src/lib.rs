@@ -5,18 +5,27 @@
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
 //! - [`bounded`]: a time bound for every async test.
+//! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
+//! - [`chromium`]: browser launchers for the broker credential, among them a real headless
+//!   Chromium.
+//! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
+//!   over HTTPS with bearer-token checks.
 //! - [`LogCapture`]: `tracing` output as text, for the no-secrets tests.
 //! - [`TlsFront`]: TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
 //!   (the emulator's [`LocalCa`](mr_auth_emulator::LocalCa)).
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "azurite")]
+pub mod azurite;
 pub mod bounded;
+pub mod chromium;
 pub mod fake_broker;
 #[cfg(target_os = "linux")]
 pub mod fake_linux_broker;
 pub mod gate;
 pub mod log_capture;
+pub mod mock_authority;
 #[cfg(target_os = "linux")]
 pub mod private_session_bus;
 pub mod scripted_http;

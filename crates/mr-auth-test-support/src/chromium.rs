@@ -1,7 +1,7 @@
 //! Browser launchers for tests: one that records and does nothing, one that plays the browser
 //! against the mock authority without HTTP to the authorize page, and a real headless Chromium.
 
-use super::mock_authority::MockAuthority;
+use crate::mock_authority::MockAuthority;
 use mr_auth_broker::{AuthorizeUrlHandler, Result};
 use std::{
     io::{Read, Write},
@@ -16,6 +16,7 @@ use url::Url;
 /// Something that can be handed the authorize URL: the credential takes it as an
 /// `AuthorizeUrlHandler::Callback` (see [`handler`]).
 pub trait BrowserLauncher: Send + Sync + 'static {
+    /// Opens (or follows) `url`.
     fn open(&self, url: &Url) -> Result<()>;
 }
 
@@ -27,10 +28,12 @@ pub fn handler<B: BrowserLauncher>(browser: Arc<B>) -> AuthorizeUrlHandler {
 /// Records the URLs it was asked to open; opens nothing.
 #[derive(Debug, Default)]
 pub struct NoBrowser {
+    /// The URLs, in order.
     pub opened: Mutex<Vec<Url>>,
 }
 
 impl NoBrowser {
+    /// How many URLs it was asked to open.
     pub fn count(&self) -> usize {
         self.opened.lock().unwrap().len()
     }
@@ -46,7 +49,9 @@ impl BrowserLauncher for NoBrowser {
 /// Approves the sign-in at the mock authority and posts the response to the receiver, as a
 /// browser would after the authorize page.
 pub struct ScriptedBrowser {
+    /// The authority it approves sign-ins at.
     pub authority: Arc<MockAuthority>,
+    /// How many sign-ins it was asked to open.
     pub opened: Mutex<usize>,
 }
 
@@ -57,12 +62,14 @@ impl std::fmt::Debug for ScriptedBrowser {
 }
 
 impl ScriptedBrowser {
+    /// A browser approving at `authority`.
     pub fn new(authority: Arc<MockAuthority>) -> Self {
         Self {
             authority,
             opened: Mutex::new(0),
         }
     }
+    /// How many sign-ins it was asked to open.
     pub fn count(&self) -> usize {
         *self.opened.lock().unwrap()
     }
@@ -91,7 +98,9 @@ impl BrowserLauncher for ScriptedBrowser {
     }
 }
 
+/// Where Debian's `chromium` package puts the browser (`MR_AUTH_CHROMIUM` overrides it).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Set to `1` to skip the real-browser tests (they print why).
 pub const SKIP_ENV: &str = "MR_AUTH_SKIP_BROWSER_TESTS";
 
 /// `Some(reason)` when the browser tests are to be skipped (asked for by the environment);
@@ -153,6 +162,7 @@ impl BrowserLauncher for Chromium {
 }
 
 impl Chromium {
+    /// How many browsers it started.
     pub fn launched(&self) -> usize {
         self.children.lock().unwrap().len()
     }

@@ -1,8 +1,13 @@
 //! A loopback mock of the Entra ID authorize and token endpoints that checks what a real one
 //! checks: client id, redirect URI, state round trip (through the browser), PKCE S256.
+//!
+//! Its access tokens are opaque strings by default; [`MockAuthority::issue_v1_access_tokens`]
+//! makes them the v1 JWTs Entra ID issues for a resource such as Azure Storage, which a resource
+//! server that reads them (Azurite with `--oauth basic`) accepts or refuses as Azure would.
 
+use crate::scripted_http::{serve, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use mr_auth_test_support::scripted_http::{serve, HttpRequest, HttpResponse};
+use mr_auth_core::{Clock, SystemClock};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
@@ -10,8 +15,24 @@ use std::{
 };
 use tokio::task::JoinHandle;
 
+/// The only client id the mock authority knows.
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+/// The tenant the mock authority serves, as a domain (the path segment of its endpoints).
 pub const TENANT: &str = "contoso.onmicrosoft.com";
+/// The same tenant's id, as it appears in v1 access tokens (`tid`, and `iss`
+/// `https://sts.windows.net/{TENANT_ID}/`).
+pub const TENANT_ID: &str = "72f0a1c4-3b5d-4e6f-8a9b-0c1d2e3f4a5b";
+
+/// The shape of v1 access tokens (see [`MockAuthority::issue_v1_access_tokens`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct V1AccessTokens {
+    /// The `aud` claim. `None`: the resource of the requested scope
+    /// (`https://storage.azure.com` for `https://storage.azure.com/.default`), as Entra ID does.
+    pub audience: Option<String>,
+    /// Issue tokens whose `nbf`/`exp` claims lie in the past while the token response still
+    /// says `expires_in` seconds, so a client caches a token its resource server refuses.
+    pub expired: bool,
+}
 
 /// What the authorize page does with the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +45,11 @@ pub enum AuthorizeMode {
     WrongState,
     /// Redirect with `error` and `error_description`.
     Error {
+        /// The `error` parameter.
         error: String,
+        /// The `error_description` parameter.
         description: String,
+        /// The `error_subcode` parameter, when given.
         subcode: Option<String>,
     },
     /// Show a page and never redirect (the user walked away).
@@ -40,12 +64,16 @@ struct IssuedCode {
     nonce: String,
 }
 
+/// What the mock authority saw and issued.
 #[derive(Debug, Default)]
 pub struct Log {
+    /// Requests to the authorize endpoint (one per interactive sign-in).
     pub authorize_requests: usize,
     /// `grant_type` of each token request, and whether it succeeded.
     pub token_requests: Vec<(String, bool)>,
+    /// The query of the last authorize request.
     pub last_authorize_query: HashMap<String, String>,
+    /// The form keys of the last token request, sorted.
     pub last_token_form_keys: Vec<String>,
     /// Every token value the mock issued (access and refresh), to look for in logs.
     pub issued_secrets: Vec<String>,
@@ -59,10 +87,15 @@ struct State {
     codes: HashMap<String, IssuedCode>,
     refresh_tokens: HashMap<String, String>,
     counter: u64,
+    v1_access_tokens: Option<V1AccessTokens>,
+    clock: Arc<dyn Clock>,
     log: Log,
 }
 
+/// The mock authority, serving on 127.0.0.1 until dropped.
+#[derive(Debug)]
 pub struct MockAuthority {
+    /// The port it listens on.
     pub port: u16,
     state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
@@ -75,6 +108,7 @@ impl Drop for MockAuthority {
 }
 
 impl MockAuthority {
+    /// Starts the authority on an ephemeral loopback port.
     pub async fn start(mode: AuthorizeMode) -> Self {
         let state = Arc::new(Mutex::new(State {
             mode,
@@ -83,6 +117,8 @@ impl MockAuthority {
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             counter: 0,
+            v1_access_tokens: None,
+            clock: Arc::new(SystemClock),
             log: Log::default(),
         }));
         let s = Arc::clone(&state);
@@ -94,10 +130,12 @@ impl MockAuthority {
         Self { port, state, task }
     }
 
+    /// Its authority host, for the credential's `authority_host` option.
     pub fn authority_host(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Changes what the authorize page does from the next sign-in on.
     pub fn set_mode(&self, mode: AuthorizeMode) {
         self.state.lock().unwrap().mode = mode;
     }
@@ -108,10 +146,19 @@ impl MockAuthority {
         self.state.lock().unwrap().tamper_challenge = true;
     }
 
+    /// The `expires_in` of the token responses from now on (default 3600 seconds).
     pub fn set_expires_in(&self, seconds: u64) {
         self.state.lock().unwrap().expires_in = seconds;
     }
 
+    /// Issue v1 JWT access tokens (`iss` `https://sts.windows.net/{TENANT_ID}/`, `aud`, `nbf`,
+    /// `exp`, unsigned) instead of opaque ones, from the next token request on. Their times come
+    /// from the system clock, as a resource server checks them against its own.
+    pub fn issue_v1_access_tokens(&self, tokens: V1AccessTokens) {
+        self.state.lock().unwrap().v1_access_tokens = Some(tokens);
+    }
+
+    /// Reads the log.
     pub fn log<T>(&self, f: impl FnOnce(&Log) -> T) -> T {
         f(&self.state.lock().unwrap().log)
     }
@@ -310,7 +357,15 @@ fn token(
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
     };
     s.counter += 1;
-    let access = format!("access-token-{}-{}", s.counter, uuid::Uuid::new_v4());
+    let access = match &s.v1_access_tokens {
+        None => format!("access-token-{}-{}", s.counter, uuid::Uuid::new_v4()),
+        Some(v1) => v1_access_token(
+            v1,
+            s.clock.now().unix_timestamp(),
+            s.expires_in,
+            form.get("scope").map(String::as_str).unwrap_or_default(),
+        ),
+    };
     let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
     s.refresh_tokens.insert(
         refresh.clone(),
@@ -336,4 +391,40 @@ fn token(
         "client_info": URL_SAFE_NO_PAD.encode(br#"{"uid":"u","utid":"t"}"#),
         "scope": form.get("scope"),
     }))
+}
+
+/// An unsigned v1 access token as Entra ID issues it for a v1 resource: the audience is the
+/// resource (the requested scope without `/.default`) unless `v1` names another one.
+fn v1_access_token(v1: &V1AccessTokens, now: i64, expires_in: u64, scope: &str) -> String {
+    let resource = scope
+        .split(' ')
+        .find_map(|s| s.strip_suffix("/.default"))
+        .unwrap_or_default();
+    let audience = v1.audience.as_deref().unwrap_or(resource);
+    let lifetime = i64::try_from(expires_in).unwrap_or(i64::MAX / 2);
+    let (nbf, exp) = if v1.expired {
+        (now - 2 * 3600, now - 3600)
+    } else {
+        (now - 300, now + lifetime)
+    };
+    let claims = serde_json::json!({
+        "aud": audience,
+        "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
+        "iat": nbf,
+        "nbf": nbf,
+        "exp": exp,
+        "appid": CLIENT_ID,
+        "oid": "00000000-0000-0000-0000-0000000000a1",
+        "scp": "user_impersonation",
+        "sub": "user-1",
+        "tid": TENANT_ID,
+        "ver": "1.0",
+        "uti": uuid::Uuid::new_v4().to_string(),
+    });
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS256","kid":"mock"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(b"unsigned: the mock authority has no key"),
+    )
 }

@@ -68,11 +68,12 @@ pub(crate) async fn round_trip(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = std::env::var("AZURE_STORAGE_ACCOUNT_NAME")
         .map_err(|_| "set AZURE_STORAGE_ACCOUNT_NAME to your storage account's name")?;
-    let credential =
-        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            tenant_id: std::env::var("AZURE_TENANT_ID").ok(),
-            ..Default::default()
-        }))?;
+    let mut options = InteractiveBrowserBrokerCredentialOptions::default();
+    if let Ok(tenant) = std::env::var("AZURE_TENANT_ID") {
+        options.tenant_id = tenant.parse()?;
+    }
+    // The OS broker where there is one (WAM, Linux's identity broker), else the system browser.
+    let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
     let service = BlobServiceClient::new(
         Url::parse(&format!("https://{account}.blob.core.windows.net/"))?,
         Some(credential),

@@ -4,17 +4,16 @@
 //! Needs `/usr/bin/chromium` (or `MR_AUTH_CHROMIUM`); without it these tests fail, unless
 //! `MR_AUTH_SKIP_BROWSER_TESTS=1` is set, in which case they print why they skip.
 
-
 use mr_auth_broker::{
     BrokerTokenRequestOptions, ErrorKind, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters, TenantId, TokenType,
 };
 use mr_auth_core::ManualClock;
-use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, handler, BrowserLauncher, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
+use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 const SCOPE: &str = "https://management.azure.com/.default";
 

@@ -6,12 +6,16 @@
 //! Skipped, with the reason printed, only where `dbus-daemon` is missing and `CI` is unset.
 #![cfg(target_os = "linux")]
 
-
 use futures::future::join_all;
 use mr_auth_broker::{
-    BrokerAccount, BrokerRequest, BrokerTokenRequestOptions, ClientId, ErrorKind,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, LinuxBroker,
-    LinuxBrokerOptions, PlatformBroker, PopMethod, PopParameters, TenantId, TokenType,
+    AdditionallyAllowedTenants, BrokerAccount, BrokerMode, BrokerRequest,
+    BrokerTokenRequestOptions, ClientId, ErrorKind, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, LinuxBroker, LinuxBrokerOptions, PlatformBroker,
+    PopMethod, PopParameters, TenantId, TokenType,
+};
+use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 use mr_auth_test_support::{
     fake_linux_broker::{
@@ -22,10 +26,6 @@ use mr_auth_test_support::{
 };
 use serde_json::{json, Value};
 use std::{future::Future, sync::Arc, time::Duration};
-use mr_auth_test_support::{
-    chromium::{NoBrowser, ScriptedBrowser},
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
-};
 
 const SCOPE: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
@@ -75,7 +75,7 @@ impl Env {
         o: InteractiveBrowserBrokerCredentialOptions,
     ) -> Arc<InteractiveBrowserBrokerCredential> {
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            platform_broker: Some(Arc::new(self.broker())),
+            broker: BrokerMode::Custom(Arc::new(self.broker())),
             ..o
         }))
         .unwrap()
@@ -91,9 +91,9 @@ impl Env {
 
 fn options() -> InteractiveBrowserBrokerCredentialOptions {
     InteractiveBrowserBrokerCredentialOptions {
-        client_id: Some(CLIENT_ID.into()),
-        tenant_id: Some(TENANT.into()),
-        browser: Some(Arc::new(NoBrowser::default())),
+        client_id: CLIENT_ID.parse().unwrap(),
+        tenant_id: TENANT.parse().unwrap(),
+        authorize_url_handler: handler(Arc::new(NoBrowser::default())),
         ..Default::default()
     }
 }
@@ -118,7 +118,7 @@ async fn request() -> BrokerRequest {
     let recorder = Arc::new(mr_auth_test_support::fake_broker::FakeBroker::interactive_only());
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            platform_broker: Some(recorder.clone()),
+            broker: BrokerMode::Custom(recorder.clone()),
             ..options()
         }))
         .unwrap();
@@ -283,7 +283,10 @@ async fn login_hint_claims_cae_and_tenant_reach_the_broker() {
     };
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
         login_hint: Some("user@contoso.com".into()),
-        additionally_allowed_tenants: vec!["fabrikam.onmicrosoft.com".into()],
+        additionally_allowed_tenants: AdditionallyAllowedTenants::Listed(vec![TenantId::new(
+            "fabrikam.onmicrosoft.com",
+        )
+        .unwrap()]),
         ..options()
     });
     let o = BrokerTokenRequestOptions {
@@ -359,7 +362,7 @@ async fn a_bearer_answer_to_pop_is_never_returned() {
     };
     let browser = Arc::new(NoBrowser::default());
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        browser: Some(browser.clone()),
+        authorize_url_handler: handler(browser.clone()),
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], Some(pop(None))))
@@ -431,8 +434,8 @@ async fn malformed_answers_are_broker_unavailable_and_fall_back_to_the_browser()
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        authority_host: Some(authority.authority_host()),
-        browser: Some(browser.clone()),
+        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authorize_url_handler: handler(browser.clone()),
         ..options()
     });
     let token = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
@@ -457,8 +460,8 @@ async fn no_service_on_the_bus_falls_back_to_the_browser_and_pop_is_refused() {
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        authority_host: Some(authority.authority_host()),
-        browser: Some(browser.clone()),
+        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authorize_url_handler: handler(browser.clone()),
         ..options()
     });
     let token = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
@@ -537,11 +540,11 @@ async fn personal_accounts_go_to_the_browser_not_the_broker() {
     };
     let browser = Arc::new(NoBrowser::default());
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        tenant_id: Some("consumers".into()),
+        tenant_id: "consumers".parse().unwrap(),
         enable_msa_passthrough: true,
         // Nothing answers the browser flow's redirect: it ends at this timeout.
         timeout: Duration::from_millis(200),
-        browser: Some(browser.clone()),
+        authorize_url_handler: handler(browser.clone()),
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();

@@ -1,18 +1,17 @@
 //! A full browser-flow exchange and a refresh with `tracing` captured at TRACE level: no code,
 //! verifier, access token or refresh token may appear in the logs or in Debug output.
 
-
 use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+};
+use mr_auth_test_support::{
+    chromium::{handler, ScriptedBrowser},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 use std::{
     io::Write,
     sync::{Arc, Mutex},
     time::Duration,
-};
-use mr_auth_test_support::{
-    chromium::{handler, ScriptedBrowser},
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
 
 #[derive(Clone, Default)]

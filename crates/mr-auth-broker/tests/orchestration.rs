@@ -2,7 +2,6 @@
 //! the broker is absent or unavailable, the browser flow against the loopback mock authority
 //! with a scripted browser).
 
-
 use azure_core::{
     credentials::{TokenCredential, TokenRequestOptions},
     http::{ClientMethodOptions, Context},
@@ -14,14 +13,14 @@ use mr_auth_broker::{
 };
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+};
+use mr_auth_test_support::{
     fake_broker::{Call, FakeBroker, Script},
     gate::Gate,
 };
 use std::{future::Future, sync::Arc, time::Duration};
-use mr_auth_test_support::{
-    chromium::{handler, NoBrowser, ScriptedBrowser},
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
-};
 
 const SCOPE: &str = "https://management.azure.com/.default";
 

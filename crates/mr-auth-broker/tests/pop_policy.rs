@@ -1,7 +1,6 @@
 //! `PopAuthorizationPolicy` with the fake broker: `Authorization: PoP <token>` bound to each
 //! request's method and URL, and the server's nonce from a `WWW-Authenticate: PoP` challenge.
 
-
 use async_trait::async_trait;
 use azure_core::http::{
     headers::{HeaderName, Headers, AUTHORIZATION, WWW_AUTHENTICATE},
@@ -13,12 +12,12 @@ use mr_auth_broker::{
     BrokerMode, ErrorKind, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, PopAuthorizationPolicy, PopMethod,
 };
+use mr_auth_test_support::chromium::{handler, NoBrowser};
 use mr_auth_test_support::fake_broker::{Call, FakeBroker, Script};
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
 };
-use mr_auth_test_support::chromium::{handler, NoBrowser};
 
 const SCOPE: &str = "https://r.example/.default";
 

@@ -13,15 +13,15 @@ use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
     ParentWindowHandle, PlatformBroker, PopMethod, PopParameters,
 };
-use mr_auth_wam_fake::{
-    FakeAccount, FakeCall, FakeProviderError, FakeResponse, FakeScript, FakeStatus, FakeWam,
-};
-use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 use mr_auth_test_support::{
     chromium::NoBrowser,
     fake_broker::{FakeBroker, Script as BrokerScript},
     mock_authority::{CLIENT_ID, TENANT},
 };
+use mr_auth_wam_fake::{
+    FakeAccount, FakeCall, FakeProviderError, FakeResponse, FakeScript, FakeStatus, FakeWam,
+};
+use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 use wam_support::wine_version;
 use windows::Win32::{
     System::Console::GetConsoleWindow,

@@ -14,11 +14,11 @@ use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, PopMethod,
     PopParameters, TokenType,
 };
-use std::{future::Future, sync::Arc, time::Duration};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
+use std::{future::Future, sync::Arc, time::Duration};
 use wam_support::{wine_version, Captured};
 
 const SCOPE: &str = "https://management.azure.com/.default";

@@ -50,8 +50,23 @@ pub fn sts_error_response(data: &[u8]) {
     };
     let now =
         OffsetDateTime::from_unix_timestamp(NOW_UNIX_SECONDS).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let error = status_error(&meta, "https://sts.example", now);
-    let _ = error.to_string();
+    // The rest is the error body; the credential must never come back in the error.
+    let body = fields.collect::<Vec<_>>().join("\n");
+    let secret = "0123abcd-account:fuzz-account-key-secret";
+    let tries = 1 + u32::from(status[0] % 4);
+    let error = status_error(
+        &meta,
+        "https://sts.example",
+        body.as_bytes(),
+        secret,
+        tries,
+        now,
+    );
+    let rendered = error.to_string();
+    assert!(
+        !rendered.contains("fuzz-account-key-secret"),
+        "the key leaked into the error"
+    );
     if let Some(message) = error.service_message() {
         assert!(
             message.len() <= 1024 + 3,

@@ -14,7 +14,9 @@ use azure_core::{
 };
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 use common::*;
-use mr_auth_core::{Clock as _, ManualClock, MixedRealityStsClient, SystemClock, DEFAULT_AAD_SCOPE};
+use mr_auth_core::{
+    Clock as _, ManualClock, MixedRealityStsClient, SystemClock, DEFAULT_AAD_SCOPE,
+};
 use mr_auth_credentials::{mixed_reality_credential_with_aad, MixedRealityTokenCredentialOptions};
 use mr_auth_test_support::TlsFront;
 use std::{sync::Arc, time::Duration};

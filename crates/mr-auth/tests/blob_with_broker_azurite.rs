@@ -22,11 +22,13 @@ use mr_auth::{
         error::ErrorKind,
         http::{ClientOptions, StatusCode, Transport},
     },
-    broker::{InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions},
+    broker::{
+        BrokerMode, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    },
 };
 use mr_auth_test_support::{
     azurite::{azurite_skip_reason, Azurite},
-    chromium::{chromium_skip_reason, Chromium},
+    chromium::{chromium_skip_reason, handler, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, V1AccessTokens, CLIENT_ID, TENANT},
 };
 use std::{path::Path, sync::Arc, time::Duration};
@@ -66,10 +68,12 @@ impl Setup {
         let chromium = Arc::new(Chromium::default());
         let credential = InteractiveBrowserBrokerCredential::new(Some(
             InteractiveBrowserBrokerCredentialOptions {
-                client_id: Some(CLIENT_ID.into()),
-                tenant_id: Some(TENANT.into()),
-                authority_host: Some(authority.authority_host()),
-                browser: Some(chromium.clone()),
+                client_id: CLIENT_ID.parse().expect("the mock's client id"),
+                tenant_id: TENANT.parse().expect("the mock's tenant"),
+                authority_host: Some(authority.authority_host().parse().expect("a loopback host")),
+                authorize_url_handler: handler(chromium.clone()),
+                // The browser flow, whatever broker this machine has.
+                broker: BrokerMode::BrowserOnly,
                 timeout: Duration::from_secs(120),
                 ..Default::default()
             },

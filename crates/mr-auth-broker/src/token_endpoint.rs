@@ -108,7 +108,7 @@ impl TokenEndpoint {
 
     /// Posts the grant and returns the tokens, or a typed error. `redirect_uri` is the one to
     /// name in a "redirect uri not registered" error.
-    #[allow(clippy::too_many_arguments)] // each is one protocol parameter
+    #[allow(clippy::too_many_arguments, reason = "each is one protocol parameter")]
     pub(crate) async fn request(
         &self,
         url: Url,

@@ -14,7 +14,13 @@
 //!   `SAFETY` comment.
 // The platform-neutral parts are used only by the Windows broker; they are compiled on every
 // platform so that their unit tests run on Linux too.
-#![cfg_attr(not(windows), allow(dead_code))]
+#![cfg_attr(
+    not(windows),
+    allow(
+        dead_code,
+        reason = "the platform-neutral parts are used only by the Windows broker"
+    )
+)]
 
 mod wam_account_id;
 mod wam_call_error;
@@ -25,15 +31,15 @@ mod wam_token_request;
 mod window_handle_choice;
 
 #[cfg(windows)]
-#[allow(unsafe_code)] // CoInitializeEx/CoUninitialize (FFI)
+#[allow(unsafe_code, reason = "CoInitializeEx/CoUninitialize (FFI)")]
 mod mta_thread;
 #[cfg(windows)]
 mod wam_broker;
 #[cfg(windows)]
-#[allow(unsafe_code)] // IWebAuthenticationCoreManagerInterop (COM FFI)
+#[allow(unsafe_code, reason = "IWebAuthenticationCoreManagerInterop (COM FFI)")]
 mod wam_client;
 #[cfg(windows)]
-#[allow(unsafe_code)] // GetModuleHandleW/GetProcAddress (FFI)
+#[allow(unsafe_code, reason = "GetModuleHandleW/GetProcAddress (FFI)")]
 mod wine_detection;
 
 #[cfg(windows)]

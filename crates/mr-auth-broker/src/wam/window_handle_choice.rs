@@ -54,7 +54,7 @@ impl WindowHandleChoice {
 }
 
 #[cfg(windows)]
-#[allow(unsafe_code)] // Win32 window functions (FFI)
+#[allow(unsafe_code, reason = "Win32 window functions (FFI)")]
 mod platform {
     use super::WindowHandleChoice;
     use crate::ParentWindowHandle;

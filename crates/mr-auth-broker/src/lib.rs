@@ -35,7 +35,7 @@ mod wam;
 pub use access_token_info::AccessTokenInfo;
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
 pub use authority_host::AuthorityHost;
-pub use authorize_url_handler::{AuthorizeUrlHandler, SystemBrowser};
+pub use authorize_url_handler::{AuthorizeUrlCallback, AuthorizeUrlHandler, SystemBrowser};
 pub use broker_mode::BrokerMode;
 pub use broker_token_request_options::BrokerTokenRequestOptions;
 pub use client_id::ClientId;

@@ -71,4 +71,25 @@ pub mod fuzzing {
     pub fn token_endpoint_response(data: &[u8]) {
         crate::token_endpoint::parse_raw_response(data);
     }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_entries_survive_garbage_and_near_misses() {
+            let inputs: [&[u8]; 8] = [
+                b"",
+                b"\xff\xfe\x00",
+                b"GET / HTTP/1.1\r\n\r\n",
+                b"GET /?state=fuzz-state&code=c HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: localhost:8400\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999999\r\n\r\nstate=fuzz-state",
+                b"GET /?state=fuzz-state&error=%ff%fe HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
+                b"\x00{\"access_token\":\"a\",\"expires_in\":\"-1\"}",
+                b"\x01{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS\"}",
+            ];
+            for input in inputs {
+                super::loopback_request(input);
+                super::token_endpoint_response(input);
+            }
+        }
+    }
 }

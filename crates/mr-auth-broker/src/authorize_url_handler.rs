@@ -2,6 +2,9 @@ use crate::{Error, ErrorKind, Result};
 use std::{fmt, process::Command, sync::Arc};
 use url::Url;
 
+/// The callback of [`AuthorizeUrlHandler::Callback`]: shows or hands over the authorize URL.
+pub type AuthorizeUrlCallback = dyn Fn(&Url) -> Result<()> + Send + Sync;
+
 /// How the browser flow's authorize URL reaches the user.
 ///
 /// The library never prints it. By default it opens the system browser; an application that
@@ -30,7 +33,7 @@ pub enum AuthorizeUrlHandler {
     SystemBrowser,
     /// Call this with the URL. It must not block: show or hand over the URL and return. An
     /// error ends the sign-in with that error.
-    Callback(Arc<dyn Fn(&Url) -> Result<()> + Send + Sync>),
+    Callback(Arc<AuthorizeUrlCallback>),
 }
 
 impl AuthorizeUrlHandler {

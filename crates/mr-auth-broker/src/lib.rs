@@ -48,7 +48,7 @@ pub use access_token_info::AccessTokenInfo;
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
 pub use authentication_record::{AuthenticationRecord, AUTHENTICATION_RECORD_VERSION};
 pub use authority_host::AuthorityHost;
-pub use authorize_url_handler::{AuthorizeUrlHandler, SystemBrowser};
+pub use authorize_url_handler::{AuthorizeUrlCallback, AuthorizeUrlHandler, SystemBrowser};
 pub use broker_mode::BrokerMode;
 pub use broker_token_request_options::BrokerTokenRequestOptions;
 pub use client_id::ClientId;
@@ -97,5 +97,26 @@ pub mod fuzzing {
     #[cfg(target_os = "linux")]
     pub fn linux_broker_response(data: &[u8]) {
         crate::linux::fuzz_response(data);
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_entries_survive_garbage_and_near_misses() {
+            let inputs: [&[u8]; 8] = [
+                b"",
+                b"\xff\xfe\x00",
+                b"GET / HTTP/1.1\r\n\r\n",
+                b"GET /?state=fuzz-state&code=c HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: localhost:8400\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999999\r\n\r\nstate=fuzz-state",
+                b"GET /?state=fuzz-state&error=%ff%fe HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
+                b"\x00{\"access_token\":\"a\",\"expires_in\":\"-1\"}",
+                b"\x01{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS\"}",
+            ];
+            for input in inputs {
+                super::loopback_request(input);
+                super::token_endpoint_response(input);
+            }
+        }
     }
 }

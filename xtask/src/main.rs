@@ -14,6 +14,7 @@ mod cmd;
 mod rust_source;
 mod summary;
 mod tidy;
+mod wam_fake;
 mod wine_prefix;
 
 use std::path::{Path, PathBuf};

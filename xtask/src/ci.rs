@@ -10,6 +10,7 @@ use crate::msal_python;
 use crate::summary::{Status, Summary};
 use crate::tidy;
 use crate::wall_clock;
+use crate::wam_fake;
 use crate::wine_prefix::WinePrefix;
 
 /// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
@@ -30,7 +31,12 @@ const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] = &["mr-auth-broker"];
 /// Packages whose tests are built for `x86_64-pc-windows-gnu` and run under Wine, with the
 /// extra `cargo test` arguments for each. Core runs only its unit tests (`--lib`): its
 /// integration tests exercise platform-neutral HTTP code that the Linux run already covers.
+/// They run without the fake WAM provider registered: WAM is missing, as it is under plain Wine.
 const WINE_TESTS: &[(&str, &[&str])] = &[("mr-auth-core", &["--lib"]), ("mr-auth-broker", &[])];
+
+/// The tests that run under Wine with the fake WAM provider registered (see `wam_fake.rs`),
+/// after [`WINE_TESTS`]: the WAM module's success, failure and cancellation paths.
+const WINE_WAM_FAKE_TESTS: (&str, &[&str]) = ("mr-auth-broker", &["--test", "wam_fake"]);
 
 /// Commands the Windows steps need, and the Debian packages that provide them.
 const WINDOWS_TOOLS: &[&str] = &["x86_64-w64-mingw32-gcc", "wine", "wineboot", "wineserver"];
@@ -412,18 +418,35 @@ impl Ci {
     }
 
     fn wine_tests(&self, prefix: &WinePrefix) -> Result {
+        // A run interrupted while the fake was registered left it there: WAM must be missing
+        // for these tests (activation fails with 0x80040154).
+        wam_fake::unregister(prefix)?;
         for (package, args) in WINE_TESTS {
-            prefix
-                .wine_cmd(crate::cargo())
-                .current_dir(&self.root)
-                .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", "wine")
-                .args(["test", "--target", WINDOWS_GNU, "-p", package])
-                .args(*args)
-                .arg("--locked")
-                .timeout(WINE_TEST_TIMEOUT)
-                .run()?;
+            self.wine_test(prefix, package, args).run()?;
         }
-        Ok(())
+        wam_fake::build(self.cargo(), WINDOWS_GNU).run()?;
+        wam_fake::register(prefix, &self.target_dir, WINDOWS_GNU)?;
+        let (package, args) = WINE_WAM_FAKE_TESTS;
+        let result = self
+            .wine_test(prefix, package, args)
+            // The tests fail, instead of skipping, if the fake is not registered.
+            .env("MR_AUTH_WAM_FAKE_REQUIRED", "1")
+            .run();
+        // Registered only for those tests, pass or fail.
+        let unregistered = wam_fake::unregister(prefix);
+        result.and(unregistered)
+    }
+
+    /// `cargo test` of `package` for Windows, run under Wine in `prefix`.
+    fn wine_test(&self, prefix: &WinePrefix, package: &str, args: &[&str]) -> Cmd {
+        prefix
+            .wine_cmd(crate::cargo())
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", "wine")
+            .args(["test", "--target", WINDOWS_GNU, "-p", package])
+            .args(args)
+            .arg("--locked")
+            .timeout(WINE_TEST_TIMEOUT)
     }
 }
 
@@ -472,7 +495,8 @@ mod tests {
         let named = WINDOWS_MSVC_CLIPPY_PACKAGES
             .iter()
             .chain(WINDOWS_GNU_CLIPPY_EXCLUDED.iter().map(|(p, _)| p))
-            .chain(WINE_TESTS.iter().map(|(p, _)| p));
+            .chain(WINE_TESTS.iter().map(|(p, _)| p))
+            .chain([&WINE_WAM_FAKE_TESTS.0, &wam_fake::PACKAGE]);
         for package in named {
             let manifest = root.join("crates").join(package).join("Cargo.toml");
             assert!(manifest.is_file(), "{} is missing", manifest.display());

@@ -19,6 +19,7 @@ mod msal_python;
 mod summary;
 mod tidy;
 mod wall_clock;
+mod wam_fake;
 mod wine_prefix;
 
 use std::path::{Path, PathBuf};

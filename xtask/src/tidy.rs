@@ -2,8 +2,8 @@
 //! `../shared/STYLE.md`).
 //!
 //! - Every crate root (`src/lib.rs`, `src/main.rs`, `src/bin/*.rs`) of the packages in
-//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker (Windows FFI) may say
-//!   `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
+//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker and the fake WAM
+//!   provider (Windows FFI) may say `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
 //!   a file whose path names `windows` or `wam`, or an item gated by `cfg(windows)`.
 //! - Each `"allow"` level in a Cargo.toml `[lints]` table has a `#` comment on the same line
 //!   or the line above.
@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::Result;
 
-/// The one package allowed `#![deny(unsafe_code)]` with unsafe code in its Windows module.
-const FFI_PACKAGE: &str = "mr-auth-broker";
+/// The packages allowed `#![deny(unsafe_code)]` with unsafe code in their Windows module: the
+/// broker, and the fake WAM provider its Wine tests load (a COM server, FFI throughout).
+const FFI_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-wam-fake"];
 
 /// Runs every tidy check over the workspace at `root`; returns the problems found, each as
 /// `path:line: what is wrong`.
@@ -42,7 +43,12 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
 
     for package in &packages {
         let name = package.file_name().unwrap_or_default().to_string_lossy();
-        check_crate_roots(root, package, name == FFI_PACKAGE, &mut problems)?;
+        check_crate_roots(
+            root,
+            package,
+            FFI_PACKAGES.contains(&name.as_ref()),
+            &mut problems,
+        )?;
         check_toml_lints(root, &package.join("Cargo.toml"), &mut problems)?;
     }
     check_toml_lints(root, &root.join("Cargo.toml"), &mut problems)?;
@@ -55,7 +61,10 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
     for file in &files {
         let source = read(file)?;
         let rel = relative(root, file);
-        if rel.starts_with(&format!("crates/{FFI_PACKAGE}/")) && !is_windows_module(&rel) {
+        let ffi = FFI_PACKAGES
+            .iter()
+            .any(|p| rel.starts_with(&format!("crates/{p}/")));
+        if ffi && !is_windows_module(&rel) {
             problems.extend(unsafe_outside_windows(&source).into_iter().map(|line| {
                 format!("{rel}:{line}: unsafe code allowed outside the Windows module")
             }));

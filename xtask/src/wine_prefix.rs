@@ -80,6 +80,11 @@ impl WinePrefix {
         fs::write(&dest, wanted).map_err(|e| format!("cannot write {}: {e}", dest.display()))
     }
 
+    /// The prefix directory (`WINEPREFIX`).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// A command with the environment every Wine invocation here uses: this prefix, 64-bit,
     /// no debug chatter, no display (headless), and no Mono/Gecko install prompts.
     pub(crate) fn wine_cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Cmd {

@@ -11,7 +11,7 @@ mod wam_support;
 use mr_auth_broker::{
     default_platform_broker, BrokerRequest, BrokerTokenRequestOptions, ErrorKind,
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-    ParentWindowHandle, PlatformBroker, PopMethod, PopParameters,
+    ParentWindowHandle, PlatformBroker, PopMethod, PopParameters, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 use mr_auth_test_support::{
     chromium::NoBrowser,
@@ -100,7 +100,12 @@ fn credential(
             client_id: Some(CLIENT_ID.into()),
             tenant_id: Some(TENANT.into()),
             browser: Some(browser.clone()),
-            timeout: Duration::from_secs(30),
+            // Shorter than the default, unless the test chose its own.
+            timeout: if options.timeout == DEFAULT_INTERACTIVE_TIMEOUT {
+                Duration::from_secs(30)
+            } else {
+                options.timeout
+            },
             ..options
         }))
         .unwrap();
@@ -740,6 +745,37 @@ async fn dropping_the_callers_future_cancels_the_winrt_operation_on_the_wam_thre
     // Cancel, like every other call, came from the wam thread, not the tokio worker that
     // dropped the future.
     assert_on_wam_thread(&calls);
+}
+
+#[tokio::test]
+async fn the_credentials_timeout_cancels_the_pending_dialog() {
+    let Some(fake) = fake(FakeScript {
+        responses: vec![FakeResponse {
+            hold: true,
+            ..FakeResponse::default()
+        }],
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let (c, browser) = credential(InteractiveBrowserBrokerCredentialOptions {
+        parent_window_handle: ParentWindowHandle::from_raw(0x42),
+        timeout: Duration::from_secs(2),
+        ..Default::default()
+    });
+    let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(browser.count(), 0);
+    let wam = fake.wam;
+    let cancelled = tokio::task::spawn_blocking(move || {
+        wam.wait_for_call("IAsyncInfo.Cancel", Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    assert!(cancelled, "the fake saw Cancel: {:#?}", fake.wam.calls());
+    assert_on_wam_thread(&fake.wam.calls());
 }
 
 #[tokio::test]

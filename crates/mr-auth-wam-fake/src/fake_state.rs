@@ -4,7 +4,7 @@
 use crate::{call_context, FakeCall, FakeResponse, FakeScript};
 use std::{
     sync::{Condvar, LazyLock, Mutex, MutexGuard},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 #[derive(Default)]
@@ -68,34 +68,20 @@ pub(crate) fn note_held() {
     CHANGED.notify_all();
 }
 
+/// Blocks until `done` holds for the state, for at most `timeout`; whether it did.
+fn wait_until(timeout: Duration, done: impl Fn(&FakeState) -> bool) -> bool {
+    let (state, _) = CHANGED
+        .wait_timeout_while(lock(), timeout, |s| !done(s))
+        .unwrap_or_else(|p| p.into_inner());
+    done(&state)
+}
+
 /// Blocks until `count` operations have been held, for at most `timeout`; whether they were.
 pub(crate) fn wait_until_held(count: usize, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut state = lock();
-    while state.held < count {
-        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-            return false;
-        };
-        state = CHANGED
-            .wait_timeout(state, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
-    true
+    wait_until(timeout, |s| s.held >= count)
 }
 
 /// Blocks until a call to `method` was recorded, for at most `timeout`; whether it was.
 pub(crate) fn wait_for_call(method: &str, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut state = lock();
-    while !state.calls.iter().any(|c| c.method == method) {
-        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-            return false;
-        };
-        state = CHANGED
-            .wait_timeout(state, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
-    true
+    wait_until(timeout, |s| s.calls.iter().any(|c| c.method == method))
 }

@@ -22,6 +22,8 @@ type ResetFn = unsafe extern "system" fn(*const u8, usize) -> windows_core::HRES
 type CallsFn = unsafe extern "system" fn(*mut u8, usize) -> usize;
 type WaitHeldFn = unsafe extern "system" fn(u32, u32) -> u32;
 type WaitCallFn = unsafe extern "system" fn(*const u8, usize, u32) -> u32;
+/// What `GetProcAddress` returns.
+type ExportFn = unsafe extern "system" fn() -> isize;
 
 /// The fake WAM DLL, loaded from the path registered for `WebAuthenticationCoreManager` (the
 /// module combase loads too, so both see the same script and record).
@@ -33,7 +35,7 @@ pub struct FakeWam {
     wait_for_call: WaitCallFn,
 }
 
-fn export(module: HMODULE, name: PCSTR) -> Result<unsafe extern "system" fn() -> isize, String> {
+fn export(module: HMODULE, name: PCSTR) -> Result<ExportFn, String> {
     // SAFETY: a loaded module and a static nul-terminated name.
     unsafe { GetProcAddress(module, name) }.ok_or_else(|| {
         // SAFETY: `name` is a static nul-terminated string.
@@ -73,19 +75,19 @@ impl FakeWam {
         // SAFETY: each export has the signature declared next to it in `exports.rs`.
         unsafe {
             Ok(Self {
-                reset: std::mem::transmute::<_, ResetFn>(export(
+                reset: std::mem::transmute::<ExportFn, ResetFn>(export(
                     module,
                     s!("mr_auth_wam_fake_reset"),
                 )?),
-                calls: std::mem::transmute::<_, CallsFn>(export(
+                calls: std::mem::transmute::<ExportFn, CallsFn>(export(
                     module,
                     s!("mr_auth_wam_fake_calls"),
                 )?),
-                wait_until_held: std::mem::transmute::<_, WaitHeldFn>(export(
+                wait_until_held: std::mem::transmute::<ExportFn, WaitHeldFn>(export(
                     module,
                     s!("mr_auth_wam_fake_wait_until_held"),
                 )?),
-                wait_for_call: std::mem::transmute::<_, WaitCallFn>(export(
+                wait_for_call: std::mem::transmute::<ExportFn, WaitCallFn>(export(
                     module,
                     s!("mr_auth_wam_fake_wait_for_call"),
                 )?),

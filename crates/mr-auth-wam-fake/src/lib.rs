@@ -23,30 +23,39 @@
 //! with its thread and COM apartment.
 //!
 //! On other platforms the crate is empty.
+#![deny(unsafe_code)]
 
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "COM vtables (FFI)")]
 mod abi;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
 mod async_operation;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "GetThreadDescription/CoGetApartmentType (FFI)")]
 mod call_context;
 #[cfg(windows)]
 #[allow(
     unreachable_pub,
     reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths"
 )]
+#[allow(unsafe_code, reason = "the DLL's C ABI exports (FFI)")]
 mod exports;
 #[cfg(windows)]
 mod fake_state;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "LoadLibraryW/GetProcAddress/RegGetValueW (FFI)")]
 mod fake_wam;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "COM out-parameters (FFI)")]
 mod manager;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "COM out-parameters (FFI)")]
 mod objects;
 #[cfg(windows)]
 mod script;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
 mod string_map;
 
 #[cfg(windows)]

@@ -159,7 +159,7 @@ impl IWebAccount2_Impl for FakeWebAccount_Impl {
     unsafe fn Properties(&self, result: *mut *mut c_void) -> HRESULT {
         let empty: BTreeMap<String, String> = BTreeMap::new();
         // SAFETY: an out-parameter of this ABI method.
-        unsafe { put(result, Some(FakeStringMap::new(&empty))) }
+        unsafe { put(result, Some(FakeStringMap::create(&empty))) }
     }
     unsafe fn GetPictureAsync(&self, _size: i32, _result: *mut *mut c_void) -> HRESULT {
         E_NOTIMPL
@@ -200,8 +200,8 @@ impl FakeTokenRequest {
             scope: scope.clone(),
             client_id: client_id.clone(),
             prompt,
-            properties: FakeStringMap::new(&empty),
-            app_properties: FakeStringMap::new(&empty),
+            properties: FakeStringMap::create(&empty),
+            app_properties: FakeStringMap::create(&empty),
             correlation_id: Mutex::new(HSTRING::new()),
         })
     }
@@ -311,7 +311,7 @@ impl FakeResult {
                 .transpose()?;
             vec![Some(as_class::<WebTokenResponse>(FakeTokenResponse {
                 token: response.token.as_str().into(),
-                properties: FakeStringMap::new(&response.properties),
+                properties: FakeStringMap::create(&response.properties),
                 account,
                 error: error.clone(),
             })?)]
@@ -406,6 +406,6 @@ impl IWebProviderError_Impl for FakeError_Impl {
     unsafe fn Properties(&self, result: *mut *mut c_void) -> HRESULT {
         let empty: BTreeMap<String, String> = BTreeMap::new();
         // SAFETY: an out-parameter of this ABI method.
-        unsafe { put(result, Some(FakeStringMap::new(&empty))) }
+        unsafe { put(result, Some(FakeStringMap::create(&empty))) }
     }
 }

@@ -18,7 +18,7 @@ pub(crate) struct FakeStringMap(Mutex<BTreeMap<HSTRING, HSTRING>>);
 
 impl FakeStringMap {
     /// A map holding `entries`.
-    pub(crate) fn new<'a>(
+    pub(crate) fn create<'a>(
         entries: impl IntoIterator<Item = (&'a String, &'a String)>,
     ) -> IMap<HSTRING, HSTRING> {
         Self(Mutex::new(

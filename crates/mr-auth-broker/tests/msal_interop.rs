@@ -14,11 +14,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_broker::{
     CacheEnvironment, CacheWrite, PersistentTokenCache, TokenCachePersistenceOptions,
 };
+use mr_auth_core::{Clock as _, SystemClock};
 use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
@@ -56,7 +56,7 @@ fn b64(json: &str) -> String {
 
 /// What the browser flow's token endpoint returned, as the credential hands it to the cache.
 fn rust_sign_in() -> CacheWrite {
-    let now = OffsetDateTime::now_utc();
+    let now = SystemClock.now();
     let id_token = format!(
         "{}.{}.",
         b64(r#"{"alg":"none"}"#),
@@ -167,7 +167,7 @@ async fn round_trip(
             "login.microsoftonline.com",
             TENANT,
             &[SCOPE.to_owned()],
-            OffsetDateTime::now_utc(),
+            SystemClock.now(),
         )
         .unwrap();
     assert_eq!(at.secret.as_str(), "at-from-python");

@@ -3,12 +3,11 @@
 
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use mr_auth_core::{
-    AccountId, CorrelationVector, ErrorKind, MixedRealityStsClient, MixedRealityStsClientOptions,
-    StsEndpoint, StsRetryOptions,
+    AccountId, Clock as _, CorrelationVector, ErrorKind, MixedRealityStsClient,
+    MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions, SystemClock,
 };
 use mr_auth_emulator::{Emulator, Fault, RunningEmulator};
 use std::{sync::Arc, time::Duration};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -28,7 +27,7 @@ impl TokenCredential for Key {
     ) -> azure_core::Result<AccessToken> {
         Ok(AccessToken::new(
             Secret::new(format!("{ACCOUNT}:{}", self.0)),
-            OffsetDateTime::now_utc() + time::Duration::days(365),
+            SystemClock.now() + time::Duration::days(365),
         ))
     }
 }
@@ -69,7 +68,7 @@ fn client(emulator: &RunningEmulator, key: &str, account: &str) -> Arc<MixedReal
 async fn exchanges_a_key_for_a_real_24h_token_over_tls() {
     let emulator = emulator(vec![]).await;
     let client = client(&emulator, KEY, ACCOUNT);
-    let before = OffsetDateTime::now_utc();
+    let before = SystemClock.now();
     let token = client.get_token().await.unwrap();
     let lifetime = token.access_token.expires_on - before;
     assert!(
@@ -162,13 +161,13 @@ async fn throttling_and_dropped_connections_are_retried() {
         Fault::DropConnection,
     ])
     .await;
-    let start = std::time::Instant::now();
+    let start = tokio::time::Instant::now();
     let token = client(&emulator, KEY, ACCOUNT).get_token().await.unwrap();
     assert!(
         start.elapsed() >= Duration::from_millis(900),
         "Retry-After: 1 honoured"
     );
-    assert!(token.access_token.expires_on > OffsetDateTime::now_utc());
+    assert!(token.access_token.expires_on > SystemClock.now());
     let stats = emulator.stats();
     assert_eq!(stats.token_requests, 3);
     assert_eq!(stats.count(429), 1);
@@ -193,7 +192,7 @@ async fn repeated_500_fails_with_the_last_ms_cv() {
 async fn a_truncated_body_over_tls_is_retried() {
     let emulator = emulator(vec![Fault::TruncatedBody]).await;
     let token = client(&emulator, KEY, ACCOUNT).get_token().await.unwrap();
-    assert!(token.access_token.expires_on > OffsetDateTime::now_utc());
+    assert!(token.access_token.expires_on > SystemClock.now());
     let stats = emulator.stats();
     assert_eq!(stats.token_requests, 2);
     assert_eq!(stats.truncated, 1);

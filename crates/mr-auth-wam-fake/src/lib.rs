@@ -34,11 +34,11 @@ mod async_operation;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "GetThreadDescription/CoGetApartmentType (FFI)")]
 mod call_context;
-#[cfg(windows)]
 #[allow(
     unreachable_pub,
     reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths"
 )]
+#[cfg(windows)]
 #[allow(unsafe_code, reason = "the DLL's C ABI exports (FFI)")]
 mod exports;
 #[cfg(windows)]

@@ -4,7 +4,7 @@
 //! the local CA and TLS front, scripted HTTP servers, `tracing` log capture for the
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
-//! - [`bounded`]: a time bound for every async test.
+//! - [`bounded()`]: a time bound for every async test.
 //! - [`LogCapture`]: `tracing` output as text, for the no-secrets tests.
 //! - [`TlsFront`]: TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
 //!   (the emulator's [`LocalCa`](mr_auth_emulator::LocalCa)).

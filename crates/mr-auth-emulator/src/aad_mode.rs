@@ -13,8 +13,9 @@ pub enum AadMode {
     /// Accept a JWT whose header and payload are base64url JSON objects, whose `iss` equals
     /// `issuer` and whose `aud` equals `audience` (or, when `aud` is an array, contains it),
     /// with a numeric `exp` in the future and, if present, `nbf` not in the future
-    /// (5 minutes of clock skew allowed both ways).
-    Verified {
+    /// (5 minutes of clock skew allowed both ways). The signature is not checked: the name says
+    /// what it does (it was `Verified`, which it never was).
+    ClaimsChecked {
         /// The expected `iss`, e.g. `https://sts.windows.net/<tenant>/`.
         issuer: String,
         /// The expected `aud`, e.g. `https://sts.mixedreality.azure.com`.

@@ -56,7 +56,7 @@ fn services() -> &'static [Arc<StsService>; 3] {
         };
         [
             service(AadMode::Disabled),
-            service(AadMode::Verified {
+            service(AadMode::ClaimsChecked {
                 issuer: "https://login.microsoftonline.com/tenant/v2.0".to_owned(),
                 audience: "https://sts.mixedreality.azure.com".to_owned(),
             }),

@@ -253,7 +253,7 @@ async fn aad_mode_accepts_tokens_from_the_configured_issuer() {
     mr_auth_test_support::bounded(async move {
         let emulator = Emulator::builder()
             .account(account(), PRIMARY)
-            .aad(AadMode::Verified {
+            .aad(AadMode::ClaimsChecked {
                 issuer: "https://sts.windows.net/tenant/".to_owned(),
                 audience: "https://sts.mixedreality.azure.com".to_owned(),
             })

@@ -4,7 +4,7 @@
 //! the local CA and TLS front, scripted HTTP servers, `tracing` log capture for the
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
-//! - [`bounded`]: a time bound for every async test.
+//! - [`bounded()`]: a time bound for every async test.
 //! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
 //! - [`chromium`]: browser launchers for the broker credential, among them a real headless
 //!   Chromium.

@@ -1,3 +1,14 @@
+//! The STS the emulator serves: this file holds the service's state and the request flow;
+//! each step is in its own module (routing, correlation vectors, request checks, AAD token
+//! checks, fault application, issuing).
+
+mod aad_token_check;
+mod authorization;
+mod correlation;
+mod fault_application;
+mod issuing;
+mod route;
+
 use std::{
     collections::{HashMap, VecDeque},
     fmt,
@@ -5,32 +16,27 @@ use std::{
     time::{Duration, UNIX_EPOCH},
 };
 
-use base64::{
-    engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD},
-    Engine,
-};
 use bytes::Bytes;
 use hyper::{
     header::{self, HeaderMap, HeaderName, HeaderValue},
-    Method, Request, Response, StatusCode,
+    Request, Response, StatusCode,
 };
 use uuid::Uuid;
 
 use crate::{
-    response_body::ResponseBody,
-    stats::StatsRecorder,
-    token_signer::{TokenClaims, TokenSigner},
-    AadMode, Account, Clock, CredentialKind, Fault, Outcome, RequestSummary, Stats,
+    response_body::ResponseBody, stats::StatsRecorder, token_signer::TokenSigner, AadMode, Account,
+    Clock, Fault, Outcome, RequestSummary, Stats,
 };
+
+pub(crate) use route::JWKS_PATH;
+
+use authorization::classify_credential;
+use correlation::new_ms_cv;
+use fault_application::FaultEffect;
+use route::{route, Route};
 
 /// The only `api-version` the STS serves.
 pub(crate) const API_VERSION: &str = "2019-02-28-preview";
-/// Where the JSON Web Key Set is served, below the path prefix.
-pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// Where the OpenID-style discovery document is served, below the path prefix.
-pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-/// Clock skew allowed when checking AAD tokens' `exp` and `nbf`.
-const AAD_SKEW_SECS: u64 = 300;
 
 static MS_CV: HeaderName = HeaderName::from_static("ms-cv");
 static X_MRC_CV: HeaderName = HeaderName::from_static("x-mrc-cv");
@@ -46,209 +52,6 @@ impl fmt::Display for DropConnection {
 }
 
 impl std::error::Error for DropConnection {}
-
-/// Which handler a request goes to.
-#[derive(Debug, PartialEq, Eq)]
-enum Route<'a> {
-    Token(&'a str),
-    Jwks,
-    Discovery,
-    MethodNotAllowed,
-    NotFound,
-}
-
-/// Matches `{prefix}/Accounts/{id}/token` (segment names case-insensitive, as IIS-hosted
-/// services match them), `{prefix}/.well-known/jwks.json` and
-/// `{prefix}/.well-known/openid-configuration`.
-fn route<'a>(method: &Method, path: &'a str, prefix: &str) -> Route<'a> {
-    let Some(rest) = path.strip_prefix(prefix) else {
-        return Route::NotFound;
-    };
-    let get_only = |route: Route<'a>| {
-        if method == Method::GET {
-            route
-        } else {
-            Route::MethodNotAllowed
-        }
-    };
-    if rest == JWKS_PATH {
-        return get_only(Route::Jwks);
-    }
-    if rest == DISCOVERY_PATH {
-        return get_only(Route::Discovery);
-    }
-    let mut segments = rest.split('/');
-    match (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) {
-        (Some(""), Some(accounts), Some(id), Some(token), None)
-            if accounts.eq_ignore_ascii_case("accounts")
-                && token.eq_ignore_ascii_case("token")
-                && !id.is_empty() =>
-        {
-            get_only(Route::Token(id))
-        }
-        _ => Route::NotFound,
-    }
-}
-
-/// A fresh `MS-CV`: 22 base64 characters from 16 random bytes, then `.0`.
-fn new_ms_cv() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let mut cv = String::with_capacity(24);
-    STANDARD_NO_PAD.encode_string(bytes, &mut cv);
-    cv.push_str(".0");
-    cv
-}
-
-/// Whether `cv` is a correlation vector: a 16- or 22-character base of the standard base64
-/// alphabet, optionally extended by `.<digits>` segments.
-fn is_correlation_vector(cv: &str) -> bool {
-    if cv.len() > 128 {
-        return false;
-    }
-    let mut parts = cv.split('.');
-    let base = parts.next().unwrap_or_default();
-    (base.len() == 22 || base.len() == 16)
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Why a token request is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rejection {
-    status: StatusCode,
-    www_authenticate: Option<&'static str>,
-}
-
-impl Rejection {
-    const fn bad_request(message: &'static str) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            www_authenticate: Some(message),
-        }
-    }
-
-    const fn unauthorized(message: &'static str) -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            www_authenticate: Some(message),
-        }
-    }
-
-    const fn status(status: StatusCode) -> Self {
-        Self {
-            status,
-            www_authenticate: None,
-        }
-    }
-}
-
-fn classify_credential(headers: &HeaderMap) -> CredentialKind {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return CredentialKind::Missing;
-    };
-    match value.to_str().ok().and_then(bearer_value) {
-        Some(credential) if credential.contains(':') => CredentialKind::AccountKey,
-        Some(credential) if credential.split('.').count() == 3 => CredentialKind::AadToken,
-        _ => CredentialKind::Unrecognized,
-    }
-}
-
-fn bearer_value(header: &str) -> Option<&str> {
-    let (scheme, value) = header.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn decode_json_segment(segment: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        serde_json::Value::Object(map) => Some(map),
-        _ => None,
-    }
-}
-
-fn numeric_claim(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<u64> {
-    let value = claims.get(name)?;
-    value
-        .as_u64()
-        .or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-}
-
-/// Checks an AAD bearer token according to `mode`; see [`AadMode`] for what each mode checks.
-fn check_aad_token(mode: &AadMode, token: &str, now: u64) -> Result<(), Rejection> {
-    if *mode == AadMode::Disabled {
-        return Err(Rejection::unauthorized(
-            "Invalid token: azure ad tokens are not accepted by this emulator; use an account key or enable aad mode",
-        ));
-    }
-    let malformed =
-        Rejection::unauthorized("Invalid token: the bearer token is not a well-formed jwt");
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(_), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(malformed);
-    };
-    decode_json_segment(header).ok_or(malformed)?;
-    let claims = decode_json_segment(payload).ok_or(malformed)?;
-    let exp = numeric_claim(&claims, "exp");
-    let expired = Rejection::unauthorized("Invalid token: the azure ad token has expired");
-    match mode {
-        AadMode::Verified { issuer, audience } => {
-            if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token has an unexpected issuer",
-                ));
-            }
-            let audience_ok = match claims.get("aud") {
-                Some(serde_json::Value::String(aud)) => aud == audience,
-                Some(serde_json::Value::Array(auds)) => {
-                    auds.iter().any(|a| a.as_str() == Some(audience.as_str()))
-                }
-                _ => false,
-            };
-            if !audience_ok {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token has the wrong audience; request the scope https://sts.mixedreality.azure.com//.default",
-                ));
-            }
-            match exp {
-                None => {
-                    return Err(Rejection::unauthorized(
-                        "Invalid token: the azure ad token has no exp claim",
-                    ))
-                }
-                Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => return Err(expired),
-                Some(_) => {}
-            }
-            if numeric_claim(&claims, "nbf")
-                .is_some_and(|nbf| nbf > now.saturating_add(AAD_SKEW_SECS))
-            {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token is not valid yet",
-                ));
-            }
-            Ok(())
-        }
-        _ => match exp {
-            Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => Err(expired),
-            _ => Ok(()),
-        },
-    }
-}
 
 /// What the emulator serves, and its state: accounts, the signer, the fault queue, counters.
 /// One per running emulator, shared by every connection.
@@ -449,62 +252,10 @@ impl StsService {
             outcome: Outcome::Status(200),
         };
 
-        let mut no_exp = false;
-        let mut truncate = false;
-        match fault {
-            Some(Fault::Status {
-                status,
-                retry_after_secs,
-            }) => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut response = token_response(status, &ms_cv, ResponseBody::empty());
-                let headers = response.headers_mut();
-                match status {
-                    StatusCode::BAD_REQUEST => {
-                        headers.insert(
-                            header::WWW_AUTHENTICATE,
-                            HeaderValue::from_static("Invalid request: injected fault"),
-                        );
-                    }
-                    StatusCode::UNAUTHORIZED => {
-                        headers.insert(
-                            header::WWW_AUTHENTICATE,
-                            HeaderValue::from_static("Invalid token: injected fault"),
-                        );
-                    }
-                    _ => {}
-                }
-                if let Some(secs) = retry_after_secs {
-                    headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                summary.outcome = Outcome::Status(status.as_u16());
-                self.stats.record(summary, false);
-                return Ok(response);
-            }
-            Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-            Some(Fault::DropConnection) => {
-                summary.outcome = Outcome::Dropped;
-                summary.ms_cv = None;
-                self.stats.record(summary, false);
-                return Err(DropConnection);
-            }
-            Some(Fault::GarbageBody) => {
-                let mut response = token_response(
-                    StatusCode::OK,
-                    &ms_cv,
-                    ResponseBody::full(Bytes::from_static(
-                        b"<html>\xff\xfe not json {\"AccessToken\": </html>",
-                    )),
-                );
-                json_content_type(&mut response);
-                self.stats.record(summary, false);
-                return Ok(response);
-            }
-            Some(Fault::TruncatedBody) => truncate = true,
-            Some(Fault::TokenWithoutExp) => no_exp = true,
-            None => {}
-        }
+        let shape = match self.apply_fault(fault, &ms_cv, &mut summary).await {
+            FaultEffect::Answered(answer) => return answer,
+            FaultEffect::Serve(shape) => shape,
+        };
 
         let (account, kind) = match self.authorize(headers, query, account_segment) {
             Ok(ok) => ok,
@@ -521,153 +272,17 @@ impl StsService {
             }
         };
 
-        let now = self.now_secs();
-        let claims = TokenClaims {
-            // From the thread-local generator: no system call per token.
-            jti: uuid::Builder::from_random_bytes(rand::random()).into_uuid(),
-            aid: account.id(),
-            tid: account.tenant_id(),
-            rid: account.resource_id(),
-            aao: match kind {
-                CredentialKind::AadToken => "AAD",
-                _ => "AccountKey",
-            },
-            apr: account.region(),
-            iss: &self.issuer,
-            aud: &self.audience,
-            iat: now,
-            nbf: now,
-            exp: (!no_exp).then(|| now.saturating_add(self.token_lifetime.as_secs())),
-        };
-        let Ok(token) = self.signer.sign(&claims) else {
-            let response = token_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &ms_cv,
-                ResponseBody::empty(),
-            );
-            summary.outcome = Outcome::Status(500);
-            self.stats.record(summary, false);
-            return Ok(response);
-        };
-        let mut body = String::with_capacity(token.len() + 20);
-        body.push_str(r#"{"AccessToken":""#);
-        body.push_str(&token);
-        body.push_str(r#""}"#);
-        let body = Bytes::from(body);
-        let body = if truncate {
-            summary.outcome = Outcome::Truncated;
-            ResponseBody::truncated(body)
-        } else {
-            ResponseBody::full(body)
-        };
-        let mut response = token_response(StatusCode::OK, &ms_cv, body);
-        json_content_type(&mut response);
-        self.stats.record(summary, true);
-        Ok(response)
-    }
-
-    /// Every check of a token request, in order: body size, `api-version`, `X-MRC-CV`, the
-    /// account id, the account, the credential.
-    fn authorize(
-        &self,
-        headers: &HeaderMap,
-        query: Option<&str>,
-        account_segment: &str,
-    ) -> Result<(&Account, CredentialKind), Rejection> {
-        let declared_body = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if declared_body > self.max_body_bytes {
-            return Err(Rejection::status(StatusCode::PAYLOAD_TOO_LARGE));
-        }
-
-        let mut api_version = None;
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            if name.eq_ignore_ascii_case("api-version") {
-                api_version = Some(value);
-            }
-        }
-        match api_version.as_deref() {
-            None => {
-                return Err(Rejection::bad_request(
-                    "Invalid request: the api-version query parameter is required; use 2019-02-28-preview",
-                ))
-            }
-            Some(API_VERSION) => {}
-            Some(_) => {
-                return Err(Rejection::bad_request(
-                    "Invalid request: unsupported api-version; use 2019-02-28-preview",
-                ))
-            }
-        }
-
-        match headers.get(&X_MRC_CV).map(HeaderValue::to_str) {
-            None => {
-                return Err(Rejection::bad_request(
-                    "Invalid request: the X-MRC-CV header is required",
-                ))
-            }
-            Some(Ok(cv)) if is_correlation_vector(cv) => {}
-            Some(_) => {
-                return Err(Rejection::bad_request(
-                    "Invalid request: the X-MRC-CV header is not a correlation vector (22 base64 characters)",
-                ))
-            }
-        }
-
-        let Ok(account_id) = Uuid::try_parse(account_segment) else {
-            return Err(Rejection::bad_request(
-                "Invalid request: the account id in the path is not a guid",
-            ));
-        };
-        let Some(account) = self.accounts.get(&account_id) else {
-            return Err(Rejection::status(StatusCode::NOT_FOUND));
-        };
-
-        let Some(authorization) = headers.get(header::AUTHORIZATION) else {
-            return Err(Rejection::unauthorized(
-                "Invalid token: the Authorization header is required",
-            ));
-        };
-        let Some(credential) = authorization.to_str().ok().and_then(bearer_value) else {
-            return Err(Rejection::unauthorized(
-                "Invalid token: use the Bearer scheme",
-            ));
-        };
-        if let Some((id, key)) = credential.split_once(':') {
-            let Ok(id) = Uuid::try_parse(id) else {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the account id in the credential is not a guid",
-                ));
-            };
-            if id != account.id() {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the credential is for a different account than the request path",
-                ));
-            }
-            if !account.accepts_key(key.as_bytes()) {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the account key is not valid",
-                ));
-            }
-            return Ok((account, CredentialKind::AccountKey));
-        }
-        if credential.split('.').count() == 3 {
-            check_aad_token(&self.aad, credential, self.now_secs())?;
-            return Ok((account, CredentialKind::AadToken));
-        }
-        Err(Rejection::unauthorized(
-            "Invalid token: the credential is neither <account id>:<account key> nor a jwt",
-        ))
+        Ok(self.issue(account, kind, shape, &ms_cv, summary))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::{aad_token_check::check_aad_token, authorization::Rejection};
     use crate::AccountKey;
+    use crate::CredentialKind;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
     use std::time::SystemTime;
 
     const ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -727,52 +342,6 @@ mod tests {
             URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         )
-    }
-
-    #[test]
-    fn routes() {
-        let get = Method::GET;
-        assert_eq!(
-            route(&get, &format!("/Accounts/{ID}/token"), ""),
-            Route::Token(ID)
-        );
-        assert_eq!(route(&get, "/accounts/x/TOKEN", ""), Route::Token("x"));
-        assert_eq!(
-            route(&get, "/sts/Accounts/x/token", "/sts"),
-            Route::Token("x")
-        );
-        assert_eq!(route(&get, "/Accounts/x/token", "/sts"), Route::NotFound);
-        assert_eq!(route(&get, "/Accounts//token", ""), Route::NotFound);
-        assert_eq!(route(&get, "/Accounts/x/token/more", ""), Route::NotFound);
-        assert_eq!(route(&get, "/Accounts/x", ""), Route::NotFound);
-        assert_eq!(route(&get, "/", ""), Route::NotFound);
-        assert_eq!(route(&get, JWKS_PATH, ""), Route::Jwks);
-        assert_eq!(route(&get, DISCOVERY_PATH, ""), Route::Discovery);
-        assert_eq!(
-            route(&Method::POST, "/Accounts/x/token", ""),
-            Route::MethodNotAllowed
-        );
-    }
-
-    #[test]
-    fn ms_cv_shape() {
-        let cv = new_ms_cv();
-        assert_eq!(cv.len(), 24);
-        assert!(cv.ends_with(".0"));
-        assert!(is_correlation_vector(&cv));
-        assert_ne!(new_ms_cv(), cv);
-    }
-
-    #[test]
-    fn correlation_vector_validation() {
-        assert!(is_correlation_vector(CV));
-        assert!(is_correlation_vector("DQzdx06xR5GYcLGnQTzs3w.1.2"));
-        assert!(is_correlation_vector("abcdefghijklmnop"));
-        assert!(!is_correlation_vector(""));
-        assert!(!is_correlation_vector("short"));
-        assert!(!is_correlation_vector("DQzdx06xR5GYcLGnQTzs3-"));
-        assert!(!is_correlation_vector("DQzdx06xR5GYcLGnQTzs3w."));
-        assert!(!is_correlation_vector("DQzdx06xR5GYcLGnQTzs3w.x"));
     }
 
     #[test]
@@ -863,8 +432,8 @@ mod tests {
     }
 
     #[test]
-    fn aad_verified_mode_checks_issuer_audience_and_time() {
-        let mode = AadMode::Verified {
+    fn aad_claims_checked_mode_checks_issuer_audience_and_time() {
+        let mode = AadMode::ClaimsChecked {
             issuer: "https://sts.windows.net/t/".to_owned(),
             audience: "https://sts.mixedreality.azure.com".to_owned(),
         };

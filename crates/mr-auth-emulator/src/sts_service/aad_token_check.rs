@@ -1,0 +1,96 @@
+//! The checks of an AAD bearer token, per [`AadMode`]. No signature is checked (see
+//! [`AadMode`]).
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+use super::authorization::Rejection;
+use crate::AadMode;
+
+/// Clock skew allowed when checking AAD tokens' `exp` and `nbf`.
+pub(super) const AAD_SKEW_SECS: u64 = 300;
+
+pub(super) fn decode_json_segment(
+    segment: &str,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+pub(super) fn numeric_claim(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<u64> {
+    let value = claims.get(name)?;
+    value
+        .as_u64()
+        .or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+}
+
+/// Checks an AAD bearer token according to `mode`; see [`AadMode`] for what each mode checks.
+pub(super) fn check_aad_token(mode: &AadMode, token: &str, now: u64) -> Result<(), Rejection> {
+    if *mode == AadMode::Disabled {
+        return Err(Rejection::unauthorized(
+            "Invalid token: azure ad tokens are not accepted by this emulator; use an account key or enable aad mode",
+        ));
+    }
+    let malformed =
+        Rejection::unauthorized("Invalid token: the bearer token is not a well-formed jwt");
+    let mut segments = token.split('.');
+    let (Some(header), Some(payload), Some(_), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(malformed);
+    };
+    decode_json_segment(header).ok_or(malformed)?;
+    let claims = decode_json_segment(payload).ok_or(malformed)?;
+    let exp = numeric_claim(&claims, "exp");
+    let expired = Rejection::unauthorized("Invalid token: the azure ad token has expired");
+    match mode {
+        AadMode::ClaimsChecked { issuer, audience } => {
+            if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
+                return Err(Rejection::unauthorized(
+                    "Invalid token: the azure ad token has an unexpected issuer",
+                ));
+            }
+            let audience_ok = match claims.get("aud") {
+                Some(serde_json::Value::String(aud)) => aud == audience,
+                Some(serde_json::Value::Array(auds)) => {
+                    auds.iter().any(|a| a.as_str() == Some(audience.as_str()))
+                }
+                _ => false,
+            };
+            if !audience_ok {
+                return Err(Rejection::unauthorized(
+                    "Invalid token: the azure ad token has the wrong audience; request the scope https://sts.mixedreality.azure.com//.default",
+                ));
+            }
+            match exp {
+                None => {
+                    return Err(Rejection::unauthorized(
+                        "Invalid token: the azure ad token has no exp claim",
+                    ))
+                }
+                Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => return Err(expired),
+                Some(_) => {}
+            }
+            if numeric_claim(&claims, "nbf")
+                .is_some_and(|nbf| nbf > now.saturating_add(AAD_SKEW_SECS))
+            {
+                return Err(Rejection::unauthorized(
+                    "Invalid token: the azure ad token is not valid yet",
+                ));
+            }
+            Ok(())
+        }
+        _ => match exp {
+            Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => Err(expired),
+            _ => Ok(()),
+        },
+    }
+}

@@ -55,7 +55,8 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     /// Opens the browser for the browser flow. Default: [`SystemBrowser`](crate::SystemBrowser).
     pub browser: Option<Arc<dyn BrowserLauncher>>,
     /// The platform broker. Default: [`default_platform_broker`](crate::default_platform_broker)
-    /// (WAM on Windows, none elsewhere). Tests inject a fake here.
+    /// (WAM on Windows, [`LinuxBroker`](crate::LinuxBroker) on Linux, none elsewhere). Tests
+    /// inject a fake here.
     pub platform_broker: Option<Arc<dyn PlatformBroker>>,
     /// The HTTP pipeline options for the token endpoint (transport, retries, cloud).
     pub client_options: ClientOptions,

@@ -681,3 +681,49 @@ async fn the_known_account_is_found_again_by_a_new_broker_instance() {
     assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
     env.assert_clean();
 }
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// With `tracing` at TRACE (ours and zbus's), no token the broker returned reaches the logs
+/// or Debug output.
+#[tokio::test(flavor = "current_thread")]
+async fn broker_tokens_never_reach_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let Some(env) = Env::start("no_secrets_in_logs", FakeScript::default()).await else {
+        return;
+    };
+    let c = env.credential(options());
+    let first = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    let pop = bounded(c.get_token_info(&[GRAPH], Some(pop(Some("n")))))
+        .await
+        .unwrap();
+    let debug = format!("{c:?} {first:?} {pop:?}");
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("calling the microsoft identity broker"),
+        "the capture holds the broker calls:\n{logs}"
+    );
+    for secret in [first.token.secret(), pop.token.secret(), "fake-id-token"] {
+        assert!(!logs.contains(secret), "{secret} reached the logs");
+        assert!(!debug.contains(secret), "{secret} reached Debug output");
+    }
+    env.assert_clean();
+}

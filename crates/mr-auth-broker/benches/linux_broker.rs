@@ -6,6 +6,9 @@
 //! ```
 //!
 //! Criterion's median (`target/criterion/<name>/new/estimates.json`, `median`) is the p50.
+//! Measured once (2026-12-01, 2 shared cores under other builds, so noisy): silent token over
+//! the bus 793 µs (95% CI 685-828 µs), one D-Bus round trip to the fake broker through
+//! `dbus-daemon` plus parsing; the credential's cache hit 5.4 µs (5.2-5.6 µs).
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"

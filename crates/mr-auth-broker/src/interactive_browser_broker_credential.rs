@@ -22,9 +22,9 @@ use std::{
 /// Tokens count as expired this long before `expires_on`.
 const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
 
-/// Signs a user in to Entra ID through the platform broker (WAM on Windows) or, where there is
-/// none, the system browser; the Rust counterpart of the Python
-/// `azure.identity.broker.InteractiveBrowserBrokerCredential`.
+/// Signs a user in to Entra ID through the platform broker (WAM on Windows, the Microsoft
+/// identity broker on Linux) or, where there is none, the system browser; the Rust
+/// counterpart of the Python `azure.identity.broker.InteractiveBrowserBrokerCredential`.
 ///
 /// For each request it tries, in order, and stops at the first that gives a token:
 ///

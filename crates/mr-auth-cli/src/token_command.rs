@@ -61,7 +61,8 @@ pub(crate) struct TokenArgs {
 enum AadSource {
     /// The Azure CLI or Azure Developer CLI sign-in (azure_identity's DeveloperToolsCredential).
     DeveloperTools,
-    /// Interactive sign-in through the OS broker (WAM on Windows), else the system browser.
+    /// Interactive sign-in through the OS broker (WAM on Windows, the Microsoft identity broker
+    /// over D-Bus on Linux), else the system browser.
     Broker,
     /// Interactive sign-in through the system browser, even where the OS has a broker.
     Browser,

@@ -54,6 +54,8 @@ pub struct FakeScript {
     pub silent: FakeOutcome,
     /// `acquireTokenInteractively`.
     pub interactive: FakeOutcome,
+    /// The `accessToken` of every token answer; default `fake-<type>-token-<n>`.
+    pub access_token: Option<String>,
 }
 
 impl Default for FakeScript {
@@ -63,6 +65,7 @@ impl Default for FakeScript {
             accounts: vec![fake_account("user@contoso.com")],
             silent: FakeOutcome::Token,
             interactive: FakeOutcome::Token,
+            access_token: None,
         }
     }
 }
@@ -330,8 +333,14 @@ impl State {
             .as_array()
             .map(|s| s.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        let access_token = lock(&self.script).access_token.clone().unwrap_or_else(|| {
+            format!(
+                "fake-{}-token-{n}",
+                if token_type == 1 { "pop" } else { "bearer" }
+            )
+        });
         json!({"brokerTokenResponse": {
-            "accessToken": format!("fake-{}-token-{n}", if token_type == 1 { "pop" } else { "bearer" }),
+            "accessToken": access_token,
             "accessTokenType": token_type,
             "clientInfo": "eyJ1aWQiOiJmYWtlIn0",
             "expiresOn": EXPIRES_ON_MS,

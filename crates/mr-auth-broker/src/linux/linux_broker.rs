@@ -89,6 +89,10 @@ impl Default for LinuxBrokerOptions {
 /// Broker absent (no bus, nothing owns the name), older than 2.0, or answering outside its
 /// protocol: [`ErrorKind::BrokerUnavailable`] with the reason. The version is checked once
 /// per connection.
+///
+/// Calls need a tokio runtime (with its I/O and time drivers). The D-Bus connection is made
+/// on the first call and its reader task runs on that call's runtime: use one broker (and
+/// one credential) per runtime, or keep that runtime alive as long as the broker.
 #[derive(Clone)]
 pub struct LinuxBroker {
     inner: Arc<Inner>,

@@ -1,0 +1,94 @@
+//! With `tracing` at TRACE (ours and zbus's), no token the Linux broker returned reaches the
+//! logs or Debug output. Its own test binary: `tracing` caches per-callsite interest, which a
+//! thread-local subscriber only sees reliably when no other test runs in the process.
+#![cfg(target_os = "linux")]
+
+use mr_auth_broker::{
+    BrokerTokenRequestOptions, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, LinuxBroker, LinuxBrokerOptions, PopMethod,
+    PopParameters,
+};
+use mr_auth_test_support::{
+    fake_linux_broker::{FakeLinuxBroker, FakeScript},
+    private_session_bus::PrivateSessionBus,
+};
+use std::{
+    future::Future,
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("finished within 60 s")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn broker_tokens_never_reach_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let Some(bus) = PrivateSessionBus::start_or_skip("no_secrets_in_logs").await else {
+        return;
+    };
+    let fake = FakeLinuxBroker::start(bus.address(), FakeScript::default()).await;
+    let broker = LinuxBroker::new(Some(LinuxBrokerOptions {
+        bus_address: Some(bus.address().to_owned()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let c =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            platform_broker: Some(Arc::new(broker)),
+            ..Default::default()
+        }))
+        .unwrap();
+    let first = bounded(c.get_token_info(&["https://management.azure.com/.default"], None))
+        .await
+        .unwrap();
+    let pop = BrokerTokenRequestOptions {
+        pop: Some(
+            PopParameters::new(
+                PopMethod::Get,
+                "https://contoso.example/r".parse().unwrap(),
+                Some("n".into()),
+            )
+            .unwrap(),
+        ),
+        ..Default::default()
+    };
+    let pop = bounded(c.get_token_info(&["https://graph.microsoft.com/.default"], Some(pop)))
+        .await
+        .unwrap();
+    let debug = format!("{c:?} {first:?} {pop:?}");
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("calling the microsoft identity broker"),
+        "the capture holds the broker calls:\n{logs}"
+    );
+    for secret in [first.token.secret(), pop.token.secret(), "fake-id-token"] {
+        assert!(!logs.contains(secret), "{secret} reached the logs");
+        assert!(!debug.contains(secret), "{secret} reached Debug output");
+    }
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}

@@ -1,0 +1,97 @@
+//! `mr-auth token --aad broker` on Linux signs in through the Microsoft identity broker on the
+//! session bus: here a private `dbus-daemon` with the fake broker of `mr-auth-test-support`,
+//! and the emulator accepting the AAD token it hands out.
+#![cfg(target_os = "linux")]
+
+use mr_auth_emulator::{AadMode, Emulator};
+use mr_auth_test_support::{
+    fake_linux_broker::{FakeLinuxBroker, FakeScript},
+    private_session_bus::PrivateSessionBus,
+};
+use std::{process::Stdio, time::Duration};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
+const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
+/// An unsigned JWT for the Mixed Reality STS, expiring in 2100 (the emulator's permissive AAD
+/// mode checks the shape and `exp` only).
+const AAD_TOKEN: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJhdWQiOiJodHRwczovL3N0cy5taXhlZHJlYWxpdHkuYXp1cmUuY29tIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2ln";
+
+#[tokio::test]
+async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
+    let Some(bus) = PrivateSessionBus::start_or_skip("cli --aad broker").await else {
+        return;
+    };
+    let fake = FakeLinuxBroker::start(
+        bus.address(),
+        FakeScript {
+            access_token: Some(AAD_TOKEN.into()),
+            ..FakeScript::default()
+        },
+    )
+    .await;
+    let emulator = Emulator::builder()
+        .account(Uuid::parse_str(ACCOUNT).unwrap(), "unused-key")
+        .aad(AadMode::Permissive)
+        .start()
+        .await
+        .unwrap();
+    let ca = std::env::temp_dir().join(format!("mr-auth-cli-broker-{}.pem", Uuid::new_v4()));
+    std::fs::write(&ca, emulator.ca_pem().unwrap()).unwrap();
+
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args([
+            "token",
+            "--account-id",
+            ACCOUNT,
+            "--account-domain",
+            "mixedreality.azure.com",
+        ])
+        .args([
+            "--endpoint",
+            emulator.endpoint().as_str(),
+            "--aad",
+            "broker",
+        ])
+        .arg("--ca-file")
+        .arg(&ca)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        // Should anything fall back to a browser, it must not open one.
+        .env("BROWSER", "false")
+        .env_remove("MIXEDREALITY_ACCOUNT_KEY")
+        .env_remove("MIXEDREALITY_STS_ENDPOINT")
+        .stdin(Stdio::null());
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || command.output().unwrap()),
+    )
+    .await
+    .expect("the cli finished within 60 s")
+    .unwrap();
+    let _ = std::fs::remove_file(&ca);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        json["token"].as_str().is_some_and(|t| t.starts_with("eyJ")),
+        "{json}"
+    );
+
+    let calls = fake.calls_to("acquireTokenInteractively");
+    assert_eq!(calls.len(), 1, "one broker sign-in");
+    let scopes = &calls[0].request["authParameters"]["requestedScopes"];
+    assert!(
+        scopes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("mixedreality")),
+        "{scopes}"
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}

@@ -78,7 +78,7 @@ async fn tls_front(target: std::net::SocketAddr) -> Result<(String, String), Str
     Ok((format!("https://127.0.0.1:{port}"), ca_pem))
 }
 
-async fn run() -> Result<(), String> {
+pub(crate) async fn run() -> Result<(), String> {
     let token = fake_mixed_reality_token();
 
     let mut sts = mockito::Server::new_async().await;

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::apt;
 use crate::cmd::{which, Cmd, Result};
 use crate::summary::{Status, Summary};
 use crate::tidy;
 use crate::wine_prefix::WinePrefix;
+use crate::{advisories, apt, azurite, msrv, package};
 
 /// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
 const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
@@ -80,6 +80,11 @@ const STEPS: &[Step] = &[
         run: Ci::chromium,
     },
     Step {
+        name: "azurite",
+        title: "install azurite",
+        run: Ci::azurite,
+    },
+    Step {
         name: "test",
         title: "tests + doctests",
         run: Ci::test,
@@ -95,6 +100,21 @@ const STEPS: &[Step] = &[
         run: Ci::deny,
     },
     Step {
+        name: "advisories",
+        title: "deny advisories",
+        run: Ci::advisories,
+    },
+    Step {
+        name: "msrv",
+        title: "msrv (declared rust-version)",
+        run: Ci::msrv,
+    },
+    Step {
+        name: "package",
+        title: "package (publishable crates)",
+        run: Ci::package,
+    },
+    Step {
         name: "wine",
         title: "windows tests (wine)",
         run: Ci::wine,
@@ -107,6 +127,8 @@ struct Ci {
     root: PathBuf,
     target_dir: PathBuf,
     summary: Summary,
+    /// `azurite-blob` once the `azurite` step installed it, for the tests.
+    azurite: Option<PathBuf>,
 }
 
 /// Runs the steps named in `only` (every step when empty), prints the summary and fails if any
@@ -125,6 +147,7 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
         root: root.to_owned(),
         target_dir: target_dir(root),
         summary: Summary::default(),
+        azurite: None,
     };
     let selected: Vec<&Step> = STEPS
         .iter()
@@ -262,13 +285,19 @@ impl Ci {
         }
     }
 
+    fn azurite(&mut self) -> Result {
+        // The facade's blob test runs the real azure_storage_blob client against Azurite.
+        self.azurite = Some(azurite::ensure(&self.target_dir)?);
+        Ok(())
+    }
+
     fn test(&mut self) -> Result {
         let nextest = self
             .cargo()
             .args(["nextest", "--version"])
             .succeeds_quietly();
         if nextest {
-            self.cargo()
+            self.test_cargo()
                 .args([
                     "nextest",
                     "run",
@@ -279,14 +308,14 @@ impl Ci {
                 ])
                 .run()?;
             // nextest does not run doctests.
-            self.cargo()
+            self.test_cargo()
                 .args(["test", "--workspace", "--doc", "--all-features", "--locked"])
                 .run()
         } else {
             self.summary
                 .note("cargo-nextest not installed: tests ran with `cargo test`");
             // `cargo test` runs the doctests too.
-            self.cargo()
+            self.test_cargo()
                 .args([
                     "test",
                     "--workspace",
@@ -295,6 +324,15 @@ impl Ci {
                     "--no-fail-fast",
                 ])
                 .run()
+        }
+    }
+
+    /// `cargo` for the test step: with the installed Azurite when the `azurite` step ran
+    /// (without it, the blob test installs Azurite itself).
+    fn test_cargo(&self) -> Cmd {
+        match &self.azurite {
+            Some(binary) => self.cargo().env(azurite::ENV, binary),
+            None => self.cargo(),
         }
     }
 
@@ -311,20 +349,19 @@ impl Ci {
             .run()
     }
 
-    fn deny(&mut self) -> Result {
+    fn ensure_cargo_deny(&self) -> Result {
         if !self.cargo().args(["deny", "--version"]).succeeds_quietly() {
             eprintln!("cargo-deny not installed: installing it (takes a few minutes)");
             self.cargo()
                 .args(["install", "--locked", "cargo-deny"])
                 .run()?;
         }
-        // `advisories` is left out on purpose: it needs the RustSec advisory database from
-        // GitHub, which these machines cannot fetch. Run `cargo deny check advisories` where
-        // the network allows.
-        self.summary.note(
-            "cargo deny `advisories` not checked: the RustSec advisory database cannot be \
-             fetched from CI machines",
-        );
+        Ok(())
+    }
+
+    fn deny(&mut self) -> Result {
+        self.ensure_cargo_deny()?;
+        // `advisories` is its own step (`advisories`), with its own database handling.
         self.cargo()
             .args([
                 "deny",
@@ -339,6 +376,23 @@ impl Ci {
                 "sources",
             ])
             .run()
+    }
+
+    fn advisories(&mut self) -> Result {
+        self.ensure_cargo_deny()?;
+        let note = advisories::check(&crate::cargo(), &self.root, &self.target_dir)?;
+        self.summary.note(note);
+        Ok(())
+    }
+
+    fn msrv(&mut self) -> Result {
+        let note = msrv::check(&self.root)?;
+        self.summary.note(note);
+        Ok(())
+    }
+
+    fn package(&mut self) -> Result {
+        package::check(&crate::cargo(), &self.root)
     }
 
     fn wine(&mut self) -> Result {

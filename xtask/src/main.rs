@@ -8,9 +8,13 @@
 // A command-line tool: printing its summary to stdout is its job.
 #![allow(clippy::print_stdout)]
 
+mod advisories;
 mod apt;
+mod azurite;
 mod ci;
 mod cmd;
+mod msrv;
+mod package;
 mod rust_source;
 mod summary;
 mod tidy;
@@ -27,7 +31,7 @@ usage: cargo xtask <command>
 commands:
   ci [STEP...]     run every CI check, or only the named steps:
                    tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   test doc deny wine
+                   azurite test doc deny advisories msrv package wine
   tidy             check the house rules the compiler does not check
   bench [ARGS...]  cargo bench --workspace ARGS...
   help             this text";

@@ -461,6 +461,25 @@ mod tests {
     }
 
     #[test]
+    fn the_hosted_windows_job_runs_the_wine_tests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let workflow = std::fs::read_to_string(root.join(".github/workflows/ci.yml")).unwrap();
+        assert!(
+            workflow.contains("run: cargo xtask ci\n"),
+            "the linux job runs xtask"
+        );
+        for (package, args) in WINE_TESTS {
+            let mut line = format!("run: cargo test -p {package}");
+            for arg in *args {
+                line.push(' ');
+                line.push_str(arg);
+            }
+            line.push_str(" --locked");
+            assert!(workflow.contains(&line), "ci.yml lacks `{line}`");
+        }
+    }
+
+    #[test]
     fn workspace_packages_named_here_exist() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let named = WINDOWS_MSVC_CLIPPY_PACKAGES

@@ -34,7 +34,7 @@ fn fake_mixed_reality_token() -> String {
     format!("eyJhbGciOiJub25lIn0.{payload}.c2ln")
 }
 
-async fn run() -> Result<(), String> {
+pub(crate) async fn run() -> Result<(), String> {
     let token = fake_mixed_reality_token();
 
     let mut sts = mockito::Server::new_async().await;

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apt;
 use crate::cmd::{which, Cmd, Result};
 use crate::fuzz;
 use crate::msal_python;
@@ -12,6 +11,7 @@ use crate::tidy;
 use crate::wall_clock;
 use crate::wam_fake;
 use crate::wine_prefix::WinePrefix;
+use crate::{advisories, apt, azurite, msrv, package};
 
 /// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
 const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
@@ -107,6 +107,11 @@ const STEPS: &[Step] = &[
         run: Ci::msal_python,
     },
     Step {
+        name: "azurite",
+        title: "install azurite",
+        run: Ci::azurite,
+    },
+    Step {
         name: "test",
         title: "tests + doctests",
         run: Ci::test,
@@ -127,6 +132,21 @@ const STEPS: &[Step] = &[
         run: Ci::deny,
     },
     Step {
+        name: "advisories",
+        title: "deny advisories",
+        run: Ci::advisories,
+    },
+    Step {
+        name: "msrv",
+        title: "msrv (declared rust-version)",
+        run: Ci::msrv,
+    },
+    Step {
+        name: "package",
+        title: "package (publishable crates)",
+        run: Ci::package,
+    },
+    Step {
         name: "wine",
         title: "windows tests (wine)",
         run: Ci::wine,
@@ -141,6 +161,8 @@ struct Ci {
     summary: Summary,
     /// The Python with MSAL for the persistent-cache interop tests (`msal-python` step).
     msal_python: Option<PathBuf>,
+    /// `azurite-blob` once the `azurite` step installed it, for the tests.
+    azurite: Option<PathBuf>,
 }
 
 /// Runs the steps named in `only` (every step when empty), prints the summary and fails if any
@@ -160,6 +182,7 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
         target_dir: target_dir(root),
         summary: Summary::default(),
         msal_python: None,
+        azurite: None,
     };
     let selected: Vec<&Step> = STEPS
         .iter()
@@ -312,13 +335,24 @@ impl Ci {
         Ok(())
     }
 
-    /// `cargo` for the test step: with the MSAL interpreter when the `msal-python` step ran,
-    /// or when the caller set `MR_AUTH_MSAL_PYTHON` already.
+    /// `cargo` for the test step: with the MSAL interpreter when the `msal-python` step ran, and
+    /// the installed Azurite when the `azurite` step ran (without it, the blob test installs
+    /// Azurite itself).
     fn test_cargo(&self) -> Cmd {
-        match &self.msal_python {
-            Some(python) => self.cargo().env("MR_AUTH_MSAL_PYTHON", python),
-            None => self.cargo(),
+        let mut cmd = self.cargo();
+        if let Some(python) = &self.msal_python {
+            cmd = cmd.env("MR_AUTH_MSAL_PYTHON", python);
         }
+        if let Some(binary) = &self.azurite {
+            cmd = cmd.env(azurite::ENV, binary);
+        }
+        cmd
+    }
+
+    fn azurite(&mut self) -> Result {
+        // The facade's blob test runs the real azure_storage_blob client against Azurite.
+        self.azurite = Some(azurite::ensure(&self.target_dir)?);
+        Ok(())
     }
 
     fn test(&mut self) -> Result {
@@ -377,20 +411,19 @@ impl Ci {
             .run()
     }
 
-    fn deny(&mut self) -> Result {
+    fn ensure_cargo_deny(&self) -> Result {
         if !self.cargo().args(["deny", "--version"]).succeeds_quietly() {
             eprintln!("cargo-deny not installed: installing it (takes a few minutes)");
             self.cargo()
                 .args(["install", "--locked", "cargo-deny"])
                 .run()?;
         }
-        // `advisories` is left out on purpose: it needs the RustSec advisory database from
-        // GitHub, which these machines cannot fetch. Run `cargo deny check advisories` where
-        // the network allows.
-        self.summary.note(
-            "cargo deny `advisories` not checked: the RustSec advisory database cannot be \
-             fetched from CI machines",
-        );
+        Ok(())
+    }
+
+    fn deny(&mut self) -> Result {
+        self.ensure_cargo_deny()?;
+        // `advisories` is its own step (`advisories`), with its own database handling.
         self.cargo()
             .args([
                 "deny",
@@ -405,6 +438,23 @@ impl Ci {
                 "sources",
             ])
             .run()
+    }
+
+    fn advisories(&mut self) -> Result {
+        self.ensure_cargo_deny()?;
+        let note = advisories::check(&crate::cargo(), &self.root, &self.target_dir)?;
+        self.summary.note(note);
+        Ok(())
+    }
+
+    fn msrv(&mut self) -> Result {
+        let note = msrv::check(&self.root)?;
+        self.summary.note(note);
+        Ok(())
+    }
+
+    fn package(&mut self) -> Result {
+        package::check(&crate::cargo(), &self.root)
     }
 
     fn wine(&mut self) -> Result {
@@ -487,6 +537,25 @@ mod tests {
         let err = run(Path::new("/nonexistent"), &["nope".to_owned()]).unwrap_err();
         assert!(err.contains("unknown step `nope`"), "{err}");
         assert!(err.contains("fmt"), "{err}");
+    }
+
+    #[test]
+    fn the_hosted_windows_job_runs_the_wine_tests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let workflow = std::fs::read_to_string(root.join(".github/workflows/ci.yml")).unwrap();
+        assert!(
+            workflow.contains("run: cargo xtask ci\n"),
+            "the linux job runs xtask"
+        );
+        for (package, args) in WINE_TESTS {
+            let mut line = format!("run: cargo test -p {package}");
+            for arg in *args {
+                line.push(' ');
+                line.push_str(arg);
+            }
+            line.push_str(" --locked");
+            assert!(workflow.contains(&line), "ci.yml lacks `{line}`");
+        }
     }
 
     #[test]

@@ -124,6 +124,19 @@ impl Cmd {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Echoes the command line, runs it and returns whether it succeeded with its stdout and
+    /// stderr together; fails only when it cannot be started.
+    pub(crate) fn output_quietly(&self) -> Result<(bool, String)> {
+        eprintln!("$ {self}");
+        let output = self
+            .command()
+            .output()
+            .map_err(|e| format!("cannot start `{self}`: {e}"))?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Ok((output.status.success(), text))
+    }
+
     fn status(&self) -> Result<ExitStatus> {
         let mut child = self
             .command()

@@ -11,11 +11,15 @@
     reason = "a command-line tool: printing its summary to stdout is its job"
 )]
 
+mod advisories;
 mod apt;
+mod azurite;
 mod ci;
 mod cmd;
 mod fuzz;
 mod msal_python;
+mod msrv;
+mod package;
 mod summary;
 mod tidy;
 mod wall_clock;
@@ -33,7 +37,8 @@ usage: cargo xtask <command>
 commands:
   ci [STEP...]     run every CI check, or only the named steps:
                    tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   dbus msal-python test fuzz doc deny wine
+                   dbus msal-python azurite test fuzz doc deny advisories msrv
+                   package wine
   tidy             check the house rules the compiler does not check
   fuzz [--seconds N] [TARGET...]
                    run the fuzz targets (all by default) for N seconds each

@@ -2,6 +2,8 @@
 // `deny`, not `forbid`: the WAM module's Windows-only FFI files opt back in, each `unsafe`
 // block with a SAFETY comment; everything else in this crate stays safe code.
 #![deny(unsafe_code)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) marks feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access_token_info;
 mod acquisition;

@@ -23,6 +23,8 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) marks feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod account_domain;
 mod account_id;

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) marks feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aad_mode;
 mod account;

@@ -2,13 +2,15 @@
 //!
 //! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
-//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`.
+//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`; `cargo xtask bench
+//!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`bench`]).
 
 #![forbid(unsafe_code)]
 // A command-line tool: printing its summary to stdout is its job.
 #![allow(clippy::print_stdout)]
 
 mod apt;
+mod bench;
 mod ci;
 mod cmd;
 mod rust_source;
@@ -19,7 +21,7 @@ mod wine_prefix;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cmd::{Cmd, Result};
+use cmd::Result;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -30,6 +32,8 @@ commands:
                    test doc deny wine
   tidy             check the house rules the compiler does not check
   bench [ARGS...]  cargo bench --workspace ARGS...
+  bench one-shot [--runs N]
+                   time `mr-auth token` against curl as whole processes (hyperfine)
   help             this text";
 
 fn main() -> ExitCode {
@@ -59,11 +63,7 @@ fn run(args: &[String]) -> Result {
                 Err(format!("{} tidy problem(s)", problems.len()))
             }
         }
-        Some((command, rest)) if command == "bench" => Cmd::new(cargo())
-            .current_dir(&root)
-            .args(["bench", "--workspace"])
-            .args(rest)
-            .run(),
+        Some((command, rest)) if command == "bench" => bench::run(&root, rest),
         Some((command, _)) if ["help", "-h", "--help"].contains(&command.as_str()) => {
             println!("{USAGE}");
             Ok(())

@@ -51,7 +51,7 @@ fn one_shot(root: &Path, args: &[String]) -> Result {
     let ca_arg = ca.display().to_string();
     let bin_arg = bin.display().to_string();
     let curl = format!(
-        "curl -sS -f -o /dev/null --cacert {ca_arg} -H 'Authorization: Bearer {ACCOUNT}:{KEY}' -H 'Accept: application/json' '{url}'"
+        "curl -sS -f -o /dev/null --cacert {ca_arg} -H 'Authorization: Bearer {ACCOUNT}:{KEY}' -H 'Accept: application/json' -H 'X-MRC-CV: DQzdx06xR5GYcLGnQTzs3w' '{url}'"
     );
     let token = format!(
         "{bin_arg} token --account-id {ACCOUNT} --account-domain mixedreality.azure.com --endpoint {endpoint} --ca-file {ca_arg} --output token"

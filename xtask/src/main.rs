@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
-//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`.
+//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`; `cargo xtask bench
+//!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`bench`]).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
 
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@
 mod advisories;
 mod apt;
 mod azurite;
+mod bench;
 mod ci;
 mod cmd;
 mod fuzz;
@@ -29,7 +31,7 @@ mod wine_prefix;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cmd::{Cmd, Result};
+use cmd::Result;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -44,6 +46,8 @@ commands:
                    run the fuzz targets (all by default) for N seconds each
                    (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz
   bench [ARGS...]  cargo bench --workspace ARGS...
+  bench one-shot [--runs N]
+                   time `mr-auth token` against curl as whole processes (hyperfine)
   help             this text";
 
 fn main() -> ExitCode {
@@ -74,11 +78,7 @@ fn run(args: &[String]) -> Result {
             }
         }
         Some((command, rest)) if command == "fuzz" => fuzz::run(&root, rest),
-        Some((command, rest)) if command == "bench" => Cmd::new(cargo())
-            .current_dir(&root)
-            .args(["bench", "--workspace"])
-            .args(rest)
-            .run(),
+        Some((command, rest)) if command == "bench" => bench::run(&root, rest),
         Some((command, _)) if ["help", "-h", "--help"].contains(&command.as_str()) => {
             println!("{USAGE}");
             Ok(())

@@ -47,11 +47,10 @@ impl From<mr_auth_core::Error> for CliError {
         let code = match error.kind() {
             ErrorKind::InvalidInput => EXIT_BAD_INPUT,
             ErrorKind::AuthenticationFailed | ErrorKind::RequestRejected => EXIT_AUTHENTICATION,
-            ErrorKind::Throttled
-            | ErrorKind::ServiceError
-            | ErrorKind::Transport
-            | ErrorKind::Timeout => EXIT_TRANSIENT,
-            ErrorKind::Protocol => EXIT_PROTOCOL,
+            _ if error.is_transient() => EXIT_TRANSIENT,
+            // A server error retrying cannot fix (501, 505): the service is unusable as it is.
+            ErrorKind::Protocol | ErrorKind::ServiceError => EXIT_PROTOCOL,
+            // TLS (certificate, trust) problems are configuration, not transient.
             _ => EXIT_OTHER,
         };
         Self {
@@ -82,6 +81,7 @@ mod tests {
         assert_eq!(code(ErrorKind::Timeout), EXIT_TRANSIENT);
         assert_eq!(code(ErrorKind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(ErrorKind::Protocol), EXIT_PROTOCOL);
+        assert_eq!(code(ErrorKind::Tls), EXIT_OTHER);
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub(crate) struct TokenArgs {
     /// A PEM file of extra root certificates to trust (e.g. the emulator's CA).
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// Trust only the certificates of --ca-file, not the system's roots (a pinned private STS).
+    #[arg(long, requires = "ca_file")]
+    no_system_roots: bool,
     /// The environment variable holding the account key.
     #[arg(long, default_value = "MIXEDREALITY_ACCOUNT_KEY")]
     key_env: String,
@@ -109,6 +112,7 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
     let mut options = MixedRealityStsClientOptions {
         timeout: Duration::from_secs(args.timeout_secs.max(1)),
         aad_scope: args.aad_scope.clone(),
+        trust_system_roots: !args.no_system_roots,
         ..MixedRealityStsClientOptions::default()
     };
     if let Some(endpoint) = &args.endpoint {

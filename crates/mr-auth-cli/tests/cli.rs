@@ -368,3 +368,46 @@ async fn emulator_command_serves_the_token_command() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn no_system_roots_trusts_only_the_ca_file() {
+    let sts = sts(vec![]).await;
+    let mut command = token_command(&sts, Some(KEY));
+    command.arg("--no-system-roots");
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Another emulator's CA only: its certificate is refused, at the first try.
+    let other = self::sts(vec![]).await;
+    let path = std::env::temp_dir().join(format!("mr-auth-cli-test-{}.pem", Uuid::new_v4()));
+    std::fs::copy(&sts.ca_file.0, &path).unwrap();
+    let mismatched = Sts {
+        emulator: other.emulator,
+        ca_file: tempfile_path::TempPem(path),
+    };
+    let mut command = token_command(&mismatched, Some(KEY));
+    command.arg("--no-system-roots");
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
+    assert_eq!(mismatched.emulator.stats().token_requests, 0);
+
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "token",
+            "--account-id",
+            ACCOUNT,
+            "--account-domain",
+            "mixedreality.azure.com",
+        ])
+        .arg("--no-system-roots")
+        .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
+        .stdin(Stdio::null());
+    let out = output(command).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--no-system-roots needs --ca-file"
+    );
+}

@@ -568,15 +568,18 @@ impl TryError {
 #[derive(Default)]
 struct Progress {
     tries: AtomicU32,
+    in_try: AtomicBool,
     last_failure: Mutex<Option<Error>>,
 }
 
 impl Progress {
     fn start_try(&self, tries: u32) {
         self.tries.store(tries, Ordering::Relaxed);
+        self.in_try.store(true, Ordering::Relaxed);
     }
 
     fn record_failure(&self, error: Error) {
+        self.in_try.store(false, Ordering::Relaxed);
         *self
             .last_failure
             .lock()
@@ -590,12 +593,20 @@ impl Progress {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
+        let in_try = self.in_try.load(Ordering::Relaxed);
+        let count = if tries == 1 {
+            "1 try".to_owned()
+        } else {
+            format!("{tries} tries")
+        };
         let detail = match (tries, &last) {
             (0, _) => "the credential had not produced a token yet".to_owned(),
-            (tries, Some(last)) => {
-                format!("{tries} tries; the last failed with: {}", last.message())
-            }
-            (tries, None) => format!("{tries} tries, the last got no complete response"),
+            (_, Some(last)) if in_try => format!(
+                "{count}, the last without a complete response; the one before failed with: {}",
+                last.message()
+            ),
+            (_, Some(last)) => format!("{count}, waiting to retry after: {}", last.message()),
+            (_, None) => format!("{count}, the last without a complete response"),
         };
         let mut error = Error::new(
             ErrorKind::Timeout,

@@ -381,7 +381,12 @@ async fn the_overall_timeout_counts_from_the_call_start_and_says_what_happened()
             error.message().contains("did not issue a token within 10s"),
             "{error}"
         );
-        assert!(error.message().contains("1 tries"), "{error}");
+        assert!(
+            error
+                .message()
+                .contains("(1 try, the last without a complete response)"),
+            "{error}"
+        );
     })
     .await;
 }

@@ -1,9 +1,15 @@
-//! `MixedRealityTokenCredential`: a cached `get_token`, and an uncached exchange through the STS
-//! client compared with a bare `reqwest` GET to the same loopback mock in the same run.
+//! `MixedRealityTokenCredential`: a cached `get_token` (one thread, and per-thread cost with
+//! several threads at once), and an uncached exchange through the STS client compared with a
+//! bare `reqwest` GET to the same loopback server in the same run, over plain HTTP (mockito)
+//! and over TLS (the project's emulator).
 //!
 //! ```text
 //! cargo bench -p mr-auth-credentials --bench token_credential
 //! ```
+//!
+//! The TLS group measures the **client's CPU time** per call (the bench thread's CPU time from
+//! `/proc/thread-self/schedstat`; the emulator runs on its own runtime thread, so its work is
+//! not counted); elsewhere criterion's wall time.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -13,12 +19,21 @@ use azure_core::credentials::TokenCredential;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use mr_auth_core::{
-    Clock as _, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions,
+    Clock as _, CorrelationVector, MixedRealityStsClient, MixedRealityStsClientOptions,
+    StsEndpoint, StsRetryOptions, SystemClock,
 };
 use mr_auth_credentials::{AccountKey, AccountKeyCredential, MixedRealityTokenCredential};
-use std::{hint::black_box, time::Duration};
+use std::{
+    future::Future,
+    hint::black_box,
+    pin::pin,
+    sync::{Arc, Barrier},
+    task::{Context, Poll, Waker},
+    time::{Duration, Instant},
+};
 
 const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
+const KEY: &str = "bench-key";
 
 /// A token of realistic size (a real STS token is about 1.5 KB) that expires in a day.
 fn token_body() -> String {
@@ -29,14 +44,146 @@ fn token_body() -> String {
         .to_string()
 }
 
+fn client(options: MixedRealityStsClientOptions) -> Arc<MixedRealityStsClient> {
+    let account_id = ACCOUNT_ID.parse().unwrap();
+    MixedRealityStsClient::new(
+        account_id,
+        "mixedreality.azure.com".parse().unwrap(),
+        AccountKeyCredential::new(account_id, AccountKey::new(KEY).unwrap()),
+        Some(options),
+    )
+    .unwrap()
+}
+
+/// Polls a future that is expected to be ready at once (a cache hit), without a runtime.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// This thread's CPU time (Linux); wall time where it cannot be read.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse::<u64>().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// Runs `iters` calls on the runtime and returns the bench thread's CPU time for them.
+fn cpu_of<F: Future>(
+    runtime: &tokio::runtime::Runtime,
+    iters: u64,
+    call: impl Fn() -> F,
+) -> Duration {
+    let wall = Instant::now();
+    let before = thread_cpu();
+    runtime.block_on(async {
+        for _ in 0..iters {
+            black_box(call().await);
+        }
+    });
+    match (before, thread_cpu()) {
+        (Some(before), Some(after)) => after - before,
+        _ => wall.elapsed(),
+    }
+}
+
+/// A rustls client configuration like the STS client's default one (ring, only `ca_pem`
+/// trusted), for the bare reqwest baseline.
+fn bare_tls_client(ca_pem: &str) -> reqwest::Client {
+    use rustls::pki_types::{pem::PemObject as _, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(certificate.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+fn cached(c: &mut Criterion, credential: &Arc<MixedRealityTokenCredential>) {
+    let mut group = c.benchmark_group("cached");
+    group.bench_function("TokenCredential::get_token", |b| {
+        b.iter(|| black_box(ready(credential.get_token(&[], None)).unwrap()))
+    });
+    group.bench_function("get_mixed_reality_token", |b| {
+        b.iter(|| black_box(ready(credential.get_mixed_reality_token()).unwrap()))
+    });
+    group.bench_function("get_shared_token", |b| {
+        b.iter(|| black_box(ready(credential.get_shared_token(None)).unwrap()))
+    });
+    group.finish();
+
+    // What a hit cannot avoid, measured in the same run: reading the clock, and the copy of
+    // the token that an owned AccessToken needs.
+    let token = ready(credential.get_shared_token(None)).unwrap();
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("SystemClock::unix_nanos", |b| {
+        b.iter(|| black_box(SystemClock.unix_nanos()))
+    });
+    group.bench_function("AccessToken::clone", |b| {
+        b.iter(|| black_box(azure_core::credentials::AccessToken::clone(&token)))
+    });
+    group.finish();
+
+    // Per-call time on each thread while `threads` threads call at once: flat as threads are
+    // added means the total rate grows linearly (up to the machine's cores).
+    let mut group = c.benchmark_group("cached_parallel");
+    for threads in [1usize, 2] {
+        group.bench_function(
+            format!("TokenCredential::get_token/{threads}_threads"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let barrier = Arc::new(Barrier::new(threads));
+                    let workers: Vec<_> = (0..threads)
+                        .map(|_| {
+                            let credential = credential.clone();
+                            let barrier = barrier.clone();
+                            std::thread::spawn(move || {
+                                barrier.wait();
+                                let start = Instant::now();
+                                for _ in 0..iters {
+                                    black_box(ready(credential.get_token(&[], None)).unwrap());
+                                }
+                                start.elapsed()
+                            })
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .map(|worker| worker.join().unwrap())
+                        .max()
+                        .unwrap()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
-    // One thread for everything: with a multi-thread runtime, `block_on` polls the measured
+    // One thread for the client: with a multi-thread runtime, `block_on` polls the measured
     // future on the bench thread while hyper's connection task runs on a worker, and the
     // cross-thread wake-ups, not the code under test, dominate the comparison.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+
+    // Plain HTTP against mockito (its own thread).
     let mut server = mockito::Server::new();
     server
         .mock("GET", mockito::Matcher::Any)
@@ -44,40 +191,23 @@ fn benches(c: &mut Criterion) {
         .with_header("content-type", "application/json; charset=utf-8")
         .with_body(token_body())
         .create();
-    let account_id = ACCOUNT_ID.parse().unwrap();
-    let options = MixedRealityStsClientOptions {
-        custom_endpoint: Some(StsEndpoint::new(&server.url()).unwrap()),
-        retry: StsRetryOptions::none(),
-        ..MixedRealityStsClientOptions::default()
-    };
-    let client = runtime.block_on(async {
-        MixedRealityStsClient::new(
-            account_id,
-            "mixedreality.azure.com".parse().unwrap(),
-            AccountKeyCredential::new(account_id, AccountKey::new("bench-key").unwrap()),
-            Some(options),
-        )
-        .unwrap()
+    let client_http = runtime.block_on(async {
+        client(MixedRealityStsClientOptions {
+            custom_endpoint: Some(StsEndpoint::new(&server.url()).unwrap()),
+            retry: StsRetryOptions::none(),
+            ..MixedRealityStsClientOptions::default()
+        })
     });
-    let credential = MixedRealityTokenCredential::new(client.clone(), None);
+    let credential = MixedRealityTokenCredential::new(client_http.clone(), None);
     runtime.block_on(credential.get_token(&[], None)).unwrap();
+    cached(c, &credential);
 
-    let mut cached = c.benchmark_group("cached");
-    cached.bench_function("TokenCredential::get_token", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(credential.get_token(&[], None).await.unwrap()) })
-    });
-    cached.bench_function("get_mixed_reality_token", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(credential.get_mixed_reality_token().await.unwrap()) })
-    });
-    cached.finish();
-
-    let url = client.endpoint().token_url(&account_id).to_string();
-    let bare = reqwest::Client::new();
-    let mut uncached = c.benchmark_group("uncached_exchange");
-    uncached.measurement_time(Duration::from_secs(10));
-    uncached.bench_function("bare_reqwest_get", |b| {
+    let account_id = ACCOUNT_ID.parse().unwrap();
+    let url = client_http.endpoint().token_url(&account_id).to_string();
+    let bare = runtime.block_on(async { reqwest::Client::new() });
+    let mut group = c.benchmark_group("uncached_exchange_http");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("bare_reqwest_get", |b| {
         b.to_async(&runtime).iter(|| async {
             let response = bare
                 .get(&url)
@@ -88,17 +218,71 @@ fn benches(c: &mut Criterion) {
             black_box(response.bytes().await.unwrap())
         })
     });
-    uncached.bench_function("MixedRealityStsClient::get_token", |b| {
+    group.bench_function("MixedRealityStsClient::get_token", |b| {
         b.to_async(&runtime)
-            .iter(|| async { black_box(client.get_token().await.unwrap()) })
+            .iter(|| async { black_box(client_http.get_token().await.unwrap()) })
     });
-    uncached.bench_function("MixedRealityTokenCredential_cold", |b| {
+    group.bench_function("MixedRealityTokenCredential_cold", |b| {
         b.to_async(&runtime).iter(|| async {
             credential.clear_cache();
             black_box(credential.get_token(&[], None).await.unwrap())
         })
     });
-    uncached.finish();
+    group.finish();
+
+    // TLS against the emulator, on its own runtime thread; client CPU time per call.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emulator = server_runtime.block_on(async {
+        mr_auth_emulator::Emulator::builder()
+            .account(uuid::Uuid::parse_str(ACCOUNT_ID).unwrap(), KEY)
+            .start()
+            .await
+            .unwrap()
+    });
+    let ca_pem = emulator.ca_pem().unwrap().to_owned();
+    let client_tls = runtime.block_on(async {
+        client(MixedRealityStsClientOptions {
+            custom_endpoint: Some(StsEndpoint::from_url(emulator.endpoint().clone()).unwrap()),
+            extra_root_certificates_pem: vec![ca_pem.clone()],
+            trust_system_roots: false,
+            retry: StsRetryOptions::none(),
+            ..MixedRealityStsClientOptions::default()
+        })
+    });
+    let tls_url = emulator.token_url(uuid::Uuid::parse_str(ACCOUNT_ID).unwrap());
+    let bare_tls = runtime.block_on(async { bare_tls_client(&ca_pem) });
+    let authorization = format!("Bearer {ACCOUNT_ID}:{KEY}");
+    let mut group = c.benchmark_group("uncached_exchange_tls_client_cpu");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("bare_reqwest_get", |b| {
+        b.iter_custom(|iters| {
+            cpu_of(&runtime, iters, || async {
+                let response = bare_tls
+                    .get(tls_url.clone())
+                    .header("authorization", authorization.as_str())
+                    .header("accept", "application/json")
+                    .header("x-mrc-cv", CorrelationVector::new().as_str())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                response.bytes().await.unwrap()
+            })
+        })
+    });
+    group.bench_function("MixedRealityStsClient::get_token", |b| {
+        b.iter_custom(|iters| {
+            cpu_of(&runtime, iters, || async {
+                client_tls.get_token().await.unwrap()
+            })
+        })
+    });
+    group.finish();
+    server_runtime.block_on(emulator.shutdown());
 }
 
 criterion_group!(token_credential, benches);

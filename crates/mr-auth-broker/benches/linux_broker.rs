@@ -97,7 +97,7 @@ mod linux {
         let recorder = Arc::new(Recorder::default());
         let recording = InteractiveBrowserBrokerCredential::new(Some(
             InteractiveBrowserBrokerCredentialOptions {
-                platform_broker: Some(recorder.clone()),
+                broker: mr_auth_broker::BrokerMode::Custom(recorder.clone()),
                 ..Default::default()
             },
         ))
@@ -123,7 +123,7 @@ mod linux {
 
         let credential = InteractiveBrowserBrokerCredential::new(Some(
             InteractiveBrowserBrokerCredentialOptions {
-                platform_broker: Some(Arc::new(broker.clone())),
+                broker: mr_auth_broker::BrokerMode::Custom(Arc::new(broker.clone())),
                 ..Default::default()
             },
         ))

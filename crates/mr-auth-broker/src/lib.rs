@@ -95,6 +95,38 @@ pub mod fuzzing {
         crate::token_endpoint::parse_raw_response(data);
     }
 
+    /// A persistent token cache document (another app's file, or a corrupt one): parsed,
+    /// searched and written back; what was read must survive the write.
+    pub fn msal_cache(data: &[u8]) {
+        let Ok(cache) = crate::MsalTokenCache::from_slice(data) else {
+            return;
+        };
+        let accounts = cache.accounts(None);
+        for account in &accounts {
+            let _ = cache.refresh_token("c", &account.home_account_id, &account.environment);
+        }
+        let written = cache.to_vec();
+        let again = crate::MsalTokenCache::from_slice(&written)
+            .unwrap_or_else(|e| panic!("a cache this crate wrote does not parse: {e}"));
+        assert_eq!(
+            again.accounts(None).len(),
+            accounts.len(),
+            "accounts lost on write"
+        );
+    }
+
+    /// An `AuthenticationRecord` from an application's settings.
+    pub fn authentication_record(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        if let Ok(record) = crate::AuthenticationRecord::from_json(text) {
+            let again = crate::AuthenticationRecord::from_json(&record.to_json())
+                .unwrap_or_else(|e| panic!("a record this crate wrote does not parse: {e}"));
+            assert_eq!(again, record);
+        }
+    }
+
     /// The Linux broker's answers (token, accounts, version) on arbitrary bytes.
     #[cfg(target_os = "linux")]
     pub fn linux_broker_response(data: &[u8]) {

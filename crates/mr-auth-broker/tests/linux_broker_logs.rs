@@ -59,7 +59,7 @@ async fn broker_tokens_never_reach_the_logs() {
     .unwrap();
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            platform_broker: Some(Arc::new(broker)),
+            broker: mr_auth_broker::BrokerMode::Custom(Arc::new(broker)),
             ..Default::default()
         }))
         .unwrap();

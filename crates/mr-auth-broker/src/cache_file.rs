@@ -56,9 +56,10 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Sets the file's modification time to now, creating it (empty, 0600) when missing: the
+/// (Linux, beside the Secret Service store.) Sets the file's modification time to now, creating it (empty, 0600) when missing: the
 /// "signal file" MSAL's extensions keep beside a cache stored in a keyring, whose time tells
 /// other processes that the cache changed.
+#[cfg(target_os = "linux")]
 pub(crate) fn touch(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
@@ -77,6 +78,7 @@ pub(crate) fn touch(path: &Path) -> Result<()> {
 
 /// The wall-clock time for a file's modification time, which is what the file system itself
 /// records: the one place this crate reads the system clock outside a [`Clock`](mr_auth_core::Clock).
+#[cfg(target_os = "linux")]
 #[allow(
     clippy::disallowed_methods,
     reason = "a file's modification time is wall-clock time by definition"
@@ -173,6 +175,7 @@ mod tests {
         fs::remove_dir_all(dir).unwrap();
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn touch_creates_then_updates() {
         let dir = temp_dir();

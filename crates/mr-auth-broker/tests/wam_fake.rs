@@ -14,7 +14,7 @@ use mr_auth_broker::{
     ParentWindowHandle, PlatformBroker, PopMethod, PopParameters, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 use mr_auth_test_support::{
-    chromium::NoBrowser,
+    chromium::{handler, NoBrowser},
     fake_broker::{FakeBroker, Script as BrokerScript},
     mock_authority::{CLIENT_ID, TENANT},
 };
@@ -97,9 +97,9 @@ fn credential(
     let browser = Arc::new(NoBrowser::default());
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            client_id: Some(CLIENT_ID.into()),
-            tenant_id: Some(TENANT.into()),
-            browser: Some(browser.clone()),
+            client_id: CLIENT_ID.parse().unwrap(),
+            tenant_id: TENANT.parse().unwrap(),
+            authorize_url_handler: handler(browser.clone()),
             // Shorter than the default, unless the test chose its own.
             timeout: if options.timeout == DEFAULT_INTERACTIVE_TIMEOUT {
                 Duration::from_secs(30)
@@ -538,10 +538,10 @@ async fn broker_request(tenant: &str, msa_passthrough: bool) -> BrokerRequest {
     ));
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-            client_id: Some(CLIENT_ID.into()),
-            tenant_id: Some(tenant.into()),
+            client_id: CLIENT_ID.parse().unwrap(),
+            tenant_id: tenant.parse().unwrap(),
             enable_msa_passthrough: msa_passthrough,
-            platform_broker: Some(capture.clone()),
+            broker: mr_auth_broker::BrokerMode::Custom(capture.clone()),
             ..Default::default()
         }))
         .unwrap();

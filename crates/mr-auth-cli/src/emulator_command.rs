@@ -124,6 +124,7 @@ fn write_ca(explicit: Option<&Path>, temp: &Path, pem: &[u8]) -> Result<PathBuf,
         Some(path) => path.to_owned(),
         None => {
             let dir = temp.join(format!("mr-auth-emulator-{}", Uuid::new_v4().simple()));
+            #[cfg_attr(not(unix), allow(unused_mut, reason = "the mode is set on Unix only"))]
             let mut builder = fs::DirBuilder::new();
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);

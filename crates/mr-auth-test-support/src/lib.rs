@@ -11,8 +11,8 @@
 //! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
 //!   over HTTPS with bearer-token checks.
 //! - [`LogCapture`]: `tracing` output as text, for the no-secrets tests.
-//! - [`TlsFront`]: TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
-//!   (the emulator's [`LocalCa`](mr_auth_emulator::LocalCa)).
+//! - [`TlsFront`] (feature `tls`): TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
+//!   (the emulator's `LocalCa`).
 
 #![forbid(unsafe_code)]
 
@@ -31,8 +31,10 @@ pub mod private_session_bus;
 pub mod scripted_http;
 #[cfg(target_os = "linux")]
 pub mod secret_service_session;
+#[cfg(feature = "tls")]
 pub mod tls_front;
 
 pub use bounded::{bounded, bounded_by, TEST_TIMEOUT};
 pub use log_capture::LogCapture;
+#[cfg(feature = "tls")]
 pub use tls_front::TlsFront;

@@ -59,14 +59,17 @@ impl Default for LinuxBrokerOptions {
 ///
 /// ```no_run
 /// # async fn run() -> mr_auth_broker::Result<()> {
-/// use mr_auth_broker::{LinuxBroker, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions};
+/// use mr_auth_broker::{
+///     BrokerMode, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+///     LinuxBroker,
+/// };
 /// use std::sync::Arc;
 ///
 /// let broker = LinuxBroker::new(None)?;
 /// // Is there a broker, and which version? (BrokerUnavailable, with the reason, when not.)
 /// println!("broker {}", broker.broker_version().await?);
 /// let credential = InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
-///     platform_broker: Some(Arc::new(broker)),
+///     broker: BrokerMode::Custom(Arc::new(broker)),
 ///     ..Default::default()
 /// }))?;
 /// # Ok(()) }

@@ -3,7 +3,7 @@
 //! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
 //! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`; `cargo xtask bench
-//!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`bench`]).
+//!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`mod@bench`]).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
 
 #![forbid(unsafe_code)]

@@ -16,10 +16,10 @@
 //!   `WebTokenRequestResult`, `WebTokenResponse`, `WebProviderError`, and every
 //!   `IAsyncOperation` (which records `Cancel`).
 //!
-//! Each test scripts the fake and reads what it received through [`FakeWam`] (the same DLL,
-//! loaded into the test process, which is where combase loads it too): a [`FakeScript`] says
+//! Each test scripts the fake and reads what it received through `FakeWam` (the same DLL,
+//! loaded into the test process, which is where combase loads it too): a `FakeScript` says
 //! which accounts exist and how each token call answers (status, token, response properties,
-//! provider error, or held pending until cancelled); every call is recorded as a [`FakeCall`]
+//! provider error, or held pending until cancelled); every call is recorded as a `FakeCall`
 //! with its thread and COM apartment.
 //!
 //! On other platforms the crate is empty.

@@ -9,45 +9,17 @@ use mr_auth_broker::{
     PopParameters,
 };
 use mr_auth_test_support::{
+    bounded,
     fake_linux_broker::{FakeLinuxBroker, FakeScript},
     private_session_bus::PrivateSessionBus,
+    LogCapture,
 };
-use std::{
-    future::Future,
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("finished within 60 s")
-}
+use std::sync::Arc;
 
 #[tokio::test(flavor = "current_thread")]
 async fn broker_tokens_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install();
     let Some(bus) = PrivateSessionBus::start_or_skip("no_secrets_in_logs").await else {
         return;
     };
@@ -81,7 +53,7 @@ async fn broker_tokens_never_reach_the_logs() {
         .await
         .unwrap();
     let debug = format!("{c:?} {first:?} {pop:?}");
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("calling the microsoft identity broker"),
         "the capture holds the broker calls:\n{logs}"

@@ -5,38 +5,17 @@ use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
 };
 use mr_auth_test_support::{
+    bounded,
     chromium::{handler, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    LogCapture,
 };
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use std::{sync::Arc, time::Duration};
 
 #[tokio::test]
 async fn secrets_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install();
 
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
@@ -50,17 +29,15 @@ async fn secrets_never_reach_the_logs() {
             ..Default::default()
         }))
         .unwrap();
-    let first = c
-        .get_token_info(&["https://management.azure.com/.default"], None)
+    let first = bounded(c.get_token_info(&["https://management.azure.com/.default"], None))
         .await
         .unwrap();
-    let second = c
-        .get_token_info(&["https://graph.microsoft.com/.default"], None)
+    let second = bounded(c.get_token_info(&["https://graph.microsoft.com/.default"], None))
         .await
         .unwrap();
     let debug = format!("{c:?} {first:?} {second:?}");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert_eq!(
         logs.matches("==> Request: url:").count(),
         2,

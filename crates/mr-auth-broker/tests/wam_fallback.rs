@@ -15,11 +15,13 @@ use mr_auth_broker::{
     PopParameters, TokenType,
 };
 use mr_auth_test_support::{
+    bounded,
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    LogCapture,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use wam_support::{wine_version, Captured};
+use std::{sync::Arc, time::Duration};
+use wam_support::wine_version;
 
 const SCOPE: &str = "https://management.azure.com/.default";
 
@@ -30,12 +32,6 @@ fn wine_or_skip() -> Option<String> {
         eprintln!("skipped: real windows has wam; this test proves the fallback where wam is missing (wine)");
     }
     version
-}
-
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
-        .await
-        .expect("finished within 120 s: no hang when wam is missing")
 }
 
 /// Options that leave the platform broker at its default (WAM on Windows).
@@ -65,8 +61,8 @@ async fn missing_wam_falls_back_to_the_browser_flow() {
     let Some(version) = wine_or_skip() else {
         return;
     };
-    let logs = Captured::default();
-    let _guard = logs.install();
+    let logs = LogCapture::default();
+    let _guard = logs.install_at(tracing::Level::DEBUG);
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c =
@@ -92,8 +88,8 @@ async fn missing_wam_with_fallback_disabled_is_authentication_required_and_opens
     let Some(version) = wine_or_skip() else {
         return;
     };
-    let logs = Captured::default();
-    let _guard = logs.install();
+    let logs = LogCapture::default();
+    let _guard = logs.install_at(tracing::Level::DEBUG);
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(NoBrowser::default());
     let c =

@@ -306,6 +306,9 @@ where
                     if !backing_off {
                         let start = self.inner.begin(slot);
                         drop(slots);
+                        tracing::debug!(
+                            "the cached token is due for refresh; fetching a new one in the background"
+                        );
                         self.spawn_fetch(key.clone(), start, fetch);
                     }
                     return Ok(value);

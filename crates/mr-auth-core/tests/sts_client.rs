@@ -8,6 +8,7 @@ use mr_auth_core::{
     StsEndpoint, StsRetryOptions, DEFAULT_AAD_SCOPE,
 };
 use mr_auth_core::{Clock as _, SystemClock};
+use mr_auth_test_support::scripted_http::{self, HttpRequest, HttpResponse};
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
@@ -267,37 +268,37 @@ async fn client_errors_are_typed_and_never_retried() {
 #[tokio::test]
 async fn throttled_then_success_waits_for_retry_after() {
     mr_auth_test_support::bounded(async move {
-        let mut server = Server::new_async().await;
-        let throttled = server
-            .mock("GET", TOKEN_PATH)
-            .match_query(token_query())
-            .with_status(429)
-            .with_header("retry-after", "1")
-            .expect(1)
-            .create_async()
-            .await;
+        // The first try is throttled, every later one succeeds: the script decides per
+        // request, so nothing has to watch for the first answer and swap it.
+        let requests = Arc::new(Mutex::new(Vec::<HttpRequest>::new()));
+        let seen = requests.clone();
+        let (port, server) = scripted_http::serve(move |request| {
+            let tries = {
+                let mut seen = seen.lock().unwrap();
+                seen.push(request);
+                seen.len()
+            };
+            async move {
+                if tries == 1 {
+                    let mut throttled = HttpResponse::new(429, "text/plain", "slow down");
+                    throttled.headers.push(("Retry-After".into(), "1".into()));
+                    throttled
+                } else {
+                    HttpResponse::new(
+                        200,
+                        "application/json",
+                        format!(r#"{{"AccessToken":"{GOOD_JWT}"}}"#),
+                    )
+                }
+            }
+        })
+        .await;
         let start = tokio::time::Instant::now();
-        let client = client(&server.url());
-        let call = tokio::spawn(async move { client.get_token().await });
-        // Swap the 429 for a 200 once the first try has been answered.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !throttled.matched_async().await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the first try never arrived"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        throttled.remove_async().await;
-        let ok = server
-            .mock("GET", TOKEN_PATH)
-            .match_query(token_query())
-            .with_body(format!(r#"{{"AccessToken":"{GOOD_JWT}"}}"#))
-            .expect(1)
-            .create_async()
-            .await;
-        let token = call.await.unwrap().unwrap();
-        ok.assert_async().await;
+        let token = client(&format!("http://127.0.0.1:{port}"))
+            .get_token()
+            .await
+            .unwrap();
+        server.abort();
         assert_eq!(
             token.access_token.expires_on.unix_timestamp(),
             2_147_483_647
@@ -306,6 +307,18 @@ async fn throttled_then_success_waits_for_retry_after() {
             start.elapsed() >= Duration::from_millis(900),
             "Retry-After: 1 was not honoured"
         );
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 2, "one throttled try, one retry");
+        for request in requests.iter() {
+            assert_eq!(
+                (request.method.as_str(), request.path.as_str()),
+                ("GET", TOKEN_PATH)
+            );
+            assert_eq!(
+                request.query.get("api-version").map(String::as_str),
+                Some("2019-02-28-preview")
+            );
+        }
     })
     .await;
 }

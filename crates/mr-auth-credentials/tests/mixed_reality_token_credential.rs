@@ -11,7 +11,7 @@ use mr_auth_credentials::{
     MixedRealityTokenCredential, MixedRealityTokenCredentialOptions, StaticAccessTokenCredential,
 };
 use mr_auth_test_support::LogCapture;
-use std::{sync::Arc, time::Duration};
+use std::{future::Future as _, sync::Arc, task::Poll, time::Duration};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -93,10 +93,11 @@ async fn a_thousand_concurrent_callers_make_one_sts_request_and_one_more_after_t
         assert!(tokens
             .iter()
             .all(|t| t.expires_on == first_expiry || t.expires_on == second_expiry));
-        eventually("the background refresh lands", async || {
-            credential.get_token(&[], None).await.unwrap().expires_on == second_expiry
-        })
-        .await;
+        // Once the first token has expired, a caller gets the refreshed one: the background
+        // refresh landed, or the caller joins it; a lost refresh would be a third request.
+        clock.set(first_expiry);
+        let refreshed = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(refreshed.expires_on, second_expiry);
         hammer(&credential, 100).await;
         second.assert_async().await;
     })
@@ -132,10 +133,8 @@ async fn a_failed_refresh_serves_the_valid_token_and_warns_then_fails_once_expir
         clock.set(expiry - Duration::from_secs(60));
         let served = credential.get_token(&[], None).await.unwrap();
         assert_eq!(served.token.secret(), good.token.secret());
-        eventually("the failed refresh is logged", async || {
-            logs.text().contains("refreshing the token failed")
-        })
-        .await;
+        // Logged by the failed background refresh as it ends (woken by the write, no polling).
+        logs.wait_for("refreshing the token failed").await;
         let served = credential.get_token(&[], None).await.unwrap();
         assert_eq!(served.expires_on, expiry);
 
@@ -200,19 +199,21 @@ async fn a_caller_dropping_its_future_does_not_strand_the_others() {
             .recv()
             .await
             .expect("the first caller's request reaches the STS");
-        // The STS is held, so a second caller can only wait (no timing assumption here).
-        let timed_out =
-            tokio::time::timeout(Duration::from_millis(10), credential.get_token(&[], None)).await;
-        assert!(timed_out.is_err(), "a second caller also had to wait");
+        // The STS is held, so a second caller joins the first one's request and is pending
+        // (polled once: no timing assumption).
+        let mut patient = std::pin::pin!(credential.get_token(&[], None));
+        let polled = std::future::poll_fn(|cx| Poll::Ready(patient.as_mut().poll(cx))).await;
+        assert!(polled.is_pending(), "a second caller also had to wait");
         impatient.abort();
         assert!(impatient.await.unwrap_err().is_cancelled());
         release.send(()).unwrap();
 
-        let token = tokio::time::timeout(Duration::from_secs(10), credential.get_token(&[], None))
+        let token = patient
             .await
-            .expect("the remaining caller is not left waiting")
-            .unwrap();
+            .expect("the caller still waiting gets the token the dropped one started");
         assert_eq!(token.expires_on, expiry);
+        let again = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(again.expires_on, expiry);
         slow.assert_async().await;
     })
     .await;
@@ -323,6 +324,14 @@ async fn an_sts_rejection_reaches_every_caller_as_an_authentication_error() {
 #[tokio::test]
 async fn the_refresh_point_is_five_minutes_early_minus_at_most_the_jitter() {
     mr_auth_test_support::bounded(async move {
+        // Background refreshes start synchronously inside `get_token`, and say so in the log.
+        let logs = LogCapture::default();
+        let _guard = logs.install();
+        let refreshes = || {
+            logs.text()
+                .matches("fetching a new one in the background")
+                .count()
+        };
         let mut server = mockito::Server::new_async().await;
         let clock = Arc::new(ManualClock::default());
         let expiry = clock.now() + DAY;
@@ -348,7 +357,7 @@ async fn the_refresh_point_is_five_minutes_early_minus_at_most_the_jitter() {
         // Just before the earliest possible refresh point: still served from the cache.
         clock.set(expiry - Duration::from_secs(300) - max_jitter - Duration::from_secs(1));
         credential.get_token(&[], None).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(refreshes(), 0, "a refresh started before the refresh point");
         first.assert_async().await;
         first.remove_async().await;
 
@@ -358,11 +367,19 @@ async fn the_refresh_point_is_five_minutes_early_minus_at_most_the_jitter() {
             .await
             .expect(1);
         clock.set(expiry - Duration::from_secs(300));
-        credential.get_token(&[], None).await.unwrap();
-        eventually("the refresh lands", async || {
-            credential.get_token(&[], None).await.unwrap().expires_on == next_expiry
-        })
-        .await;
+        let served = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(
+            served.expires_on, expiry,
+            "the valid token is served meanwhile"
+        );
+        assert_eq!(refreshes(), 1, "the refresh point started one refresh");
+        // The refresh logs its new token in the task that then stores it, without yielding
+        // in between; this current-thread test runs again only once it has landed.
+        logs.wait_until(|text| text.matches("new Mixed Reality access token").count() == 2)
+            .await;
+        let refreshed = credential.get_token(&[], None).await.unwrap();
+        assert_eq!(refreshed.expires_on, next_expiry, "the refresh landed");
+        assert_eq!(refreshes(), 1);
         second.assert_async().await;
     })
     .await;

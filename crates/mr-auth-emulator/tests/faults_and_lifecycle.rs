@@ -303,6 +303,30 @@ async fn oversized_requests_are_refused() {
     .await;
 }
 
+/// Sends `request` (a whole HTTP/1.1 request head) on `stream` and reads one response (head,
+/// then `Content-Length` bytes of body), leaving the connection open. Returns the status line.
+async fn exchange(stream: &mut TcpStream, request: &str) -> String {
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&received).into_owned();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, value)| value.trim().parse::<usize>().unwrap());
+            if received.len() >= head_end + 4 + length {
+                return text.lines().next().unwrap_or_default().to_owned();
+            }
+        }
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed mid-response: {text:?}");
+        received.extend_from_slice(&chunk[..n]);
+    }
+}
+
 #[tokio::test]
 async fn connection_limit_queues_extra_connections() {
     mr_auth_test_support::bounded(async move {
@@ -317,26 +341,42 @@ async fn connection_limit_queues_extra_connections() {
             .start()
             .await
             .unwrap();
-        let holder = TcpStream::connect(emulator.local_addr()).await.unwrap();
-        // Wait until the first connection holds the only permit.
+        let mut holder = TcpStream::connect(emulator.local_addr()).await.unwrap();
         emulator
             .wait_for_stats(|s| s.connections_accepted == 1)
             .await;
-        let client = client(&emulator);
-        let waiting = tokio::spawn(token_request(&client, &emulator, PRIMARY).send());
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The second connection is made and its token request sent before the holder's next
+        // request, so a server without the limit would take it up first.
+        let mut waiting = TcpStream::connect(emulator.local_addr()).await.unwrap();
+        waiting
+            .write_all(
+                format!(
+                    "GET /Accounts/{ACCOUNT}/token?api-version=2019-02-28-preview HTTP/1.1\r\n\
+                     Host: localhost\r\nAuthorization: Bearer {ACCOUNT}:{PRIMARY}\r\n\
+                     X-MRC-CV: {CV}\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+        // The barrier: the holder's own request is answered, the queued one is still untouched.
+        let status = exchange(
+            &mut holder,
+            "GET /.well-known/jwks.json HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        )
+        .await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let stats = emulator.stats();
         assert_eq!(
-            emulator.stats().token_requests,
-            0,
-            "second connection not served yet"
+            (stats.connections_accepted, stats.token_requests),
+            (1, 0),
+            "the second connection was taken up while the first held the only permit"
         );
         drop(holder);
-        let response = tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        let status = exchange(&mut waiting, "").await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let stats = emulator.stats();
+        assert_eq!((stats.connections_accepted, stats.tokens_issued), (2, 1));
         emulator.shutdown().await;
     })
     .await;

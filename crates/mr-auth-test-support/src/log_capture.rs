@@ -5,6 +5,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
+use tokio::sync::watch;
 use tracing::subscriber::DefaultGuard;
 
 /// Everything `tracing` writes, at every level down to TRACE, on the current thread while the
@@ -23,8 +24,23 @@ use tracing::subscriber::DefaultGuard;
 /// assert!(logs.text().contains("signed in"));
 /// assert!(!logs.text().contains("not captured"));
 /// ```
-#[derive(Clone, Default)]
-pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+#[derive(Clone)]
+pub struct LogCapture(Arc<Captured>);
+
+struct Captured {
+    bytes: Mutex<Vec<u8>>,
+    /// Counts the writes, so [`LogCapture::wait_for`] wakes on each one instead of polling.
+    writes: watch::Sender<u64>,
+}
+
+impl Default for LogCapture {
+    fn default() -> Self {
+        Self(Arc::new(Captured {
+            bytes: Mutex::new(Vec::new()),
+            writes: watch::Sender::new(0),
+        }))
+    }
+}
 
 impl LogCapture {
     /// Captures every event (TRACE and above) on this thread until the guard is dropped.
@@ -48,15 +64,46 @@ impl LogCapture {
         String::from_utf8_lossy(&self.lock()).into_owned()
     }
 
+    /// Waits until the captured text contains `needle`, waking on each write (no polling).
+    /// Bound it like any wait in a test (`bounded`): it never returns if the text never comes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let logs = mr_auth_test_support::LogCapture::default();
+    /// let _guard = logs.install();
+    /// tokio::spawn(async { tracing::warn!("refresh failed") });
+    /// mr_auth_test_support::bounded(logs.wait_for("refresh failed")).await;
+    /// # }
+    /// ```
+    pub async fn wait_for(&self, needle: &str) {
+        self.wait_until(|text| text.contains(needle)).await;
+    }
+
+    /// Waits until `condition` holds for the captured text (e.g. a message logged twice),
+    /// checking it once now and again after each write.
+    pub async fn wait_until(&self, condition: impl Fn(&str) -> bool) {
+        // Subscribed before the first look, so a write between the look and the wait wakes it.
+        let mut writes = self.0.writes.subscribe();
+        while !condition(&self.text()) {
+            if writes.changed().await.is_err() {
+                // Unreachable while `self` holds the sender; nothing more can be written.
+                return;
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
         // A writer that panicked mid-write leaves bytes, not a broken invariant.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.bytes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl io::Write for LogCapture {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.lock().extend_from_slice(buf);
+        // After the bytes' lock is released: a waiter woken here reads them at once.
+        self.0.writes.send_modify(|n| *n = n.wrapping_add(1));
         Ok(buf.len())
     }
 
@@ -89,5 +136,29 @@ mod tests {
         assert!(logs.text().contains("at the level"));
         assert!(!logs.text().contains("below the level"));
         assert!(!format!("{logs:?}").contains("at the level"));
+    }
+
+    #[tokio::test]
+    async fn wait_for_wakes_on_the_write_that_brings_the_text() {
+        use std::future::Future as _;
+        let logs = LogCapture::default();
+        let _guard = logs.install();
+        let gate = crate::gate::Gate::new();
+        let writer = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                tracing::info!("first");
+                gate.pass().await;
+                tracing::info!("second");
+            })
+        };
+        gate.wait_arrived(1).await;
+        let mut wait = std::pin::pin!(logs.wait_for("second"));
+        let early = std::future::poll_fn(|cx| std::task::Poll::Ready(wait.as_mut().poll(cx))).await;
+        assert!(early.is_pending(), "returned before the text was written");
+        gate.open();
+        crate::bounded(wait).await;
+        crate::bounded(writer).await.unwrap();
+        assert!(logs.text().contains("first"));
     }
 }

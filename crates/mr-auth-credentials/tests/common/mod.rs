@@ -43,17 +43,6 @@ pub fn sts_options(url: &str) -> MixedRealityStsClientOptions {
     }
 }
 
-/// Waits (bounded, ~10 s) until `done` holds.
-pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..1000 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// A JWT as the STS issues it (exp 2147483647), whose signature segment is as opaque as a real
 /// token's: a log or message containing any part of it leaked the token.
 pub const OPAQUE_TOKEN: &str =

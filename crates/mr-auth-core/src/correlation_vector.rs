@@ -26,13 +26,41 @@ impl CorrelationVector {
         &self.0
     }
 
-    /// Whether `value` has the form of a correlation vector (22 characters of `[A-Za-z0-9+/]`).
+    /// Whether `value` has the form of a correlation vector this crate sends (22 characters of
+    /// `[A-Za-z0-9+/]`).
     pub fn is_well_formed(value: &str) -> bool {
-        value.len() == 22
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        value.len() == 22 && is_base64_text(value)
     }
+
+    /// Whether `value` is a correlation vector as a correlation-vector header (`X-MRC-CV`,
+    /// `MS-CV`) may carry one: a base of 22 (version 2) or 16 (version 1) characters of
+    /// `[A-Za-z0-9+/]`, optionally extended by `.<digits>` segments, at most 128 characters
+    /// in all. What this crate sends is the bare 22-character base ([`is_well_formed`]).
+    ///
+    /// [`is_well_formed`]: Self::is_well_formed
+    ///
+    /// ```
+    /// use mr_auth_core::CorrelationVector;
+    /// assert!(CorrelationVector::is_valid_header_value("DQzdx06xR5GYcLGnQTzs3w.1.2"));
+    /// assert!(!CorrelationVector::is_valid_header_value("DQzdx06xR5GYcLGnQTzs3w."));
+    /// ```
+    pub fn is_valid_header_value(value: &str) -> bool {
+        if value.len() > 128 {
+            return false;
+        }
+        let mut parts = value.split('.');
+        let base = parts.next().unwrap_or_default();
+        matches!(base.len(), 16 | 22)
+            && is_base64_text(base)
+            && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
+/// Only characters of the standard base64 alphabet, no padding.
+fn is_base64_text(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// Parses a caller-supplied correlation vector (for
@@ -73,6 +101,37 @@ impl fmt::Debug for CorrelationVector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_take_v1_and_v2_bases_and_digit_extensions() {
+        for good in [
+            "DQzdx06xR5GYcLGnQTzs3w",
+            "DQzdx06xR5GYcLGnQTzs3w.0",
+            "DQzdx06xR5GYcLGnQTzs3w.1.2",
+            "abcdefghijklmnop",
+            "abcdefghijklmno+.7",
+        ] {
+            assert!(CorrelationVector::is_valid_header_value(good), "{good}");
+        }
+        let long = format!("DQzdx06xR5GYcLGnQTzs3w{}", ".1".repeat(60));
+        for bad in [
+            "",
+            "short",
+            "DQzdx06xR5GYcLGnQTzs3-",
+            "DQzdx06xR5GYcLGnQTzs3w.",
+            "DQzdx06xR5GYcLGnQTzs3w.x",
+            "DQzdx06xR5GYcLGnQTzs3w..1",
+            "DQzdx06xR5GYcLGnQTzs3w==",
+            long.as_str(),
+        ] {
+            assert!(!CorrelationVector::is_valid_header_value(bad), "{bad}");
+        }
+        let cv = CorrelationVector::new();
+        assert!(CorrelationVector::is_valid_header_value(cv.as_str()));
+        assert!(!CorrelationVector::is_well_formed(
+            "DQzdx06xR5GYcLGnQTzs3w.0"
+        ));
+    }
 
     #[test]
     fn reproduces_the_fixed_uuid_vector_of_the_spec() {

@@ -100,15 +100,48 @@ pub struct UnverifiedJwt {
 /// base64url JSON object.
 pub fn decode_jwt_unverified(token: &str) -> Result<UnverifiedJwt, JwtError> {
     let expires_on = jwt_expires_on(token)?;
-    let mut segments = token.split('.');
-    let header =
-        decode_object(segments.next().unwrap_or_default()).map_err(|_| JwtError::Header)?;
-    let claims = decode_object(segments.next().unwrap_or_default())?;
+    let JwtParts { header, claims } = decode_jwt_parts_unverified(token)?;
     Ok(UnverifiedJwt {
         header,
         claims,
         expires_on,
     })
+}
+
+/// A JWT's header and claims as JSON objects, with no claim required (see
+/// [`decode_jwt_parts_unverified`]). Never trust these claims for authorization without a
+/// signature check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtParts {
+    /// The header (`alg`, `kid`, `typ`, ...).
+    pub header: serde_json::Map<String, Value>,
+    /// The claims.
+    pub claims: serde_json::Map<String, Value>,
+}
+
+/// Decodes a JWT's header and payload into JSON objects without checking its signature and
+/// without requiring any claim: three dot-separated segments, header and payload base64url
+/// (padding and the standard alphabet tolerated, as in [`jwt_expires_on`]) JSON objects. The
+/// signature segment is not looked at.
+///
+/// For code that reads claims other than `exp`, or must accept a token without one (a server
+/// checking a bearer token's shape). [`decode_jwt_unverified`] is this plus the expiry.
+///
+/// ```
+/// let parts = mr_auth_core::decode_jwt_parts_unverified("e30.eyJzdWIiOiJ4In0.sig").unwrap();
+/// assert_eq!(parts.claims["sub"], "x");
+/// assert!(parts.header.is_empty());
+/// ```
+pub fn decode_jwt_parts_unverified(token: &str) -> Result<JwtParts, JwtError> {
+    let segments: Vec<&str> = token.split('.').collect();
+    let [header, payload, _signature] = segments[..] else {
+        return Err(JwtError::Structure {
+            segments: if token.is_empty() { 0 } else { segments.len() },
+        });
+    };
+    let claims = decode_object(payload)?;
+    let header = decode_object(header).map_err(|_| JwtError::Header)?;
+    Ok(JwtParts { header, claims })
 }
 
 fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
@@ -167,6 +200,33 @@ fn float_seconds(value: f64) -> Result<i64, JwtError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_need_no_exp_but_both_objects_and_three_segments() {
+        let parts = decode_jwt_parts_unverified("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.").unwrap();
+        assert_eq!(parts.header["alg"], "none");
+        assert_eq!(parts.claims["sub"], "x");
+        assert_eq!(
+            decode_jwt_parts_unverified("e30.e30"),
+            Err(JwtError::Structure { segments: 2 })
+        );
+        assert_eq!(
+            decode_jwt_parts_unverified(""),
+            Err(JwtError::Structure { segments: 0 })
+        );
+        assert_eq!(
+            decode_jwt_parts_unverified("e30.WzFd.s"),
+            Err(JwtError::PayloadNotObject)
+        );
+        assert_eq!(
+            decode_jwt_parts_unverified("WzFd.e30.s"),
+            Err(JwtError::Header)
+        );
+        assert_eq!(
+            decode_jwt_parts_unverified("e30..s"),
+            Err(JwtError::EmptyPayload)
+        );
+    }
 
     const PADDED: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJlbWFpbCI6IkJvYkBjb250b3NvLmNvbSIsImdpdmVuX25hbWUiOiJCb2IiLCJpc3MiOiJodHRwOi8vRGVmYXVsdC5Jc3N1ZXIuY29tIiwiYXVkIjoiaHR0cDovL0RlZmF1bHQuQXVkaWVuY2UuY29tIiwiaWF0IjoiMTYxMDgxMjI1MCIsIm5iZiI6IjE2MTA4MTI1NTAiLCJleHAiOiIxNjEwODk4NjUwIn0=.";
 

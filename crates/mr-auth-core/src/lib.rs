@@ -48,7 +48,10 @@ pub use account_id::AccountId;
 pub use clock::*;
 pub use correlation_vector::CorrelationVector;
 pub use error::{Error, ErrorKind};
-pub use jwt::{decode_jwt_unverified, jwt_expires_on, JwtError, UnverifiedJwt};
+pub use jwt::{
+    decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,
+    UnverifiedJwt,
+};
 pub use retry_policy::StsRetryOptions;
 pub use sts_client::{
     MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, StsTokenRequestOptions,

@@ -1,23 +1,11 @@
 //! The checks of an AAD bearer token, per [`AadMode`]. No signature is checked (see
 //! [`AadMode`]).
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-
 use super::authorization::Rejection;
 use crate::AadMode;
 
 /// Clock skew allowed when checking AAD tokens' `exp` and `nbf`.
 pub(super) const AAD_SKEW_SECS: u64 = 300;
-
-pub(super) fn decode_json_segment(
-    segment: &str,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        serde_json::Value::Object(map) => Some(map),
-        _ => None,
-    }
-}
 
 pub(super) fn numeric_claim(
     claims: &serde_json::Map<String, serde_json::Value>,
@@ -38,17 +26,10 @@ pub(super) fn check_aad_token(mode: &AadMode, token: &str, now: u64) -> Result<(
     }
     let malformed =
         Rejection::unauthorized("Invalid token: the bearer token is not a well-formed jwt");
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(_), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(malformed);
-    };
-    decode_json_segment(header).ok_or(malformed)?;
-    let claims = decode_json_segment(payload).ok_or(malformed)?;
+    // The shape check is mr-auth-core's JWT decoder (one decoder for client and emulator).
+    let claims = mr_auth_core::decode_jwt_parts_unverified(token)
+        .map_err(|_| malformed)?
+        .claims;
     let exp = numeric_claim(&claims, "exp");
     let expired = Rejection::unauthorized("Invalid token: the azure ad token has expired");
     match mode {

@@ -1,29 +1,18 @@
-//! The `MS-CV` the emulator answers with and the check of the client's `X-MRC-CV`.
+//! The `MS-CV` the emulator answers with and the check of the client's `X-MRC-CV`, both with
+//! mr-auth-core's correlation vector (one validator for the client and the emulator).
 
-use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
+use mr_auth_core::CorrelationVector;
 
-/// A fresh `MS-CV`: 22 base64 characters from 16 random bytes, then `.0`.
+/// A fresh `MS-CV`: a new 22-character correlation vector, then `.0`.
 pub(super) fn new_ms_cv() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let mut cv = String::with_capacity(24);
-    STANDARD_NO_PAD.encode_string(bytes, &mut cv);
-    cv.push_str(".0");
-    cv
+    format!("{}.0", CorrelationVector::new())
 }
 
 /// Whether `cv` is a correlation vector: a 16- or 22-character base of the standard base64
-/// alphabet, optionally extended by `.<digits>` segments.
+/// alphabet, optionally extended by `.<digits>` segments
+/// ([`CorrelationVector::is_valid_header_value`]).
 pub(super) fn is_correlation_vector(cv: &str) -> bool {
-    if cv.len() > 128 {
-        return false;
-    }
-    let mut parts = cv.split('.');
-    let base = parts.next().unwrap_or_default();
-    (base.len() == 22 || base.len() == 16)
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    CorrelationVector::is_valid_header_value(cv)
 }
 
 #[cfg(test)]

@@ -198,26 +198,29 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_lock_held_elsewhere_times_out_with_a_clear_error() {
-        let dir = temp_dir();
-        let path = dir.join("msal.cache.lockfile");
-        // Another process's lock: an open file description holding flock.
-        let other = File::create(&path).unwrap();
-        other.lock().unwrap();
-        let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::PersistentCache);
-        assert!(err.to_string().contains("more than 2 s"), "{err}");
-        drop(other);
-        let lock = CacheLock::acquire(path.clone(), Duration::from_secs(2))
-            .await
-            .unwrap();
-        let stamp = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            stamp.starts_with(&format!("{} ", std::process::id())),
-            "{stamp}"
-        );
-        drop(lock);
-        std::fs::remove_dir_all(dir).unwrap();
+        mr_auth_test_support::bounded(async move {
+            let dir = temp_dir();
+            let path = dir.join("msal.cache.lockfile");
+            // Another process's lock: an open file description holding flock.
+            let other = File::create(&path).unwrap();
+            other.lock().unwrap();
+            let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::PersistentCache);
+            assert!(err.to_string().contains("more than 2 s"), "{err}");
+            drop(other);
+            let lock = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap();
+            let stamp = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                stamp.starts_with(&format!("{} ", std::process::id())),
+                "{stamp}"
+            );
+            drop(lock);
+            std::fs::remove_dir_all(dir).unwrap();
+        })
+        .await;
     }
 }

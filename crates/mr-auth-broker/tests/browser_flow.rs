@@ -10,6 +10,7 @@ use mr_auth_broker::{
 };
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
+    bounded,
     chromium::{chromium_skip_reason, handler, BrowserLauncher, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
@@ -68,12 +69,6 @@ macro_rules! skip_without_chromium {
 }
 
 /// Bounds a whole sign-in, whatever goes wrong.
-async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
-        .await
-        .expect("the sign-in finished in time")
-}
-
 #[tokio::test]
 async fn form_post_sign_in_succeeds() {
     skip_without_chromium!();

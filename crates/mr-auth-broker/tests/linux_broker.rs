@@ -14,6 +14,7 @@ use mr_auth_broker::{
     PopMethod, PopParameters, TenantId, TokenType,
 };
 use mr_auth_test_support::{
+    bounded,
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
@@ -25,16 +26,10 @@ use mr_auth_test_support::{
     private_session_bus::PrivateSessionBus,
 };
 use serde_json::{json, Value};
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 const SCOPE: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
-
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("finished within 60 s")
-}
 
 /// A private bus with the fake broker on it (and the bus kept alive as long as this is).
 struct Env {

@@ -13,6 +13,7 @@ use mr_auth_broker::{
 };
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
+    bounded,
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
 };
@@ -20,16 +21,9 @@ use mr_auth_test_support::{
     fake_broker::{Call, FakeBroker, Script},
     gate::Gate,
 };
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 const SCOPE: &str = "https://management.azure.com/.default";
-
-/// Bounds a test, so a regression that hangs fails instead.
-async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("the test finished within 60 s")
-}
 
 fn options(broker: &Arc<FakeBroker>) -> InteractiveBrowserBrokerCredentialOptions {
     InteractiveBrowserBrokerCredentialOptions {

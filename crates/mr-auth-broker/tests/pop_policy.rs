@@ -120,105 +120,126 @@ fn broker() -> Arc<FakeBroker> {
 
 #[tokio::test]
 async fn writes_a_pop_token_bound_to_the_request() {
-    let broker = broker();
-    let (policy, resource) = setup(Some(broker.clone()));
-    assert_eq!(
-        send(
-            &policy,
-            &resource,
-            Method::Post,
-            "https://r.example/items?x=1"
-        )
-        .await
-        .unwrap(),
-        StatusCode::Ok
-    );
-    let seen = resource.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].2, "PoP broker-token-0");
-    let pop = broker.last_request().pop.unwrap();
-    assert_eq!(pop.method(), PopMethod::Post);
-    assert_eq!(pop.url().as_str(), "https://r.example/items?x=1");
-    assert_eq!(pop.nonce(), None);
-    assert_eq!(broker.last_request().scopes, [SCOPE]);
+    mr_auth_test_support::bounded(async move {
+        let broker = broker();
+        let (policy, resource) = setup(Some(broker.clone()));
+        assert_eq!(
+            send(
+                &policy,
+                &resource,
+                Method::Post,
+                "https://r.example/items?x=1"
+            )
+            .await
+            .unwrap(),
+            StatusCode::Ok
+        );
+        let seen = resource.seen();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].2, "PoP broker-token-0");
+        let pop = broker.last_request().pop.unwrap();
+        assert_eq!(pop.method(), PopMethod::Post);
+        assert_eq!(pop.url().as_str(), "https://r.example/items?x=1");
+        assert_eq!(pop.nonce(), None);
+        assert_eq!(broker.last_request().scopes, [SCOPE]);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn answers_a_nonce_challenge_once_and_keeps_the_nonce() {
-    let broker = broker();
-    let (policy, resource) = setup(Some(broker.clone()));
-    resource.answer(
-        StatusCode::Unauthorized,
-        Some(r#"PoP nonce="server-nonce-1""#),
-    );
-    assert_eq!(
-        send(&policy, &resource, Method::Get, "https://r.example/a")
-            .await
-            .unwrap(),
-        StatusCode::Ok
-    );
-    let seen = resource.seen();
-    assert_eq!(seen.len(), 2, "sent again after the challenge");
-    assert_ne!(seen[0].2, seen[1].2, "with a new token");
-    assert!(seen[1].2.starts_with("PoP "));
-    assert_eq!(
-        broker.last_request().pop.unwrap().nonce(),
-        Some("server-nonce-1")
-    );
+    mr_auth_test_support::bounded(async move {
+        let broker = broker();
+        let (policy, resource) = setup(Some(broker.clone()));
+        resource.answer(
+            StatusCode::Unauthorized,
+            Some(r#"PoP nonce="server-nonce-1""#),
+        );
+        assert_eq!(
+            send(&policy, &resource, Method::Get, "https://r.example/a")
+                .await
+                .unwrap(),
+            StatusCode::Ok
+        );
+        let seen = resource.seen();
+        assert_eq!(seen.len(), 2, "sent again after the challenge");
+        assert_ne!(seen[0].2, seen[1].2, "with a new token");
+        assert!(seen[1].2.starts_with("PoP "));
+        assert_eq!(
+            broker.last_request().pop.unwrap().nonce(),
+            Some("server-nonce-1")
+        );
 
-    // The next request starts with the nonce it learned.
-    send(&policy, &resource, Method::Delete, "https://r.example/b")
-        .await
-        .unwrap();
-    let pop = broker.last_request().pop.unwrap();
-    assert_eq!(
-        (pop.method(), pop.nonce()),
-        (PopMethod::Delete, Some("server-nonce-1"))
-    );
-
-    // A challenge with the nonce just used is not retried (no loop).
-    resource.answer(
-        StatusCode::Unauthorized,
-        Some(r#"PoP nonce="server-nonce-1""#),
-    );
-    assert_eq!(
-        send(&policy, &resource, Method::Get, "https://r.example/c")
+        // The next request starts with the nonce it learned.
+        send(&policy, &resource, Method::Delete, "https://r.example/b")
             .await
-            .unwrap(),
-        StatusCode::Unauthorized
-    );
-    assert_eq!(resource.seen().len(), 4);
+            .unwrap();
+        let pop = broker.last_request().pop.unwrap();
+        assert_eq!(
+            (pop.method(), pop.nonce()),
+            (PopMethod::Delete, Some("server-nonce-1"))
+        );
 
-    // A Bearer-only challenge is passed through untouched.
-    resource.answer(
-        StatusCode::Unauthorized,
-        Some(r#"Bearer authorization_uri="https://login""#),
-    );
-    assert_eq!(
-        send(&policy, &resource, Method::Get, "https://r.example/d")
-            .await
-            .unwrap(),
-        StatusCode::Unauthorized
-    );
-    assert_eq!(resource.seen().len(), 5);
+        // A challenge with the nonce just used is not retried (no loop).
+        resource.answer(
+            StatusCode::Unauthorized,
+            Some(r#"PoP nonce="server-nonce-1""#),
+        );
+        assert_eq!(
+            send(&policy, &resource, Method::Get, "https://r.example/c")
+                .await
+                .unwrap(),
+            StatusCode::Unauthorized
+        );
+        assert_eq!(resource.seen().len(), 4);
+
+        // A Bearer-only challenge is passed through untouched.
+        resource.answer(
+            StatusCode::Unauthorized,
+            Some(r#"Bearer authorization_uri="https://login""#),
+        );
+        assert_eq!(
+            send(&policy, &resource, Method::Get, "https://r.example/d")
+                .await
+                .unwrap(),
+            StatusCode::Unauthorized
+        );
+        assert_eq!(resource.seen().len(), 5);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn refuses_methods_pop_cannot_bind_and_needs_a_broker() {
-    let (policy, resource) = setup(Some(broker()));
-    let e = send(&policy, &resource, Method::Head, "https://r.example/a")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e.downcast_ref::<mr_auth_broker::Error>().unwrap().kind(),
-        ErrorKind::InvalidInput
-    );
-    assert!(resource.seen().is_empty(), "nothing sent");
+    mr_auth_test_support::bounded(async move {
+        let (policy, resource) = setup(Some(broker()));
+        let e = send(&policy, &resource, Method::Head, "https://r.example/a")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<mr_auth_broker::Error>().unwrap().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert!(resource.seen().is_empty(), "nothing sent");
 
-    // No broker (on Windows: the WAM stub, which cannot make PoP): no Bearer fallback,
-    // nothing sent.
-    {
-        let (policy, resource) = setup(None);
+        // No broker (on Windows: the WAM stub, which cannot make PoP): no Bearer fallback,
+        // nothing sent.
+        {
+            let (policy, resource) = setup(None);
+            let e = send(&policy, &resource, Method::Get, "https://r.example/a")
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.downcast_ref::<mr_auth_broker::Error>().unwrap().kind(),
+                ErrorKind::PopNeedsBroker
+            );
+            assert!(resource.seen().is_empty());
+        }
+        let broker = Arc::new(FakeBroker {
+            supports_pop: false,
+            ..FakeBroker::interactive_only()
+        });
+        let (policy, resource) = setup(Some(broker.clone()));
         let e = send(&policy, &resource, Method::Get, "https://r.example/a")
             .await
             .unwrap_err();
@@ -227,51 +248,42 @@ async fn refuses_methods_pop_cannot_bind_and_needs_a_broker() {
             ErrorKind::PopNeedsBroker
         );
         assert!(resource.seen().is_empty());
-    }
-    let broker = Arc::new(FakeBroker {
-        supports_pop: false,
-        ..FakeBroker::interactive_only()
-    });
-    let (policy, resource) = setup(Some(broker.clone()));
-    let e = send(&policy, &resource, Method::Get, "https://r.example/a")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e.downcast_ref::<mr_auth_broker::Error>().unwrap().kind(),
-        ErrorKind::PopNeedsBroker
-    );
-    assert!(resource.seen().is_empty());
-    assert!(broker.calls().is_empty());
+        assert!(broker.calls().is_empty());
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn works_inside_an_azure_core_pipeline() {
-    let broker = broker();
-    let (policy, resource) = setup(Some(broker.clone()));
-    resource.answer(StatusCode::Unauthorized, Some(r#"PoP nonce="n-7""#));
-    let pipeline = Pipeline::new(
-        Some("test"),
-        Some("0"),
-        ClientOptions {
-            transport: Some(Transport::new(resource.clone())),
-            ..Default::default()
-        },
-        Vec::new(),
-        vec![policy],
-        None,
-    );
-    let mut request = Request::new("https://r.example/items".parse().unwrap(), Method::Put);
-    request.insert_header(HeaderName::from_static("x-test"), "1");
-    let response = pipeline
-        .send(&Context::new(), &mut request, None)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::Ok);
-    let seen = resource.seen();
-    assert_eq!(seen.len(), 2);
-    assert!(seen
-        .iter()
-        .all(|(m, _, a)| m == "PUT" && a.starts_with("PoP broker-token-")));
-    assert_eq!(broker.last_request().pop.unwrap().nonce(), Some("n-7"));
-    assert_eq!(broker.calls()[0], Call::Interactive(None));
+    mr_auth_test_support::bounded(async move {
+        let broker = broker();
+        let (policy, resource) = setup(Some(broker.clone()));
+        resource.answer(StatusCode::Unauthorized, Some(r#"PoP nonce="n-7""#));
+        let pipeline = Pipeline::new(
+            Some("test"),
+            Some("0"),
+            ClientOptions {
+                transport: Some(Transport::new(resource.clone())),
+                ..Default::default()
+            },
+            Vec::new(),
+            vec![policy],
+            None,
+        );
+        let mut request = Request::new("https://r.example/items".parse().unwrap(), Method::Put);
+        request.insert_header(HeaderName::from_static("x-test"), "1");
+        let response = pipeline
+            .send(&Context::new(), &mut request, None)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::Ok);
+        let seen = resource.seen();
+        assert_eq!(seen.len(), 2);
+        assert!(seen
+            .iter()
+            .all(|(m, _, a)| m == "PUT" && a.starts_with("PoP broker-token-")));
+        assert_eq!(broker.last_request().pop.unwrap().nonce(), Some("n-7"));
+        assert_eq!(broker.calls()[0], Call::Interactive(None));
+    })
+    .await;
 }

@@ -10,9 +10,9 @@ use mr_auth_core::{
     StsEndpoint, StsRetryOptions, StsTokenRequestOptions,
 };
 use mr_auth_emulator::Emulator;
+use mr_auth_test_support::bounded_by;
 use std::{
     collections::VecDeque,
-    future::Future,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -33,12 +33,6 @@ const GOOD_BODY: &str = r#"{"AccessToken":"fake.eyJleHAiOjIxNDc0ODM2NDd9.fake"}"
 /// A bound on every test, in (paused, auto-advancing) tokio time: a regression that waits
 /// forever fails here instead of hanging.
 const TEST_BOUND: Duration = Duration::from_secs(3600);
-
-async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(TEST_BOUND, test)
-        .await
-        .expect("the test did not finish")
-}
 
 /// `{account}:{key}`, optionally after a (virtual) delay, as a slow credential would.
 #[derive(Debug, Default)]
@@ -233,7 +227,7 @@ async fn get(client: &MixedRealityStsClient) -> (Result<mr_auth_core::StsToken, 
 
 #[tokio::test(start_paused = true)]
 async fn a_truncated_body_is_retried_like_a_dropped_connection() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let truncated = response("200 OK", &[("ms-cv", "cut.0")], GOOD_BODY);
         let truncated = truncated[..truncated.len() - 20].to_owned();
         let server = Scripted::start(vec![Act::Reply(truncated), ok()]).await;
@@ -247,7 +241,7 @@ async fn a_truncated_body_is_retried_like_a_dropped_connection() {
 
 #[tokio::test(start_paused = true)]
 async fn a_truncated_body_on_every_try_names_the_cut_connection() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let truncated = response("200 OK", &[("ms-cv", "cut.0")], GOOD_BODY);
         let truncated = truncated[..truncated.len() - 20].to_owned();
         let server = Scripted::start(vec![Act::Reply(truncated)]).await;
@@ -271,7 +265,7 @@ async fn a_truncated_body_on_every_try_names_the_cut_connection() {
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_body_is_retried_and_ends_as_a_timeout() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let partial = response("200 OK", &[], GOOD_BODY);
         let partial = partial[..partial.len() - 20].to_owned();
         let server = Scripted::start(vec![Act::ReplyThenStall(partial)]).await;
@@ -298,7 +292,7 @@ async fn a_stalled_body_is_retried_and_ends_as_a_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn a_silent_server_fails_within_the_documented_limits_with_the_defaults() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let server = Scripted::start(vec![Act::Silent]).await;
         let (result, elapsed) = get(&client_with(options(&server.url), Key::default())).await;
         let error = result.unwrap_err();
@@ -322,7 +316,7 @@ async fn a_silent_server_fails_within_the_documented_limits_with_the_defaults() 
 
 #[tokio::test(start_paused = true)]
 async fn no_retry_starts_after_max_total_elapsed_counted_from_the_call_start() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let throttled = Act::Reply(response(
             "503 Service Unavailable",
             &[("retry-after", "10")],
@@ -366,7 +360,7 @@ async fn no_retry_starts_after_max_total_elapsed_counted_from_the_call_start() {
 
 #[tokio::test(start_paused = true)]
 async fn the_overall_timeout_counts_from_the_call_start_and_says_what_happened() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let server = Scripted::start(vec![Act::Silent]).await;
         let mut options = options(&server.url);
         options.timeout = Duration::from_secs(10);
@@ -393,7 +387,7 @@ async fn the_overall_timeout_counts_from_the_call_start_and_says_what_happened()
 
 #[tokio::test(start_paused = true)]
 async fn per_call_options_override_timeout_retries_and_correlation_vector() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let server = Scripted::start(vec![
             Act::Reply(response("503 Service Unavailable", &[], "")),
             Act::Silent,
@@ -443,7 +437,7 @@ async fn per_call_options_override_timeout_retries_and_correlation_vector() {
 
 #[tokio::test(start_paused = true)]
 async fn transport_errors_name_their_cause() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let refused = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
@@ -473,7 +467,7 @@ async fn transport_errors_name_their_cause() {
 
 #[tokio::test(start_paused = true)]
 async fn the_service_error_body_is_kept_next_to_www_authenticate() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let wrong_key = Act::Reply(response(
             "401 Unauthorized",
             &[
@@ -510,7 +504,7 @@ async fn the_service_error_body_is_kept_next_to_www_authenticate() {
 
 #[tokio::test(start_paused = true)]
 async fn statuses_that_retrying_cannot_fix_are_not_retried_nor_transient() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         for status in ["501 Not Implemented", "505 HTTP Version Not Supported"] {
             let server = Scripted::start(vec![Act::Reply(response(status, &[], ""))]).await;
             let (result, elapsed) = get(&client_with(options(&server.url), Key::default())).await;
@@ -572,7 +566,7 @@ async fn burst(client: &Arc<MixedRealityStsClient>, callers: usize) {
 
 #[tokio::test(start_paused = true)]
 async fn connections_per_host_are_capped() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         // Each answer takes 100 ms, so every caller of the burst is in flight at once: without
         // a cap the client opens a connection per caller.
         let (url, connections) = counting_server(Duration::from_millis(100)).await;
@@ -633,7 +627,7 @@ fn tls_options(
 
 #[tokio::test]
 async fn certificate_failures_fail_at_the_first_try_and_say_why() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let emulator = tls_emulator("127.0.0.1:0").await;
         let other = tls_emulator("127.0.0.1:0").await;
         // Reached as https://127.0.0.2:port, a name its certificate does not hold.
@@ -675,7 +669,7 @@ async fn certificate_failures_fail_at_the_first_try_and_say_why() {
 
 #[tokio::test]
 async fn trusting_only_the_given_ca_works_for_its_server() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let emulator = tls_emulator("127.0.0.1:0").await;
         let options = tls_options(&emulator, emulator.ca_pem(), false);
         let token = client_with(options, Key::default())

@@ -136,19 +136,22 @@ mod tests {
 
     #[tokio::test]
     async fn token_is_id_colon_key_with_far_expiry_for_any_scope() {
-        let credential =
-            AccountKeyCredential::new(id(), AccountKey::new("my_account_key").unwrap());
-        for scopes in [
-            &[][..],
-            &["https://sts.mixedreality.azure.com//.default"][..],
-        ] {
-            let token = credential.get_token(scopes, None).await.unwrap();
-            assert_eq!(
-                token.token.secret(),
-                "87e9abb1-79b9-4502-bbae-cfae8c610f23:my_account_key"
-            );
-            assert_eq!(token.expires_on.year(), 9999);
-        }
+        mr_auth_test_support::bounded(async move {
+            let credential =
+                AccountKeyCredential::new(id(), AccountKey::new("my_account_key").unwrap());
+            for scopes in [
+                &[][..],
+                &["https://sts.mixedreality.azure.com//.default"][..],
+            ] {
+                let token = credential.get_token(scopes, None).await.unwrap();
+                assert_eq!(
+                    token.token.secret(),
+                    "87e9abb1-79b9-4502-bbae-cfae8c610f23:my_account_key"
+                );
+                assert_eq!(token.expires_on.year(), 9999);
+            }
+        })
+        .await;
     }
 
     #[test]

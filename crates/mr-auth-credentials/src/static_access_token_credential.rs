@@ -84,36 +84,42 @@ mod tests {
 
     #[tokio::test]
     async fn returns_the_token_it_holds_even_when_expired() {
-        let clock = Arc::new(ManualClock::at_fixed_start());
-        let past = clock.now() - Duration::hours(1);
-        let credential = StaticAccessTokenCredential::with_clock(
-            AccessToken::new(Secret::new("tok-123"), past),
-            clock,
-        );
-        assert!(!credential.warned.load(Ordering::Relaxed));
-        let token = credential.get_token(&["anything"], None).await.unwrap();
-        assert_eq!(token.token.secret(), "tok-123");
-        assert_eq!(token.expires_on, past);
-        assert!(
-            credential.warned.load(Ordering::Relaxed),
-            "an expired token is reported by the injected clock"
-        );
-        assert!(!format!("{credential:?}").contains("tok-123"));
+        mr_auth_test_support::bounded(async move {
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let past = clock.now() - Duration::hours(1);
+            let credential = StaticAccessTokenCredential::with_clock(
+                AccessToken::new(Secret::new("tok-123"), past),
+                clock,
+            );
+            assert!(!credential.warned.load(Ordering::Relaxed));
+            let token = credential.get_token(&["anything"], None).await.unwrap();
+            assert_eq!(token.token.secret(), "tok-123");
+            assert_eq!(token.expires_on, past);
+            assert!(
+                credential.warned.load(Ordering::Relaxed),
+                "an expired token is reported by the injected clock"
+            );
+            assert!(!format!("{credential:?}").contains("tok-123"));
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn a_token_valid_by_the_injected_clock_is_not_reported() {
-        let clock = Arc::new(ManualClock::at_fixed_start());
-        let expiry = clock.now() + Duration::minutes(5);
-        let credential = StaticAccessTokenCredential::with_clock(
-            AccessToken::new(Secret::new("t"), expiry),
-            clock.clone(),
-        );
-        credential.get_token(&["x"], None).await.unwrap();
-        assert!(!credential.warned.load(Ordering::Relaxed));
-        clock.advance(std::time::Duration::from_secs(300));
-        credential.get_token(&["x"], None).await.unwrap();
-        assert!(credential.warned.load(Ordering::Relaxed));
+        mr_auth_test_support::bounded(async move {
+            let clock = Arc::new(ManualClock::at_fixed_start());
+            let expiry = clock.now() + Duration::minutes(5);
+            let credential = StaticAccessTokenCredential::with_clock(
+                AccessToken::new(Secret::new("t"), expiry),
+                clock.clone(),
+            );
+            credential.get_token(&["x"], None).await.unwrap();
+            assert!(!credential.warned.load(Ordering::Relaxed));
+            clock.advance(std::time::Duration::from_secs(300));
+            credential.get_token(&["x"], None).await.unwrap();
+            assert!(credential.warned.load(Ordering::Relaxed));
+        })
+        .await;
     }
 
     #[test]

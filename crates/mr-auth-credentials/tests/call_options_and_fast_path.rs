@@ -15,15 +15,13 @@ use mr_auth_core::{
 use mr_auth_credentials::{
     AccountKey, MixedRealityTokenCredential, MixedRealityTokenCredentialOptions,
 };
-use std::{future::Future, sync::Arc, time::Duration};
+use mr_auth_test_support::bounded_by;
+use std::{sync::Arc, time::Duration};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(600), test)
-        .await
-        .expect("the test did not finish")
-}
+/// A bound on every test, in (paused, auto-advancing where a test pauses) tokio time.
+const TEST_BOUND: Duration = Duration::from_secs(600);
 
 fn credential(url: &str, clock: &Arc<ManualClock>) -> Arc<MixedRealityTokenCredential> {
     MixedRealityTokenCredential::with_account_key(
@@ -49,7 +47,7 @@ fn in_context(options: StsTokenRequestOptions<'static>) -> TokenRequestOptions<'
 
 #[tokio::test]
 async fn options_in_the_context_reach_the_sts_request() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let mut server = mockito::Server::new_async().await;
         let clock = Arc::new(ManualClock::default());
         let cv: CorrelationVector = "DQzdx06xR5GYcLGnQTzs3w".parse().unwrap();
@@ -74,7 +72,7 @@ async fn options_in_the_context_reach_the_sts_request() {
 
 #[tokio::test]
 async fn retry_overrides_in_the_context_apply_to_the_fetch() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let mut server = mockito::Server::new_async().await;
         let clock = Arc::new(ManualClock::default());
         let failing = server
@@ -105,7 +103,7 @@ async fn retry_overrides_in_the_context_apply_to_the_fetch() {
 
 #[tokio::test(start_paused = true)]
 async fn a_call_timeout_bounds_the_callers_wait() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         // A server that accepts and never answers, in this (paused) runtime.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -145,7 +143,7 @@ async fn a_call_timeout_bounds_the_callers_wait() {
 
 #[tokio::test]
 async fn the_shared_token_is_one_allocation_and_a_clear_reaches_the_fast_path() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let mut server = mockito::Server::new_async().await;
         let clock = Arc::new(ManualClock::default());
         let first = server
@@ -186,7 +184,7 @@ async fn the_shared_token_is_one_allocation_and_a_clear_reaches_the_fast_path() 
 
 #[tokio::test]
 async fn the_fast_path_stops_at_the_refresh_point_of_the_injected_clock() {
-    bounded(async {
+    bounded_by(TEST_BOUND, async {
         let mut server = mockito::Server::new_async().await;
         let clock = Arc::new(ManualClock::default());
         let expiry = clock.now() + DAY;

@@ -108,19 +108,25 @@ mod tests {
 
     #[tokio::test]
     async fn full_body_yields_its_bytes() {
-        let body = ResponseBody::full("abc");
-        assert_eq!(body.size_hint().exact(), Some(3));
-        let bytes = body.collect().await.unwrap().to_bytes();
-        assert_eq!(&bytes[..], b"abc");
-        assert!(ResponseBody::empty().is_end_stream());
+        mr_auth_test_support::bounded(async move {
+            let body = ResponseBody::full("abc");
+            assert_eq!(body.size_hint().exact(), Some(3));
+            let bytes = body.collect().await.unwrap().to_bytes();
+            assert_eq!(&bytes[..], b"abc");
+            assert!(ResponseBody::empty().is_end_stream());
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn truncated_body_sends_half_then_fails() {
-        let mut body = ResponseBody::truncated(Bytes::from_static(b"0123456789"));
-        assert_eq!(body.size_hint().exact(), Some(10));
-        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        assert_eq!(&first[..], b"01234");
-        assert!(body.frame().await.unwrap().is_err());
+        mr_auth_test_support::bounded(async move {
+            let mut body = ResponseBody::truncated(Bytes::from_static(b"0123456789"));
+            assert_eq!(body.size_hint().exact(), Some(10));
+            let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+            assert_eq!(&first[..], b"01234");
+            assert!(body.frame().await.unwrap().is_err());
+        })
+        .await;
     }
 }

@@ -214,15 +214,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn activity_tracks_idle_time() {
-        let activity = Activity::new();
-        tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(activity.idle_for(), Some(Duration::from_secs(2)));
-        activity.begin();
-        assert_eq!(activity.idle_for(), None);
-        tokio::time::advance(Duration::from_secs(5)).await;
-        activity.end();
-        assert_eq!(activity.idle_for(), Some(Duration::ZERO));
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(activity.idle_for(), Some(Duration::from_secs(1)));
+        mr_auth_test_support::bounded(async move {
+            let activity = Activity::new();
+            tokio::time::advance(Duration::from_secs(2)).await;
+            assert_eq!(activity.idle_for(), Some(Duration::from_secs(2)));
+            activity.begin();
+            assert_eq!(activity.idle_for(), None);
+            tokio::time::advance(Duration::from_secs(5)).await;
+            activity.end();
+            assert_eq!(activity.idle_for(), Some(Duration::ZERO));
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(activity.idle_for(), Some(Duration::from_secs(1)));
+        })
+        .await;
     }
 }

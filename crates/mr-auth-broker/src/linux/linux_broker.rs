@@ -453,30 +453,33 @@ mod tests {
 
     #[tokio::test]
     async fn personal_accounts_and_foreign_ids_never_reach_the_bus() {
-        // An address nobody listens on: reaching the bus would be BrokerUnavailable with
-        // "cannot connect", which these checks must come before.
-        let b = LinuxBroker::new(Some(LinuxBrokerOptions {
-            bus_address: Some("unix:path=/nonexistent/mr-auth-test-bus".into()),
-            ..Default::default()
-        }))
-        .unwrap();
-        let e = b
-            .acquire_token_interactively(&request("consumers"), None)
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::BrokerUnavailable);
-        assert!(e.message().contains("work and school accounts only"), "{e}");
-        let foreign = BrokerAccount {
-            id: "wam:work:1".into(),
-            username: None,
-        };
-        let e = b
-            .acquire_token_silently(&request("organizations"), &foreign)
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
-        let e = b.broker_version().await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::BrokerUnavailable);
-        assert!(e.message().contains("cannot connect"), "{e}");
+        mr_auth_test_support::bounded(async move {
+            // An address nobody listens on: reaching the bus would be BrokerUnavailable with
+            // "cannot connect", which these checks must come before.
+            let b = LinuxBroker::new(Some(LinuxBrokerOptions {
+                bus_address: Some("unix:path=/nonexistent/mr-auth-test-bus".into()),
+                ..Default::default()
+            }))
+            .unwrap();
+            let e = b
+                .acquire_token_interactively(&request("consumers"), None)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BrokerUnavailable);
+            assert!(e.message().contains("work and school accounts only"), "{e}");
+            let foreign = BrokerAccount {
+                id: "wam:work:1".into(),
+                username: None,
+            };
+            let e = b
+                .acquire_token_silently(&request("organizations"), &foreign)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
+            let e = b.broker_version().await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BrokerUnavailable);
+            assert!(e.message().contains("cannot connect"), "{e}");
+        })
+        .await;
     }
 }

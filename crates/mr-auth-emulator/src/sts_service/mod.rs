@@ -511,40 +511,43 @@ mod tests {
 
     #[tokio::test]
     async fn faults_are_consumed_in_order_then_normal_service() {
-        let svc = Arc::new(service(AadMode::Disabled));
-        svc.push_faults([
-            Fault::Status {
-                status: 429,
-                retry_after_secs: Some(3),
-            },
-            Fault::DropConnection,
-        ]);
-        let request = || {
-            let mut builder = Request::get(format!(
-                "/Accounts/{ID}/token?api-version=2019-02-28-preview"
-            ));
-            for (name, value) in good_headers().iter() {
-                builder = builder.header(name, value);
-            }
-            builder.body(()).unwrap()
-        };
-        let first = svc.clone().handle(request()).await.unwrap();
-        assert_eq!(first.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(first.headers()[header::RETRY_AFTER], "3");
-        assert!(svc.clone().handle(request()).await.is_err());
-        let third = svc.clone().handle(request()).await.unwrap();
-        assert_eq!(third.status(), StatusCode::OK);
-        assert_eq!(
-            third.headers()[header::CONTENT_TYPE],
-            "application/json; charset=utf-8"
-        );
-        let stats = svc.stats();
-        assert_eq!(stats.token_requests, 3);
-        assert_eq!(stats.tokens_issued, 1);
-        assert_eq!(stats.count(429), 1);
-        assert_eq!(stats.dropped, 1);
-        assert_eq!(stats.faults_pending, 0);
-        assert_eq!(stats.recent[0].correlation_vector.as_deref(), Some(CV));
-        assert_eq!(svc.clear_faults(), 0);
+        mr_auth_test_support::bounded(async move {
+            let svc = Arc::new(service(AadMode::Disabled));
+            svc.push_faults([
+                Fault::Status {
+                    status: 429,
+                    retry_after_secs: Some(3),
+                },
+                Fault::DropConnection,
+            ]);
+            let request = || {
+                let mut builder = Request::get(format!(
+                    "/Accounts/{ID}/token?api-version=2019-02-28-preview"
+                ));
+                for (name, value) in good_headers().iter() {
+                    builder = builder.header(name, value);
+                }
+                builder.body(()).unwrap()
+            };
+            let first = svc.clone().handle(request()).await.unwrap();
+            assert_eq!(first.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(first.headers()[header::RETRY_AFTER], "3");
+            assert!(svc.clone().handle(request()).await.is_err());
+            let third = svc.clone().handle(request()).await.unwrap();
+            assert_eq!(third.status(), StatusCode::OK);
+            assert_eq!(
+                third.headers()[header::CONTENT_TYPE],
+                "application/json; charset=utf-8"
+            );
+            let stats = svc.stats();
+            assert_eq!(stats.token_requests, 3);
+            assert_eq!(stats.tokens_issued, 1);
+            assert_eq!(stats.count(429), 1);
+            assert_eq!(stats.dropped, 1);
+            assert_eq!(stats.faults_pending, 0);
+            assert_eq!(stats.recent[0].correlation_vector.as_deref(), Some(CV));
+            assert_eq!(svc.clear_faults(), 0);
+        })
+        .await;
     }
 }

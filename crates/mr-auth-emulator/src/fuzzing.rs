@@ -30,8 +30,8 @@ impl Clock for FixedClock {
 }
 
 /// One service per AAD mode, built once (generating the signing key is slow).
-fn services() -> &'static [Arc<StsService>; 3] {
-    static SERVICES: OnceLock<[Arc<StsService>; 3]> = OnceLock::new();
+fn services() -> &'static [Arc<StsService>; 4] {
+    static SERVICES: OnceLock<[Arc<StsService>; 4]> = OnceLock::new();
     SERVICES.get_or_init(|| {
         let service = |mode: AadMode| {
             let account = Account::new(
@@ -61,6 +61,16 @@ fn services() -> &'static [Arc<StsService>; 3] {
                 audience: "https://sts.mixedreality.azure.com".to_owned(),
             }),
             service(AadMode::Permissive),
+            service(AadMode::SignatureChecked {
+                issuer: "https://login.microsoftonline.com/tenant/v2.0".to_owned(),
+                audience: "https://sts.mixedreality.azure.com".to_owned(),
+                keys: crate::AadSigningKeys::from_jwks(
+                    TokenSigner::generate()
+                        .expect("the signing key generates")
+                        .jwks(),
+                )
+                .expect("a signer's key set is usable"),
+            }),
         ]
     })
 }
@@ -85,8 +95,8 @@ pub fn request(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let service = Arc::clone(&services()[usize::from(selector % 3)]);
-    let fault = match selector / 3 % 8 {
+    let service = Arc::clone(&services()[usize::from(selector % 4)]);
+    let fault = match selector / 4 % 8 {
         1 => Some(Fault::Status {
             status: 429,
             retry_after_secs: Some(1),

@@ -4,6 +4,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aad_mode;
+mod aad_signing_keys;
 mod account;
 mod account_key;
 mod clock;
@@ -24,6 +25,7 @@ mod sts_service;
 mod token_signer;
 
 pub use aad_mode::AadMode;
+pub use aad_signing_keys::AadSigningKeys;
 pub use account::Account;
 pub use account_key::AccountKey;
 pub use clock::{Clock, SystemClock};

@@ -1,5 +1,5 @@
-//! The checks of an AAD bearer token, per [`AadMode`]. No signature is checked (see
-//! [`AadMode`]).
+//! The checks of an AAD bearer token, per [`AadMode`]: the signature only in
+//! [`AadMode::SignatureChecked`], against its configured keys.
 
 use super::authorization::Rejection;
 use crate::AadMode;
@@ -27,51 +27,70 @@ pub(super) fn check_aad_token(mode: &AadMode, token: &str, now: u64) -> Result<(
     let malformed =
         Rejection::unauthorized("Invalid token: the bearer token is not a well-formed jwt");
     // The shape check is mr-auth-core's JWT decoder (one decoder for client and emulator).
-    let claims = mr_auth_core::decode_jwt_parts_unverified(token)
-        .map_err(|_| malformed)?
-        .claims;
+    let parts = mr_auth_core::decode_jwt_parts_unverified(token).map_err(|_| malformed)?;
+    let claims = parts.claims;
     let exp = numeric_claim(&claims, "exp");
     let expired = Rejection::unauthorized("Invalid token: the azure ad token has expired");
     match mode {
-        AadMode::ClaimsChecked { issuer, audience } => {
-            if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
+        AadMode::ClaimsChecked { issuer, audience } => check_claims(&claims, issuer, audience, now),
+        AadMode::SignatureChecked {
+            issuer,
+            audience,
+            keys,
+        } => {
+            if !keys.verify(token, &parts.header) {
                 return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token has an unexpected issuer",
+                    "Invalid token: the azure ad token's signature does not verify against the configured keys (rs256 or es256, by kid)",
                 ));
             }
-            let audience_ok = match claims.get("aud") {
-                Some(serde_json::Value::String(aud)) => aud == audience,
-                Some(serde_json::Value::Array(auds)) => {
-                    auds.iter().any(|a| a.as_str() == Some(audience.as_str()))
-                }
-                _ => false,
-            };
-            if !audience_ok {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token has the wrong audience; request the scope https://sts.mixedreality.azure.com//.default",
-                ));
-            }
-            match exp {
-                None => {
-                    return Err(Rejection::unauthorized(
-                        "Invalid token: the azure ad token has no exp claim",
-                    ))
-                }
-                Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => return Err(expired),
-                Some(_) => {}
-            }
-            if numeric_claim(&claims, "nbf")
-                .is_some_and(|nbf| nbf > now.saturating_add(AAD_SKEW_SECS))
-            {
-                return Err(Rejection::unauthorized(
-                    "Invalid token: the azure ad token is not valid yet",
-                ));
-            }
-            Ok(())
+            check_claims(&claims, issuer, audience, now)
         }
-        _ => match exp {
+        AadMode::Disabled | AadMode::Permissive => match exp {
             Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => Err(expired),
             _ => Ok(()),
         },
     }
+}
+
+/// `iss`, `aud`, `exp` and `nbf` as [`AadMode::ClaimsChecked`] documents them.
+fn check_claims(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    issuer: &str,
+    audience: &str,
+    now: u64,
+) -> Result<(), Rejection> {
+    if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer) {
+        return Err(Rejection::unauthorized(
+            "Invalid token: the azure ad token has an unexpected issuer",
+        ));
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => aud == audience,
+        Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(Rejection::unauthorized(
+            "Invalid token: the azure ad token has the wrong audience; request the scope https://sts.mixedreality.azure.com//.default",
+        ));
+    }
+    match numeric_claim(claims, "exp") {
+        None => {
+            return Err(Rejection::unauthorized(
+                "Invalid token: the azure ad token has no exp claim",
+            ))
+        }
+        Some(exp) if exp.saturating_add(AAD_SKEW_SECS) <= now => {
+            return Err(Rejection::unauthorized(
+                "Invalid token: the azure ad token has expired",
+            ))
+        }
+        Some(_) => {}
+    }
+    if numeric_claim(claims, "nbf").is_some_and(|nbf| nbf > now.saturating_add(AAD_SKEW_SECS)) {
+        return Err(Rejection::unauthorized(
+            "Invalid token: the azure ad token is not valid yet",
+        ));
+    }
+    Ok(())
 }

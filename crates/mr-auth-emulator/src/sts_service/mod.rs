@@ -473,6 +473,57 @@ mod tests {
     }
 
     #[test]
+    fn aad_signature_checked_mode_needs_a_configured_key_and_the_claims() {
+        let now = 1_700_000_000;
+        let signer = TokenSigner::generate().unwrap();
+        let mode = AadMode::SignatureChecked {
+            issuer: "https://sts.windows.net/t/".to_owned(),
+            audience: "https://sts.mixedreality.azure.com".to_owned(),
+            keys: crate::AadSigningKeys::from_jwks(signer.jwks()).unwrap(),
+        };
+        let signed = |signer: &TokenSigner, iss: &str| {
+            signer
+                .sign(&crate::token_signer::TokenClaims {
+                    jti: Uuid::nil(),
+                    aid: Uuid::nil(),
+                    tid: Uuid::nil(),
+                    rid: "r",
+                    aao: "a",
+                    apr: "p",
+                    iss,
+                    aud: "https://sts.mixedreality.azure.com",
+                    iat: now - 10,
+                    nbf: now - 10,
+                    exp: Some(now + 3600),
+                })
+                .unwrap()
+        };
+        assert!(
+            check_aad_token(&mode, &signed(&signer, "https://sts.windows.net/t/"), now).is_ok()
+        );
+        let other = TokenSigner::generate().unwrap();
+        let unsigned = jwt(serde_json::json!({
+            "iss": "https://sts.windows.net/t/",
+            "aud": "https://sts.mixedreality.azure.com",
+            "exp": now + 3600,
+        }));
+        for bad in [
+            unsigned,
+            signed(&other, "https://sts.windows.net/t/"),
+            signed(&signer, "https://evil/"),
+        ] {
+            let err = check_aad_token(&mode, &bad, now).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNAUTHORIZED);
+        }
+        let err =
+            check_aad_token(&mode, &signed(&other, "https://sts.windows.net/t/"), now).unwrap_err();
+        assert!(
+            err.www_authenticate.unwrap().contains("signature"),
+            "says why"
+        );
+    }
+
+    #[test]
     fn aad_permissive_mode_checks_only_shape_and_exp() {
         let now = 1_700_000_000;
         let mode = AadMode::Permissive;

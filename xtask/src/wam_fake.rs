@@ -24,6 +24,9 @@ const REGISTERED_PATH: &str = "C:\\mr-auth-wam-fake\\mr_auth_wam_fake.dll";
 const CLASSES: &[&str] = &[
     "Windows.Security.Authentication.Web.Core.WebAuthenticationCoreManager",
     "Windows.Security.Authentication.Web.Core.WebTokenRequest",
+    // The account picker of MSA passthrough.
+    "Windows.UI.ApplicationSettings.AccountsSettingsPane",
+    "Windows.UI.ApplicationSettings.WebAccountProviderCommand",
 ];
 
 const CLASS_KEY: &str = "HKLM\\Software\\Microsoft\\WindowsRuntime\\ActivatableClassId";

@@ -19,7 +19,8 @@ use mr_auth_test_support::{
     mock_authority::{CLIENT_ID, TENANT},
 };
 use mr_auth_wam_fake::{
-    FakeAccount, FakeCall, FakeProviderError, FakeResponse, FakeScript, FakeStatus, FakeWam,
+    FakeAccount, FakeCall, FakePicker, FakePickerChoice, FakeProviderError, FakeResponse,
+    FakeScript, FakeStatus, FakeWam,
 };
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 use wam_support::wine_version;
@@ -605,6 +606,10 @@ async fn msa_passthrough_redeems_the_msa_transfer_token_with_the_aad_plugin() {
     };
     let Some(fake) = fake(FakeScript {
         responses: vec![transfer, success("passthrough-token")],
+        account_picker: Some(FakePicker {
+            choice: FakePickerChoice::Personal,
+            hold: false,
+        }),
         ..FakeScript::default()
     })
     .await
@@ -620,6 +625,11 @@ async fn msa_passthrough_redeems_the_msa_transfer_token_with_the_aad_plugin() {
     assert_eq!(token.token.token.secret(), "passthrough-token");
     let account = token.account.expect("the msa account");
     assert_eq!(account.username.as_deref(), Some("someone@outlook.com"));
+    // Tenant `consumers`: work and school accounts cannot serve it, so the picker offers
+    // personal accounts only.
+    let shown = fake.wam.calls_to(SHOW_PICKER);
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert_eq!(shown[0].offered, [provider("consumers")]);
 
     let calls = fake.wam.calls_to("RequestTokenForWindowAsync");
     assert_eq!(calls.len(), 2, "{calls:#?}");
@@ -810,4 +820,324 @@ async fn pop_is_still_pop_needs_broker_and_reaches_no_winrt_call() {
     assert_eq!(e.kind(), ErrorKind::PopNeedsBroker, "{e}");
     assert_eq!(browser.count(), 0);
     assert_eq!(fake.wam.calls(), [], "wam is not even activated for pop");
+}
+
+/// The call that shows the account picker of MSA passthrough.
+const SHOW_PICKER: &str = "ShowAddAccountForWindowAsync";
+
+/// Microsoft's provider for `authority`, as the fake records it.
+fn provider(authority: &str) -> (String, String) {
+    (MICROSOFT_PROVIDER.to_owned(), authority.to_owned())
+}
+
+fn picker(choice: FakePickerChoice) -> Option<FakePicker> {
+    Some(FakePicker {
+        choice,
+        hold: false,
+    })
+}
+
+/// The calls on the account picker's pane.
+const PICKER_METHODS: [&str; 4] = [
+    "GetForWindow",
+    "AccountCommandsRequested",
+    SHOW_PICKER,
+    "RemoveAccountCommandsRequested",
+];
+
+/// The picker calls, in order.
+fn picker_methods(calls: &[FakeCall]) -> Vec<&str> {
+    methods(calls)
+        .into_iter()
+        .filter(|m| PICKER_METHODS.contains(m))
+        .collect()
+}
+
+#[tokio::test]
+async fn msa_passthrough_shows_the_combined_picker_and_a_work_account_gets_the_aad_token() {
+    let Some(fake) = fake(FakeScript {
+        responses: vec![success("work-token")],
+        account_picker: picker(FakePickerChoice::WorkOrSchool),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let broker = wam_broker();
+    let request = broker_request("organizations", true).await;
+    let token =
+        bounded(broker.acquire_token_interactively(&request, ParentWindowHandle::from_raw(0x99)))
+            .await
+            .unwrap();
+    assert_eq!(token.token.token.secret(), "work-token");
+    let account = token.account.expect("the work account");
+    assert_eq!(account.id, "wam:work:wam-account-1");
+
+    let calls = fake.wam.calls();
+    assert_eq!(picker_methods(&calls), PICKER_METHODS, "{calls:#?}");
+    for call in calls
+        .iter()
+        .filter(|c| PICKER_METHODS.contains(&c.method.as_str()))
+    {
+        assert_eq!(
+            call.hwnd,
+            Some(0x99),
+            "parented to the given window: {call:#?}"
+        );
+    }
+    let shown = calls.iter().find(|c| c.method == SHOW_PICKER).unwrap();
+    assert_eq!(
+        shown.offered,
+        [provider("organizations"), provider("consumers")],
+        "work or school first, then personal"
+    );
+    assert_eq!(shown.picked, Some(provider("organizations")));
+    // Then the aad plugin's dialog, parented to the same window, for the requested scope.
+    let dialogs = fake.wam.calls_to("RequestTokenForWindowAsync");
+    assert_eq!(dialogs.len(), 1, "{dialogs:#?}");
+    assert_eq!(dialogs[0].hwnd, Some(0x99));
+    let sent = dialogs[0].request.as_ref().unwrap();
+    assert_eq!(sent.provider_authority, "organizations");
+    assert_eq!(sent.scope, SCOPE_WITH_OIDC);
+    assert_eq!(sent.prompt_type, 1);
+    assert!(!sent.properties.contains_key("SamlAssertion"));
+    assert_eq!(
+        sent.properties.get("authority").map(String::as_str),
+        Some("https://login.microsoftonline.com/common")
+    );
+    assert_on_wam_thread(&calls);
+}
+
+#[tokio::test]
+async fn a_personal_account_picked_runs_the_passthrough_exchange() {
+    let transfer = FakeResponse {
+        properties: BTreeMap::from([("code".to_owned(), "transfer-secret".to_owned())]),
+        account: Some(FakeAccount {
+            id: "msa-account-7".into(),
+            user_name: "someone@outlook.com".into(),
+        }),
+        ..success("msa-plugin-token")
+    };
+    let Some(fake) = fake(FakeScript {
+        responses: vec![transfer, success("passthrough-token")],
+        account_picker: picker(FakePickerChoice::Personal),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let broker = wam_broker();
+    let request = broker_request(TENANT, true).await;
+    let token =
+        bounded(broker.acquire_token_interactively(&request, ParentWindowHandle::from_raw(0x99)))
+            .await
+            .unwrap();
+    assert_eq!(token.token.token.secret(), "passthrough-token");
+    let account = token.account.expect("the msa account");
+    assert_eq!(account.id, "wam:msa-passthrough:msa-account-7");
+
+    let calls = fake.wam.calls();
+    let shown = calls.iter().find(|c| c.method == SHOW_PICKER).unwrap();
+    assert_eq!(shown.offered, [provider(TENANT), provider("consumers")]);
+    assert_eq!(shown.picked, Some(provider("consumers")));
+    let dialogs = fake.wam.calls_to("RequestTokenForWindowAsync");
+    assert_eq!(dialogs.len(), 2, "{dialogs:#?}");
+    let first = dialogs[0].request.as_ref().unwrap();
+    assert_eq!(first.provider_authority, "consumers", "the msa plugin");
+    assert_eq!(first.scope, TRANSFER_SCOPE);
+    let second = dialogs[1].request.as_ref().unwrap();
+    assert_eq!(second.provider_authority, "organizations", "the aad plugin");
+    assert_eq!(
+        second.properties.get("SamlAssertion").map(String::as_str),
+        Some("transfer-secret")
+    );
+    assert!(dialogs.iter().all(|c| c.hwnd == Some(0x99)));
+    // The picker came first.
+    let position = |m: &str| methods(&calls).iter().position(|c| *c == m).unwrap();
+    assert!(position(SHOW_PICKER) < position("RequestTokenForWindowAsync"));
+    assert_on_wam_thread(&calls);
+}
+
+#[tokio::test]
+async fn closing_the_picker_without_a_choice_is_user_cancelled() {
+    let Some(fake) = fake(FakeScript {
+        responses: vec![success("must-not-be-used")],
+        account_picker: picker(FakePickerChoice::Dismiss),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let (c, browser) = credential(InteractiveBrowserBrokerCredentialOptions {
+        enable_msa_passthrough: true,
+        parent_window_handle: ParentWindowHandle::from_raw(0x5150),
+        ..Default::default()
+    });
+    let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UserCancelled, "{e}");
+    assert_eq!(browser.count(), 0, "a cancelled picker opens no browser");
+    let calls = fake.wam.calls();
+    let shown = calls.iter().find(|c| c.method == SHOW_PICKER).unwrap();
+    assert_eq!(shown.hwnd, Some(0x5150));
+    assert_eq!(shown.picked, None);
+    assert!(
+        !methods(&calls)
+            .iter()
+            .any(|m| m.starts_with("RequestToken")),
+        "no dialog after the picker closed: {calls:#?}"
+    );
+    assert_eq!(
+        picker_methods(&calls).last(),
+        Some(&"RemoveAccountCommandsRequested")
+    );
+}
+
+#[tokio::test]
+async fn without_passthrough_or_with_a_login_hint_no_picker_is_shown() {
+    let Some(fake) = fake(FakeScript {
+        responses: vec![success("first"), success("second")],
+        // Would answer, if the picker were shown.
+        account_picker: picker(FakePickerChoice::WorkOrSchool),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let window = ParentWindowHandle::from_raw(0x42);
+    let broker = wam_broker();
+    let request = broker_request("organizations", false).await;
+    let token = bounded(broker.acquire_token_interactively(&request, window))
+        .await
+        .unwrap();
+    assert_eq!(token.token.token.secret(), "first");
+
+    let mut hinted = broker_request("organizations", true).await;
+    hinted.login_hint = Some("someone@contoso.com".into());
+    let token = bounded(broker.acquire_token_interactively(&hinted, window))
+        .await
+        .unwrap();
+    assert_eq!(token.token.token.secret(), "second");
+
+    let calls = fake.wam.calls();
+    assert_eq!(
+        methods(&calls),
+        [
+            "FindAccountProviderWithAuthorityAsync",
+            "RequestTokenForWindowAsync",
+            "FindAccountProviderWithAuthorityAsync",
+            "RequestTokenForWindowAsync",
+        ],
+        "today's path, no picker: {calls:#?}"
+    );
+    let hinted_call = &fake.wam.calls_to("RequestTokenForWindowAsync")[1];
+    assert_eq!(
+        hinted_call
+            .request
+            .as_ref()
+            .unwrap()
+            .properties
+            .get("LoginHint")
+            .map(String::as_str),
+        Some("someone@contoso.com")
+    );
+}
+
+#[tokio::test]
+async fn an_account_signed_in_through_the_picker_gets_tokens_silently_without_it() {
+    let Some(fake) = fake(FakeScript {
+        accounts: vec![work_account()],
+        responses: vec![success("interactive-token"), success("silent-token")],
+        account_picker: picker(FakePickerChoice::WorkOrSchool),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let (c, browser) = credential(InteractiveBrowserBrokerCredentialOptions {
+        enable_msa_passthrough: true,
+        parent_window_handle: ParentWindowHandle::from_raw(0x5150),
+        ..Default::default()
+    });
+    let first = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    assert_eq!(first.token.secret(), "interactive-token");
+    // Another scope: not cached, so the broker's silent call with the account from before.
+    let second = bounded(c.get_token_info(&["https://storage.azure.com/.default"], None))
+        .await
+        .unwrap();
+    assert_eq!(second.token.secret(), "silent-token");
+    assert_eq!(browser.count(), 0);
+
+    let calls = fake.wam.calls();
+    assert_eq!(
+        fake.wam.calls_to(SHOW_PICKER).len(),
+        1,
+        "the picker only for the first sign-in: {calls:#?}"
+    );
+    let silent = fake.wam.calls_to("GetTokenSilentlyWithWebAccountAsync");
+    assert_eq!(silent.len(), 1, "{calls:#?}");
+    assert_eq!(silent[0].account_id.as_deref(), Some("wam-account-1"));
+    let position = |m: &str| methods(&calls).iter().rposition(|c| *c == m).unwrap();
+    assert!(position(SHOW_PICKER) < position("GetTokenSilentlyWithWebAccountAsync"));
+    assert_on_wam_thread(&calls);
+}
+
+#[tokio::test]
+async fn dropping_the_callers_future_while_the_picker_is_open_cancels_it() {
+    let Some(fake) = fake(FakeScript {
+        responses: vec![success("must-not-be-used")],
+        account_picker: Some(FakePicker {
+            choice: FakePickerChoice::WorkOrSchool,
+            hold: true,
+        }),
+        ..FakeScript::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let broker = wam_broker();
+    let request = broker_request("organizations", true).await;
+    let pending = tokio::spawn(async move {
+        broker
+            .acquire_token_interactively(&request, ParentWindowHandle::from_raw(0x42))
+            .await
+    });
+    let wam = fake.wam;
+    let held = tokio::task::spawn_blocking(move || wam.wait_until_held(1, Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(held, "the picker is open: {:#?}", fake.wam.calls());
+    // The caller gives up: its future is dropped.
+    pending.abort();
+    assert!(pending.await.unwrap_err().is_cancelled());
+    let removed = tokio::task::spawn_blocking(move || {
+        wam.wait_for_call("RemoveAccountCommandsRequested", Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    assert!(removed, "the handler was removed: {:#?}", fake.wam.calls());
+    let calls = fake.wam.calls();
+    let cancel = calls
+        .iter()
+        .find(|c| c.method == "IAsyncInfo.Cancel")
+        .unwrap_or_else(|| panic!("the fake saw Cancel: {calls:#?}"));
+    assert_eq!(
+        cancel.operation.as_deref(),
+        Some(SHOW_PICKER),
+        "the open picker was the operation cancelled"
+    );
+    assert!(
+        !methods(&calls)
+            .iter()
+            .any(|m| m.starts_with("RequestToken")),
+        "no dialog after the cancelled picker: {calls:#?}"
+    );
+    // Cancel, like every other call, came from the wam thread, not the tokio worker that
+    // dropped the future.
+    assert_on_wam_thread(&calls);
 }

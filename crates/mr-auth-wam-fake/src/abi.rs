@@ -14,11 +14,18 @@
 )]
 
 use std::ffi::c_void;
-use windows::Security::{
-    Authentication::Web::Core::{
-        WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestStatus,
+use windows::{
+    Foundation::TypedEventHandler,
+    Security::{
+        Authentication::Web::Core::{
+            WebTokenRequest, WebTokenRequestPromptType, WebTokenRequestStatus,
+        },
+        Credentials::{WebAccount, WebAccountProvider, WebAccountState},
     },
-    Credentials::{WebAccount, WebAccountProvider, WebAccountState},
+    UI::ApplicationSettings::{
+        AccountsSettingsPane, AccountsSettingsPaneCommandsRequestedEventArgs,
+        WebAccountProviderCommandInvokedHandler,
+    },
 };
 use windows_core::{interface, IUnknown, IUnknown_Vtbl, Ref, GUID, HRESULT, HSTRING};
 
@@ -208,3 +215,46 @@ macro_rules! inspectable {
     };
 }
 pub(crate) use inspectable;
+
+#[interface("81ea942c-4f09-4406-a538-838d9b14b7e6")]
+pub(crate) unsafe trait IAccountsSettingsPane: IInspectableSlots {
+    fn AccountCommandsRequested(
+        &self,
+        handler: Ref<PaneCommandsRequestedHandler>,
+        token: *mut i64,
+    ) -> HRESULT;
+    fn RemoveAccountCommandsRequested(&self, token: i64) -> HRESULT;
+}
+
+#[interface("3b68c099-db19-45d0-9abf-95d3773c9330")]
+pub(crate) unsafe trait IAccountsSettingsPaneCommandsRequestedEventArgs:
+    IInspectableSlots
+{
+    fn WebAccountProviderCommands(&self, result: *mut *mut c_void) -> HRESULT;
+    fn WebAccountCommands(&self, result: *mut *mut c_void) -> HRESULT;
+    fn CredentialCommands(&self, result: *mut *mut c_void) -> HRESULT;
+    fn Commands(&self, result: *mut *mut c_void) -> HRESULT;
+    fn HeaderText(&self, result: *mut HSTRING) -> HRESULT;
+    fn SetHeaderText(&self, value: Ref<HSTRING>) -> HRESULT;
+    fn GetDeferral(&self, result: *mut *mut c_void) -> HRESULT;
+}
+
+#[interface("d69bdd9a-a0a6-4e9b-88dc-c71e757a3501")]
+pub(crate) unsafe trait IWebAccountProviderCommand: IInspectableSlots {
+    fn WebAccountProvider(&self, result: *mut *mut c_void) -> HRESULT;
+    fn Invoked(&self, result: *mut *mut c_void) -> HRESULT;
+}
+
+#[interface("d5658a1b-b176-4776-8469-a9d3ff0b3f59")]
+pub(crate) unsafe trait IWebAccountProviderCommandFactory: IInspectableSlots {
+    fn CreateWebAccountProviderCommand(
+        &self,
+        provider: Ref<WebAccountProvider>,
+        invoked: Ref<WebAccountProviderCommandInvokedHandler>,
+        result: *mut *mut c_void,
+    ) -> HRESULT;
+}
+
+/// The `AccountCommandsRequested` event's delegate type.
+pub(crate) type PaneCommandsRequestedHandler =
+    TypedEventHandler<AccountsSettingsPane, AccountsSettingsPaneCommandsRequestedEventArgs>;

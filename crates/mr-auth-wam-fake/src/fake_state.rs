@@ -25,6 +25,7 @@ fn lock() -> MutexGuard<'static, FakeState> {
 
 /// Replaces the script and forgets every call received.
 pub(crate) fn reset(script: FakeScript) {
+    crate::accounts_settings_pane::forget_panes();
     *lock() = FakeState {
         script,
         ..FakeState::default()

@@ -14,12 +14,17 @@
 //!   its `Properties` map);
 //! - the objects those calls return: `WebAccountProvider`, `WebAccount`,
 //!   `WebTokenRequestResult`, `WebTokenResponse`, `WebProviderError`, and every
-//!   `IAsyncOperation` (which records `Cancel`).
+//!   `IAsyncOperation` (which records `Cancel`);
+//! - the account picker: `Windows.UI.ApplicationSettings.AccountsSettingsPane` through
+//!   `IAccountsSettingsPaneInterop` (`GetForWindow`, `ShowAddAccountForWindowAsync`, whose
+//!   `IAsyncAction` records `Cancel` too), its `AccountCommandsRequested` event, and
+//!   `WebAccountProviderCommand` (its factory and the commands the module offers).
 //!
 //! Each test scripts the fake and reads what it received through `FakeWam` (the same DLL,
 //! loaded into the test process, which is where combase loads it too): a `FakeScript` says
-//! which accounts exist and how each token call answers (status, token, response properties,
-//! provider error, or held pending until cancelled); every call is recorded as a `FakeCall`
+//! which accounts exist, how each token call answers (status, token, response properties,
+//! provider error, or held pending until cancelled) and which command the user picks in the
+//! account picker (work or school, personal, none, or the pane left open); every call is recorded as a `FakeCall`
 //! with its thread and COM apartment.
 //!
 //! On other platforms the crate is empty.
@@ -29,11 +34,20 @@
 #[allow(unsafe_code, reason = "COM vtables (FFI)")]
 mod abi;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "COM out-parameters (FFI)")]
+mod accounts_settings_pane;
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
+mod async_action;
+#[cfg(windows)]
 #[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
 mod async_operation;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "GetThreadDescription/CoGetApartmentType (FFI)")]
 mod call_context;
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
+mod command_vector;
 #[allow(
     unreachable_pub,
     reason = "exported from the DLL (`#[no_mangle]`), not through Rust paths"
@@ -53,6 +67,9 @@ mod manager;
 #[allow(unsafe_code, reason = "COM out-parameters (FFI)")]
 mod objects;
 #[cfg(windows)]
+#[allow(unsafe_code, reason = "COM out-parameters (FFI)")]
+mod provider_command;
+#[cfg(windows)]
 mod script;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
@@ -62,5 +79,6 @@ mod string_map;
 pub use fake_wam::FakeWam;
 #[cfg(windows)]
 pub use script::{
-    FakeAccount, FakeCall, FakeProviderError, FakeRequest, FakeResponse, FakeScript, FakeStatus,
+    FakeAccount, FakeCall, FakePicker, FakePickerChoice, FakeProviderError, FakeRequest,
+    FakeResponse, FakeScript, FakeStatus,
 };

@@ -7,9 +7,11 @@ use crate::{
         IWebAuthenticationCoreManagerStatics_Impl, IWebTokenRequestFactory,
         IWebTokenRequestFactory_Impl,
     },
+    accounts_settings_pane::FakePaneFactory,
     async_operation::FakeOperation,
     fake_state,
     objects::{answer, FakeProvider, FakeResult, FakeTokenRequest, FakeWebAccount, E_NOTIMPL},
+    provider_command::FakeProviderCommandFactory,
     FakeCall,
 };
 use std::ffi::c_void;
@@ -381,6 +383,10 @@ pub(crate) fn factory_for(class: &str) -> Option<IActivationFactory> {
         }
         "Windows.Security.Authentication.Web.Core.WebTokenRequest" => {
             Some(FakeTokenRequestFactory.into())
+        }
+        "Windows.UI.ApplicationSettings.AccountsSettingsPane" => Some(FakePaneFactory.into()),
+        "Windows.UI.ApplicationSettings.WebAccountProviderCommand" => {
+            Some(FakeProviderCommandFactory.into())
         }
         _ => None,
     }

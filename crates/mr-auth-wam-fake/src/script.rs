@@ -16,6 +16,31 @@ pub struct FakeScript {
     /// The answers to token calls (`GetTokenSilently*`, `RequestToken*`), in order; a call
     /// after the last one fails with `E_UNEXPECTED`.
     pub responses: Vec<FakeResponse>,
+    /// What the user does in the account picker (`AccountsSettingsPane`); `None`: the test
+    /// expects no picker, and `ShowAddAccountForWindowAsync` fails with `E_UNEXPECTED`.
+    pub account_picker: Option<FakePicker>,
+}
+
+/// The user's answer to the account picker.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FakePicker {
+    /// Which of the offered commands is invoked.
+    pub choice: FakePickerChoice,
+    /// Keep the pane open (the `ShowAddAccountForWindowAsync` action pending) until it is
+    /// cancelled, without invoking any command.
+    pub hold: bool,
+}
+
+/// Which `WebAccountProviderCommand` the user picks in the pane.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum FakePickerChoice {
+    /// The first command whose provider's authority is not `consumers` (work or school).
+    #[default]
+    WorkOrSchool,
+    /// The command whose provider's authority is `consumers` (a personal account).
+    Personal,
+    /// None: the pane is closed without a choice.
+    Dismiss,
 }
 
 /// A `WebAccount`.
@@ -124,4 +149,11 @@ pub struct FakeCall {
     pub request: Option<FakeRequest>,
     /// For a token call or `Cancel`: which token call (0-based, in the order they came).
     pub token_call: Option<usize>,
+    /// For `Cancel`: the method whose operation was cancelled.
+    pub operation: Option<String>,
+    /// For `ShowAddAccountForWindowAsync`: the providers of the `WebAccountProviderCommand`s
+    /// the `AccountCommandsRequested` handlers added, as (id, authority), in order.
+    pub offered: Vec<(String, String)>,
+    /// For `ShowAddAccountForWindowAsync`: the provider of the command the fake invoked.
+    pub picked: Option<(String, String)>,
 }

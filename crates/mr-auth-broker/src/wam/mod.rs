@@ -6,10 +6,12 @@
 //! - platform-neutral, compiled and unit-tested everywhere: which provider serves a request
 //!   ([`wam_route`]), the request's properties ([`wam_token_request`]), what a result status
 //!   means ([`wam_status`]), reading a response and its expiry ([`wam_response`]), failed
-//!   calls ([`wam_call_error`]), account ids ([`wam_account_id`]) and the parent window choice
+//!   calls ([`wam_call_error`]), account ids ([`wam_account_id`]), what the MSA passthrough
+//!   account picker offers ([`wam_account_picker`]) and the parent window choice
 //!   ([`window_handle_choice`]);
 //! - Windows only: the worker thread in COM's multi-threaded apartment ([`mta_thread`]), the
-//!   WinRT calls ([`wam_client`]), the broker ([`wam_broker`]) and Wine detection
+//!   WinRT calls ([`wam_client`]), the account picker's pane ([`accounts_settings_pane`]), the
+//!   broker ([`wam_broker`]) and Wine detection
 //!   ([`wine_detection`]). These are the only files with `unsafe` code, each block with a
 //!   `SAFETY` comment.
 // The platform-neutral parts are used only by the Windows broker; they are compiled on every
@@ -23,6 +25,7 @@
 )]
 
 mod wam_account_id;
+mod wam_account_picker;
 mod wam_call_error;
 mod wam_response;
 mod wam_route;
@@ -30,6 +33,9 @@ mod wam_status;
 mod wam_token_request;
 mod window_handle_choice;
 
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "IAccountsSettingsPaneInterop (COM FFI)")]
+mod accounts_settings_pane;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "CoInitializeEx/CoUninitialize (FFI)")]
 mod mta_thread;

@@ -8,7 +8,9 @@ use windows::{
     core::HRESULT,
     Win32::System::Com::{CoInitializeEx, CoUninitialize, COINIT_MULTITHREADED},
 };
-use windows_future::{AsyncOperationCompletedHandler, IAsyncOperation};
+use windows_future::{
+    AsyncActionCompletedHandler, AsyncOperationCompletedHandler, IAsyncAction, IAsyncOperation,
+};
 
 /// Runs `work` on a new thread in the multi-threaded apartment and waits for it without
 /// blocking the executor. Dropping the returned future cancels the WAM operation `work` is
@@ -93,23 +95,59 @@ impl Canceller {
     where
         R: windows::core::RuntimeType + 'static,
     {
+        self.wait_until_done(
+            |wake| {
+                operation.SetCompleted(&AsyncOperationCompletedHandler::new(move |_, _| {
+                    // The receiver is gone only once this wait returned; nobody to tell then.
+                    let _ = wake.send(Wake::Completed);
+                    Ok(())
+                }))
+            },
+            || {
+                // Cancel only fails when the operation already finished: nothing to cancel.
+                let _ = operation.Cancel();
+            },
+        )?;
+        operation.GetResults()
+    }
+
+    /// [`Canceller::wait`] for an operation without a result (`IAsyncAction`), such as the
+    /// account picker's `ShowAddAccountForWindowAsync`.
+    pub(crate) fn wait_action(&self, action: IAsyncAction) -> windows::core::Result<()> {
+        self.wait_until_done(
+            |wake| {
+                action.SetCompleted(&AsyncActionCompletedHandler::new(move |_, _| {
+                    // The receiver is gone only once this wait returned; nobody to tell then.
+                    let _ = wake.send(Wake::Completed);
+                    Ok(())
+                }))
+            },
+            || {
+                // Cancel only fails when the action already finished: nothing to cancel.
+                let _ = action.Cancel();
+            },
+        )?;
+        action.GetResults()
+    }
+
+    /// Registers a completion handler through `set_completed` and blocks until it sends
+    /// [`Wake::Completed`], unless cancelled first (or meanwhile): then calls `cancel`, from
+    /// this thread, and returns `ERROR_CANCELLED`.
+    fn wait_until_done(
+        &self,
+        set_completed: impl FnOnce(mpsc::Sender<Wake>) -> windows::core::Result<()>,
+        cancel: impl FnOnce(),
+    ) -> windows::core::Result<()> {
         let (wake, woken) = mpsc::channel();
         {
             let mut state = self.lock();
             if state.cancelled {
-                // Cancel only fails when the operation already finished: nothing to cancel.
-                let _ = operation.Cancel();
+                cancel();
                 return Err(CANCELLED.into());
             }
             state.waiting = Some(wake.clone());
         }
-        let completed = AsyncOperationCompletedHandler::new(move |_, _| {
-            // The receiver is gone only once this wait returned; nobody to tell then.
-            let _ = wake.send(Wake::Completed);
-            Ok(())
-        });
-        let registered = operation.SetCompleted(&completed);
-        let outcome = match registered {
+        let outcome = match set_completed(wake) {
             Ok(()) => woken.recv(),
             Err(e) => {
                 self.lock().waiting = None;
@@ -118,11 +156,11 @@ impl Canceller {
         };
         self.lock().waiting = None;
         match outcome {
-            Ok(Wake::Completed) => operation.GetResults(),
+            Ok(Wake::Completed) => Ok(()),
             // Every sender dropped without a word cannot happen while `state.waiting` holds
             // one; treat it as a cancellation all the same.
             Ok(Wake::Cancelled) | Err(_) => {
-                let _ = operation.Cancel();
+                cancel();
                 Err(CANCELLED.into())
             }
         }

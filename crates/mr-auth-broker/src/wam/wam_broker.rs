@@ -1,8 +1,10 @@
 //! [`WamBroker`]: the [`PlatformBroker`] of Windows, through WinRT's Web Account Manager.
 
 use super::{
+    accounts_settings_pane::show_account_picker,
     mta_thread::run_in_mta,
     wam_account_id::WamAccountId,
+    wam_account_picker::{AccountPickerOffer, PickedAccount},
     wam_client::{account_id_and_name, provider_authority, read_result, WamClient},
     wam_route::{AccountKind, WamRoute, CONSUMERS, DEFAULT_ACCOUNT_PROVIDER, MICROSOFT_PROVIDER},
     wam_token_request::{WamCall, WamTokenRequest},
@@ -13,7 +15,10 @@ use crate::{
     PlatformBroker, Result,
 };
 use async_trait::async_trait;
-use windows::Security::{Authentication::Web::Core::WebTokenRequest, Credentials::WebAccount};
+use windows::Security::{
+    Authentication::Web::Core::WebTokenRequest,
+    Credentials::{WebAccount, WebAccountProvider},
+};
 
 /// WAM through WinRT (`Windows.Security.Authentication.Web.Core`).
 ///
@@ -21,7 +26,9 @@ use windows::Security::{Authentication::Web::Core::WebTokenRequest, Credentials:
 /// - Silent with the OS default account: the provider of `https://login.windows.local`
 ///   (whose authority says work or personal), then `GetTokenSilentlyAsync(request)`.
 /// - Interactive: `RequestTokenForWindowAsync(hwnd, request)`, parented to the application's
-///   window, else the console, foreground or desktop window.
+///   window, else the console, foreground or desktop window. With MSA passthrough and no
+///   login hint, Windows' account picker (`AccountsSettingsPane`, parented the same way)
+///   first asks whether to sign in with a work or school account or a personal one.
 /// - MSA passthrough: a transfer token from the MSA plugin
 ///   (`service::http://Passport.NET/purpose::PURPOSE_AAD_WAM_TRANSFER`), redeemed by the AAD
 ///   plugin as a `SamlAssertion`.
@@ -116,10 +123,7 @@ impl PlatformBroker for WamBroker {
     }
 }
 
-fn microsoft_provider(
-    wam: &WamClient<'_>,
-    authority: &str,
-) -> Result<windows::Security::Credentials::WebAccountProvider> {
+fn microsoft_provider(wam: &WamClient<'_>, authority: &str) -> Result<WebAccountProvider> {
     wam.provider(MICROSOFT_PROVIDER, Some(authority))
 }
 
@@ -244,29 +248,86 @@ fn interactively(
     request: &BrokerRequest,
     window: ParentWindowHandle,
 ) -> Result<BrokerToken> {
+    if let Some(offer) = AccountPickerOffer::for_request(request) {
+        return interactively_with_picker(wam, request, window, &offer);
+    }
     let route = WamRoute::for_tenant(&request.tenant_id, request.enable_msa_passthrough);
-    let redirect = request.redirect_uri.as_str();
     match route.kind {
         AccountKind::Work | AccountKind::Personal => {
-            let web_request = final_request(wam, request, &route, WamCall::Interactive, None)?;
-            read_result(&wam.interactive(window, &web_request, None)?, redirect)?
-                .into_broker_token(route.kind, None)
+            let provider = microsoft_provider(wam, &route.provider_authority)?;
+            interactively_with_provider(wam, request, window, &route, &provider)
         }
         AccountKind::MsaPassthrough => {
-            // The personal-account sign-in, asking the MSA plugin for a transfer token.
             let msa = microsoft_provider(wam, CONSUMERS)?;
-            let transfer = WamTokenRequest::transfer_token(request, correlation_id());
-            let transfer_request = wam.web_token_request(&msa, &transfer)?;
-            let response =
-                read_result(&wam.interactive(window, &transfer_request, None)?, redirect)?;
-            let account = response.account(AccountKind::MsaPassthrough);
-            let transfer = response.transfer_token()?;
-            let web_request =
-                final_request(wam, request, &route, WamCall::Interactive, Some(transfer))?;
-            read_result(&wam.interactive(window, &web_request, None)?, redirect)?
-                .into_broker_token(route.kind, account)
+            passthrough_interactively(wam, request, window, &route, &msa)
         }
     }
+}
+
+/// MSA passthrough without a login hint: Windows' account picker asks which kind of account
+/// to sign in with, then that provider's dialog runs.
+fn interactively_with_picker(
+    wam: &WamClient<'_>,
+    request: &BrokerRequest,
+    window: ParentWindowHandle,
+    offer: &AccountPickerOffer,
+) -> Result<BrokerToken> {
+    let Some(picked) = show_account_picker(wam.canceller(), window, offer)? else {
+        return Err(Error::new(
+            ErrorKind::UserCancelled,
+            "the account picker was closed without choosing an account",
+        ));
+    };
+    tracing::debug!(?picked, "account picked in the wam account picker");
+    let route = offer.route(picked);
+    match picked {
+        PickedAccount::WorkOrSchool => {
+            let provider = microsoft_provider(wam, &route.provider_authority)?;
+            interactively_with_provider(wam, request, window, &route, &provider)
+        }
+        PickedAccount::Personal => {
+            let msa = microsoft_provider(wam, CONSUMERS)?;
+            passthrough_interactively(wam, request, window, &route, &msa)
+        }
+    }
+}
+
+/// The dialog of `provider` (a work or personal account, no passthrough).
+fn interactively_with_provider(
+    wam: &WamClient<'_>,
+    request: &BrokerRequest,
+    window: ParentWindowHandle,
+    route: &WamRoute,
+    provider: &WebAccountProvider,
+) -> Result<BrokerToken> {
+    let wam_request =
+        WamTokenRequest::for_request(request, route.kind, WamCall::Interactive, correlation_id());
+    let web_request = wam.web_token_request(provider, &wam_request)?;
+    read_result(
+        &wam.interactive(window, &web_request, None)?,
+        &request.redirect_uri,
+    )?
+    .into_broker_token(route.kind, None)
+}
+
+/// The personal-account sign-in of the MSA plugin (`msa`), asking for a transfer token that
+/// the AAD plugin then redeems in its own dialog.
+fn passthrough_interactively(
+    wam: &WamClient<'_>,
+    request: &BrokerRequest,
+    window: ParentWindowHandle,
+    route: &WamRoute,
+    msa: &WebAccountProvider,
+) -> Result<BrokerToken> {
+    let redirect = request.redirect_uri.as_str();
+    let transfer = WamTokenRequest::transfer_token(request, correlation_id());
+    let transfer_request = wam.web_token_request(msa, &transfer)?;
+    let response = read_result(&wam.interactive(window, &transfer_request, None)?, redirect)?;
+    let account = response.account(AccountKind::MsaPassthrough);
+    let transfer = response.transfer_token()?;
+    let web_request = final_request(wam, request, route, WamCall::Interactive, Some(transfer))?;
+    read_result(&wam.interactive(window, &web_request, None)?, redirect)?
+        .into_broker_token(route.kind, account)
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub(crate) enum WamStage {
     ProviderLookup,
     /// A token request or account lookup after WAM was found.
     Call,
+    /// The account picker of MSA passthrough (`AccountsSettingsPane`).
+    AccountPicker,
 }
 
 /// A failed WinRT call: the step, the HRESULT (as its unsigned bit pattern) and the system's
@@ -41,6 +43,8 @@ impl WamCallError {
     ///   falls back to the browser where it may;
     /// - a cancelled operation: [`ErrorKind::UserCancelled`];
     /// - an invalid parent window: [`ErrorKind::InvalidInput`];
+    /// - the account picker not registered (a Windows without it, such as Server Core):
+    ///   [`ErrorKind::BrokerUnavailable`];
     /// - anything else: [`ErrorKind::AuthenticationFailed`] with the HRESULT and message.
     pub(crate) fn into_error(self) -> Error {
         let hr = format!("hresult 0x{:08X}", self.hresult);
@@ -69,11 +73,19 @@ impl WamCallError {
                 ErrorKind::BrokerUnavailable,
                 format!("wam has no microsoft account provider here ({what}){wine}"),
             ),
-            WamStage::Call => match self.hresult {
+            WamStage::AccountPicker if self.hresult == REGDB_E_CLASSNOTREG => Error::new(
+                ErrorKind::BrokerUnavailable,
+                format!("wam's account picker (AccountsSettingsPane) is not registered on this system ({what}){wine}"),
+            ),
+            WamStage::Call | WamStage::AccountPicker => match self.hresult {
                 E_CANCELLED => Error::new(ErrorKind::UserCancelled, format!("the wam sign-in was cancelled ({what})")),
                 E_INVALID_WINDOW_HANDLE => Error::new(
                     ErrorKind::InvalidInput,
                     format!("the parent window handle is not a valid window ({what}); pass the hwnd of a top-level window of this process"),
+                ),
+                _ if self.stage == WamStage::AccountPicker => Error::new(
+                    ErrorKind::AuthenticationFailed,
+                    format!("wam's account picker failed ({what}){wine}"),
                 ),
                 _ => Error::new(
                     ErrorKind::AuthenticationFailed,
@@ -151,5 +163,23 @@ mod tests {
         let e = call(WamStage::Call, 0x8007_0005, "Access is denied.");
         assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
         assert!(e.message().contains("0x80070005: Access is denied."), "{e}");
+    }
+
+    #[test]
+    fn account_picker_failures_name_the_picker() {
+        let e = call(WamStage::AccountPicker, REGDB_E_CLASSNOTREG, "");
+        assert_eq!(e.kind(), ErrorKind::BrokerUnavailable);
+        assert!(e.message().contains("AccountsSettingsPane"), "{e}");
+        assert_eq!(
+            call(WamStage::AccountPicker, E_CANCELLED, "").kind(),
+            ErrorKind::UserCancelled
+        );
+        let e = call(WamStage::AccountPicker, 0x8000_FFFF, "Catastrophic failure");
+        assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
+        assert!(
+            e.message().starts_with("wam's account picker failed"),
+            "{e}"
+        );
+        assert!(e.message().contains("0x8000FFFF"), "{e}");
     }
 }

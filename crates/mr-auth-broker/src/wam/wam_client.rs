@@ -39,7 +39,7 @@ impl std::fmt::Debug for WamClient<'_> {
 }
 
 /// The credential's error for a failed WinRT call at `stage`.
-fn failed(stage: WamStage, error: &windows::core::Error) -> crate::Error {
+pub(crate) fn failed(stage: WamStage, error: &windows::core::Error) -> crate::Error {
     let hresult = error.code();
     let message = if hresult.is_ok() {
         // windows-rs reports a null result (nothing found) as an "empty" error.
@@ -66,6 +66,11 @@ impl<'a> WamClient<'a> {
             factory::<WebAuthenticationCoreManager, IWebAuthenticationCoreManagerInterop>()
                 .map_err(|e| failed(WamStage::Activation, &e))?;
         Ok(Self { interop, canceller })
+    }
+
+    /// Cancels what this broker call waits on when the caller stops waiting.
+    pub(crate) fn canceller(&self) -> &Canceller {
+        self.canceller
     }
 
     fn wait<R>(&self, stage: WamStage, op: windows::core::Result<IAsyncOperation<R>>) -> Result<R>

@@ -116,7 +116,8 @@ impl WamRoute {
         }
     }
 
-    fn work(authority: &str) -> Self {
+    /// A work or school account, from the AAD plugin's provider for `authority`.
+    pub(crate) fn work(authority: &str) -> Self {
         Self {
             kind: AccountKind::Work,
             provider_authority: authority.to_owned(),
@@ -125,7 +126,7 @@ impl WamRoute {
 
     /// Passthrough: the final token comes from the AAD plugin's `organizations` provider; the
     /// transfer token from the MSA plugin ([`CONSUMERS`]).
-    fn passthrough() -> Self {
+    pub(crate) fn passthrough() -> Self {
         Self {
             kind: AccountKind::MsaPassthrough,
             provider_authority: ORGANIZATIONS.to_owned(),

@@ -9,6 +9,7 @@
 mod cli_error;
 mod decode_command;
 mod emulator_command;
+mod logging;
 mod token_command;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,10 @@ const AFTER_HELP: &str =
 #[derive(Debug, Parser)]
 #[command(name = "mr-auth", version, about, after_help = AFTER_HELP)]
 struct Cli {
+    /// Show what mr-auth does on standard error (-v: debug, -vv: trace); `RUST_LOG` (e.g.
+    /// `RUST_LOG=mr_auth_broker=trace`) replaces this filter. Secrets are never shown.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +44,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Token(args) => token_command::run(args).await,
         Command::Decode(args) => decode_command::run(args),

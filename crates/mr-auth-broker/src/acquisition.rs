@@ -1,11 +1,13 @@
 use crate::{
     credential_config::CredentialConfig,
+    credential_persistence::{CredentialPersistence, Lookup},
+    interactive_browser_broker_credential::EXPIRY_BUFFER,
     interactive_browser_flow::with_oidc_scopes,
     refresh_token::RefreshToken,
     token_endpoint::{Grant, TokenResponse},
     token_request::TokenRequest,
-    AccessTokenInfo, BrokerAccount, BrokerRequest, BrokerToken, Error, ErrorKind, PlatformBroker,
-    Result, TokenType,
+    AccessTokenInfo, AuthenticationRecord, BrokerAccount, BrokerRequest, BrokerToken, CacheWrite,
+    Error, ErrorKind, PlatformBroker, Result, TenantId, TokenType,
 };
 use azure_core::http::Context;
 use std::{
@@ -14,6 +16,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 use url::Url;
+use zeroize::Zeroizing;
 
 /// The acquisition steps after the cache, and what they remember between requests (the
 /// broker's account, the browser flow's refresh tokens, whether the broker is unavailable).
@@ -28,15 +31,45 @@ pub(crate) struct Acquirer {
     broker_account: Mutex<Option<BrokerAccount>>,
     /// Set once the broker reported itself unavailable: the browser flow is used from then on.
     broker_unavailable: Mutex<Option<Error>>,
+    /// The browser flow's account: the configured record, then the last one signed in. Its
+    /// tokens are looked for in the persistent cache.
+    account: Mutex<Option<AuthenticationRecord>>,
+    persistence: Option<CredentialPersistence>,
+}
+
+/// What an interactive sign-in (or a refresh) brought.
+pub(crate) struct SignIn {
+    pub(crate) token: AccessTokenInfo,
+    /// The account, when the answer identified it.
+    pub(crate) record: Option<AuthenticationRecord>,
+    /// Why the tokens could not be stored in the persistent cache, when it is configured.
+    pub(crate) persist_error: Option<Error>,
 }
 
 impl Acquirer {
     pub(crate) fn new(config: CredentialConfig) -> Self {
+        let persistence = config
+            .token_cache_persistence
+            .clone()
+            .map(|o| CredentialPersistence::new(o, config.cache_environment.clone()));
         Self {
+            account: Mutex::new(config.authentication_record.clone()),
+            persistence,
             config,
             refresh_tokens: Mutex::new(HashMap::new()),
             broker_account: Mutex::new(None),
             broker_unavailable: Mutex::new(None),
+        }
+    }
+
+    /// Before an explicit sign-in with persistence asked for: the cache the browser flow would
+    /// store into must open, so the user does not sign in for nothing.
+    pub(crate) async fn check_persistence(&self, request: &TokenRequest) -> Result<()> {
+        match &self.persistence {
+            Some(p) if self.usable_broker().is_none() => {
+                p.cache(request.enable_cae).await.map(|_| ())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -62,7 +95,33 @@ impl Acquirer {
             return Err(self.pop_needs_broker());
         }
         let rt_key = refresh_token_key(request);
-        let refresh_token = self.lock_refresh_tokens().get(&rt_key).cloned();
+        let mut stored_refresh_token = None;
+        let account = lock(&self.account).clone();
+        if let (Some(persistence), Some(account)) = (&self.persistence, account) {
+            let realm = request.tenant.as_str().to_ascii_lowercase();
+            let lookup = Lookup {
+                client_id: self.config.client_id.as_str(),
+                environment: &self.config.environment,
+                realm: &realm,
+                scopes: &request.scopes,
+                valid_until: self.config.clock.now() + EXPIRY_BUFFER,
+                has_claims: request.claims.is_some(),
+            };
+            let stored = persistence
+                .find(request.enable_cae, &account, &lookup)
+                .await;
+            if let Some(token) = stored.access_token {
+                tracing::debug!(
+                    home_account_id = account.home_account_id(),
+                    "access token from the persistent token cache"
+                );
+                return Ok(token);
+            }
+            stored_refresh_token = stored.refresh_token;
+        }
+        // The persistent cache's refresh token first: another process may have rotated it.
+        let refresh_token =
+            stored_refresh_token.or_else(|| self.lock_refresh_tokens().get(&rt_key).cloned());
         if let Some(refresh_token) = refresh_token {
             let scopes = with_oidc_scopes(&request.scopes);
             let redirect = self
@@ -86,7 +145,12 @@ impl Acquirer {
                 )
                 .await
             {
-                Ok(response) => return Ok(self.accept_browser_response(response, &rt_key)),
+                Ok(response) => {
+                    return Ok(self
+                        .accept_browser_response(response, request, "refresh_token")
+                        .await
+                        .token)
+                }
                 Err(e) if is_silent_miss(&e) => {
                     tracing::info!(reason = %e, "the refresh token was refused; signing in again");
                     self.lock_refresh_tokens().remove(&rt_key);
@@ -104,14 +168,21 @@ impl Acquirer {
         &self,
         request: &TokenRequest,
         context: &Context<'_>,
-    ) -> Result<AccessTokenInfo> {
+    ) -> Result<SignIn> {
         if let Some(broker) = self.usable_broker() {
             check_pop_support(&*broker, request)?;
             let broker_request = self.broker_request(&*broker, request);
             let dialog = broker
                 .acquire_token_interactively(&broker_request, self.config.parent_window_handle);
             match tokio::time::timeout(self.config.timeout, dialog).await {
-                Ok(Ok(token)) => return self.accept_broker_token(token, request),
+                Ok(Ok(token)) => {
+                    let record = self.broker_record(&token, &request.tenant);
+                    return Ok(SignIn {
+                        token: self.accept_broker_token(token, request)?,
+                        record,
+                        persist_error: None,
+                    });
+                }
                 Ok(Err(e)) if e.kind() == ErrorKind::BrokerUnavailable => {
                     self.mark_unavailable(e);
                 }
@@ -137,7 +208,9 @@ impl Acquirer {
                 context,
             )
             .await?;
-        Ok(self.accept_browser_response(response, &refresh_token_key(request)))
+        Ok(self
+            .accept_browser_response(response, request, "authorization_code")
+            .await)
     }
 
     /// The broker's silent steps; `Ok(None)` when they all missed (`miss` says why).
@@ -257,11 +330,127 @@ impl Acquirer {
         Ok(token.token)
     }
 
-    fn accept_browser_response(&self, response: TokenResponse, rt_key: &str) -> AccessTokenInfo {
-        if let Some(rt) = response.refresh_token {
-            self.lock_refresh_tokens().insert(rt_key.to_owned(), rt);
+    /// Takes in a token response of the browser flow: remembers its account and refresh
+    /// token, and merges it into the persistent cache when one is configured (a failure
+    /// there is a warning: the tokens stay in memory).
+    async fn accept_browser_response(
+        &self,
+        response: TokenResponse,
+        request: &TokenRequest,
+        grant_type: &str,
+    ) -> SignIn {
+        let config = &self.config;
+        let details = &response.details;
+        let record = AuthenticationRecord::from_token_response(
+            &config.environment,
+            &config.client_id,
+            details.client_info.as_deref(),
+            details.id_token.as_deref().map(String::as_str),
+            &request.tenant,
+        );
+        if let Some(record) = &record {
+            *lock(&self.account) = Some(record.clone());
         }
-        response.token
+        let mut persist_error = None;
+        if let Some(persistence) = &self.persistence {
+            let write = self.cache_write(&response, request, grant_type);
+            if let Err(e) = persistence.store(request.enable_cae, &write).await {
+                tracing::warn!(error = %e, "the token response could not be stored in the persistent token cache; it is kept in memory only");
+                persist_error = Some(e);
+            }
+        }
+        if let Some(rt) = response.refresh_token {
+            self.lock_refresh_tokens()
+                .insert(refresh_token_key(request), rt);
+        }
+        SignIn {
+            token: response.token,
+            record,
+            persist_error,
+        }
+    }
+
+    /// The response as MSAL's `TokenCache.add` takes it.
+    fn cache_write(
+        &self,
+        response: &TokenResponse,
+        request: &TokenRequest,
+        grant_type: &str,
+    ) -> CacheWrite {
+        let details = &response.details;
+        let scopes = match &details.scope {
+            Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
+            None => request.scopes.clone(),
+        };
+        CacheWrite {
+            client_id: self.config.client_id.as_str().to_owned(),
+            environment: self.config.environment.clone(),
+            // The tenant as requested, as MSAL keys its entries (and looks them up).
+            realm: request.tenant.as_str().to_ascii_lowercase(),
+            scopes,
+            access_token: Some(Zeroizing::new(response.token.token.secret().to_owned())),
+            token_type: Some(response.token.token_type.scheme().to_owned()),
+            expires_in: details.expires_in,
+            ext_expires_in: details.ext_expires_in,
+            refresh_in: details.refresh_in,
+            refresh_token: response
+                .refresh_token
+                .as_ref()
+                .map(|rt| Zeroizing::new(rt.secret().to_owned())),
+            id_token: details.id_token.clone(),
+            client_info: details.client_info.clone(),
+            grant_type: Some(grant_type.to_owned()),
+            now: Some(self.config.clock.now()),
+        }
+    }
+
+    /// The record of a broker's account: its home account id (the Linux broker's
+    /// `homeAccountId`), else the access token's `oid.tid`; its user name, else the token's.
+    fn broker_record(
+        &self,
+        token: &BrokerToken,
+        tenant: &TenantId,
+    ) -> Option<AuthenticationRecord> {
+        let claims = mr_auth_core::decode_jwt_unverified(token.token.token.secret())
+            .map(|jwt| jwt.claims)
+            .unwrap_or_default();
+        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let from_account = token
+            .account
+            .as_ref()
+            .and_then(|a| a.id.rsplit(':').next())
+            .map(str::to_owned);
+        let from_token = match (claim("oid"), claim("tid")) {
+            (Some(oid), Some(tid)) => Some(format!("{oid}.{tid}")),
+            _ => None,
+        };
+        let username = token
+            .account
+            .as_ref()
+            .and_then(|a| a.username.clone())
+            .or_else(|| {
+                ["preferred_username", "upn", "unique_name"]
+                    .into_iter()
+                    .find_map(claim)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let tenant = claim("tid")
+            .and_then(|t| TenantId::new(t).ok())
+            .unwrap_or_else(|| tenant.clone());
+        [from_account, from_token]
+            .into_iter()
+            .flatten()
+            .find_map(|home| {
+                AuthenticationRecord::new(
+                    self.config.environment.as_str(),
+                    self.config.client_id.clone(),
+                    home,
+                    tenant.clone(),
+                    username.as_str(),
+                )
+                .ok()
+            })
     }
 
     fn lock_refresh_tokens(&self) -> MutexGuard<'_, HashMap<String, RefreshToken>> {

@@ -83,6 +83,43 @@ impl AuthenticationRecord {
         })
     }
 
+    /// The record of the account a token response signed in, as azure-identity builds it:
+    /// `homeAccountId` from `client_info` (`<uid>.<utid>`), `username` from the id token
+    /// (`preferred_username`, `upn` or `email`; empty for accounts without one), `tenantId`
+    /// from its `tid` (else the `utid`, else the requested tenant). `None` when the response
+    /// does not identify the account well enough.
+    pub(crate) fn from_token_response(
+        environment: &str,
+        client_id: &ClientId,
+        client_info: Option<&str>,
+        id_token: Option<&str>,
+        requested_tenant: &TenantId,
+    ) -> Option<Self> {
+        let (uid, utid) = crate::msal_token_cache::parse_client_info(client_info?).ok()?;
+        let claims = id_token
+            .and_then(|t| mr_auth_core::decode_jwt_unverified(t).ok())
+            .map(|jwt| jwt.claims)
+            .unwrap_or_default();
+        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let username = ["preferred_username", "upn", "email"]
+            .into_iter()
+            .find_map(claim)
+            .filter(|u| u.len() <= 256 && !u.chars().any(char::is_control))
+            .unwrap_or_default();
+        let tenant = claim("tid")
+            .and_then(|t| TenantId::new(t).ok())
+            .or_else(|| TenantId::new(&utid).ok())
+            .unwrap_or_else(|| requested_tenant.clone());
+        Self::new(
+            environment,
+            client_id.clone(),
+            format!("{uid}.{utid}"),
+            tenant,
+            username,
+        )
+        .ok()
+    }
+
     /// Reads a record from the JSON that [`to_json`](Self::to_json) (or Python's
     /// `AuthenticationRecord.serialize()`) wrote.
     ///

@@ -1,8 +1,9 @@
 use crate::{
-    interactive_browser_flow::InteractiveBrowserFlow, token_endpoint::TokenEndpoint,
-    AdditionallyAllowedTenants, AuthorityHost, ClientId, EnvironmentSource, Error,
+    interactive_browser_flow::InteractiveBrowserFlow, msal_token_cache::same_environment,
+    token_endpoint::TokenEndpoint, AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost,
+    CacheEnvironment, ClientId, EnvironmentSource, Error,
     InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker, Result,
-    TenantId,
+    TenantId, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
 use mr_auth_core::Clock;
@@ -27,6 +28,12 @@ pub(crate) struct CredentialConfig {
     pub(crate) flow: InteractiveBrowserFlow,
     pub(crate) token_endpoint: TokenEndpoint,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The authority host's host name, lower-cased: the `environment` of cache entries and
+    /// the `authority` of records, as MSAL names it.
+    pub(crate) environment: String,
+    pub(crate) token_cache_persistence: Option<TokenCachePersistenceOptions>,
+    pub(crate) cache_environment: CacheEnvironment,
+    pub(crate) authentication_record: Option<AuthenticationRecord>,
 }
 
 impl CredentialConfig {
@@ -62,6 +69,30 @@ impl CredentialConfig {
             },
             None => (None, None),
         };
+        let environment = authority_host
+            .url()
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if let Some(record) = &options.authentication_record {
+            if !record
+                .client_id()
+                .as_str()
+                .eq_ignore_ascii_case(options.client_id.as_str())
+            {
+                return Err(Error::invalid_input(format!(
+                    "authentication_record is for client id {}, but the credential's client_id is {}; use the record's client id, or sign in again with this one",
+                    record.client_id(),
+                    options.client_id
+                )));
+            }
+            if !same_environment(record.authority(), &environment) {
+                return Err(Error::invalid_input(format!(
+                    "authentication_record was made at the authority {}, but the credential's authority host is {environment}; use the record's authority host, or sign in again with this one",
+                    record.authority()
+                )));
+            }
+        }
         let token_endpoint = TokenEndpoint::new(
             Pipeline::new(
                 option_env!("CARGO_PKG_NAME"),
@@ -100,6 +131,12 @@ impl CredentialConfig {
             flow,
             token_endpoint,
             clock: options.clock,
+            environment,
+            token_cache_persistence: options.token_cache_persistence,
+            cache_environment: options
+                .cache_environment
+                .unwrap_or_else(CacheEnvironment::from_env),
+            authentication_record: options.authentication_record,
         })
     }
 }

@@ -2,7 +2,7 @@ use crate::{
     acquisition::Acquirer,
     credential_config::CredentialConfig,
     token_request::{CacheKey, TokenRequest},
-    AccessTokenInfo, BrokerTokenRequestOptions, Error, ErrorKind,
+    AccessTokenInfo, AuthenticationRecord, BrokerTokenRequestOptions, Error, ErrorKind,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
 };
 use azure_core::{
@@ -20,7 +20,7 @@ use std::{
 };
 
 /// Tokens count as expired this long before `expires_on`.
-const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
+pub(crate) const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
 
 /// Signs a user in to Entra ID through the platform broker (WAM on Windows, the Microsoft
 /// identity broker on Linux) or, where there is none, the system browser; the Rust
@@ -110,12 +110,78 @@ impl InteractiveBrowserBrokerCredential {
                 other => return other,
             }
         }
-        let token = self
+        let sign_in = self
             .acquirer
             .acquire_interactively(&request, context)
             .await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(&key, token)
+        self.cache.insert(&key, sign_in.token)
+    }
+
+    /// Signs the user in interactively (the broker's dialog, or the browser flow where there
+    /// is no broker) for `scopes`, and returns the [`AuthenticationRecord`] of the account:
+    /// the Python `authenticate`. It always shows UI, even with
+    /// `disable_interactive_fallback` (it is the explicit sign-in that option asks for).
+    ///
+    /// Afterwards this credential's `get_token` is silent for that account. With
+    /// `token_cache_persistence` the browser flow's tokens are stored in the persistent
+    /// cache, so that a later process with this record (`authentication_record`) signs in
+    /// silently too; keep the record where the application keeps its settings
+    /// ([`AuthenticationRecord::to_json`]). With a platform broker the broker keeps the
+    /// tokens, and the record names the broker's account.
+    ///
+    /// ```no_run
+    /// use mr_auth_broker::{
+    ///     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    ///     TokenCachePersistenceOptions,
+    /// };
+    ///
+    /// # async fn run() -> mr_auth_broker::Result<()> {
+    /// let credential = InteractiveBrowserBrokerCredential::new(Some(
+    ///     InteractiveBrowserBrokerCredentialOptions {
+    ///         token_cache_persistence: Some(TokenCachePersistenceOptions::default()),
+    ///         ..Default::default()
+    ///     },
+    /// ))?;
+    /// let record = credential
+    ///     .authenticate(&["https://management.azure.com/.default"], None)
+    ///     .await?;
+    /// std::fs::write("auth-record.json", record.to_json()).ok();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::TimedOut`],
+    /// [`ErrorKind::AuthenticationFailed`]...); [`ErrorKind::PersistentCache`] when
+    /// `token_cache_persistence` is set and the cache cannot be opened (checked before any UI
+    /// is shown) or the tokens could not be stored (this credential still has them in
+    /// memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
+    pub async fn authenticate(
+        &self,
+        scopes: &[&str],
+        options: Option<BrokerTokenRequestOptions>,
+    ) -> Result<AuthenticationRecord> {
+        let config = &self.acquirer.config;
+        let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
+        let key = request.cache_key(config);
+        self.acquirer.check_persistence(&request).await?;
+        let _one_sign_in_at_a_time = self.interactive.lock().await;
+        let sign_in = self
+            .acquirer
+            .acquire_interactively(&request, &Context::new())
+            .await?;
+        self.sign_ins.fetch_add(1, Ordering::SeqCst);
+        self.cache.insert(&key, sign_in.token)?;
+        if let Some(e) = sign_in.persist_error {
+            return Err(e);
+        }
+        sign_in.record.ok_or_else(|| {
+            Error::protocol(
+                "the sign-in succeeded but the authority's answer did not identify the account \
+                 (no usable client_info or id token), so there is no record to return",
+            )
+        })
     }
 
     /// The silent steps, through the shared single-flight cache.

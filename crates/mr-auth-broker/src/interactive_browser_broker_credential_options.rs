@@ -1,6 +1,7 @@
 use crate::{
-    AdditionallyAllowedTenants, AuthorityHost, AuthorizeUrlHandler, BrokerMode, ClientId,
-    ParentWindowHandle, RedirectUri, TenantId,
+    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, AuthorizeUrlHandler,
+    BrokerMode, CacheEnvironment, ClientId, ParentWindowHandle, RedirectUri, TenantId,
+    TokenCachePersistenceOptions,
 };
 use azure_core::http::ClientOptions;
 use mr_auth_core::{Clock, SystemClock};
@@ -66,6 +67,31 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     pub client_options: ClientOptions,
     /// The source of "now" for token expiry. Default: the system clock.
     pub clock: Arc<dyn Clock>,
+    /// Keep the browser flow's tokens between processes, in the persistent cache that MSAL
+    /// applications (azure-identity, the Azure CLI's MSAL) share: see
+    /// [`TokenCachePersistenceOptions`] for where it is stored. `None` (the default): tokens
+    /// live in this credential's memory only, and every new process signs in again.
+    ///
+    /// With it, every successful token response of the browser flow is merged into the cache
+    /// (under its cross-process lock), and with an account known (an
+    /// [`authentication_record`](Self::authentication_record), or after a sign-in)
+    /// `get_token` first looks there: a valid access token needs no network, a refresh token
+    /// needs no browser. With a platform broker the broker keeps its own tokens and this
+    /// cache is not used.
+    pub token_cache_persistence: Option<TokenCachePersistenceOptions>,
+    /// The account signed in before, usually by
+    /// [`InteractiveBrowserBrokerCredential::authenticate`](crate::InteractiveBrowserBrokerCredential::authenticate)
+    /// in an earlier process (or by Python's azure-identity): with
+    /// [`token_cache_persistence`](Self::token_cache_persistence) the first `get_token` of a
+    /// new process is then silent for that account. Its client id must be `client_id`, and
+    /// its authority `authority_host`'s host ([`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// otherwise).
+    pub authentication_record: Option<AuthenticationRecord>,
+    /// Where the persistent cache's store is looked for (home and local app data
+    /// directories, the session bus of the Secret Service). `None` (the default):
+    /// [`CacheEnvironment::from_env`], the process's own. Tests and applications that keep
+    /// the cache elsewhere set it.
+    pub cache_environment: Option<CacheEnvironment>,
 }
 
 impl Default for InteractiveBrowserBrokerCredentialOptions {
@@ -88,6 +114,9 @@ impl Default for InteractiveBrowserBrokerCredentialOptions {
             broker: BrokerMode::default(),
             client_options: ClientOptions::default(),
             clock: Arc::new(SystemClock),
+            token_cache_persistence: None,
+            authentication_record: None,
+            cache_environment: None,
         }
     }
 }
@@ -122,6 +151,9 @@ impl fmt::Debug for InteractiveBrowserBrokerCredentialOptions {
             .field("loopback_ports", &self.loopback_ports)
             .field("authorize_url_handler", &self.authorize_url_handler)
             .field("broker", &self.broker)
+            .field("token_cache_persistence", &self.token_cache_persistence)
+            .field("authentication_record", &self.authentication_record)
+            .field("cache_environment", &self.cache_environment)
             .finish_non_exhaustive()
     }
 }

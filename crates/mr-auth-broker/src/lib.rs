@@ -18,6 +18,7 @@ mod cache_file;
 mod cache_lock;
 mod client_id;
 mod credential_config;
+mod credential_persistence;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
 mod dpapi;

@@ -661,7 +661,8 @@ fn credential_key(
     .to_ascii_lowercase()
 }
 
-fn same_environment(a: &str, b: &str) -> bool {
+/// Whether two authority hosts are one environment (equal, or both public-cloud aliases).
+pub(crate) fn same_environment(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
         || (PUBLIC_CLOUD_ALIASES
             .iter()
@@ -672,7 +673,7 @@ fn same_environment(a: &str, b: &str) -> bool {
 }
 
 /// `(uid, utid)` from a `client_info` value: base64url JSON `{"uid":"...","utid":"..."}`.
-fn parse_client_info(client_info: &str) -> Result<(String, String)> {
+pub(crate) fn parse_client_info(client_info: &str) -> Result<(String, String)> {
     #[derive(Deserialize)]
     struct ClientInfo {
         uid: String,

@@ -34,6 +34,25 @@ pub(crate) struct TokenResponse {
     /// The `nonce` claim of the id token, when one came back.
     pub(crate) id_token_nonce: Option<String>,
     pub(crate) has_id_token: bool,
+    /// What the persistent cache stores besides the tokens (MSAL's `TokenCache.add` input).
+    pub(crate) details: ResponseDetails,
+}
+
+/// The parts of a token response the persistent cache and the [`AuthenticationRecord`]
+/// (crate::AuthenticationRecord) are made of.
+pub(crate) struct ResponseDetails {
+    /// `expires_in`, seconds (checked positive).
+    pub(crate) expires_in: i64,
+    /// `ext_expires_in`, seconds, when given and positive.
+    pub(crate) ext_expires_in: Option<i64>,
+    /// `refresh_in`, seconds, when given and positive.
+    pub(crate) refresh_in: Option<i64>,
+    /// The granted `scope`, when given.
+    pub(crate) scope: Option<String>,
+    /// `client_info` (base64url JSON with `uid` and `utid`), when given.
+    pub(crate) client_info: Option<String>,
+    /// The id token, when given (it names the user: zeroized on drop, never logged).
+    pub(crate) id_token: Option<zeroize::Zeroizing<String>>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -69,6 +88,12 @@ struct WireToken {
     refresh_token: Option<String>,
     #[serde(default)]
     id_token: Option<String>,
+    #[serde(default)]
+    ext_expires_in: Option<NumberOrString>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    client_info: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +293,20 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         .filter(|s| *s > 0)
         .map(|s| now + seconds(s));
     let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
+    let has_id_token = wire.id_token.is_some();
+    let positive = |v: &Option<NumberOrString>| {
+        v.as_ref()
+            .and_then(NumberOrString::seconds)
+            .filter(|s| *s > 0)
+    };
+    let details = ResponseDetails {
+        expires_in,
+        ext_expires_in: positive(&wire.ext_expires_in),
+        refresh_in: positive(&wire.refresh_in),
+        scope: wire.scope.filter(|s| !s.trim().is_empty()),
+        client_info: wire.client_info.filter(|s| !s.is_empty()),
+        id_token: wire.id_token.map(zeroize::Zeroizing::new),
+    };
     Ok(TokenResponse {
         token: AccessTokenInfo {
             token: Secret::new(wire.access_token),
@@ -280,7 +319,8 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
             .filter(|t| !t.is_empty())
             .map(RefreshToken::new),
         id_token_nonce,
-        has_id_token: wire.id_token.is_some(),
+        has_id_token,
+        details,
     })
 }
 

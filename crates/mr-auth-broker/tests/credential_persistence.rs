@@ -1,0 +1,395 @@
+//! The credential on the persistent token cache: `authenticate` returns the record, a new
+//! credential with that record is silent (access token, then refresh token), rotated refresh
+//! tokens replace the stored one, and a missing store or a corrupt cache never costs a token
+//! or the file. Plaintext files (the Secret Service is in `tests/sign_in_once.rs`), with a
+//! scripted browser against the loopback mock authority.
+
+use mr_auth_broker::{
+    AuthenticationRecord, CacheEnvironment, ErrorKind, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, MsalTokenCache, TokenCachePersistenceOptions,
+};
+use mr_auth_core::ManualClock;
+use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    LogCapture,
+};
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+const SCOPE: &str = "https://storage.azure.com/.default";
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A home directory with no Secret Service reachable (the bus address leads nowhere), so the
+/// store is the plaintext file when `allow_unencrypted_storage` allows it.
+struct Home(PathBuf);
+
+impl Home {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("mr-auth-cred-cache-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn environment(&self) -> CacheEnvironment {
+        CacheEnvironment::new(Some(self.0.clone()), None)
+            .with_session_bus_address(format!("unix:path={}", self.0.join("no-bus").display()))
+    }
+
+    fn cache_file(&self) -> PathBuf {
+        self.0.join(".IdentityService").join("msal.cache.nocae")
+    }
+
+    fn document(&self) -> MsalTokenCache {
+        MsalTokenCache::from_slice(&std::fs::read(self.cache_file()).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Setup {
+    authority: Arc<MockAuthority>,
+    browser: Arc<ScriptedBrowser>,
+    clock: Arc<ManualClock>,
+    home: Home,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
+        Self {
+            browser: Arc::new(ScriptedBrowser::new(authority.clone())),
+            authority,
+            clock: Arc::new(ManualClock::at_fixed_start()),
+            home: Home::new(),
+        }
+    }
+
+    fn options(&self, allow_unencrypted: bool) -> InteractiveBrowserBrokerCredentialOptions {
+        InteractiveBrowserBrokerCredentialOptions {
+            client_id: CLIENT_ID.parse().unwrap(),
+            tenant_id: TENANT.parse().unwrap(),
+            authority_host: Some(self.authority.authority_host().parse().unwrap()),
+            authorize_url_handler: handler(self.browser.clone()),
+            broker: mr_auth_broker::BrokerMode::BrowserOnly,
+            timeout: Duration::from_secs(20),
+            clock: self.clock.clone(),
+            token_cache_persistence: Some(TokenCachePersistenceOptions {
+                allow_unencrypted_storage: allow_unencrypted,
+                ..Default::default()
+            }),
+            cache_environment: Some(self.home.environment()),
+            ..Default::default()
+        }
+    }
+
+    /// A credential as a new process would make it: the record, and no UI.
+    fn silent_with(
+        &self,
+        record: &AuthenticationRecord,
+    ) -> Arc<InteractiveBrowserBrokerCredential> {
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            authentication_record: Some(record.clone()),
+            disable_interactive_fallback: true,
+            authorize_url_handler: handler(Arc::new(NoBrowser::default())),
+            ..self.options(true)
+        }))
+        .unwrap()
+    }
+
+    fn grants(&self) -> Vec<String> {
+        self.authority
+            .log(|l| l.token_requests.iter().map(|(g, _)| g.clone()).collect())
+    }
+
+    fn last_refresh_token(&self) -> String {
+        self.authority.log(|l| {
+            l.issued_secrets
+                .iter()
+                .rev()
+                .find(|s| s.starts_with("refresh-token-"))
+                .cloned()
+                .unwrap()
+        })
+    }
+}
+
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .expect("finished in time")
+}
+
+#[tokio::test]
+async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
+    bounded(async {
+        let s = Setup::new().await;
+        let first = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let record = first.authenticate(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.browser.count(), 1);
+        assert_eq!(s.grants(), ["authorization_code"]);
+
+        // The record names the mock's account, in Python's JSON.
+        assert_eq!(record.authority(), "127.0.0.1");
+        assert_eq!(record.client_id().as_str(), CLIENT_ID);
+        assert_eq!(record.home_account_id(), "u.t");
+        assert_eq!(record.tenant_id().as_str(), TENANT);
+        let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "authority",
+                "clientId",
+                "homeAccountId",
+                "tenantId",
+                "username",
+                "version"
+            ]
+        );
+        let record = AuthenticationRecord::from_json(&record.to_json()).unwrap();
+
+        // The signing-in credential itself is silent now.
+        let token = first.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.grants().len(), 1);
+
+        // A new credential with the record: the stored access token, no network.
+        let second = s.silent_with(&record);
+        let same = second.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(same.token.secret(), token.token.secret());
+        assert_eq!(same.expires_on, token.expires_on);
+        assert_eq!(
+            s.grants().len(),
+            1,
+            "a stored access token needs no request"
+        );
+
+        // Expired: the stored refresh token, no browser; the rotated one replaces it.
+        let first_rt = s
+            .home
+            .document()
+            .refresh_token(CLIENT_ID, "u.t", "127.0.0.1")
+            .unwrap();
+        s.clock.advance(Duration::from_secs(3600));
+        let third = s.silent_with(&record);
+        let refreshed = third.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_ne!(refreshed.token.secret(), token.token.secret());
+        assert_eq!(s.grants(), ["authorization_code", "refresh_token"]);
+        let rotated = s
+            .home
+            .document()
+            .refresh_token(CLIENT_ID, "u.t", "127.0.0.1")
+            .unwrap();
+        assert_ne!(rotated, first_rt);
+        assert_eq!(rotated.as_str(), s.last_refresh_token());
+
+        // The mock redeems each refresh token once: only the rotated one works now.
+        s.clock.advance(Duration::from_secs(3600));
+        let fourth = s.silent_with(&record);
+        fourth.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(
+            s.authority.log(|l| l.token_requests.clone()),
+            [
+                ("authorization_code".to_owned(), true),
+                ("refresh_token".to_owned(), true),
+                ("refresh_token".to_owned(), true)
+            ]
+        );
+        assert_eq!(s.browser.count(), 1, "one sign-in in all");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_scope_and_tenant_rules_follow_msal() {
+    bounded(async {
+        let s = Setup::new().await;
+        let first = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let record = first.authenticate(&[SCOPE], None).await.unwrap();
+
+        // Another scope: the access token does not answer it; the refresh token does, once.
+        let second = s.silent_with(&record);
+        let graph = "https://graph.microsoft.com/.default";
+        second.get_token_info(&[graph], None).await.unwrap();
+        assert_eq!(s.grants(), ["authorization_code", "refresh_token"]);
+        let third = s.silent_with(&record);
+        third.get_token_info(&[graph], None).await.unwrap();
+        third.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.grants().len(), 2, "both access tokens are stored");
+
+        // A CAE request uses the `.cae` cache, which has nothing for this account yet.
+        let cae = mr_auth_broker::BrokerTokenRequestOptions {
+            enable_cae: true,
+            ..Default::default()
+        };
+        let e = third.get_token_info(&[SCOPE], Some(cae)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
+        assert_eq!(s.grants().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_record_of_another_client_or_authority_is_refused() {
+    let s = Setup::new().await;
+    let other_client = AuthenticationRecord::new(
+        "127.0.0.1",
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46".parse().unwrap(),
+        "u.t",
+        TENANT.parse().unwrap(),
+        "",
+    )
+    .unwrap();
+    let other_authority = AuthenticationRecord::new(
+        "login.microsoftonline.com",
+        CLIENT_ID.parse().unwrap(),
+        "u.t",
+        TENANT.parse().unwrap(),
+        "",
+    )
+    .unwrap();
+    for (record, says) in [(other_client, "client id"), (other_authority, "authority")] {
+        let e = InteractiveBrowserBrokerCredential::new(Some(
+            InteractiveBrowserBrokerCredentialOptions {
+                authentication_record: Some(record),
+                ..s.options(true)
+            },
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains(says), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_store_authenticate_fails_before_any_ui_and_get_token_uses_memory() {
+    bounded(async {
+        let s = Setup::new().await;
+        let logs = LogCapture::default();
+        let _guard = logs.install_at(tracing::Level::WARN);
+        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(false))).unwrap();
+        let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PersistentCache);
+        assert!(e.message().contains("allow_unencrypted_storage"), "{e}");
+        assert_eq!(s.browser.count(), 0, "no sign-in for nothing");
+
+        // get_token still signs in, and keeps the tokens in memory only.
+        c.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.browser.count(), 1);
+        assert!(!s.home.cache_file().exists());
+        assert!(
+            logs.text()
+                .contains("the persistent token cache cannot be used"),
+            "{}",
+            logs.text()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory() {
+    bounded(async {
+        let s = Setup::new().await;
+        let file = s.home.cache_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let corrupt = "{\"RefreshToken\": {\"truncated";
+        std::fs::write(&file, corrupt).unwrap();
+        let logs = LogCapture::default();
+        let _guard = logs.install_at(tracing::Level::WARN);
+
+        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
+        // The sign-in itself worked: this credential has the tokens.
+        c.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.browser.count(), 1);
+
+        // get_token with the corrupt file: a warning, a token, the file as it was.
+        let other = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        other
+            .get_token_info(&["https://graph.microsoft.com/.default"], None)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
+        assert!(
+            logs.text()
+                .contains("could not be stored in the persistent token cache"),
+            "{}",
+            logs.text()
+        );
+
+        // A record cannot be served from it, and says so without UI.
+        let record = AuthenticationRecord::new(
+            "127.0.0.1",
+            CLIENT_ID.parse().unwrap(),
+            "u.t",
+            TENANT.parse().unwrap(),
+            "",
+        )
+        .unwrap();
+        let e = s
+            .silent_with(&record)
+            .get_token_info(&[SCOPE], None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
+        assert!(logs.text().contains("cannot be read"), "{}", logs.text());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_or_debug_with_persistence() {
+    bounded(async {
+        let s = Setup::new().await;
+        let logs = LogCapture::default();
+        let _guard = logs.install_at(tracing::Level::TRACE);
+        let first = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let record = first.authenticate(&[SCOPE], None).await.unwrap();
+        s.clock.advance(Duration::from_secs(3600));
+        let second = s.silent_with(&record);
+        let token = second.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.grants(), ["authorization_code", "refresh_token"]);
+        let debug = format!(
+            "{first:?} {second:?} {token:?} {record:?} {:?}",
+            s.home.document()
+        );
+        let text = logs.text();
+        assert!(
+            text.contains("persistent token cache"),
+            "the capture works: {text}"
+        );
+        let secrets = s.authority.log(|l| l.issued_secrets.clone());
+        assert!(secrets.len() >= 6, "{}", secrets.len());
+        let stored = std::fs::read_to_string(s.home.cache_file()).unwrap();
+        let id_token = serde_json::from_str::<serde_json::Value>(&stored).unwrap()["IdToken"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for secret in secrets.iter().chain([&id_token]) {
+            assert!(!text.contains(secret.as_str()), "a secret reached the logs");
+            assert!(
+                !debug.contains(secret.as_str()),
+                "a secret reached Debug output"
+            );
+        }
+    })
+    .await;
+}

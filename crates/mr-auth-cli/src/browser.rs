@@ -27,7 +27,9 @@ pub(crate) fn authorize_url_handler() -> AuthorizeUrlHandler {
             None => SystemBrowser.open(url).is_ok(),
         };
         if !opened {
-            tracing::debug!("no browser could be started; waiting for the address to be opened by hand");
+            tracing::debug!(
+                "no browser could be started; waiting for the address to be opened by hand"
+            );
         }
         // Never an error: the user can still open the printed address.
         Ok(())
@@ -96,7 +98,12 @@ mod tests {
             commands(&list, &url),
             [
                 vec!["firefox".to_owned(), "--new-tab".into(), url.to_string()],
-                vec!["lynx".to_owned(), "-dump".into(), url.to_string(), format!("--x={url}")],
+                vec![
+                    "lynx".to_owned(),
+                    "-dump".into(),
+                    url.to_string(),
+                    format!("--x={url}")
+                ],
             ]
         );
     }
@@ -107,7 +114,10 @@ mod tests {
         let sep = if cfg!(windows) { ";" } else { ":" };
         assert!(!open_with(&OsString::from("/nonexistent/browser"), &url));
         if cfg!(unix) {
-            assert!(open_with(&OsString::from(format!("/nonexistent/browser{sep}true")), &url));
+            assert!(open_with(
+                &OsString::from(format!("/nonexistent/browser{sep}true")),
+                &url
+            ));
         }
     }
 }

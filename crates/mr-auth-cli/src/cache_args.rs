@@ -60,7 +60,10 @@ mod tests {
             cache_name: None,
             allow_unencrypted_storage: false,
         };
-        assert_eq!(none.persistence(None), TokenCachePersistenceOptions::default());
+        assert_eq!(
+            none.persistence(None),
+            TokenCachePersistenceOptions::default()
+        );
         let saved = none.persistence(Some(("team.cache", true)));
         assert_eq!(saved.name, "team.cache");
         assert!(saved.allow_unencrypted_storage);

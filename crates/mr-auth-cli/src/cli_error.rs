@@ -88,6 +88,13 @@ impl From<mr_auth_broker::Error> for CliError {
             _ => EXIT_OTHER,
         };
         let mut message = error.to_string();
+        if error.kind() == Kind::PersistentCache {
+            // The library names its option; here it is a flag.
+            message = message.replace(
+                "set allow_unencrypted_storage",
+                "pass --allow-unencrypted-storage",
+            );
+        }
         if code == EXIT_NOT_SIGNED_IN {
             message.push_str("; run `mr-auth login`");
         }
@@ -130,8 +137,10 @@ mod tests {
         assert_eq!(code(Kind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(Kind::Protocol), EXIT_PROTOCOL);
         assert_eq!(code(Kind::PersistentCache), EXIT_OTHER);
-        let required =
-            CliError::from(mr_auth_broker::Error::new(Kind::AuthenticationRequired, "x"));
+        let required = CliError::from(mr_auth_broker::Error::new(
+            Kind::AuthenticationRequired,
+            "x",
+        ));
         assert!(required.one_line().ends_with("run `mr-auth login`"));
     }
 

@@ -163,12 +163,12 @@ mod tests {
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
     fn xdg_config_home_then_home() {
-        let dir = ConfigDir::resolve(env(&[("XDG_CONFIG_HOME", "/x/cfg"), ("HOME", "/home/u")]))
-            .unwrap();
+        let dir =
+            ConfigDir::resolve(env(&[("XDG_CONFIG_HOME", "/x/cfg"), ("HOME", "/home/u")])).unwrap();
         assert_eq!(dir.path(), Path::new("/x/cfg/mr-auth"));
         // A relative XDG_CONFIG_HOME is invalid by the XDG spec and ignored.
-        let dir = ConfigDir::resolve(env(&[("XDG_CONFIG_HOME", "cfg"), ("HOME", "/home/u")]))
-            .unwrap();
+        let dir =
+            ConfigDir::resolve(env(&[("XDG_CONFIG_HOME", "cfg"), ("HOME", "/home/u")])).unwrap();
         assert_eq!(dir.path(), Path::new("/home/u/.config/mr-auth"));
     }
 
@@ -194,7 +194,11 @@ mod tests {
         assert_eq!(dir.read("a.json").unwrap(), None);
 
         fs::write(dir.path().join("big"), vec![b'x'; 70 * 1024]).unwrap();
-        assert!(dir.read("big").unwrap_err().one_line().contains("larger than"));
+        assert!(dir
+            .read("big")
+            .unwrap_err()
+            .one_line()
+            .contains("larger than"));
         let _ = fs::remove_dir_all(root);
     }
 }

@@ -3,12 +3,12 @@ use crate::{
     cli_error::CliError,
     config_dir::ConfigDir,
     saved_sign_in::SavedSignIn,
-    sign_in::{credential_options, SignInMode},
+    sign_in::{authority_host, credential_options, SignInMode},
 };
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
     AccessTokenInfo, AdditionallyAllowedTenants, BrokerTokenRequestOptions,
-    InteractiveBrowserBrokerCredential, TenantId,
+    InteractiveBrowserBrokerCredential, PersistentTokenCache, TenantId,
 };
 use serde_json::json;
 
@@ -43,9 +43,8 @@ enum EntraTokenOutput {
 /// `mr-auth login`.
 pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
-    let saved = SavedSignIn::load(&dir)?.ok_or_else(|| {
-        CliError::not_signed_in("not signed in; run `mr-auth login` first")
-    })?;
+    let saved = SavedSignIn::load(&dir)?
+        .ok_or_else(|| CliError::not_signed_in("not signed in; run `mr-auth login` first"))?;
     let request_tenant = args
         .tenant
         .as_deref()
@@ -61,16 +60,23 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
     } else {
         SignInMode::Browser
     };
+    if mode == SignInMode::Browser {
+        // The credential falls back to memory when the cache cannot be used; here that would
+        // only end in "run mr-auth login", so say what is wrong with the cache instead.
+        PersistentTokenCache::open(&persistence, false).await?;
+    }
     let mut options = credential_options(
         mode,
         &saved.settings.tenant,
         saved.record.client_id().clone(),
+        authority_host(Some(&saved.settings.authority_host))?,
         Some(saved.record.clone()),
         Some(persistence),
     )?;
     options.disable_interactive_fallback = true;
     if let Some(tenant) = &request_tenant {
-        options.additionally_allowed_tenants = AdditionallyAllowedTenants::Listed(vec![tenant.clone()]);
+        options.additionally_allowed_tenants =
+            AdditionallyAllowedTenants::Listed(vec![tenant.clone()]);
     }
     let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
     let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();
@@ -85,7 +91,10 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         .as_str();
     match args.output {
         EntraTokenOutput::Token => println!("{}", token.token.secret()),
-        EntraTokenOutput::Json => println!("{}", az_json(&token, tenant, &jiff::tz::TimeZone::system())?),
+        EntraTokenOutput::Json => println!(
+            "{}",
+            az_json(&token, tenant, &jiff::tz::TimeZone::system())?
+        ),
     }
     Ok(())
 }

@@ -3,7 +3,7 @@ use crate::{
     cli_error::CliError,
     config_dir::ConfigDir,
     saved_sign_in::{LoginSettings, SavedSignIn},
-    sign_in::{client_id, credential_options, SignInMode, CLIENT_ID_ENV},
+    sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
 };
 use clap::Args;
 use mr_auth_broker::InteractiveBrowserBrokerCredential;
@@ -38,10 +38,12 @@ pub(crate) struct LoginArgs {
 pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
+    let authority_host = authority_host(None)?;
     let options = credential_options(
         args.aad,
         &args.tenant,
         client_id(args.client_id.as_deref())?,
+        authority_host.clone(),
         None,
         Some(persistence.clone()),
     )?;
@@ -53,6 +55,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
         settings: LoginSettings {
             broker: args.aad == SignInMode::Broker,
             tenant: args.tenant,
+            authority_host: authority_host.to_string(),
             cache_name: persistence.name.clone(),
             allow_unencrypted_storage: persistence.allow_unencrypted_storage,
         },

@@ -37,7 +37,10 @@ pub(crate) async fn run(_args: LogoutArgs) -> Result<(), CliError> {
         removed += remove_tokens(&persistence, cae, &saved.record).await?;
     }
     SavedSignIn::remove(&dir)?;
-    tracing::debug!(removed, "removed the account's entries from the token cache");
+    tracing::debug!(
+        removed,
+        "removed the account's entries from the token cache"
+    );
     println!(
         "Signed out {} (tenant {})",
         saved.record.username(),

@@ -20,6 +20,9 @@ pub(crate) struct LoginSettings {
     pub(crate) broker: bool,
     /// The tenant asked for at login (`organizations` by default).
     pub(crate) tenant: String,
+    /// The authority host signed in at (`AZURE_AUTHORITY_HOST` at login, else the public
+    /// cloud's), so later commands need not repeat the variable.
+    pub(crate) authority_host: String,
     /// The persistent cache's name.
     pub(crate) cache_name: String,
     /// Whether the cache may be a plaintext file.
@@ -32,6 +35,7 @@ impl LoginSettings {
             "version": 1,
             "aad": if self.broker { "broker" } else { "browser" },
             "tenant": self.tenant,
+            "authorityHost": self.authority_host,
             "cacheName": self.cache_name,
             "allowUnencryptedStorage": self.allow_unencrypted_storage,
         })
@@ -50,6 +54,7 @@ impl LoginSettings {
                 _ => return None,
             },
             tenant: value["tenant"].as_str()?.to_owned(),
+            authority_host: value["authorityHost"].as_str()?.to_owned(),
             cache_name: value["cacheName"].as_str()?.to_owned(),
             allow_unencrypted_storage: value["allowUnencryptedStorage"].as_bool()?,
         })
@@ -116,10 +121,14 @@ mod tests {
         let settings = LoginSettings {
             broker: true,
             tenant: "organizations".into(),
+            authority_host: "https://login.microsoftonline.com".into(),
             cache_name: "msal.cache".into(),
             allow_unencrypted_storage: false,
         };
-        assert_eq!(LoginSettings::from_json(&settings.to_json()), Some(settings.clone()));
+        assert_eq!(
+            LoginSettings::from_json(&settings.to_json()),
+            Some(settings.clone())
+        );
         let browser = LoginSettings {
             broker: false,
             allow_unencrypted_storage: true,
@@ -129,9 +138,9 @@ mod tests {
         for bad in [
             "",
             "[]",
-            r#"{"version":2,"aad":"broker","tenant":"t","cacheName":"c","allowUnencryptedStorage":false}"#,
-            r#"{"version":1,"aad":"wam","tenant":"t","cacheName":"c","allowUnencryptedStorage":false}"#,
-            r#"{"version":1,"aad":"broker","tenant":"t","cacheName":"c"}"#,
+            r#"{"version":2,"aad":"broker","tenant":"t","authorityHost":"h","cacheName":"c","allowUnencryptedStorage":false}"#,
+            r#"{"version":1,"aad":"wam","tenant":"t","authorityHost":"h","cacheName":"c","allowUnencryptedStorage":false}"#,
+            r#"{"version":1,"aad":"broker","tenant":"t","cacheName":"c","allowUnencryptedStorage":false}"#,
         ] {
             assert_eq!(LoginSettings::from_json(bad), None, "{bad}");
         }

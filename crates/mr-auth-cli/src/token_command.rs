@@ -3,7 +3,7 @@ use crate::{
     cli_error::CliError,
     config_dir::ConfigDir,
     saved_sign_in::SavedSignIn,
-    sign_in::{credential_options, SignInMode},
+    sign_in::{authority_host, credential_options, SignInMode},
 };
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
@@ -124,7 +124,14 @@ async fn interactive_credential(
     args: &TokenArgs,
 ) -> Result<Arc<dyn TokenCredential>, CliError> {
     let options = if args.no_persistent_cache {
-        credential_options(mode, "organizations", ClientId::default(), None, None)?
+        credential_options(
+            mode,
+            "organizations",
+            ClientId::default(),
+            authority_host(None)?,
+            None,
+            None,
+        )?
     } else {
         let saved = SavedSignIn::load(&ConfigDir::from_env()?)?;
         let persistence = args.cache.persistence(saved.as_ref().map(|s| {
@@ -139,6 +146,7 @@ async fn interactive_credential(
                 mode,
                 &saved.settings.tenant,
                 saved.record.client_id().clone(),
+                authority_host(Some(&saved.settings.authority_host))?,
                 Some(saved.record),
                 Some(persistence),
             )?,
@@ -146,6 +154,7 @@ async fn interactive_credential(
                 mode,
                 "organizations",
                 ClientId::default(),
+                authority_host(None)?,
                 None,
                 Some(persistence),
             )?,

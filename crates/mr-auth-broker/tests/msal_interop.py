@@ -5,8 +5,11 @@ It never touches the network: MSAL's HTTP goes to FakeAuthority below, which ser
 tenant's OpenID configuration and a token endpoint, and records what MSAL sent.
 
 Usage: msal_interop.py read|write <store> <location> <client id> <tenant> <expected refresh token>
+                       [<authority host> [<home tenant id>]]
   store: "file" (location = the cache file) or "libsecret" (location = the signal file; the
   Secret Service is on DBUS_SESSION_BUS_ADDRESS).
+  authority host: default login.microsoftonline.com (any host: MSAL's HTTP goes to the fake).
+  home tenant id: the utid of the accounts the fake signs in; default the tenant.
 Prints one JSON object with what MSAL saw and did.
 """
 
@@ -40,10 +43,11 @@ class Response:
 class FakeAuthority:
     """MSAL's http_client: the tenant's metadata and token endpoint, no network."""
 
-    def __init__(self, client_id, tenant, expected_refresh_token):
+    def __init__(self, client_id, tenant, expected_refresh_token, host, home_tenant):
         self.client_id = client_id
         self.tenant = tenant
-        self.base = "https://login.microsoftonline.com/" + tenant
+        self.home_tenant = home_tenant
+        self.base = "https://" + host + "/" + tenant
         self.expected_refresh_token = expected_refresh_token
         self.posted_refresh_tokens = []
         self.token_requests = 0
@@ -83,7 +87,7 @@ class FakeAuthority:
             "access_token": "at-from-python",
             "refresh_token": "rt-from-python",
             "id_token": id_token,
-            "client_info": b64({"uid": UID, "utid": self.tenant}),
+            "client_info": b64({"uid": UID, "utid": self.home_tenant}),
         })
 
 
@@ -101,11 +105,13 @@ def persistence(store, location):
 
 def main():
     mode, store, location, client_id, tenant, expected_rt = sys.argv[1:7]
-    authority = FakeAuthority(client_id, tenant, expected_rt)
+    host = sys.argv[7] if len(sys.argv) > 7 else "login.microsoftonline.com"
+    home_tenant = sys.argv[8] if len(sys.argv) > 8 else tenant
+    authority = FakeAuthority(client_id, tenant, expected_rt, host, home_tenant)
     cache = msal_extensions.PersistedTokenCache(persistence(store, location))
     app = msal.PublicClientApplication(
         client_id,
-        authority="https://login.microsoftonline.com/" + tenant,
+        authority=authority.base,
         token_cache=cache,
         http_client=authority,
         instance_discovery=False,

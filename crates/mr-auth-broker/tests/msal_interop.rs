@@ -1,7 +1,9 @@
 //! Interop with a real MSAL: Python's `msal` and `msal-extensions` (run by
 //! `tests/msal_interop.py`) read what this crate wrote to the persistent cache and get tokens
 //! silently, and this crate reads what MSAL wrote: in a plaintext file, and (Linux) in a real
-//! Secret Service.
+//! Secret Service. Both through the storage layer, and through the credential itself (its
+//! browser sign-in against the loopback mock authority, and a credential with a record for
+//! MSAL's account).
 //!
 //! The interpreter is `MR_AUTH_MSAL_PYTHON` (`cargo xtask ci` makes a venv with msal 1.39 and
 //! msal-extensions 1.3, on Debian's Python with PyGObject for libsecret). Without it the tests
@@ -12,11 +14,18 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_broker::{
-    CacheEnvironment, CacheWrite, PersistentTokenCache, TokenCachePersistenceOptions,
+    AuthenticationRecord, BrokerMode, CacheEnvironment, CacheWrite,
+    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    PersistentTokenCache, TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock as _, SystemClock};
+use mr_auth_test_support::{
+    chromium::{handler, NoBrowser, ScriptedBrowser},
+    mock_authority::{self, AuthorizeMode, MockAuthority},
+};
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 use zeroize::Zeroizing;
@@ -89,12 +98,37 @@ async fn msal(
     expected_rt: &str,
     bus: Option<&str>,
 ) -> serde_json::Value {
+    msal_at(
+        python,
+        mode,
+        store,
+        location,
+        expected_rt,
+        bus,
+        &[CLIENT, TENANT],
+    )
+    .await
+}
+
+/// [`msal`] with the client, tenant and the optional authority host and home tenant given.
+async fn msal_at(
+    python: &Path,
+    mode: &str,
+    store: &str,
+    location: &Path,
+    expected_rt: &str,
+    bus: Option<&str>,
+    client_tenant_and_more: &[&str],
+) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_interop.py");
     let mut cmd = tokio::process::Command::new(python);
+    let (client_tenant, more) = client_tenant_and_more.split_at(2);
     cmd.arg(script)
         .args([mode, store])
         .arg(location)
-        .args([CLIENT, TENANT, expected_rt])
+        .args(client_tenant)
+        .arg(expected_rt)
+        .args(more)
         .kill_on_drop(true);
     if let Some(bus) = bus {
         cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
@@ -230,6 +264,149 @@ async fn msal_python_shares_the_secret_service_cache() {
             &python,
             "libsecret",
             open,
+            &signal,
+            Some(session.bus_address()),
+        )
+        .await;
+    })
+    .await
+    .expect("the test finished in time");
+}
+
+/// The credential signs in (a scripted browser at the mock authority) into the cache that
+/// `cache_environment` and `persistence` describe; MSAL reads what it wrote and gets tokens
+/// silently; then MSAL signs in, and a credential with a record for MSAL's account gets MSAL's
+/// access token with no request at all.
+async fn credential_round_trip(
+    python: &Path,
+    store: &str,
+    persistence: TokenCachePersistenceOptions,
+    cache_environment: CacheEnvironment,
+    location: &Path,
+    bus: Option<&str>,
+) {
+    let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
+    let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
+    let options = InteractiveBrowserBrokerCredentialOptions {
+        client_id: mock_authority::CLIENT_ID.parse().unwrap(),
+        tenant_id: mock_authority::TENANT.parse().unwrap(),
+        authority_host: Some(authority.authority_host().parse().unwrap()),
+        broker: BrokerMode::BrowserOnly,
+        authorize_url_handler: handler(browser.clone()),
+        timeout: Duration::from_secs(30),
+        token_cache_persistence: Some(persistence),
+        cache_environment: Some(cache_environment),
+        ..Default::default()
+    };
+    let credential = InteractiveBrowserBrokerCredential::new(Some(options.clone())).unwrap();
+    let record = credential.authenticate(&[SCOPE], None).await.unwrap();
+    let rust_token = credential.get_token_info(&[SCOPE], None).await.unwrap();
+    let rust_rt = authority.log(|l| {
+        l.issued_secrets
+            .iter()
+            .rev()
+            .find(|s| s.starts_with("refresh-token-"))
+            .cloned()
+            .unwrap()
+    });
+    let args = [
+        mock_authority::CLIENT_ID,
+        mock_authority::TENANT,
+        "127.0.0.1",
+        mock_authority::TENANT_ID,
+    ];
+
+    // MSAL finds the credential's account and access token, and refreshes with its refresh
+    // token.
+    let report = msal_at(python, "read", store, location, &rust_rt, bus, &args).await;
+    assert_eq!(
+        report["usernames"],
+        serde_json::json!([record.username()]),
+        "{report}"
+    );
+    assert_eq!(
+        report["cached_access_token"],
+        rust_token.token.secret(),
+        "{report}"
+    );
+    assert_eq!(report["token_requests_for_cached"], 0, "{report}");
+    assert_eq!(
+        report["posted_refresh_tokens"],
+        serde_json::json!([rust_rt]),
+        "{report}"
+    );
+    assert_eq!(
+        report["refreshed_access_token"], "at-from-python",
+        "{report}"
+    );
+
+    // MSAL signs in its account; a credential with a record for it reads MSAL's tokens.
+    let report = msal_at(python, "write", store, location, "rt-seed", bus, &args).await;
+    assert_eq!(report["access_token"], "at-from-python", "{report}");
+    let python_record = AuthenticationRecord::new(
+        "127.0.0.1",
+        mock_authority::CLIENT_ID.parse().unwrap(),
+        format!("{UID}.{}", mock_authority::TENANT_ID),
+        mock_authority::TENANT.parse().unwrap(),
+        "user@contoso.com",
+    )
+    .unwrap();
+    let requests_before = authority.log(|l| l.token_requests.len());
+    let silent =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            authentication_record: Some(python_record),
+            disable_interactive_fallback: true,
+            authorize_url_handler: handler(Arc::new(NoBrowser::default())),
+            ..options
+        }))
+        .unwrap();
+    let token = silent.get_token_info(&[SCOPE], None).await.unwrap();
+    assert_eq!(token.token.secret(), "at-from-python");
+    assert_eq!(authority.log(|l| l.token_requests.len()), requests_before);
+    assert_eq!(browser.count(), 1, "one browser sign-in in all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_and_the_credential_share_the_plaintext_cache() {
+    let Some(python) = python() else { return };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let home = temp_dir();
+        // No Secret Service at this address: the plaintext file, as allowed.
+        let env = CacheEnvironment::new(Some(home.clone()), None)
+            .with_session_bus_address(format!("unix:path={}", home.join("no-bus").display()));
+        let persistence = TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
+            ..Default::default()
+        };
+        let file = home.join(".IdentityService").join("msal.cache.nocae");
+        credential_round_trip(&python, "file", persistence, env, &file, None).await;
+        std::fs::remove_dir_all(home).unwrap();
+    })
+    .await
+    .expect("the test finished in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_and_the_credential_share_the_secret_service_cache() {
+    use mr_auth_test_support::secret_service_session::SecretServiceSession;
+    let Some(python) = python() else { return };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let Some(session) =
+            SecretServiceSession::start_or_skip("msal interop, credential, secret service").await
+        else {
+            return;
+        };
+        let env = CacheEnvironment::new(Some(session.home()), None)
+            .with_session_bus_address(session.bus_address());
+        let signal = session
+            .home()
+            .join(".IdentityService")
+            .join("msal.cache.nocae");
+        credential_round_trip(
+            &python,
+            "libsecret",
+            TokenCachePersistenceOptions::default(),
+            env,
             &signal,
             Some(session.bus_address()),
         )

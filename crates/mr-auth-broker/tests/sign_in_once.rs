@@ -1,0 +1,214 @@
+//! Sign in once per machine, not once per process (Linux): a real headless Chromium signs in
+//! through the browser flow against the loopback mock authority, the tokens go to a real
+//! Secret Service (gnome-keyring on a private D-Bus session), and then other processes (this
+//! test binary, started again) get tokens with no browser: the second from the stored refresh
+//! token, the third from the stored access token without any request.
+//!
+//! Needs Chromium (`MR_AUTH_SKIP_BROWSER_TESTS=1` skips with a reason), `dbus-daemon` and
+//! `gnome-keyring-daemon` (skipped with a reason unless `CI` is set, as in
+//! `tests/persistent_cache.rs`).
+
+#![cfg(target_os = "linux")]
+
+use mr_auth_broker::{
+    AuthenticationRecord, BrokerMode, CacheEnvironment, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, TokenCachePersistenceOptions,
+};
+use mr_auth_test_support::{
+    chromium::{chromium_skip_reason, handler, Chromium, NoBrowser},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    secret_service_session::SecretServiceSession,
+};
+use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
+
+/// The scope of the browser sign-in.
+const SCOPE: &str = "https://management.azure.com/.default";
+/// The scope the later processes ask for: no access token is stored for it, so the second
+/// process has to redeem the stored refresh token.
+const OTHER_SCOPE: &str = "https://storage.azure.com/.default";
+const TEST_TIMEOUT: Duration = Duration::from_secs(180);
+const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Set (to the mock authority's host) only in the processes `run_child` starts.
+const CHILD_AUTHORITY: &str = "MR_AUTH_SIGN_IN_ONCE_AUTHORITY";
+const CHILD_RECORD: &str = "MR_AUTH_SIGN_IN_ONCE_RECORD";
+const CHILD_HOME: &str = "MR_AUTH_SIGN_IN_ONCE_HOME";
+const CHILD_BUS: &str = "MR_AUTH_SIGN_IN_ONCE_BUS";
+
+fn options(
+    authority_host: &str,
+    home: PathBuf,
+    bus: &str,
+) -> InteractiveBrowserBrokerCredentialOptions {
+    InteractiveBrowserBrokerCredentialOptions {
+        client_id: CLIENT_ID.parse().unwrap(),
+        tenant_id: TENANT.parse().unwrap(),
+        authority_host: Some(authority_host.parse().unwrap()),
+        broker: BrokerMode::BrowserOnly,
+        timeout: Duration::from_secs(60),
+        // Encrypted only: no plaintext fallback.
+        token_cache_persistence: Some(TokenCachePersistenceOptions::default()),
+        cache_environment: Some(
+            CacheEnvironment::new(Some(home), None).with_session_bus_address(bus),
+        ),
+        ..Default::default()
+    }
+}
+
+/// The later processes: a credential with the record, no browser and no interactive
+/// fallback, must get a token. Does nothing unless started by `run_child`.
+#[tokio::test]
+async fn child_process() {
+    let Ok(authority) = std::env::var(CHILD_AUTHORITY) else {
+        return;
+    };
+    let record = AuthenticationRecord::from_json(&std::env::var(CHILD_RECORD).unwrap()).unwrap();
+    let home = PathBuf::from(std::env::var(CHILD_HOME).unwrap());
+    let bus = std::env::var(CHILD_BUS).unwrap();
+    let browser = Arc::new(NoBrowser::default());
+    let credential =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            authentication_record: Some(record),
+            disable_interactive_fallback: true,
+            authorize_url_handler: handler(browser.clone()),
+            ..options(&authority, home, &bus)
+        }))
+        .unwrap();
+    let token = tokio::time::timeout(
+        CHILD_TIMEOUT,
+        credential.get_token_info(&[OTHER_SCOPE], None),
+    )
+    .await
+    .expect("the silent request finished in time")
+    .expect("a token without UI");
+    assert!(token.token.secret().starts_with("access-token-"));
+    assert_eq!(browser.count(), 0);
+}
+
+async fn run_child(
+    authority: &MockAuthority,
+    record: &AuthenticationRecord,
+    s: &SecretServiceSession,
+) {
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_AUTHORITY, authority.authority_host())
+        .env(CHILD_RECORD, record.to_json())
+        .env(CHILD_HOME, s.home())
+        .env(CHILD_BUS, s.bus_address())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the second process");
+    let status = tokio::time::timeout(CHILD_TIMEOUT + Duration::from_secs(30), child.wait())
+        .await
+        .expect("the second process finished in time")
+        .unwrap();
+    assert!(status.success(), "the second process failed: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
+    if let Some(reason) = chromium_skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let Some(session) = SecretServiceSession::start_or_skip("sign in once").await else {
+            return;
+        };
+        let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
+        let chromium = Arc::new(Chromium::default());
+        let credential = InteractiveBrowserBrokerCredential::new(Some(
+            InteractiveBrowserBrokerCredentialOptions {
+                authorize_url_handler: handler(chromium.clone()),
+                ..options(
+                    &authority.authority_host(),
+                    session.home(),
+                    session.bus_address(),
+                )
+            },
+        ))
+        .unwrap();
+        let record = credential.authenticate(&[SCOPE], None).await;
+        assert_eq!(chromium.launched(), 1);
+        chromium.shutdown();
+        let record = record.unwrap();
+        let grants = || {
+            authority.log(|l| {
+                l.token_requests
+                    .iter()
+                    .map(|(g, ok)| (g.clone(), *ok))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(grants(), [("authorization_code".to_owned(), true)]);
+
+        // A second process: the stored refresh token, no browser.
+        run_child(&authority, &record, &session).await;
+        assert_eq!(
+            grants(),
+            [
+                ("authorization_code".to_owned(), true),
+                ("refresh_token".to_owned(), true)
+            ]
+        );
+        // A third: the access token the second stored, no request at all.
+        run_child(&authority, &record, &session).await;
+        assert_eq!(grants().len(), 2, "the warm call needs no network");
+        assert_eq!(
+            authority.log(|l| l.authorize_requests),
+            1,
+            "one sign-in in all"
+        );
+
+        // The keyring item is MSAL's, and holds the rotated refresh token.
+        let connection = zbus::connection::Builder::address(session.bus_address())
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
+        let service = ::secret_service::SecretService::connect_with_existing(
+            ::secret_service::EncryptionType::Dh,
+            connection,
+        )
+        .await
+        .unwrap();
+        let found = service
+            .search_items(HashMap::from([
+                ("xdg:schema", "msal.cache.nocae"),
+                ("MsalClientID", "Microsoft.Developer.IdentityService"),
+                ("Microsoft.Developer.IdentityService", "1.0.0.0"),
+            ]))
+            .await
+            .unwrap();
+        assert_eq!(found.unlocked.len(), 1, "exactly one cache item");
+        let item = &found.unlocked[0];
+        assert_eq!(item.get_label().await.unwrap(), "MSALCache");
+        let document =
+            mr_auth_broker::MsalTokenCache::from_slice(&item.get_secret().await.unwrap()).unwrap();
+        let latest = authority.log(|l| {
+            l.issued_secrets
+                .iter()
+                .rev()
+                .find(|s| s.starts_with("refresh-token-"))
+                .cloned()
+                .unwrap()
+        });
+        let stored = document
+            .refresh_token(CLIENT_ID, record.home_account_id(), "127.0.0.1")
+            .unwrap();
+        assert_eq!(
+            stored.as_str(),
+            latest,
+            "the rotated refresh token replaced the first"
+        );
+        assert_eq!(document.accounts(Some(CLIENT_ID)).len(), 1);
+    })
+    .await
+    .expect("the test finished in time");
+}

@@ -164,7 +164,10 @@ impl Machine {
     /// tokens) nor an id token appeared on any command's stderr, all run at trace level.
     fn assert_no_secret_in_stderr(&self) {
         let stderr = self.stderr.lock().unwrap();
-        assert!(stderr.contains(" DEBUG ") || stderr.contains(" TRACE "), "the commands ran at trace level: {stderr}");
+        assert!(
+            stderr.contains(" DEBUG ") || stderr.contains(" TRACE "),
+            "the commands ran at trace level: {stderr}"
+        );
         let secrets = self.authority.log(|l| l.issued_secrets.clone());
         assert!(secrets.len() >= 4, "{secrets:?}");
         for secret in secrets {

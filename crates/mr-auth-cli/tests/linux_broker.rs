@@ -39,6 +39,9 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
     let ca = std::env::temp_dir().join(format!("mr-auth-cli-broker-{}.pem", Uuid::new_v4()));
     std::fs::write(&ca, emulator.ca_pem().unwrap()).unwrap();
 
+    // A home and config dir of its own: no saved sign-in or cache of the machine's user.
+    let home = std::env::temp_dir().join(format!("mr-auth-cli-broker-home-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
     let mut command = std::process::Command::new(BIN);
     command
         .args([
@@ -57,6 +60,8 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
         .arg("--ca-file")
         .arg(&ca)
         .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("HOME", &home)
+        .env("MR_AUTH_CONFIG_DIR", home.join("config"))
         // Should anything fall back to a browser, it must not open one.
         .env("BROWSER", "false")
         .env_remove("MIXEDREALITY_ACCOUNT_KEY")
@@ -70,6 +75,7 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
     .expect("the cli finished within 60 s")
     .unwrap();
     let _ = std::fs::remove_file(&ca);
+    let _ = std::fs::remove_dir_all(&home);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),

@@ -178,8 +178,9 @@ mod tests {
         let dir = ConfigDir(root.join("nested").join("mr-auth"));
         assert_eq!(dir.read("a.json").unwrap(), None);
         assert!(!dir.remove("a.json").unwrap());
-        let path = dir.write_private("a.json", "one").unwrap();
-        dir.write_private("a.json", "two").unwrap();
+        dir.write_private("a.json", "one").unwrap();
+        let path = dir.write_private("a.json", "two").unwrap();
+        assert_eq!(path, dir.path().join("a.json"));
         assert_eq!(dir.read("a.json").unwrap().as_deref(), Some("two"));
         #[cfg(unix)]
         {

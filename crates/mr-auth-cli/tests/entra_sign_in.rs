@@ -302,6 +302,24 @@ async fn sign_in_once_use_everywhere(machine: &Machine, cache_flags: &[&str], pl
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(machine.counters().1.len(), 2, "no new token request");
+    // An explicit tenant is the one asked for, and the one printed.
+    let out = machine
+        .run(&["entra-token", "--scope", STORAGE_SCOPE, "--tenant", TENANT])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["tenant"], TENANT);
+    let out = machine
+        .run(&[
+            "entra-token",
+            "--scope",
+            STORAGE_SCOPE,
+            "--tenant",
+            "not a tenant",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tenant"), "{}", stderr(&out));
 
     // Another app's entries for the same account: logout leaves them.
     let cache = machine.cache(plaintext).await;

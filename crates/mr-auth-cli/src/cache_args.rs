@@ -12,7 +12,7 @@ pub(crate) struct CacheArgs {
     /// %LOCALAPPDATA%\.IdentityService) [default: msal.cache, or what `mr-auth login` used]
     #[arg(long, env = "MR_AUTH_CACHE_NAME", value_name = "NAME")]
     pub(crate) cache_name: Option<String>,
-    /// Keep the cache in a plaintext file (~/.IdentityService/<name>, mode 0600) where no
+    /// Keep the cache in a plaintext file (~/.IdentityService/NAME, mode 0600) where no
     /// encrypted store is available (no Secret Service). Anyone who can read that file can
     /// use your sign-in
     #[arg(long)]

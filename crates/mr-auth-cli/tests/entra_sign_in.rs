@@ -101,7 +101,17 @@ impl Machine {
     }
 
     async fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().await.unwrap();
+        self.run_with(args, |_| {}).await
+    }
+
+    async fn run_with(
+        &self,
+        args: &[&str],
+        configure: impl FnOnce(&mut tokio::process::Command),
+    ) -> Output {
+        let mut command = self.command(args);
+        configure(&mut command);
+        let out = command.output().await.unwrap();
         self.keep_stderr(&out);
         out
     }
@@ -290,9 +300,15 @@ async fn sign_in_once_use_everywhere(machine: &Machine, cache_flags: &[&str], pl
         .to_string();
     assert_eq!(json["expiresOn"], expected);
 
-    // Warm: a third process with no network request at all.
+    // Warm: a third process with no network request at all; the authority host is the one
+    // login saved, without AZURE_AUTHORITY_HOST.
     let out = machine
-        .run(&["entra-token", "--scope", STORAGE_SCOPE, "--output", "token"])
+        .run_with(
+            &["entra-token", "--scope", STORAGE_SCOPE, "--output", "token"],
+            |c| {
+                c.env_remove("AZURE_AUTHORITY_HOST");
+            },
+        )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("{token}\n"));

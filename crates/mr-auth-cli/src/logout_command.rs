@@ -1,6 +1,8 @@
 use crate::{cli_error::CliError, config_dir::ConfigDir, saved_sign_in::SavedSignIn};
 use clap::Args;
-use mr_auth_broker::{AuthenticationRecord, PersistentTokenCache, TokenCachePersistenceOptions};
+use mr_auth_broker::{
+    AuthenticationRecord, ErrorKind, PersistentTokenCache, TokenCachePersistenceOptions,
+};
 
 /// Arguments of `mr-auth logout`.
 #[derive(Debug, Args)]
@@ -34,7 +36,15 @@ pub(crate) async fn run(_args: LogoutArgs) -> Result<(), CliError> {
     };
     let mut removed = 0;
     for cae in [false, true] {
-        removed += remove_tokens(&persistence, cae, &saved.record).await?;
+        match remove_tokens(&persistence, cae, &saved.record).await {
+            Ok(n) => removed += n,
+            // The broker keeps its own tokens: without a usable store, nothing of this sign-in
+            // can be in the cache (the browser fallback would have failed to write it too).
+            Err(e) if saved.settings.broker && e.kind() == ErrorKind::PersistentCache => {
+                tracing::debug!(error = %e, "no token cache to clean after a broker sign-in");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     SavedSignIn::remove(&dir)?;
     tracing::debug!(
@@ -58,14 +68,14 @@ async fn remove_tokens(
     persistence: &TokenCachePersistenceOptions,
     cae: bool,
     record: &AuthenticationRecord,
-) -> Result<usize, CliError> {
+) -> mr_auth_broker::Result<usize> {
     let cache = PersistentTokenCache::open(persistence, cae).await?;
     let (client_id, account) = (record.client_id().as_str(), record.home_account_id());
     let mut probe = cache.load().await?;
     if probe.remove_client_tokens(client_id, Some(account)) == 0 {
         return Ok(0);
     }
-    Ok(cache
+    cache
         .modify(|c| c.remove_client_tokens(client_id, Some(account)))
-        .await?)
+        .await
 }

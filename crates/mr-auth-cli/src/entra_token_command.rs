@@ -7,7 +7,7 @@ use crate::{
 };
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
-    AccessTokenInfo, AdditionallyAllowedTenants, BrokerTokenRequestOptions,
+    AccessTokenInfo, AdditionallyAllowedTenants, BrokerTokenRequestOptions, ErrorKind,
     InteractiveBrowserBrokerCredential, PersistentTokenCache, TenantId,
 };
 use serde_json::json;
@@ -84,7 +84,20 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         tenant_id: request_tenant.clone(),
         ..Default::default()
     };
-    let token = credential.get_token_info(&scopes, Some(request)).await?;
+    let token = credential
+        .get_token_info(&scopes, Some(request))
+        .await
+        .map_err(|e| {
+            if e.kind() == ErrorKind::AuthenticationRequired {
+                tracing::debug!(error = %e, "no silent token");
+                CliError::not_signed_in(format!(
+                    "no token for {} can be had without signing in again; run `mr-auth login`",
+                    args.scope.join(" ")
+                ))
+            } else {
+                e.into()
+            }
+        })?;
     let tenant = request_tenant
         .as_ref()
         .unwrap_or(saved.record.tenant_id())

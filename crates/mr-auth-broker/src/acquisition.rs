@@ -6,8 +6,8 @@ use crate::{
     refresh_token::RefreshToken,
     token_endpoint::{Grant, TokenResponse},
     token_request::TokenRequest,
-    AccessTokenInfo, AuthenticationRecord, BrokerAccount, BrokerRequest, BrokerToken, CacheWrite,
-    Error, ErrorKind, PlatformBroker, Result, TenantId, TokenType,
+    AccessTokenInfo, AuthenticationRecord, BrokerAccount, BrokerRequest, BrokerToken, Error,
+    ErrorKind, PlatformBroker, Result, TenantId, TokenType,
 };
 use azure_core::http::Context;
 use std::{
@@ -16,7 +16,6 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 use url::Url;
-use zeroize::Zeroizing;
 
 /// The acquisition steps after the cache, and what they remember between requests (the
 /// broker's account, the browser flow's refresh tokens, whether the broker is unavailable).
@@ -353,7 +352,15 @@ impl Acquirer {
         }
         let mut persist_error = None;
         if let Some(persistence) = &self.persistence {
-            let write = self.cache_write(&response, request, grant_type);
+            let write = response.cache_write(
+                config.client_id.as_str(),
+                &config.environment,
+                // The tenant as requested, as MSAL keys its entries (and looks them up).
+                &request.tenant.as_str().to_ascii_lowercase(),
+                &request.scopes,
+                grant_type,
+                config.clock.now(),
+            );
             if let Err(e) = persistence.store(request.enable_cae, &write).await {
                 tracing::warn!(error = %e, "the token response could not be stored in the persistent token cache; it is kept in memory only");
                 persist_error = Some(e);
@@ -367,40 +374,6 @@ impl Acquirer {
             token: response.token,
             record,
             persist_error,
-        }
-    }
-
-    /// The response as MSAL's `TokenCache.add` takes it.
-    fn cache_write(
-        &self,
-        response: &TokenResponse,
-        request: &TokenRequest,
-        grant_type: &str,
-    ) -> CacheWrite {
-        let details = &response.details;
-        let scopes = match &details.scope {
-            Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
-            None => request.scopes.clone(),
-        };
-        CacheWrite {
-            client_id: self.config.client_id.as_str().to_owned(),
-            environment: self.config.environment.clone(),
-            // The tenant as requested, as MSAL keys its entries (and looks them up).
-            realm: request.tenant.as_str().to_ascii_lowercase(),
-            scopes,
-            access_token: Some(Zeroizing::new(response.token.token.secret().to_owned())),
-            token_type: Some(response.token.token_type.scheme().to_owned()),
-            expires_in: details.expires_in,
-            ext_expires_in: details.ext_expires_in,
-            refresh_in: details.refresh_in,
-            refresh_token: response
-                .refresh_token
-                .as_ref()
-                .map(|rt| Zeroizing::new(rt.secret().to_owned())),
-            id_token: details.id_token.clone(),
-            client_info: details.client_info.clone(),
-            grant_type: Some(grant_type.to_owned()),
-            now: Some(self.config.clock.now()),
         }
     }
 

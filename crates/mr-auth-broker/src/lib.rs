@@ -138,7 +138,7 @@ pub mod fuzzing {
     mod tests {
         #[test]
         fn the_entries_survive_garbage_and_near_misses() {
-            let inputs: [&[u8]; 8] = [
+            let inputs: [&[u8]; 9] = [
                 b"",
                 b"\xff\xfe\x00",
                 b"GET / HTTP/1.1\r\n\r\n",
@@ -147,6 +147,7 @@ pub mod fuzzing {
                 b"GET /?state=fuzz-state&error=%ff%fe HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
                 b"\x00{\"access_token\":\"a\",\"expires_in\":\"-1\"}",
                 b"\x01{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS\"}",
+                b"\x00{\"access_token\":\"a\",\"expires_in\":9,\"client_info\":\"eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ\",\"id_token\":\"e30.eyJleHAiOjF9.\",\"scope\":\" \"}",
             ];
             for input in inputs {
                 super::loopback_request(input);

@@ -1,6 +1,7 @@
 use crate::{
     authorization_code::AuthorizationCode, pkce_verifier::PkceVerifier,
-    refresh_token::RefreshToken, AccessTokenInfo, ClientId, Error, ErrorKind, Result, TokenType,
+    refresh_token::RefreshToken, AccessTokenInfo, CacheWrite, ClientId, Error, ErrorKind, Result,
+    TokenType,
 };
 use azure_core::{
     credentials::Secret,
@@ -14,6 +15,7 @@ use mr_auth_core::Clock;
 use serde::Deserialize;
 use std::{fmt, sync::Arc, time::Duration};
 use url::Url;
+use zeroize::Zeroizing;
 
 /// What is exchanged for tokens at the token endpoint.
 pub(crate) enum Grant<'a> {
@@ -52,7 +54,46 @@ pub(crate) struct ResponseDetails {
     /// `client_info` (base64url JSON with `uid` and `utid`), when given.
     pub(crate) client_info: Option<String>,
     /// The id token, when given (it names the user: zeroized on drop, never logged).
-    pub(crate) id_token: Option<zeroize::Zeroizing<String>>,
+    pub(crate) id_token: Option<Zeroizing<String>>,
+}
+
+impl TokenResponse {
+    /// The response as MSAL's `TokenCache.add` takes it: the granted `scope` when the
+    /// response has one, else `requested_scopes`; `realm` is the tenant as requested.
+    pub(crate) fn cache_write(
+        &self,
+        client_id: &str,
+        environment: &str,
+        realm: &str,
+        requested_scopes: &[String],
+        grant_type: &str,
+        now: time::OffsetDateTime,
+    ) -> CacheWrite {
+        let details = &self.details;
+        let scopes = match &details.scope {
+            Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
+            None => requested_scopes.to_vec(),
+        };
+        CacheWrite {
+            client_id: client_id.to_owned(),
+            environment: environment.to_owned(),
+            realm: realm.to_owned(),
+            scopes,
+            access_token: Some(Zeroizing::new(self.token.token.secret().to_owned())),
+            token_type: Some(self.token.token_type.scheme().to_owned()),
+            expires_in: details.expires_in,
+            ext_expires_in: details.ext_expires_in,
+            refresh_in: details.refresh_in,
+            refresh_token: self
+                .refresh_token
+                .as_ref()
+                .map(|rt| Zeroizing::new(rt.secret().to_owned())),
+            id_token: details.id_token.clone(),
+            client_info: details.client_info.clone(),
+            grant_type: Some(grant_type.to_owned()),
+            now: Some(now),
+        }
+    }
 }
 
 impl fmt::Debug for TokenResponse {
@@ -168,7 +209,7 @@ impl TokenEndpoint {
             if let Some(claims) = claims {
                 form.append_pair("claims", claims);
             }
-            zeroize::Zeroizing::new(form.finish())
+            Zeroizing::new(form.finish())
         };
         drop(grant);
 
@@ -305,7 +346,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         refresh_in: positive(&wire.refresh_in),
         scope: wire.scope.filter(|s| !s.trim().is_empty()),
         client_info: wire.client_info.filter(|s| !s.is_empty()),
-        id_token: wire.id_token.map(zeroize::Zeroizing::new),
+        id_token: wire.id_token.map(Zeroizing::new),
     };
     Ok(TokenResponse {
         token: AccessTokenInfo {
@@ -325,7 +366,8 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
 }
 
 /// The fuzzing entry: the first byte picks the status (2xx, 4xx, 429 or 5xx), the rest is the
-/// body.
+/// body. A response that parses goes on as the credential takes it: its account record, and
+/// its entries in a token cache, which must read back.
 #[cfg(feature = "fuzzing")]
 pub(crate) fn parse_raw_response(data: &[u8]) {
     let Some((first, body)) = data.split_first() else {
@@ -333,7 +375,32 @@ pub(crate) fn parse_raw_response(data: &[u8]) {
     };
     let status = [200, 400, 401, 429, 500, 503][usize::from(*first) % 6];
     let clock = mr_auth_core::ManualClock::at_fixed_start();
-    let _ = parse_response(&clock, status, body, "http://localhost:8400");
+    let Ok(response) = parse_response(&clock, status, body, "http://localhost:8400") else {
+        return;
+    };
+    let client_id = ClientId::default();
+    let tenant = crate::TenantId::default();
+    let details = &response.details;
+    let _ = crate::AuthenticationRecord::from_token_response(
+        "login.microsoftonline.com",
+        &client_id,
+        details.client_info.as_deref(),
+        details.id_token.as_deref().map(String::as_str),
+        &tenant,
+    );
+    let write = response.cache_write(
+        client_id.as_str(),
+        "login.microsoftonline.com",
+        tenant.as_str(),
+        &["s".to_owned()],
+        "authorization_code",
+        clock.now(),
+    );
+    let mut cache = crate::MsalTokenCache::new();
+    if cache.add(&write).is_ok() {
+        crate::MsalTokenCache::from_slice(&cache.to_vec())
+            .unwrap_or_else(|e| panic!("a cache this crate wrote does not parse: {e}"));
+    }
 }
 
 /// Reads the response body, refusing more than `limit` bytes.

@@ -13,11 +13,20 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 pub(crate) const EXIT_AUTHENTICATION: u8 = 3;
 pub(crate) const EXIT_TRANSIENT: u8 = 4;
 pub(crate) const EXIT_PROTOCOL: u8 = 5;
+pub(crate) const EXIT_NOT_SIGNED_IN: u8 = 6;
 
 impl CliError {
     pub(crate) fn bad_input(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+
+    /// No saved or cached sign-in can give the token: the user must run `mr-auth login`.
+    pub(crate) fn not_signed_in(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_NOT_SIGNED_IN,
             message: message.into(),
         }
     }
@@ -60,6 +69,39 @@ impl From<mr_auth_core::Error> for CliError {
     }
 }
 
+impl From<mr_auth_broker::Error> for CliError {
+    fn from(error: mr_auth_broker::Error) -> Self {
+        use mr_auth_broker::ErrorKind as Kind;
+        let code = match error.kind() {
+            Kind::InvalidInput | Kind::UnsupportedAuthority | Kind::TenantNotAllowed => {
+                EXIT_BAD_INPUT
+            }
+            Kind::AuthenticationRequired => EXIT_NOT_SIGNED_IN,
+            Kind::UserCancelled
+            | Kind::AuthenticationFailed
+            | Kind::RedirectUriNotRegistered
+            | Kind::TimedOut => EXIT_AUTHENTICATION,
+            Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
+            Kind::Protocol => EXIT_PROTOCOL,
+            // Broker unavailable, PoP without a broker, no loopback port, the persistent
+            // cache, internal errors: configuration or environment, said in the message.
+            _ => EXIT_OTHER,
+        };
+        let mut message = error.to_string();
+        if error.kind() == Kind::PersistentCache {
+            // The library names its option; here it is a flag.
+            message = message.replace(
+                "set allow_unencrypted_storage",
+                "pass --allow-unencrypted-storage",
+            );
+        }
+        if code == EXIT_NOT_SIGNED_IN {
+            message.push_str("; run `mr-auth login`");
+        }
+        Self { code, message }
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.one_line())
@@ -82,6 +124,24 @@ mod tests {
         assert_eq!(code(ErrorKind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(ErrorKind::Protocol), EXIT_PROTOCOL);
         assert_eq!(code(ErrorKind::Tls), EXIT_OTHER);
+    }
+
+    #[test]
+    fn broker_kinds_map_to_exit_codes() {
+        use mr_auth_broker::ErrorKind as Kind;
+        let code = |kind| CliError::from(mr_auth_broker::Error::new(kind, "x")).exit_code();
+        assert_eq!(code(Kind::InvalidInput), EXIT_BAD_INPUT);
+        assert_eq!(code(Kind::AuthenticationRequired), EXIT_NOT_SIGNED_IN);
+        assert_eq!(code(Kind::UserCancelled), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::AuthenticationFailed), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::ServiceError), EXIT_TRANSIENT);
+        assert_eq!(code(Kind::Protocol), EXIT_PROTOCOL);
+        assert_eq!(code(Kind::PersistentCache), EXIT_OTHER);
+        let required = CliError::from(mr_auth_broker::Error::new(
+            Kind::AuthenticationRequired,
+            "x",
+        ));
+        assert!(required.one_line().ends_with("run `mr-auth login`"));
     }
 
     #[test]

@@ -1,14 +1,25 @@
-//! `mr-auth`: exchange Mixed Reality credentials for an access token, decode tokens, and run
-//! the local STS emulator.
+//! `mr-auth`: exchange Mixed Reality credentials for an access token, sign in to Entra ID once
+//! and get Entra ID tokens for any scope (as `az login` / `az account get-access-token`),
+//! decode tokens, and run the local STS emulator.
 //!
 //! Exit codes: 0 success; 2 bad input (including usage errors); 3 authentication failed or
 //! the request was rejected; 4 transient failure (throttled, service error, network, timeout),
-//! worth retrying later; 5 the service answered something unusable; 1 anything else.
+//! worth retrying later; 5 the service answered something unusable; 6 not signed in (run
+//! `mr-auth login`); 1 anything else.
 #![forbid(unsafe_code)]
 
+mod browser;
+mod cache_args;
 mod cli_error;
+mod config_dir;
 mod decode_command;
 mod emulator_command;
+mod entra_token_command;
+mod logging;
+mod login_command;
+mod logout_command;
+mod saved_sign_in;
+mod sign_in;
 mod token_command;
 
 use clap::{Parser, Subcommand};
@@ -16,12 +27,23 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str =
     "Exit codes: 0 success, 2 bad input, 3 authentication failed or request rejected, \
-4 transient failure (retry later), 5 unusable service response, 1 other.";
+4 transient failure (retry later), 5 unusable service response, 6 not signed in (run \
+`mr-auth login`), 1 other.
+
+The account `mr-auth login` signs in is kept in the configuration directory: \
+MR_AUTH_CONFIG_DIR, else %APPDATA%\\mr-auth (Windows), \
+~/Library/Application Support/mr-auth (macOS), $XDG_CONFIG_HOME/mr-auth or ~/.config/mr-auth. \
+Its tokens are kept in the persistent token cache shared with MSAL-based tools (see \
+--cache-name). AZURE_AUTHORITY_HOST selects another cloud's authority.";
 
 /// Mixed Reality authentication from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "mr-auth", version, about, after_help = AFTER_HELP)]
 struct Cli {
+    /// Show what mr-auth does on standard error (-v: debug, -vv: trace); `RUST_LOG` (e.g.
+    /// `RUST_LOG=mr_auth_broker=trace`) replaces this filter. Secrets are never shown.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +52,15 @@ struct Cli {
 enum Command {
     /// Exchange an account key or an Azure AD credential for a Mixed Reality access token.
     Token(token_command::TokenArgs),
+    /// Sign in to Entra ID interactively (broker or browser) and keep the sign-in for later
+    /// commands and processes.
+    Login(login_command::LoginArgs),
+    /// Print an Entra ID access token for any scope, silently, for the account `login` signed
+    /// in (the JSON of `az account get-access-token`).
+    EntraToken(entra_token_command::EntraTokenArgs),
+    /// Sign out: remove this app's tokens for the account from the persistent cache and the
+    /// saved account (other apps' sign-ins stay).
+    Logout(logout_command::LogoutArgs),
     /// Show a JWT's header and claims and when it expires (no signature check).
     Decode(decode_command::DecodeArgs),
     /// Run the local Mixed Reality STS emulator until interrupted (Ctrl-C).
@@ -39,8 +70,12 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Token(args) => token_command::run(args).await,
+        Command::Login(args) => login_command::run(args).await,
+        Command::EntraToken(args) => entra_token_command::run(args).await,
+        Command::Logout(args) => logout_command::run(args).await,
         Command::Decode(args) => decode_command::run(args),
         Command::Emulator(args) => emulator_command::run(args).await,
     };

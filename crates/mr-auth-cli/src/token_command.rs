@@ -1,10 +1,13 @@
-use crate::cli_error::CliError;
+use crate::{
+    cache_args::{warn_if_plaintext, CacheArgs},
+    cli_error::CliError,
+    config_dir::ConfigDir,
+    saved_sign_in::SavedSignIn,
+    sign_in::{authority_host, credential_options, SignInMode},
+};
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
-use mr_auth_broker::{
-    AuthorizeUrlHandler, BrokerMode, InteractiveBrowserBrokerCredential,
-    InteractiveBrowserBrokerCredentialOptions, SystemBrowser,
-};
+use mr_auth_broker::{ClientId, InteractiveBrowserBrokerCredential};
 use mr_auth_core::{
     AccountDomain, AccountId, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
 };
@@ -52,6 +55,12 @@ pub(crate) struct TokenArgs {
     /// The Azure AD scope to request (default: `https://sts.mixedreality.azure.com//.default`).
     #[arg(long, requires = "aad")]
     aad_scope: Option<String>,
+    /// With --aad broker|browser: keep the Azure AD tokens in memory only, neither using nor
+    /// changing the persistent cache and the account `mr-auth login` saved.
+    #[arg(long, requires = "aad")]
+    no_persistent_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// What to print.
     #[arg(long, value_enum, default_value_t = TokenOutput::Json)]
     output: TokenOutput,
@@ -64,10 +73,11 @@ pub(crate) struct TokenArgs {
 enum AadSource {
     /// The Azure CLI or Azure Developer CLI sign-in (azure_identity's DeveloperToolsCredential).
     DeveloperTools,
-    /// Interactive sign-in through the OS broker (WAM on Windows, the Microsoft identity broker
-    /// over D-Bus on Linux), else the system browser.
+    /// Sign-in through the OS broker (WAM on Windows, the Microsoft identity broker over D-Bus
+    /// on Linux), else the system browser; silent for the account `mr-auth login` saved.
     Broker,
-    /// Interactive sign-in through the system browser, even where the OS has a broker.
+    /// Sign-in through the system browser, even where the OS has a broker; silent for the
+    /// account `mr-auth login` saved, from the persistent cache.
     Browser,
 }
 
@@ -106,6 +116,53 @@ fn read_key(args: &TokenArgs) -> Result<AccountKey, CliError> {
     Ok(AccountKey::new(key)?)
 }
 
+/// The interactive credential of `--aad broker|browser`: with the persistent cache (unless
+/// `--no-persistent-cache`) and, when `mr-auth login` saved an account, silent for it with the
+/// client id, tenant and cache it used.
+async fn interactive_credential(
+    mode: SignInMode,
+    args: &TokenArgs,
+) -> Result<Arc<dyn TokenCredential>, CliError> {
+    let options = if args.no_persistent_cache {
+        credential_options(
+            mode,
+            "organizations",
+            ClientId::default(),
+            authority_host(None)?,
+            None,
+            None,
+        )?
+    } else {
+        let saved = SavedSignIn::load(&ConfigDir::from_env()?)?;
+        let persistence = args.cache.persistence(saved.as_ref().map(|s| {
+            (
+                s.settings.cache_name.as_str(),
+                s.settings.allow_unencrypted_storage,
+            )
+        }));
+        warn_if_plaintext(&persistence).await;
+        match saved {
+            Some(saved) => credential_options(
+                mode,
+                &saved.settings.tenant,
+                saved.record.client_id().clone(),
+                authority_host(Some(&saved.settings.authority_host))?,
+                Some(saved.record),
+                Some(persistence),
+            )?,
+            None => credential_options(
+                mode,
+                "organizations",
+                ClientId::default(),
+                authority_host(None)?,
+                None,
+                Some(persistence),
+            )?,
+        }
+    };
+    Ok(InteractiveBrowserBrokerCredential::new(Some(options))?)
+}
+
 pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
     let account_id: AccountId = args.account_id.parse()?;
     let account_domain: AccountDomain = args.account_domain.parse()?;
@@ -130,23 +187,11 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
                 CliError::other(format!("cannot set up the developer-tools credential: {e}"))
             })?,
         Some(source @ (AadSource::Broker | AadSource::Browser)) => {
-            let broker_options = InteractiveBrowserBrokerCredentialOptions {
-                broker: match source {
-                    AadSource::Browser => BrokerMode::BrowserOnly,
-                    _ => BrokerMode::Platform,
-                },
-                // The library never prints; the CLI shows the URL (headless sessions open it
-                // elsewhere) and tries the system browser too.
-                authorize_url_handler: AuthorizeUrlHandler::callback(|url| {
-                    eprintln!("To sign in, open this address in a browser:\n{url}");
-                    let _ = SystemBrowser.open(url);
-                    Ok(())
-                }),
-                ..Default::default()
+            let mode = match source {
+                AadSource::Browser => SignInMode::Browser,
+                _ => SignInMode::Broker,
             };
-            InteractiveBrowserBrokerCredential::new(Some(broker_options)).map_err(|e| {
-                CliError::bad_input(format!("cannot set up the interactive credential: {e}"))
-            })?
+            interactive_credential(mode, &args).await?
         }
         None => AccountKeyCredential::new(account_id, read_key(&args)?),
     };

@@ -285,6 +285,9 @@ fn every_command_has_help() {
         &["token", "--help"],
         &["decode", "--help"],
         &["emulator", "--help"],
+        &["login", "--help"],
+        &["entra-token", "--help"],
+        &["logout", "--help"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");
@@ -293,6 +296,14 @@ fn every_command_has_help() {
     }
     let text = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
     assert!(text.contains("Exit codes"), "{text}");
+    for documented in [
+        "6 not signed in",
+        "MR_AUTH_CONFIG_DIR",
+        "--verbose",
+        "entra-token",
+    ] {
+        assert!(text.contains(documented), "{documented}: {text}");
+    }
     let token_help = String::from_utf8(
         Command::new(BIN)
             .args(["token", "--help"])

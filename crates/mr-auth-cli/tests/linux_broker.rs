@@ -39,6 +39,9 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
     let ca = std::env::temp_dir().join(format!("mr-auth-cli-broker-{}.pem", Uuid::new_v4()));
     std::fs::write(&ca, emulator.ca_pem().unwrap()).unwrap();
 
+    // A home and config dir of its own: no saved sign-in or cache of the machine's user.
+    let home = std::env::temp_dir().join(format!("mr-auth-cli-broker-home-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
     let mut command = std::process::Command::new(BIN);
     command
         .args([
@@ -57,6 +60,8 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
         .arg("--ca-file")
         .arg(&ca)
         .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("HOME", &home)
+        .env("MR_AUTH_CONFIG_DIR", home.join("config"))
         // Should anything fall back to a browser, it must not open one.
         .env("BROWSER", "false")
         .env_remove("MIXEDREALITY_ACCOUNT_KEY")
@@ -70,6 +75,7 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
     .expect("the cli finished within 60 s")
     .unwrap();
     let _ = std::fs::remove_file(&ca);
+    let _ = std::fs::remove_dir_all(&home);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
@@ -94,4 +100,71 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
         "{scopes}"
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+/// `mr-auth login --aad broker` signs in through the Linux broker and saves the broker's
+/// account; `logout` forgets it (and says the broker keeps its own sign-in).
+#[tokio::test]
+async fn login_through_the_linux_broker_saves_its_account() {
+    let Some(bus) = PrivateSessionBus::start_or_skip("cli login --aad broker").await else {
+        return;
+    };
+    let fake = FakeLinuxBroker::start(bus.address(), FakeScript::default()).await;
+    let home = std::env::temp_dir().join(format!("mr-auth-cli-broker-home-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(BIN);
+        command
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("HOME", &home)
+            .env("MR_AUTH_CONFIG_DIR", home.join("config"))
+            .env("BROWSER", "false")
+            .env_remove("AZURE_AUTHORITY_HOST")
+            .env_remove("MR_AUTH_CLIENT_ID")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        async move {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                tokio::task::spawn_blocking(move || command.output().unwrap()),
+            )
+            .await
+            .expect("the cli finished within 60 s")
+            .unwrap()
+        }
+    };
+
+    let out = run(&["login", "--aad", "broker"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("Signed in as user@contoso.com (tenant "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("fake-"), "no token is printed: {stdout}");
+    assert_eq!(fake.calls_to("acquireTokenInteractively").len(), 1);
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("config").join("authentication_record.json")).unwrap(),
+    )
+    .unwrap();
+    let account = mr_auth_test_support::fake_linux_broker::fake_account("user@contoso.com");
+    assert_eq!(record["homeAccountId"], account["homeAccountId"]);
+    assert_eq!(record["username"], "user@contoso.com");
+    assert_eq!(record["authority"], "login.microsoftonline.com");
+    let tenant = record["tenantId"].as_str().unwrap();
+    assert!(stdout.contains(&format!("(tenant {tenant})")), "{stdout}");
+
+    let out = run(&["logout"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Signed out user@contoso.com"));
+    assert!(stderr.contains("broker keeps its own sign-in"), "{stderr}");
+    assert!(!home
+        .join("config")
+        .join("authentication_record.json")
+        .exists());
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&home);
 }

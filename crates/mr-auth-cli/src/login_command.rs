@@ -1,0 +1,95 @@
+use crate::{
+    cache_args::{warn_if_plaintext, CacheArgs},
+    cli_error::CliError,
+    config_dir::ConfigDir,
+    saved_sign_in::{LoginSettings, SavedSignIn},
+    sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
+};
+use clap::Args;
+use mr_auth_broker::InteractiveBrowserBrokerCredential;
+
+/// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
+/// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
+const DEFAULT_LOGIN_SCOPE: &str = "https://management.azure.com//.default";
+
+/// Arguments of `mr-auth login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The tenant to sign in to (a tenant id or domain; `organizations` accepts any work or
+    /// school account).
+    #[arg(long, default_value = "organizations", value_name = "TENANT")]
+    tenant: String,
+    /// How to sign in.
+    #[arg(long, value_enum, default_value_t = SignInMode::Broker)]
+    aad: SignInMode,
+    /// The scope to consent to while signing in (repeatable).
+    #[arg(long, value_name = "SCOPE", default_value = DEFAULT_LOGIN_SCOPE)]
+    scope: Vec<String>,
+    /// The app registration (public client) to sign in with [default: the Azure CLI's,
+    /// 04b07795-8ddb-461a-bbee-02f9e1bf7b46].
+    #[arg(long, env = CLIENT_ID_ENV, value_name = "CLIENT_ID")]
+    client_id: Option<String>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Signs in interactively, keeps the tokens in the persistent cache and the account in the
+/// configuration directory, and prints who signed in (never a token).
+pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
+    let dir = ConfigDir::from_env()?;
+    let persistence = args.cache.persistence(None);
+    let authority_host = authority_host(None)?;
+    let options = credential_options(
+        args.aad,
+        &args.tenant,
+        client_id(args.client_id.as_deref())?,
+        authority_host.clone(),
+        None,
+        Some(persistence.clone()),
+    )?;
+    let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
+    let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();
+    let record = credential.authenticate(&scopes, None).await?;
+    let saved = SavedSignIn {
+        record,
+        settings: LoginSettings {
+            broker: args.aad == SignInMode::Broker,
+            tenant: args.tenant,
+            authority_host: authority_host.to_string(),
+            cache_name: persistence.name.clone(),
+            allow_unencrypted_storage: persistence.allow_unencrypted_storage,
+        },
+    };
+    saved.save(&dir)?;
+    warn_if_plaintext(&persistence).await;
+    println!(
+        "Signed in as {} (tenant {})",
+        display_name(saved.record.username()),
+        saved.record.tenant_id().as_str()
+    );
+    tracing::debug!(config_dir = %dir.path().display(), "saved the sign-in");
+    Ok(())
+}
+
+/// The user name for people, without control characters (it comes from the authority); a
+/// record may have none (MSAL's schema allows an empty one).
+fn display_name(username: &str) -> String {
+    let clean: String = username.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_empty() {
+        "an account without a user name".to_owned()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_cannot_drive_the_terminal() {
+        assert_eq!(display_name("user@contoso.com"), "user@contoso.com");
+        assert_eq!(display_name("evil\u{1b}[2J\nname"), "evil[2Jname");
+        assert_eq!(display_name(""), "an account without a user name");
+    }
+}

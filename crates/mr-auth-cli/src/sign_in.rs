@@ -1,0 +1,75 @@
+//! The Entra ID credential the sign-in commands share: `login`, `entra-token`, `token --aad`.
+
+use crate::{browser, cli_error::CliError};
+use clap::ValueEnum;
+use mr_auth_broker::{
+    AuthenticationRecord, AuthorityHost, BrokerMode, ClientId,
+    InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, TenantId,
+    TokenCachePersistenceOptions,
+};
+
+/// How to sign in interactively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SignInMode {
+    /// The operating system's broker (WAM on Windows, the Microsoft identity broker over
+    /// D-Bus on Linux), else the system browser.
+    Broker,
+    /// The system browser, even where the OS has a broker.
+    Browser,
+}
+
+/// The variable naming the app registration (a public client) to sign in with.
+pub(crate) const CLIENT_ID_ENV: &str = "MR_AUTH_CLIENT_ID";
+
+/// `client_id`, else [`ClientId::DEVELOPER_SIGN_ON`] (the Azure CLI's public client).
+pub(crate) fn client_id(given: Option<&str>) -> Result<ClientId, CliError> {
+    match given {
+        Some(id) => ClientId::new(id).map_err(|e| CliError::bad_input(format!("--client-id: {e}"))),
+        None => Ok(ClientId::default()),
+    }
+}
+
+/// The authority host: `AZURE_AUTHORITY_HOST` when set, else `saved` (what `login` used),
+/// else the public cloud.
+pub(crate) fn authority_host(saved: Option<&str>) -> Result<AuthorityHost, CliError> {
+    let from_env =
+        std::env::var_os(AuthorityHost::ENVIRONMENT_VARIABLE).is_some_and(|v| !v.is_empty());
+    match saved {
+        Some(host) if !from_env => AuthorityHost::new(host).map_err(|e| {
+            CliError::not_signed_in(format!(
+                "the saved authority host {host:?} is not valid ({e}); run `mr-auth login` again"
+            ))
+        }),
+        _ => Ok(AuthorityHost::resolve(None, &ProcessEnvironment)?),
+    }
+}
+
+/// The credential's options: the mode, tenant, client id, authority host, the account to be
+/// silent for and the persistent cache; the sign-in page shown on stderr and opened in the
+/// browser (`BROWSER`).
+pub(crate) fn credential_options(
+    mode: SignInMode,
+    tenant: &str,
+    client_id: ClientId,
+    authority_host: AuthorityHost,
+    record: Option<AuthenticationRecord>,
+    persistence: Option<TokenCachePersistenceOptions>,
+) -> Result<InteractiveBrowserBrokerCredentialOptions, CliError> {
+    let tenant_id =
+        TenantId::new(tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
+    Ok(InteractiveBrowserBrokerCredentialOptions {
+        client_id,
+        tenant_id,
+        authority_host: Some(authority_host),
+        broker: match mode {
+            SignInMode::Broker => BrokerMode::Platform,
+            SignInMode::Browser => BrokerMode::BrowserOnly,
+        },
+        // The library never prints; the CLI shows the address (headless sessions open it
+        // elsewhere) and starts a browser on it.
+        authorize_url_handler: browser::authorize_url_handler(),
+        authentication_record: record,
+        token_cache_persistence: persistence,
+        ..Default::default()
+    })
+}

@@ -127,6 +127,12 @@ pub mod fuzzing {
         }
     }
 
+    /// WAM's response properties (`TokenExpiresOn`, `code`, ...) and account, as the Windows
+    /// code copies them out of a `WebTokenResponse`; the layout is in `wam_response::fuzz`.
+    pub fn wam_response_properties(data: &[u8]) {
+        crate::wam::fuzz_response(data);
+    }
+
     /// The Linux broker's answers (token, accounts, version) on arbitrary bytes.
     #[cfg(target_os = "linux")]
     pub fn linux_broker_response(data: &[u8]) {
@@ -150,6 +156,16 @@ pub mod fuzzing {
             for input in inputs {
                 super::loopback_request(input);
                 super::token_endpoint_response(input);
+                super::wam_response_properties(input);
+            }
+            let wam: [&[u8]; 4] = [
+                b"tokensecretvalue0123\nweb-1\nsomeone@contoso.com\nTokenExpiresOn=1700000000\nAuthority=https://login.microsoftonline.com/common",
+                b"t\n\n\ntokenexpireson= 99999999999999999999.5\ncode=transfersecret0123456",
+                b"t\nw\n\nTokenExpiresOn=-1\nTokenExpiresOn=5\nwamcompat_id_token=a.b.c",
+                b"\n\xff\n=\n==\ncode",
+            ];
+            for input in wam {
+                super::wam_response_properties(input);
             }
         }
     }

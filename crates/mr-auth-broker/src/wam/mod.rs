@@ -44,5 +44,7 @@ mod wine_detection;
 
 #[cfg(windows)]
 pub(crate) use wam_broker::WamBroker;
+#[cfg(feature = "fuzzing")]
+pub(crate) use wam_response::fuzz as fuzz_response;
 #[cfg(all(windows, test))]
 use wine_detection::wine_version;

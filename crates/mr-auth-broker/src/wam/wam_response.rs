@@ -119,6 +119,88 @@ pub(crate) fn parse_expires_on(raw: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds).ok()
 }
 
+/// Fuzzing entry: a response read from arbitrary bytes (as UTF-8, lossily), one field a line:
+/// the token, the `WebAccount.Id` (empty for none), the user name (empty for none), then one
+/// property a line as `name=value`. Reads it as every account kind and checks that a token
+/// handed out carries the expiry parsed from `TokenExpiresOn`, that an account id names the
+/// kind and `WebAccount.Id` it came from, and that `Debug` shows no token or property value.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let token = lines.next().unwrap_or_default().to_owned();
+    let optional = |line: Option<&str>| line.filter(|l| !l.is_empty()).map(str::to_owned);
+    let web_account_id = optional(lines.next());
+    let username = optional(lines.next());
+    let properties: Vec<(String, String)> = lines
+        .map(|line| {
+            let (name, value) = line.split_once('=').unwrap_or((line, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let response = WamResponse {
+        token: Secret::new(token.clone()),
+        properties,
+        web_account_id,
+        username,
+    };
+    check_debug_hides_values(&response, &token);
+    let _ = response.transfer_token();
+    for kind in [
+        AccountKind::Work,
+        AccountKind::Personal,
+        AccountKind::MsaPassthrough,
+    ] {
+        let expected_expiry = response.property("TokenExpiresOn").map(parse_expires_on);
+        if let Some(account) = response.account(kind) {
+            let id = WamAccountId::parse(&account.id)
+                .unwrap_or_else(|| panic!("an account id this crate made does not parse"));
+            assert_eq!(id.kind, kind, "account id names another kind");
+            assert_eq!(
+                Some(id.web_account_id.as_str()),
+                response.web_account_id.as_deref(),
+                "account id lost the WebAccount.Id"
+            );
+        }
+        let copy = WamResponse {
+            token: response.token.clone(),
+            properties: response.properties.clone(),
+            web_account_id: response.web_account_id.clone(),
+            username: response.username.clone(),
+        };
+        if let Ok(issued) = copy.into_broker_token(kind, None) {
+            assert_eq!(
+                expected_expiry,
+                Some(Some(issued.token.expires_on)),
+                "expiry differs from TokenExpiresOn"
+            );
+            assert!(
+                !issued.token.token.secret().is_empty(),
+                "empty token issued"
+            );
+        }
+    }
+}
+
+/// A value long enough and plain enough (ASCII alphanumeric) not to turn up in `Debug` by
+/// coincidence (inside a property name, the account id or the field names) must not be shown.
+#[cfg(feature = "fuzzing")]
+fn check_debug_hides_values(response: &WamResponse, token: &str) {
+    let debug = format!("{response:?}");
+    let values = response.properties.iter().map(|(_, v)| v.as_str());
+    for value in values.chain([token]) {
+        let distinctive = value.len() >= 16 && value.bytes().all(|b| b.is_ascii_alphanumeric());
+        let elsewhere = response.properties.iter().any(|(k, _)| k.contains(value))
+            || response
+                .web_account_id
+                .as_deref()
+                .is_some_and(|id| id.contains(value));
+        if distinctive && !elsewhere {
+            assert!(!debug.contains(value), "Debug shows a secret value");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -382,13 +382,23 @@ fn page(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 /// input must end with a response or a closed connection, never a panic.
 #[cfg(feature = "fuzzing")]
 pub(crate) fn handle_raw_request(data: &[u8]) {
+    thread_local! {
+        // One runtime per fuzzing thread: building one per input cost most of each execution.
+        static RUNTIME: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .ok();
+    }
+    RUNTIME.with(|runtime| {
+        if let Some(runtime) = runtime {
+            run_raw_request(runtime, data);
+        }
+    });
+}
+
+#[cfg(feature = "fuzzing")]
+fn run_raw_request(runtime: &tokio::runtime::Runtime, data: &[u8]) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    else {
-        return;
-    };
     runtime.block_on(async {
         let (mut client, server) = tokio::io::duplex(MAX_HEAD * 2);
         let expect = Arc::new(Expected {
@@ -403,7 +413,15 @@ pub(crate) fn handle_raw_request(data: &[u8]) {
         let mut sink = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(1), client.read_to_end(&mut sink)).await;
         drop(client);
-        let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+        // The runtime outlives this input: a connection still open here must not leak into
+        // the next one.
+        let abort = server.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(1), server)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     });
 }
 

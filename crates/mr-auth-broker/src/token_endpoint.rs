@@ -326,13 +326,21 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
             "the token response has an empty access_token",
         ));
     }
-    let seconds = |s: i64| Duration::from_secs(u64::try_from(s).unwrap_or_default());
+    // A server can send any number: an instant past what the clock type holds is refused
+    // (expiry) or ignored (refresh hint), never an overflow.
+    let after = |s: i64| now.checked_add(time::Duration::seconds(s));
+    let expires_on = after(expires_in).ok_or_else(|| {
+        Error::protocol(format!(
+            "the token response's expires_in ({expires_in} seconds) is out of range"
+        ))
+        .with_status(status)
+    })?;
     let refresh_on = wire
         .refresh_in
         .as_ref()
         .and_then(NumberOrString::seconds)
         .filter(|s| *s > 0)
-        .map(|s| now + seconds(s));
+        .and_then(after);
     let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
     let has_id_token = wire.id_token.is_some();
     let positive = |v: &Option<NumberOrString>| {
@@ -351,7 +359,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
     Ok(TokenResponse {
         token: AccessTokenInfo {
             token: Secret::new(wire.access_token),
-            expires_on: now + seconds(expires_in),
+            expires_on,
             token_type,
             refresh_on,
         },
@@ -617,6 +625,15 @@ mod tests {
         assert_eq!(ok.token.token_type, TokenType::Bearer);
         assert_eq!(ok.refresh_token.unwrap().secret(), "rt2");
 
+        // A refresh hint past the clock type's range is ignored, not an overflow.
+        let far = call(
+            200,
+            r#"{"access_token":"at","expires_in":60,"refresh_in":9223372036854775807}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(far.token.refresh_on, None);
+
         for (status, body, kind) in [
             (200, "not json", ErrorKind::Protocol),
             (
@@ -627,6 +644,12 @@ mod tests {
             (
                 200,
                 r#"{"access_token":"at","token_type":"mac","expires_in":60}"#,
+                ErrorKind::Protocol,
+            ),
+            // Found by the long fuzz run: an expiry past the clock type's range overflowed.
+            (
+                200,
+                r#"{"access_token":"armr","expires_in":555500000670553598,"refresh_token":"r"}"#,
                 ErrorKind::Protocol,
             ),
             (503, "", ErrorKind::ServiceError),

@@ -716,53 +716,20 @@ async fn dropping_a_browser_sign_in_frees_the_loopback_port_at_once() {
     .await
 }
 
-#[tokio::test]
-async fn a_ui_caller_arriving_during_a_background_silent_refresh_gets_the_dialog() {
-    bounded(async move {
-        let clock = Arc::new(ManualClock::at_fixed_start());
-        let refresh = Gate::new();
-        let broker = Arc::new(FakeBroker {
-            silent: Script::held(&refresh, Script::Fail(ErrorKind::AuthenticationRequired)),
-            refresh_in: Some(Duration::from_secs(30 * 60)),
-            clock: clock.clone(),
-            ..FakeBroker::interactive_only()
-        });
-        let c = credential(InteractiveBrowserBrokerCredentialOptions {
-            clock: clock.clone(),
-            ..options(&broker)
-        });
-        let first = c.get_token_info(&[SCOPE], None).await.unwrap();
-        assert_eq!(broker.take_calls(), [Call::Interactive(None)]);
-
-        // Past refresh_on: the cached token at once, and a silent refresh in the background,
-        // held at its gate.
-        clock.advance(Duration::from_secs(40 * 60));
-        let cached = c.get_token_info(&[SCOPE], None).await.unwrap();
-        assert_eq!(cached.token.secret(), first.token.secret());
-        refresh.wait_arrived(1).await;
-
-        // The token expires while the refresh runs; a caller that may show UI joins it.
-        clock.advance(Duration::from_secs(20 * 60));
-        let caller = tokio::spawn({
-            let c = c.clone();
-            async move { c.get_token_info(&[SCOPE], None).await }
-        });
-        settle().await;
-        assert_eq!(refresh.arrived(), 1, "it joined the running refresh");
-        refresh.open();
-        let token = caller.await.unwrap().expect("the caller got the dialog");
-        assert_ne!(token.token.secret(), first.token.secret());
-        assert_eq!(
-            broker.calls(),
-            [Call::Silent("acct-1".into()), Call::Interactive(None)]
-        );
-    })
-    .await
+/// A credential signed in once through the fake broker's picker, on a manual clock: its token
+/// is due for refresh after 30 minutes, and every silent call (the refresh) misses after
+/// waiting at `refresh`.
+struct HeldRefresh {
+    clock: Arc<ManualClock>,
+    refresh: Arc<Gate>,
+    broker: Arc<FakeBroker>,
+    c: Arc<InteractiveBrowserBrokerCredential>,
+    /// The first token's secret.
+    first: String,
 }
 
-#[tokio::test]
-async fn tokens_count_as_expired_five_minutes_early_and_background_refresh_never_shows_ui() {
-    bounded(async move {
+impl HeldRefresh {
+    async fn signed_in() -> Self {
         let clock = Arc::new(ManualClock::at_fixed_start());
         let refresh = Gate::new();
         let broker = Arc::new(FakeBroker {
@@ -778,12 +745,69 @@ async fn tokens_count_as_expired_five_minutes_early_and_background_refresh_never
         });
         let first = c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(broker.take_calls(), [Call::Interactive(None)]);
+        Self {
+            clock,
+            refresh,
+            broker,
+            c,
+            first: first.token.secret().to_owned(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_ui_caller_arriving_during_a_background_silent_refresh_gets_the_dialog() {
+    bounded(async move {
+        let HeldRefresh {
+            clock,
+            refresh,
+            broker,
+            c,
+            first,
+        } = HeldRefresh::signed_in().await;
+
+        // Past refresh_on: the cached token at once, and a silent refresh in the background,
+        // held at its gate.
+        clock.advance(Duration::from_secs(40 * 60));
+        let cached = c.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(cached.token.secret(), first.as_str());
+        refresh.wait_arrived(1).await;
+
+        // The token expires while the refresh runs; a caller that may show UI joins it.
+        clock.advance(Duration::from_secs(20 * 60));
+        let caller = tokio::spawn({
+            let c = c.clone();
+            async move { c.get_token_info(&[SCOPE], None).await }
+        });
+        settle().await;
+        assert_eq!(refresh.arrived(), 1, "it joined the running refresh");
+        refresh.open();
+        let token = caller.await.unwrap().expect("the caller got the dialog");
+        assert_ne!(token.token.secret(), first.as_str());
+        assert_eq!(
+            broker.calls(),
+            [Call::Silent("acct-1".into()), Call::Interactive(None)]
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn tokens_count_as_expired_five_minutes_early_and_background_refresh_never_shows_ui() {
+    bounded(async move {
+        let HeldRefresh {
+            clock,
+            refresh,
+            broker,
+            c,
+            first,
+        } = HeldRefresh::signed_in().await;
 
         // Past refresh_on (30 min) but well before expiry: the cached token at once, and a
         // silent background refresh, which misses; the picker must not open.
         clock.advance(Duration::from_secs(40 * 60));
         let t = c.get_token_info(&[SCOPE], None).await.unwrap();
-        assert_eq!(t.token.secret(), first.token.secret());
+        assert_eq!(t.token.secret(), first.as_str());
         refresh.wait_arrived(1).await;
         refresh.open();
         settle().await;
@@ -793,12 +817,12 @@ async fn tokens_count_as_expired_five_minutes_early_and_background_refresh_never
             "silent only, no picker"
         );
         let t = c.get_token_info(&[SCOPE], None).await.unwrap();
-        assert_eq!(t.token.secret(), first.token.secret(), "still served");
+        assert_eq!(t.token.secret(), first.as_str(), "still served");
 
         // 4 minutes before expiry: inside the 5-minute margin, so not served; a new sign-in.
         clock.advance(Duration::from_secs(16 * 60));
         let t = c.get_token_info(&[SCOPE], None).await.unwrap();
-        assert_ne!(t.token.secret(), first.token.secret());
+        assert_ne!(t.token.secret(), first.as_str());
         assert_eq!(
             broker.take_calls(),
             [Call::Silent("acct-1".into()), Call::Interactive(None)]

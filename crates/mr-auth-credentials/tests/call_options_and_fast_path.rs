@@ -12,9 +12,6 @@ use common::*;
 use mr_auth_core::{
     Clock as _, CorrelationVector, ErrorKind, ManualClock, StsRetryOptions, StsTokenRequestOptions,
 };
-use mr_auth_credentials::{
-    AccountKey, MixedRealityTokenCredential, MixedRealityTokenCredentialOptions,
-};
 use mr_auth_test_support::bounded_by;
 use std::{sync::Arc, time::Duration};
 
@@ -22,20 +19,6 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// A bound on every test, in (paused, auto-advancing where a test pauses) tokio time.
 const TEST_BOUND: Duration = Duration::from_secs(600);
-
-fn credential(url: &str, clock: &Arc<ManualClock>) -> Arc<MixedRealityTokenCredential> {
-    MixedRealityTokenCredential::with_account_key(
-        account_id(),
-        "mixedreality.azure.com".parse().unwrap(),
-        AccountKey::new(ACCOUNT_KEY).unwrap(),
-        Some(sts_options(url)),
-        Some(MixedRealityTokenCredentialOptions {
-            clock: clock.clone(),
-            ..MixedRealityTokenCredentialOptions::default()
-        }),
-    )
-    .unwrap()
-}
 
 fn in_context(options: StsTokenRequestOptions<'static>) -> TokenRequestOptions<'static> {
     TokenRequestOptions {

@@ -15,20 +15,6 @@ use std::{future::Future as _, sync::Arc, task::Poll, time::Duration};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-fn credential(url: &str, clock: &Arc<ManualClock>) -> Arc<MixedRealityTokenCredential> {
-    MixedRealityTokenCredential::with_account_key(
-        account_id(),
-        "mixedreality.azure.com".parse().unwrap(),
-        AccountKey::new(ACCOUNT_KEY).unwrap(),
-        Some(sts_options(url)),
-        Some(MixedRealityTokenCredentialOptions {
-            clock: clock.clone(),
-            ..MixedRealityTokenCredentialOptions::default()
-        }),
-    )
-    .unwrap()
-}
-
 async fn sts_mock(server: &mut mockito::ServerGuard, body: String) -> mockito::Mock {
     server
         .mock("GET", TOKEN_PATH)

@@ -21,39 +21,38 @@ async fn start_with(faults: Vec<Fault>) -> RunningEmulator {
         .unwrap()
 }
 
+/// An emulator without TLS (the tests speak raw HTTP to it) under `limits`.
+async fn start_plain(limits: Limits) -> RunningEmulator {
+    Emulator::builder()
+        .account(account(), PRIMARY)
+        .tls(false)
+        .limits(limits)
+        .start()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn status_faults_then_normal_service() {
     mr_auth_test_support::bounded(async move {
         let emulator = start_with(Fault::parse_script("429:2,503,400,401").unwrap()).await;
         let client = client(&emulator);
 
-        let throttled = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let throttled = send_token_request(&client, &emulator).await;
         assert_eq!(throttled.status(), 429);
         assert_eq!(throttled.headers()["retry-after"], "2");
         assert_ms_cv(&throttled);
-        let unavailable = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let unavailable = send_token_request(&client, &emulator).await;
         assert_eq!(unavailable.status(), 503);
         assert!(unavailable.headers().get("retry-after").is_none());
         assert!(unavailable.bytes().await.unwrap().is_empty());
-        let bad = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let bad = send_token_request(&client, &emulator).await;
         assert_eq!(bad.status(), 400);
         assert_eq!(
             bad.headers()["www-authenticate"],
             "Invalid request: injected fault"
         );
-        let unauthorized = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let unauthorized = send_token_request(&client, &emulator).await;
         assert_eq!(unauthorized.status(), 401);
         assert_eq!(
             unauthorized.headers()["www-authenticate"],
@@ -61,10 +60,7 @@ async fn status_faults_then_normal_service() {
         );
 
         // Script exhausted: normal service.
-        let ok = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let ok = send_token_request(&client, &emulator).await;
         assert_eq!(ok.status(), 200);
 
         // Faults pushed at runtime are served next.
@@ -75,10 +71,7 @@ async fn status_faults_then_normal_service() {
             .push_faults([Fault::Delay(Duration::from_secs(3600))])
             .is_err());
         assert_eq!(emulator.stats().faults_pending, 1);
-        let failed = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let failed = send_token_request(&client, &emulator).await;
         assert_eq!(failed.status(), 500);
         assert_ms_cv(&failed);
 
@@ -122,10 +115,7 @@ async fn body_faults() {
         assert!(!err.is_timeout(), "{err}");
 
         // Truncated: a 200 whose body ends early.
-        let truncated = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let truncated = send_token_request(&client, &emulator).await;
         assert_eq!(truncated.status(), 200);
         let declared: usize = truncated.headers()["content-length"]
             .to_str()
@@ -136,10 +126,7 @@ async fn body_faults() {
         assert!(truncated.bytes().await.is_err());
 
         // Garbage: a 200 "application/json" that is not JSON.
-        let garbage = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let garbage = send_token_request(&client, &emulator).await;
         assert_eq!(garbage.status(), 200);
         assert!(garbage.headers()["content-type"]
             .to_str()
@@ -149,10 +136,7 @@ async fn body_faults() {
         assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
 
         // No exp: a real signed token without the claim clients need.
-        let no_exp = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let no_exp = send_token_request(&client, &emulator).await;
         assert_eq!(no_exp.status(), 200);
         let token = access_token(&no_exp.bytes().await.unwrap());
         let claims = decode_segment(token.split('.').nth(1).unwrap());
@@ -161,10 +145,7 @@ async fn body_faults() {
 
         // Delay: served normally, later.
         let started = Instant::now();
-        let delayed = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let delayed = send_token_request(&client, &emulator).await;
         assert_eq!(delayed.status(), 200);
         assert!(started.elapsed() >= Duration::from_millis(300));
 
@@ -239,17 +220,11 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
 #[tokio::test]
 async fn idle_connections_are_closed() {
     mr_auth_test_support::bounded(async move {
-        let limits = Limits {
+        let emulator = start_plain(Limits {
             idle_timeout: Duration::from_millis(200),
             ..Limits::default()
-        };
-        let emulator = Emulator::builder()
-            .account(account(), PRIMARY)
-            .tls(false)
-            .limits(limits)
-            .start()
-            .await
-            .unwrap();
+        })
+        .await;
         let mut stream = TcpStream::connect(emulator.local_addr()).await.unwrap();
         let mut buf = [0u8; 64];
         let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
@@ -293,10 +268,7 @@ async fn oversized_requests_are_refused() {
         let mut stream = TcpStream::connect(emulator.local_addr()).await.unwrap();
         stream.write_all(b"GET /Accounts/").await.unwrap();
         drop(stream);
-        let ok = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let ok = send_token_request(&client, &emulator).await;
         assert_eq!(ok.status(), 200);
         emulator.shutdown().await;
     })
@@ -330,17 +302,11 @@ async fn exchange(stream: &mut TcpStream, request: &str) -> String {
 #[tokio::test]
 async fn connection_limit_queues_extra_connections() {
     mr_auth_test_support::bounded(async move {
-        let limits = Limits {
+        let emulator = start_plain(Limits {
             max_connections: 1,
             ..Limits::default()
-        };
-        let emulator = Emulator::builder()
-            .account(account(), PRIMARY)
-            .tls(false)
-            .limits(limits)
-            .start()
-            .await
-            .unwrap();
+        })
+        .await;
         let mut holder = TcpStream::connect(emulator.local_addr()).await.unwrap();
         emulator
             .wait_for_stats(|s| s.connections_accepted == 1)

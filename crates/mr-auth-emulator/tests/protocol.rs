@@ -56,10 +56,7 @@ async fn issues_a_signed_token_over_tls() {
         );
         let client = client(&emulator);
 
-        let response = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let response = send_token_request(&client, &emulator).await;
         assert_eq!(response.status(), 200);
         let ms_cv = assert_ms_cv(&response);
         assert_ne!(&ms_cv[..22], CV, "MS-CV is the service's own, not an echo");
@@ -306,10 +303,7 @@ async fn aad_mode_accepts_tokens_from_the_configured_issuer() {
         let wrong = send(aad_token("https://evil.example/")).await.unwrap();
         assert_eq!(wrong.status(), 401);
         // Account keys still work in AAD mode.
-        let key = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let key = send_token_request(&client, &emulator).await;
         assert_eq!(key.status(), 200);
         emulator.shutdown().await;
     })
@@ -341,10 +335,7 @@ async fn plain_http_on_loopback() {
         assert_eq!(emulator.endpoint().scheme(), "http");
         assert!(emulator.ca_pem().is_none());
         let client = client(&emulator);
-        let response = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let response = send_token_request(&client, &emulator).await;
         assert_eq!(response.status(), 200);
         emulator.shutdown().await;
     })
@@ -372,10 +363,7 @@ async fn token_times_come_from_the_injected_clock() {
             .await
             .unwrap();
         let client = client(&emulator);
-        let response = token_request(&client, &emulator, PRIMARY)
-            .send()
-            .await
-            .unwrap();
+        let response = send_token_request(&client, &emulator).await;
         let token = access_token(&response.bytes().await.unwrap());
         let claims = decode_segment(token.split('.').nth(1).unwrap());
         assert_eq!(claims["iat"], 1_700_000_000u64);

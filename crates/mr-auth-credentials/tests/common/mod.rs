@@ -8,8 +8,13 @@
 )]
 
 use base64::Engine as _;
-use mr_auth_core::{AccountId, MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions};
-use std::time::Duration;
+use mr_auth_core::{
+    AccountId, ManualClock, MixedRealityStsClientOptions, StsEndpoint, StsRetryOptions,
+};
+use mr_auth_credentials::{
+    AccountKey, MixedRealityTokenCredential, MixedRealityTokenCredentialOptions,
+};
+use std::{sync::Arc, time::Duration};
 use time::OffsetDateTime;
 
 pub const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -41,6 +46,21 @@ pub fn sts_options(url: &str) -> MixedRealityStsClientOptions {
         timeout: Duration::from_secs(20),
         ..MixedRealityStsClientOptions::default()
     }
+}
+
+/// The caching credential for [`ACCOUNT_KEY`] against a loopback mock STS at `url`, on `clock`.
+pub fn credential(url: &str, clock: &Arc<ManualClock>) -> Arc<MixedRealityTokenCredential> {
+    MixedRealityTokenCredential::with_account_key(
+        account_id(),
+        "mixedreality.azure.com".parse().unwrap(),
+        AccountKey::new(ACCOUNT_KEY).unwrap(),
+        Some(sts_options(url)),
+        Some(MixedRealityTokenCredentialOptions {
+            clock: clock.clone(),
+            ..MixedRealityTokenCredentialOptions::default()
+        }),
+    )
+    .unwrap()
 }
 
 /// A JWT as the STS issues it (exp 2147483647), whose signature segment is as opaque as a real

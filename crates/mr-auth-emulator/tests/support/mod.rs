@@ -51,6 +51,17 @@ pub(crate) fn token_request(
         .header("Accept", "application/json")
 }
 
+/// Sends [`token_request`] with the primary key and returns the response (any status).
+pub(crate) async fn send_token_request(
+    client: &reqwest::Client,
+    emulator: &RunningEmulator,
+) -> reqwest::Response {
+    token_request(client, emulator, PRIMARY)
+        .send()
+        .await
+        .expect("the emulator answers the token request")
+}
+
 pub(crate) fn decode_segment(segment: &str) -> serde_json::Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
 }

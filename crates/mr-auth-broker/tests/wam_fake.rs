@@ -752,6 +752,10 @@ async fn dropping_the_callers_future_cancels_the_winrt_operation_on_the_wam_thre
         Some(0),
         "the pending dialog call was the one cancelled"
     );
+    assert_eq!(
+        cancel.operation.as_deref(),
+        Some("RequestTokenForWindowAsync")
+    );
     // Cancel, like every other call, came from the wam thread, not the tokio worker that
     // dropped the future.
     assert_on_wam_thread(&calls);

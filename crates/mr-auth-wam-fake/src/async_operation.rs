@@ -19,7 +19,9 @@ pub(crate) struct FakeOperation<T>
 where
     T: RuntimeType + Clone + 'static,
 {
-    /// Which token call this answers, for the `Cancel` record.
+    /// The method that returned this operation, and which token call it answers, for the
+    /// `Cancel` record.
+    method: String,
     token_call: Option<usize>,
     state: Mutex<OperationState<T>>,
 }
@@ -33,8 +35,13 @@ struct OperationState<T: RuntimeType + 'static> {
 
 impl<T: RuntimeType + Clone + 'static> FakeOperation<T> {
     /// An operation that already completed with `result`.
-    pub(crate) fn ready(result: Option<T>, token_call: Option<usize>) -> IAsyncOperation<T> {
+    pub(crate) fn ready(
+        method: &str,
+        result: Option<T>,
+        token_call: Option<usize>,
+    ) -> IAsyncOperation<T> {
         ComObject::new(Self {
+            method: method.to_owned(),
             token_call,
             state: Mutex::new(OperationState {
                 status: AsyncStatus::Completed,
@@ -46,8 +53,9 @@ impl<T: RuntimeType + Clone + 'static> FakeOperation<T> {
     }
 
     /// An operation that stays pending until it is cancelled.
-    pub(crate) fn held(token_call: Option<usize>) -> IAsyncOperation<T> {
+    pub(crate) fn held(method: &str, token_call: Option<usize>) -> IAsyncOperation<T> {
         let operation = ComObject::new(Self {
+            method: method.to_owned(),
             token_call,
             state: Mutex::new(OperationState {
                 status: AsyncStatus::Started,
@@ -94,6 +102,7 @@ impl<T: RuntimeType + Clone + 'static> IAsyncInfo_Impl for FakeOperation_Impl<T>
     fn Cancel(&self) -> Result<()> {
         let mut call = fake_state::call("IAsyncInfo.Cancel");
         call.token_call = self.token_call;
+        call.operation = Some(self.method.clone());
         fake_state::record(call);
         let handler = {
             let mut state = self.lock();

@@ -86,10 +86,10 @@ fn token_call(
         ));
     };
     if response.hold {
-        return Ok(FakeOperation::held(Some(index)));
+        return Ok(FakeOperation::held(method, Some(index)));
     }
     let result = FakeResult::create(&response, &request.WebAccountProvider()?)?;
-    Ok(FakeOperation::ready(Some(result), Some(index)))
+    Ok(FakeOperation::ready(method, Some(result), Some(index)))
 }
 
 /// The provider `FindAccountProvider*Async(id, authority)` finds, recorded.
@@ -116,7 +116,7 @@ fn find_provider(
     } else {
         None
     };
-    Ok(FakeOperation::ready(found, None))
+    Ok(FakeOperation::ready(method, found, None))
 }
 
 /// A non-null object argument.
@@ -199,7 +199,7 @@ impl IWebAuthenticationCoreManagerStatics_Impl for FakeCoreManager_Impl {
             let account = known
                 .map(|a| FakeWebAccount::create(&a, &provider))
                 .transpose()?;
-            Ok(FakeOperation::ready(account, None))
+            Ok(FakeOperation::ready("FindAccountAsync", account, None))
         });
         answer(result, op)
     }

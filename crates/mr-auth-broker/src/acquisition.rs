@@ -51,12 +51,13 @@ impl Acquirer {
             .token_cache_persistence
             .clone()
             .map(|o| CredentialPersistence::new(o, config.cache_environment.clone()));
+        let broker_account = broker_account_of(config.authentication_record.as_ref());
         Self {
             account: Mutex::new(config.authentication_record.clone()),
             persistence,
             config,
             refresh_tokens: Mutex::new(HashMap::new()),
-            broker_account: Mutex::new(None),
+            broker_account: Mutex::new(broker_account),
             broker_unavailable: Mutex::new(None),
         }
     }
@@ -460,6 +461,27 @@ fn check_pop_support(broker: &dyn PlatformBroker, request: &TokenRequest) -> Res
         ));
     }
     Ok(())
+}
+
+/// The broker's account for a record of an earlier process: on Linux the Microsoft identity
+/// broker knows accounts by their home account id, which the record holds (other brokers see a
+/// foreign id, a silent miss). WAM's accounts have ids of their own that a record does not
+/// hold, so on Windows the first silent call of a process needs `use_default_broker_account`.
+fn broker_account_of(record: Option<&AuthenticationRecord>) -> Option<BrokerAccount> {
+    #[cfg(target_os = "linux")]
+    {
+        record.map(|r| {
+            crate::linux::account_for_home_account_id(
+                r.home_account_id(),
+                Some(r.username().to_owned()).filter(|u| !u.is_empty()),
+            )
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = record;
+        None
+    }
 }
 
 /// Refresh tokens are kept per tenant.

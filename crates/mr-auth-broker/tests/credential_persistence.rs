@@ -402,3 +402,43 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
     })
     .await;
 }
+
+/// Linux: a record seeds the broker's account, so a new process's first call is the broker's
+/// silent call for it (the Microsoft identity broker finds accounts by home account id).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn with_the_linux_broker_a_record_makes_the_first_call_silent() {
+    use mr_auth_test_support::fake_broker::{Call, FakeBroker, Script};
+    bounded(async {
+        let s = Setup::new().await;
+        let broker = Arc::new(FakeBroker {
+            silent: Script::Token {
+                account: "linux-broker:u.t",
+            },
+            ..FakeBroker::interactive_only()
+        });
+        let record = AuthenticationRecord::new(
+            "127.0.0.1",
+            CLIENT_ID.parse().unwrap(),
+            "u.t",
+            TENANT.parse().unwrap(),
+            "user@contoso.com",
+        )
+        .unwrap();
+        let c = InteractiveBrowserBrokerCredential::new(Some(
+            InteractiveBrowserBrokerCredentialOptions {
+                broker: BrokerMode::Custom(broker.clone()),
+                authentication_record: Some(record),
+                disable_interactive_fallback: true,
+                ..s.options(false)
+            },
+        ))
+        .unwrap();
+        c.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(
+            broker.calls(),
+            [Call::Silent("linux-broker:u.t".to_owned())]
+        );
+    })
+    .await;
+}

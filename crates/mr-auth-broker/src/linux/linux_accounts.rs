@@ -88,6 +88,19 @@ impl LinuxAccount {
     }
 }
 
+/// The credential's handle for the account `home_account_id` (from an
+/// [`AuthenticationRecord`](crate::AuthenticationRecord) of an earlier process): the broker
+/// finds its account object by that id when it is first used.
+pub(crate) fn account_for_home_account_id(
+    home_account_id: &str,
+    username: Option<String>,
+) -> BrokerAccount {
+    BrokerAccount {
+        id: format!("{ACCOUNT_ID_PREFIX}{home_account_id}"),
+        username,
+    }
+}
+
 /// The `homeAccountId` in a [`BrokerAccount::id`] made by this broker; `None` for accounts of
 /// another broker.
 pub(crate) fn home_account_id(account: &BrokerAccount) -> Option<&str> {

@@ -23,6 +23,7 @@ mod linux_token_request;
 mod linux_token_response;
 mod protocol;
 
+pub(crate) use linux_accounts::account_for_home_account_id;
 pub use linux_broker::{LinuxBroker, LinuxBrokerOptions};
 
 /// Runs the broker-answer parsers on arbitrary bytes (the `fuzzing` feature); never panics.

@@ -20,7 +20,8 @@ pub(crate) struct LoginArgs {
     #[arg(long, default_value = "organizations", value_name = "TENANT")]
     tenant: String,
     /// How to sign in. The browser's tokens go to the persistent cache every later process
-    /// reads; the broker keeps its own.
+    /// reads; the broker keeps its own (silent in later processes on Linux, not yet with
+    /// Windows' WAM).
     #[arg(long, value_enum, default_value_t = SignInMode::Browser)]
     aad: SignInMode,
     /// The scope to consent to while signing in (repeatable).

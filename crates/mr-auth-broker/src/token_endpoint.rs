@@ -40,8 +40,8 @@ pub(crate) struct TokenResponse {
     pub(crate) details: ResponseDetails,
 }
 
-/// The parts of a token response the persistent cache and the [`AuthenticationRecord`]
-/// (crate::AuthenticationRecord) are made of.
+/// The parts of a token response the persistent cache and the
+/// [`AuthenticationRecord`](crate::AuthenticationRecord) are made of.
 pub(crate) struct ResponseDetails {
     /// `expires_in`, seconds (checked positive).
     pub(crate) expires_in: i64,

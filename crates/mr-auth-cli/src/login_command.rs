@@ -19,8 +19,10 @@ pub(crate) struct LoginArgs {
     /// school account).
     #[arg(long, default_value = "organizations", value_name = "TENANT")]
     tenant: String,
-    /// How to sign in.
-    #[arg(long, value_enum, default_value_t = SignInMode::Broker)]
+    /// How to sign in. The browser's tokens go to the persistent cache every later process
+    /// reads; the broker keeps its own (silent in later processes on Linux, not yet with
+    /// Windows' WAM).
+    #[arg(long, value_enum, default_value_t = SignInMode::Browser)]
     aad: SignInMode,
     /// The scope to consent to while signing in (repeatable).
     #[arg(long, value_name = "SCOPE", default_value = DEFAULT_LOGIN_SCOPE)]

@@ -466,14 +466,8 @@ async fn token_aad_browser_uses_the_saved_sign_in() {
         let bus = format!("unix:path={}", root.join("no-bus").display());
         let machine = Machine::new(root.join("home"), bus).await;
         let out = machine
-            .login(&[
-                "login",
-                "--aad",
-                "browser",
-                "--tenant",
-                TENANT,
-                "--allow-unencrypted-storage",
-            ])
+            // The browser is the default sign-in.
+            .login(&["login", "--tenant", TENANT, "--allow-unencrypted-storage"])
             .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 

@@ -156,6 +156,29 @@ async fn login_through_the_linux_broker_saves_its_account() {
     let tenant = record["tenantId"].as_str().unwrap();
     assert!(stdout.contains(&format!("(tenant {tenant})")), "{stdout}");
 
+    // A new process gets a token silently from the broker, for the saved account.
+    let out = run(&[
+        "entra-token",
+        "--scope",
+        "https://storage.azure.com/.default",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["accessToken"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("fake-")),
+        "{json}"
+    );
+    assert_eq!(fake.calls_to("acquireTokenSilently").len(), 1);
+    assert_eq!(
+        fake.calls_to("acquireTokenInteractively").len(),
+        1,
+        "no new sign-in"
+    );
+
     let out = run(&["logout"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

@@ -144,7 +144,7 @@ pub mod fuzzing {
     mod tests {
         #[test]
         fn the_entries_survive_garbage_and_near_misses() {
-            let inputs: [&[u8]; 9] = [
+            let inputs: [&[u8]; 10] = [
                 b"",
                 b"\xff\xfe\x00",
                 b"GET / HTTP/1.1\r\n\r\n",
@@ -152,6 +152,8 @@ pub mod fuzzing {
                 b"POST / HTTP/1.1\r\nHost: localhost:8400\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999999\r\n\r\nstate=fuzz-state",
                 b"GET /?state=fuzz-state&error=%ff%fe HTTP/1.1\r\nHost: localhost:8400\r\n\r\n",
                 b"\x00{\"access_token\":\"a\",\"expires_in\":\"-1\"}",
+                // Long fuzz run: an expiry past the clock's range overflowed.
+                b"\x00{\"access_token\":\"armr\",\"expires_in\":555500000670553598,\"refresh_token\":\"r\"}",
                 b"\x01{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS\"}",
                 b"\x00{\"access_token\":\"a\",\"expires_in\":9,\"client_info\":\"eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ\",\"id_token\":\"e30.eyJleHAiOjF9.\",\"scope\":\" \"}",
             ];
@@ -160,11 +162,14 @@ pub mod fuzzing {
                 super::token_endpoint_response(input);
                 super::wam_response_properties(input);
             }
-            let wam: [&[u8]; 4] = [
+            let wam: [&[u8]; 5] = [
                 b"tokensecretvalue0123\nweb-1\nsomeone@contoso.com\nTokenExpiresOn=1700000000\nAuthority=https://login.microsoftonline.com/common",
                 b"t\n\n\ntokenexpireson= 99999999999999999999.5\ncode=transfersecret0123456",
                 b"t\nw\n\nTokenExpiresOn=-1\nTokenExpiresOn=5\nwamcompat_id_token=a.b.c",
                 b"\n\xff\n=\n==\ncode",
+                // Long fuzz run: a property name whose tab Debug escapes as "\t" shows
+                // "\transfer..."; the value itself is not shown.
+                b"t\n\n\nx\transberseecrt0131728\nT\x00=transberseecrt0131728",
             ];
             for input in wam {
                 super::wam_response_properties(input);

@@ -442,3 +442,77 @@ async fn with_the_linux_broker_a_record_makes_the_first_call_silent() {
     })
     .await;
 }
+
+/// Rounds of sign-in each writer process of
+/// `two_credentials_in_two_processes_writing_at_once_lose_nothing` makes.
+const WRITER_ROUNDS: usize = 25;
+/// Set (to `<writer>:<home>`) only in the writer processes that test starts.
+const WRITER_ENV: &str = "MR_AUTH_CREDENTIAL_WRITER";
+
+fn writer_scope(writer: usize, round: usize) -> String {
+    format!("https://resource-{writer}-{round}.example/.default")
+}
+
+/// One writer process: a credential with its own mock authority gets a token for a new
+/// scope each round; each response is merged into the shared cache file. Does nothing unless
+/// started by the test below.
+#[tokio::test]
+async fn credential_writer_child() {
+    let Ok(spec) = std::env::var(WRITER_ENV) else {
+        return;
+    };
+    let (writer, home) = spec.split_once(':').expect("writer:home");
+    let writer: usize = writer.parse().unwrap();
+    let mut s = Setup::new().await;
+    s.home = Home(PathBuf::from(home));
+    let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+    for round in 0..WRITER_ROUNDS {
+        let scope = writer_scope(writer, round);
+        bounded(c.get_token_info(&[scope.as_str()], None))
+            .await
+            .expect("a token every round");
+    }
+    // The home belongs to the parent test.
+    std::mem::forget(s.home);
+}
+
+#[test]
+fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
+    let home = Home::new();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (1..=2)
+        .map(|writer| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "credential_writer_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WRITER_ENV, format!("{writer}:{}", home.0.display()))
+                .spawn()
+                .expect("start a writer process")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a writer process failed");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let document = runtime.block_on(bounded(home.document()));
+    let now = mr_auth_core::Clock::now(&ManualClock::at_fixed_start());
+    for writer in 1..=2 {
+        for round in 0..WRITER_ROUNDS {
+            let scope = writer_scope(writer, round);
+            assert!(
+                document
+                    .access_token(CLIENT_ID, "u.t", "127.0.0.1", TENANT, &[scope], now)
+                    .is_some(),
+                "writer {writer} round {round} was lost"
+            );
+        }
+    }
+    assert!(!home.cache_file().with_extension("nocae.lockfile").exists());
+}

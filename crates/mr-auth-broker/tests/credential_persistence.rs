@@ -516,3 +516,48 @@ fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
     }
     assert!(!home.cache_file().with_extension("nocae.lockfile").exists());
 }
+
+/// A stored refresh token the authority refuses (another app's, or revoked) does not hide the
+/// credential's own: it is tried next, before any UI.
+#[tokio::test]
+async fn a_refused_stored_refresh_token_falls_back_to_the_credentials_own() {
+    bounded(async {
+        let s = Setup::new().await;
+        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        c.authenticate(&[SCOPE], None).await.unwrap();
+        let mut foreign = mr_auth_broker::CacheWrite::default();
+        foreign.client_id = CLIENT_ID.to_owned();
+        foreign.environment = "127.0.0.1".to_owned();
+        foreign.realm = TENANT.to_owned();
+        foreign.scopes = vec!["https://other.example/.default".to_owned()];
+        foreign.refresh_token = Some(zeroize::Zeroizing::new("unknown-to-the-authority".into()));
+        foreign.client_info = Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()); // {"uid":"u","utid":"t"}
+        foreign.expires_in = 3600;
+        foreign.now = Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10));
+        let options = TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
+            ..Default::default()
+        };
+        PersistentTokenCache::open_in(&options, false, &s.home.environment())
+            .await
+            .unwrap()
+            .modify(|d| d.add(&foreign))
+            .await
+            .unwrap()
+            .unwrap();
+
+        c.get_token_info(&["https://graph.microsoft.com/.default"], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.authority.log(|l| l.token_requests.clone()),
+            [
+                ("authorization_code".to_owned(), true),
+                ("refresh_token".to_owned(), false),
+                ("refresh_token".to_owned(), true)
+            ]
+        );
+        assert_eq!(s.browser.count(), 1, "no second sign-in");
+    })
+    .await;
+}

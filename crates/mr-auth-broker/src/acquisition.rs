@@ -420,18 +420,25 @@ impl Acquirer {
                     .map(str::to_owned)
             })
             .unwrap_or_default();
-        let tenant = claim("tid")
-            .and_then(|t| TenantId::new(t).ok())
-            .unwrap_or_else(|| tenant.clone());
+        let token_tenant = claim("tid").and_then(|t| TenantId::new(t).ok());
         [from_account, from_token]
             .into_iter()
             .flatten()
             .find_map(|home| {
+                // The token's tenant, else the account's home tenant (after the dot), else the
+                // requested one.
+                let tenant = token_tenant
+                    .clone()
+                    .or_else(|| {
+                        home.split_once('.')
+                            .and_then(|(_, tid)| TenantId::new(tid).ok())
+                    })
+                    .unwrap_or_else(|| tenant.clone());
                 AuthenticationRecord::new(
                     self.config.environment.as_str(),
                     self.config.client_id.clone(),
                     home,
-                    tenant.clone(),
+                    tenant,
                     username.as_str(),
                 )
                 .ok()

@@ -13,7 +13,7 @@ use mr_auth_broker::{
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT, USERNAME},
     LogCapture,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -149,6 +149,7 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
         assert_eq!(record.client_id().as_str(), CLIENT_ID);
         assert_eq!(record.home_account_id(), "u.t");
         assert_eq!(record.tenant_id().as_str(), TENANT);
+        assert_eq!(record.username(), USERNAME);
         let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
         let mut keys: Vec<&str> = json
             .as_object()
@@ -389,6 +390,8 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
         let record = c.authenticate(&[SCOPE], None).await.unwrap();
         assert_eq!(record.home_account_id(), "0000-oid.72f0a1c4-tid");
         assert_eq!(record.username(), "user@contoso.com");
+        // An opaque broker token has no tid: the account's home tenant, not the request's.
+        assert_eq!(record.tenant_id().as_str(), "72f0a1c4-tid");
         assert_eq!(record.authority(), "127.0.0.1");
         assert_eq!(broker.calls().len(), 1);
         assert_eq!(s.browser.count(), 0);

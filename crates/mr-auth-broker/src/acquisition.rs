@@ -119,18 +119,27 @@ impl Acquirer {
             }
             stored_refresh_token = stored.refresh_token;
         }
-        // The persistent cache's refresh token first: another process may have rotated it.
-        let refresh_token =
-            stored_refresh_token.or_else(|| self.lock_refresh_tokens().get(&rt_key).cloned());
-        if let Some(refresh_token) = refresh_token {
-            let scopes = with_oidc_scopes(&request.scopes);
-            let redirect = self
-                .config
-                .flow
-                .redirect_uri
-                .as_ref()
-                .map_or("http://localhost", Url::as_str)
-                .to_owned();
+        // The persistent cache's refresh token first (another process may have rotated it),
+        // then this credential's own, when it is another one.
+        let in_memory = self.lock_refresh_tokens().get(&rt_key).cloned();
+        let mut candidates: Vec<(RefreshToken, bool)> = Vec::with_capacity(2);
+        if let Some(stored) = stored_refresh_token {
+            candidates.push((stored, true));
+        }
+        if let Some(own) = in_memory {
+            if candidates.iter().all(|(c, _)| c.secret() != own.secret()) {
+                candidates.push((own, false));
+            }
+        }
+        let scopes = with_oidc_scopes(&request.scopes);
+        let redirect = self
+            .config
+            .flow
+            .redirect_uri
+            .as_ref()
+            .map_or("http://localhost", Url::as_str)
+            .to_owned();
+        for (refresh_token, from_store) in candidates {
             match self
                 .config
                 .token_endpoint
@@ -152,8 +161,10 @@ impl Acquirer {
                         .token)
                 }
                 Err(e) if is_silent_miss(&e) => {
-                    tracing::info!(reason = %e, "the refresh token was refused; signing in again");
-                    self.lock_refresh_tokens().remove(&rt_key);
+                    tracing::info!(reason = %e, from_store, "a refresh token was refused");
+                    if !from_store {
+                        self.lock_refresh_tokens().remove(&rt_key);
+                    }
                     miss = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -409,18 +420,25 @@ impl Acquirer {
                     .map(str::to_owned)
             })
             .unwrap_or_default();
-        let tenant = claim("tid")
-            .and_then(|t| TenantId::new(t).ok())
-            .unwrap_or_else(|| tenant.clone());
+        let token_tenant = claim("tid").and_then(|t| TenantId::new(t).ok());
         [from_account, from_token]
             .into_iter()
             .flatten()
             .find_map(|home| {
+                // The token's tenant, else the account's home tenant (after the dot), else the
+                // requested one.
+                let tenant = token_tenant
+                    .clone()
+                    .or_else(|| {
+                        home.split_once('.')
+                            .and_then(|(_, tid)| TenantId::new(tid).ok())
+                    })
+                    .unwrap_or_else(|| tenant.clone());
                 AuthenticationRecord::new(
                     self.config.environment.as_str(),
                     self.config.client_id.clone(),
                     home,
-                    tenant.clone(),
+                    tenant,
                     username.as_str(),
                 )
                 .ok()

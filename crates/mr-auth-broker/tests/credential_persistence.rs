@@ -13,7 +13,7 @@ use mr_auth_broker::{
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT, USERNAME},
     LogCapture,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -149,6 +149,7 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
         assert_eq!(record.client_id().as_str(), CLIENT_ID);
         assert_eq!(record.home_account_id(), "u.t");
         assert_eq!(record.tenant_id().as_str(), TENANT);
+        assert_eq!(record.username(), USERNAME);
         let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
         let mut keys: Vec<&str> = json
             .as_object()
@@ -389,6 +390,8 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
         let record = c.authenticate(&[SCOPE], None).await.unwrap();
         assert_eq!(record.home_account_id(), "0000-oid.72f0a1c4-tid");
         assert_eq!(record.username(), "user@contoso.com");
+        // An opaque broker token has no tid: the account's home tenant, not the request's.
+        assert_eq!(record.tenant_id().as_str(), "72f0a1c4-tid");
         assert_eq!(record.authority(), "127.0.0.1");
         assert_eq!(broker.calls().len(), 1);
         assert_eq!(s.browser.count(), 0);
@@ -439,6 +442,125 @@ async fn with_the_linux_broker_a_record_makes_the_first_call_silent() {
             broker.calls(),
             [Call::Silent("linux-broker:u.t".to_owned())]
         );
+    })
+    .await;
+}
+
+/// Rounds of sign-in each writer process of
+/// `two_credentials_in_two_processes_writing_at_once_lose_nothing` makes.
+const WRITER_ROUNDS: usize = 25;
+/// Set (to `<writer>:<home>`) only in the writer processes that test starts.
+const WRITER_ENV: &str = "MR_AUTH_CREDENTIAL_WRITER";
+
+fn writer_scope(writer: usize, round: usize) -> String {
+    format!("https://resource-{writer}-{round}.example/.default")
+}
+
+/// One writer process: a credential with its own mock authority gets a token for a new
+/// scope each round; each response is merged into the shared cache file. Does nothing unless
+/// started by the test below.
+#[tokio::test]
+async fn credential_writer_child() {
+    let Ok(spec) = std::env::var(WRITER_ENV) else {
+        return;
+    };
+    let (writer, home) = spec.split_once(':').expect("writer:home");
+    let writer: usize = writer.parse().unwrap();
+    let mut s = Setup::new().await;
+    s.home = Home(PathBuf::from(home));
+    let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+    for round in 0..WRITER_ROUNDS {
+        let scope = writer_scope(writer, round);
+        bounded(c.get_token_info(&[scope.as_str()], None))
+            .await
+            .expect("a token every round");
+    }
+    // The home belongs to the parent test.
+    std::mem::forget(s.home);
+}
+
+#[test]
+fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
+    let home = Home::new();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (1..=2)
+        .map(|writer| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "credential_writer_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WRITER_ENV, format!("{writer}:{}", home.0.display()))
+                .spawn()
+                .expect("start a writer process")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a writer process failed");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let document = runtime.block_on(bounded(home.document()));
+    let now = mr_auth_core::Clock::now(&ManualClock::at_fixed_start());
+    for writer in 1..=2 {
+        for round in 0..WRITER_ROUNDS {
+            let scope = writer_scope(writer, round);
+            assert!(
+                document
+                    .access_token(CLIENT_ID, "u.t", "127.0.0.1", TENANT, &[scope], now)
+                    .is_some(),
+                "writer {writer} round {round} was lost"
+            );
+        }
+    }
+    assert!(!home.cache_file().with_extension("nocae.lockfile").exists());
+}
+
+/// A stored refresh token the authority refuses (another app's, or revoked) does not hide the
+/// credential's own: it is tried next, before any UI.
+#[tokio::test]
+async fn a_refused_stored_refresh_token_falls_back_to_the_credentials_own() {
+    bounded(async {
+        let s = Setup::new().await;
+        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        c.authenticate(&[SCOPE], None).await.unwrap();
+        let mut foreign = mr_auth_broker::CacheWrite::default();
+        foreign.client_id = CLIENT_ID.to_owned();
+        foreign.environment = "127.0.0.1".to_owned();
+        foreign.realm = TENANT.to_owned();
+        foreign.scopes = vec!["https://other.example/.default".to_owned()];
+        foreign.refresh_token = Some(zeroize::Zeroizing::new("unknown-to-the-authority".into()));
+        foreign.client_info = Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()); // {"uid":"u","utid":"t"}
+        foreign.expires_in = 3600;
+        foreign.now = Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10));
+        let options = TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
+            ..Default::default()
+        };
+        PersistentTokenCache::open_in(&options, false, &s.home.environment())
+            .await
+            .unwrap()
+            .modify(|d| d.add(&foreign))
+            .await
+            .unwrap()
+            .unwrap();
+
+        c.get_token_info(&["https://graph.microsoft.com/.default"], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.authority.log(|l| l.token_requests.clone()),
+            [
+                ("authorization_code".to_owned(), true),
+                ("refresh_token".to_owned(), false),
+                ("refresh_token".to_owned(), true)
+            ]
+        );
+        assert_eq!(s.browser.count(), 1, "no second sign-in");
     })
     .await;
 }

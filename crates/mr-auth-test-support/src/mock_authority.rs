@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 
 /// The only client id the mock authority knows.
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+/// The user the mock authority signs in (`preferred_username` of its id tokens).
+pub const USERNAME: &str = "user@contoso.com";
 /// The tenant the mock authority serves, as a domain (the path segment of its endpoints).
 pub const TENANT: &str = "contoso.onmicrosoft.com";
 /// The same tenant's id, as it appears in v1 access tokens (`tid`, and `iss`
@@ -375,7 +377,13 @@ fn token(
     s.log.issued_secrets.push(refresh.clone());
     // A real id token always has exp (mr-auth-core's decoder, which the credential reads the
     // nonce with, requires it); a fixed far-future one avoids reading the clock here.
-    let claims = serde_json::json!({ "nonce": nonce, "sub": "user-1", "tid": TENANT, "exp": 4_102_444_800u64 });
+    let claims = serde_json::json!({
+        "nonce": nonce,
+        "sub": "user-1",
+        "tid": TENANT,
+        "preferred_username": USERNAME,
+        "exp": 4_102_444_800u64,
+    });
     let id_token = format!(
         "{}.{}.sig",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),

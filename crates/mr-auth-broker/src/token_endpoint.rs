@@ -13,7 +13,7 @@ use azure_core::{
 use futures::StreamExt as _;
 use mr_auth_core::Clock;
 use serde::Deserialize;
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc};
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -522,6 +522,7 @@ fn aadsts_codes(description: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn finds_aadsts_codes() {

@@ -434,10 +434,12 @@ async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u
 
 /// The `nonce` claim of an id token, read with `mr-auth-core`'s JWT decoder (the signature is
 /// not checked: the token came straight from the authority over TLS, and only the nonce is
-/// read, to bind it to this sign-in).
+/// read, to bind it to this sign-in). The claims decoder, not the expiry one: the nonce does
+/// not depend on `exp`, and an id token without a usable `exp` must not read as one without
+/// a nonce.
 fn id_token_nonce(id_token: &str) -> Option<String> {
-    let jwt = mr_auth_core::decode_jwt_unverified(id_token).ok()?;
-    jwt.claims.get("nonce")?.as_str().map(str::to_owned)
+    let parts = mr_auth_core::decode_jwt_parts_unverified(id_token).ok()?;
+    parts.claims.get("nonce")?.as_str().map(str::to_owned)
 }
 
 /// Maps an OAuth error (from the redirect or the token endpoint) to a typed error.
@@ -702,6 +704,19 @@ mod tests {
             Some("n-1".into())
         );
         assert_eq!(id_token_nonce("garbage"), None);
+        for claims in [
+            &br#"{"nonce":"n-2"}"#[..],
+            br#"{"nonce":"n-2","exp":"soon"}"#,
+            br#"{"nonce":"n-2","exp":1e300}"#,
+        ] {
+            let payload = URL_SAFE_NO_PAD.encode(claims);
+            assert_eq!(
+                id_token_nonce(&format!("e30.{payload}.sig")),
+                Some("n-2".into()),
+                "the nonce is read whatever exp is: {}",
+                String::from_utf8_lossy(claims)
+            );
+        }
     }
 
     #[tokio::test]

@@ -45,7 +45,8 @@ const WINDOWS_APT_PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wine64", "wine"
 /// Where the broker's browser tests expect Chromium (Debian's `chromium` package).
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// How long CI fuzzes each target (`cargo xtask fuzz --seconds N` runs longer).
+/// How long CI fuzzes each target, on an unoptimised build (`cargo xtask fuzz --seconds 20
+/// --dev`; `cargo xtask fuzz --seconds N` runs longer, optimised).
 const FUZZ_SECONDS_PER_TARGET: u64 = 20;
 
 /// The Linux broker's tests run against a private `dbus-daemon --session` they start
@@ -118,7 +119,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "fuzz",
-        title: "fuzz (20 s per target)",
+        title: "fuzz (dev build, 20 s per target)",
         run: Ci::fuzz,
     },
     Step {
@@ -395,7 +396,12 @@ impl Ci {
     fn fuzz(&mut self) -> Result {
         let fuzz_dir = self.root.join("fuzz");
         let targets = fuzz::discover_targets(&fuzz_dir)?;
-        fuzz::run_targets(&fuzz_dir, &targets, FUZZ_SECONDS_PER_TARGET)
+        fuzz::run_targets(
+            &fuzz_dir,
+            &targets,
+            FUZZ_SECONDS_PER_TARGET,
+            fuzz::Build::Dev,
+        )
     }
 
     fn doc(&mut self) -> Result {

@@ -4,7 +4,7 @@
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
 //! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`; `cargo xtask bench
 //!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`mod@bench`]).
-//! - `cargo xtask fuzz [--seconds N] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
+//! - `cargo xtask fuzz [--seconds N] [--dev] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
 
 #![forbid(unsafe_code)]
 #![allow(
@@ -42,9 +42,10 @@ commands:
                    dbus msal-python azurite test fuzz doc deny advisories msrv
                    package wine
   tidy             check the house rules the compiler does not check
-  fuzz [--seconds N] [TARGET...]
+  fuzz [--seconds N] [--dev] [TARGET...]
                    run the fuzz targets (all by default) for N seconds each
-                   (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz
+                   (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz;
+                   --dev builds unoptimised (fast build, slow runs; what CI uses)
   bench [ARGS...]  cargo bench --workspace ARGS...
   bench one-shot [--runs N]
                    time `mr-auth token` against curl as whole processes (hyperfine)

@@ -229,7 +229,6 @@ mod keyring {
     use mr_auth_test_support::{
         private_session_bus::PrivateSessionBus, secret_service_session::SecretServiceSession,
     };
-    use std::collections::HashMap;
 
     const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
@@ -264,36 +263,20 @@ mod keyring {
             assert_eq!(rt.as_str(), "rt-from-the-keyring");
 
             // The item is where MSAL's extensions look for it.
-            let connection = zbus::connection::Builder::address(session.bus_address())
-                .unwrap()
-                .build()
-                .await
-                .unwrap();
-            let service = ::secret_service::SecretService::connect_with_existing(
-                ::secret_service::EncryptionType::Dh,
-                connection,
-            )
-            .await
-            .unwrap();
-            let found = service
-                .search_items(HashMap::from([
+            let item = session
+                .only_item(&[
                     ("xdg:schema", "msal.cache.nocae"),
                     ("MsalClientID", "Microsoft.Developer.IdentityService"),
-                ]))
-                .await
-                .unwrap();
-            assert_eq!(found.unlocked.len(), 1, "exactly one cache item");
-            let item = &found.unlocked[0];
-            assert_eq!(item.get_label().await.unwrap(), "MSALCache");
-            let attributes = item.get_attributes().await.unwrap();
+                ])
+                .await;
+            assert_eq!(item.label, "MSALCache");
             assert_eq!(
-                attributes
+                item.attributes
                     .get("Microsoft.Developer.IdentityService")
                     .map(String::as_str),
                 Some("1.0.0.0")
             );
-            let secret = item.get_secret().await.unwrap();
-            assert!(String::from_utf8(secret)
+            assert!(String::from_utf8(item.secret)
                 .unwrap()
                 .contains("rt-from-the-keyring"));
             // Nothing secret on disk: only the signal file, empty.
@@ -309,11 +292,12 @@ mod keyring {
                 .await
                 .unwrap()
                 .unwrap();
-            let again = service
-                .search_items(HashMap::from([("xdg:schema", "msal.cache.nocae")]))
-                .await
-                .unwrap();
-            assert_eq!(again.unlocked.len(), 1);
+            assert_eq!(
+                session
+                    .count_items(&[("xdg:schema", "msal.cache.nocae")])
+                    .await,
+                1
+            );
         })
         .await
         .expect("the test finished in time");

@@ -19,7 +19,7 @@ use mr_auth_test_support::{
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
     secret_service_session::SecretServiceSession,
 };
-use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 /// The scope of the browser sign-in.
 const SCOPE: &str = "https://management.azure.com/.default";
@@ -167,30 +167,15 @@ async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
         );
 
         // The keyring item is MSAL's, and holds the rotated refresh token.
-        let connection = zbus::connection::Builder::address(session.bus_address())
-            .unwrap()
-            .build()
-            .await
-            .unwrap();
-        let service = ::secret_service::SecretService::connect_with_existing(
-            ::secret_service::EncryptionType::Dh,
-            connection,
-        )
-        .await
-        .unwrap();
-        let found = service
-            .search_items(HashMap::from([
+        let item = session
+            .only_item(&[
                 ("xdg:schema", "msal.cache.nocae"),
                 ("MsalClientID", "Microsoft.Developer.IdentityService"),
                 ("Microsoft.Developer.IdentityService", "1.0.0.0"),
-            ]))
-            .await
-            .unwrap();
-        assert_eq!(found.unlocked.len(), 1, "exactly one cache item");
-        let item = &found.unlocked[0];
-        assert_eq!(item.get_label().await.unwrap(), "MSALCache");
-        let document =
-            mr_auth_broker::MsalTokenCache::from_slice(&item.get_secret().await.unwrap()).unwrap();
+            ])
+            .await;
+        assert_eq!(item.label, "MSALCache");
+        let document = mr_auth_broker::MsalTokenCache::from_slice(&item.secret).unwrap();
         let latest = authority.log(|l| {
             l.issued_secrets
                 .iter()

@@ -4,7 +4,7 @@
 
 use crate::private_session_bus::PrivateSessionBus;
 use futures::StreamExt as _;
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{collections::HashMap, path::PathBuf, process::Stdio, time::Duration};
 use tokio::{
     io::AsyncWriteExt as _,
     process::{Child, Command},
@@ -15,6 +15,17 @@ const SECRETS_NAME: &str = "org.freedesktop.secrets";
 
 /// How long the keyring daemon may take to own its name on the bus.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A keyring item as a test reads it back: what another program (MSAL's extensions) would see.
+#[derive(Debug)]
+pub struct KeyringItem {
+    /// The item's label.
+    pub label: String,
+    /// All of its attributes.
+    pub attributes: HashMap<String, String>,
+    /// The stored secret.
+    pub secret: Vec<u8>,
+}
 
 /// A running keyring on its own bus.
 #[derive(Debug)]
@@ -131,6 +142,60 @@ impl SecretServiceSession {
     /// A temporary home directory for the code under test (not the keyring's own files).
     pub fn home(&self) -> PathBuf {
         self.home.join("user")
+    }
+
+    /// How many unlocked items carry every one of `attributes`.
+    ///
+    /// # Panics
+    ///
+    /// When the keyring cannot be searched (a test failure).
+    pub async fn count_items(&self, attributes: &[(&str, &str)]) -> usize {
+        let service = self.client().await;
+        let found = service
+            .search_items(attributes.iter().copied().collect())
+            .await
+            .expect("searched the keyring");
+        found.unlocked.len()
+    }
+
+    /// The one unlocked item that carries every one of `attributes`, read through a separate
+    /// Secret Service client (as another program would read it).
+    ///
+    /// # Panics
+    ///
+    /// When there is not exactly one such item, or the keyring cannot be read (a test failure).
+    pub async fn only_item(&self, attributes: &[(&str, &str)]) -> KeyringItem {
+        let service = self.client().await;
+        let found = service
+            .search_items(attributes.iter().copied().collect())
+            .await
+            .expect("searched the keyring");
+        let [item] = &found.unlocked[..] else {
+            panic!(
+                "expected exactly one keyring item with {attributes:?}, found {}",
+                found.unlocked.len()
+            );
+        };
+        KeyringItem {
+            label: item.get_label().await.expect("the item's label"),
+            attributes: item.get_attributes().await.expect("the item's attributes"),
+            secret: item.get_secret().await.expect("the item's secret"),
+        }
+    }
+
+    /// A Secret Service client of its own on the session's bus.
+    async fn client(&self) -> secret_service::SecretService<'static> {
+        let connection = zbus::connection::Builder::address(self.bus_address())
+            .expect("the bus address parses")
+            .build()
+            .await
+            .expect("connected to the private bus");
+        secret_service::SecretService::connect_with_existing(
+            secret_service::EncryptionType::Dh,
+            connection,
+        )
+        .await
+        .expect("connected to the Secret Service")
     }
 }
 

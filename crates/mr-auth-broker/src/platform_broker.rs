@@ -110,8 +110,8 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
 ///   Server Core, locked-down hosts, Wine) it reports
 ///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the HRESULT,
 ///   and the credential uses the browser flow.
-/// - Linux: the Microsoft identity broker over D-Bus ([`LinuxBroker`](crate::LinuxBroker)
-///   on the session bus). Where it is missing (no session bus, nothing owns
+/// - Linux: the Microsoft identity broker over D-Bus (`LinuxBroker`, in Linux builds, on the
+///   session bus). Where it is missing (no session bus, nothing owns
 ///   `com.microsoft.identity.broker1`, a broker older than 2.0) it reports
 ///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the reason,
 ///   and the credential uses the browser flow.

@@ -396,8 +396,8 @@ impl Acquirer {
         token: &BrokerToken,
         tenant: &TenantId,
     ) -> Option<AuthenticationRecord> {
-        let claims = mr_auth_core::decode_jwt_unverified(token.token.token.secret())
-            .map(|jwt| jwt.claims)
+        let claims = mr_auth_core::decode_jwt_parts_unverified(token.token.token.secret())
+            .map(|parts| parts.claims)
             .unwrap_or_default();
         let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
         let from_account = token

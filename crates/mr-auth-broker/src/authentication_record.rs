@@ -97,8 +97,8 @@ impl AuthenticationRecord {
     ) -> Option<Self> {
         let (uid, utid) = crate::msal_token_cache::parse_client_info(client_info?).ok()?;
         let claims = id_token
-            .and_then(|t| mr_auth_core::decode_jwt_unverified(t).ok())
-            .map(|jwt| jwt.claims)
+            .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
+            .map(|parts| parts.claims)
             .unwrap_or_default();
         let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
         let username = ["preferred_username", "upn", "email"]
@@ -310,5 +310,32 @@ mod tests {
     fn debug_leaves_out_the_user_name() {
         let record = AuthenticationRecord::from_json(PYTHON_JSON).unwrap();
         assert!(!format!("{record:?}").contains("user@contoso.com"));
+    }
+
+    #[test]
+    fn a_response_names_its_account_whatever_the_id_token_says_of_exp() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        let client_info = URL_SAFE_NO_PAD.encode(br#"{"uid":"u-1","utid":"t-home"}"#);
+        let client_id = ClientId::new("04b07795-8ddb-461a-bbee-02f9e1bf7b46").unwrap();
+        let requested = TenantId::new("organizations").unwrap();
+        for claims in [
+            &br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":1700000000}"#[..],
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1"}"#,
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":"never"}"#,
+        ] {
+            let id_token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
+            let record = AuthenticationRecord::from_token_response(
+                "login.microsoftonline.com",
+                &client_id,
+                Some(&client_info),
+                Some(&id_token),
+                &requested,
+            )
+            .unwrap();
+            let what = String::from_utf8_lossy(claims);
+            assert_eq!(record.username(), "a@contoso.com", "{what}");
+            assert_eq!(record.tenant_id().as_str(), "t-1", "{what}");
+            assert_eq!(record.home_account_id(), "u-1.t-home", "{what}");
+        }
     }
 }

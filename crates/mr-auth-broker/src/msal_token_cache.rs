@@ -382,8 +382,8 @@ impl MsalTokenCache {
         let claims = write
             .id_token
             .as_deref()
-            .and_then(|t| mr_auth_core::decode_jwt_unverified(t).ok())
-            .map(|jwt| jwt.claims)
+            .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
+            .map(|parts| parts.claims)
             .unwrap_or_default();
         let home_account_id = match &client_info {
             Some((uid, utid)) => Some(format!("{uid}.{utid}")),

@@ -83,9 +83,12 @@ mod linux {
             .enable_all()
             .build()
             .unwrap();
-        let Some(bus) = runtime.block_on(PrivateSessionBus::start_or_skip("linux_broker bench"))
-        else {
-            return;
+        let bus = match runtime.block_on(PrivateSessionBus::start_or_skip("linux_broker bench")) {
+            Ok(bus) => bus,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return;
+            }
         };
         let _fake = runtime.block_on(FakeLinuxBroker::start(bus.address(), FakeScript::default()));
         let broker = LinuxBroker::new(Some(LinuxBrokerOptions {

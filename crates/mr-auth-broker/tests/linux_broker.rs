@@ -39,7 +39,13 @@ struct Env {
 
 impl Env {
     async fn start(test: &str, script: FakeScript) -> Option<Self> {
-        let bus = PrivateSessionBus::start_or_skip(test).await?;
+        let bus = match PrivateSessionBus::start_or_skip(test).await {
+            Ok(bus) => bus,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return None;
+            }
+        };
         let fake = FakeLinuxBroker::start(bus.address(), script).await;
         Some(Self {
             bus,
@@ -49,7 +55,13 @@ impl Env {
 
     /// A bus on which nothing owns the broker's name.
     async fn without_broker(test: &str) -> Option<Self> {
-        let bus = PrivateSessionBus::start_or_skip(test).await?;
+        let bus = match PrivateSessionBus::start_or_skip(test).await {
+            Ok(bus) => bus,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return None;
+            }
+        };
         Some(Self { bus, fake: None })
     }
 

@@ -243,11 +243,14 @@ async fn msal_python_shares_the_secret_service_cache() {
     use mr_auth_test_support::secret_service_session::SecretServiceSession;
     let Some(python) = python() else { return };
     tokio::time::timeout(TEST_TIMEOUT, async {
-        let Some(session) =
-            SecretServiceSession::start_or_skip("msal interop, secret service").await
-        else {
-            return;
-        };
+        let session =
+            match SecretServiceSession::start_or_skip("msal interop, secret service").await {
+                Ok(session) => session,
+                Err(missing) => {
+                    eprintln!("{missing}");
+                    return;
+                }
+            };
         let env = CacheEnvironment::new(Some(session.home()), None)
             .with_session_bus_address(session.bus_address());
         let options = TokenCachePersistenceOptions::default();
@@ -391,11 +394,16 @@ async fn msal_python_and_the_credential_share_the_secret_service_cache() {
     use mr_auth_test_support::secret_service_session::SecretServiceSession;
     let Some(python) = python() else { return };
     tokio::time::timeout(TEST_TIMEOUT, async {
-        let Some(session) =
-            SecretServiceSession::start_or_skip("msal interop, credential, secret service").await
-        else {
-            return;
-        };
+        let session =
+            match SecretServiceSession::start_or_skip("msal interop, credential, secret service")
+                .await
+            {
+                Ok(session) => session,
+                Err(missing) => {
+                    eprintln!("{missing}");
+                    return;
+                }
+            };
         let env = CacheEnvironment::new(Some(session.home()), None)
             .with_session_bus_address(session.bus_address());
         let signal = session

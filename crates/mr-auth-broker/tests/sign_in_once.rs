@@ -118,8 +118,12 @@ async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
         return;
     }
     tokio::time::timeout(TEST_TIMEOUT, async {
-        let Some(session) = SecretServiceSession::start_or_skip("sign in once").await else {
-            return;
+        let session = match SecretServiceSession::start_or_skip("sign in once").await {
+            Ok(session) => session,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return;
+            }
         };
         let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
         let chromium = Arc::new(Chromium::default());

@@ -408,11 +408,14 @@ async fn sign_in_once_with_the_secret_service() {
     skip_without_chromium!();
     let _one = BROWSER_LOCK.lock().await;
     mr_auth_test_support::bounded_by(Duration::from_secs(240), async {
-        let Some(keyring) =
-            SecretServiceSession::start_or_skip("cli sign-in with the keyring").await
-        else {
-            return;
-        };
+        let keyring =
+            match SecretServiceSession::start_or_skip("cli sign-in with the keyring").await {
+                Ok(keyring) => keyring,
+                Err(missing) => {
+                    eprintln!("{missing}");
+                    return;
+                }
+            };
         let machine = Machine::new(keyring.home(), keyring.bus_address().to_owned()).await;
         sign_in_once_use_everywhere(&machine, &[], false).await;
         // Nothing was written in plaintext.

@@ -19,8 +19,12 @@ const AAD_TOKEN: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJhdWQiOiJodHRwczo
 
 #[tokio::test]
 async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
-    let Some(bus) = PrivateSessionBus::start_or_skip("cli --aad broker").await else {
-        return;
+    let bus = match PrivateSessionBus::start_or_skip("cli --aad broker").await {
+        Ok(bus) => bus,
+        Err(missing) => {
+            eprintln!("{missing}");
+            return;
+        }
     };
     let fake = FakeLinuxBroker::start(
         bus.address(),
@@ -106,8 +110,12 @@ async fn aad_broker_uses_the_linux_broker_on_the_session_bus() {
 /// account; `logout` forgets it (and says the broker keeps its own sign-in).
 #[tokio::test]
 async fn login_through_the_linux_broker_saves_its_account() {
-    let Some(bus) = PrivateSessionBus::start_or_skip("cli login --aad broker").await else {
-        return;
+    let bus = match PrivateSessionBus::start_or_skip("cli login --aad broker").await {
+        Ok(bus) => bus,
+        Err(missing) => {
+            eprintln!("{missing}");
+            return;
+        }
     };
     let fake = FakeLinuxBroker::start(bus.address(), FakeScript::default()).await;
     let home = std::env::temp_dir().join(format!("mr-auth-cli-broker-home-{}", Uuid::new_v4()));

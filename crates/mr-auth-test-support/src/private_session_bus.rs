@@ -23,10 +23,11 @@ pub struct PrivateSessionBus {
 }
 
 /// `dbus-daemon` on `PATH`, if any.
-fn find_daemon() -> Option<PathBuf> {
+/// `program` in one of `PATH`'s directories.
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|dir| dir.join("dbus-daemon"))
+        .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
 
@@ -49,25 +50,64 @@ fn config(socket: &Path) -> String {
     )
 }
 
+/// Why a test that needs a real daemon cannot run here: the program is not installed (and
+/// `CI` is unset). The test reports it and returns; its `Display` is the line to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingProgram {
+    /// The test that needed it.
+    pub test: String,
+    /// The program that was not found on `PATH`.
+    pub program: &'static str,
+    /// The Debian package that provides it.
+    pub package: &'static str,
+}
+
+impl std::fmt::Display for MissingProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "skipped {}: {} is not installed (Debian package {}); these tests need the real program",
+            self.test, self.program, self.package
+        )
+    }
+}
+
+/// Whether the `CI` variable says this is a CI run.
+pub(crate) fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// [`MissingProgram`] for `test`, or a test failure under CI, where `cargo xtask ci` installs
+/// every program the tests need.
+pub(crate) fn missing(test: &str, program: &'static str, package: &'static str) -> MissingProgram {
+    assert!(
+        !ci(),
+        "{test}: {program} is not installed, and CI is set: install the Debian package {package} (cargo xtask ci does)"
+    );
+    MissingProgram {
+        test: test.to_owned(),
+        program,
+        package,
+    }
+}
+
 impl PrivateSessionBus {
-    /// Starts a private bus, or returns `None` (after printing why `test` is skipped) when
+    /// Starts a private bus, or says why `test` is skipped ([`MissingProgram`]) when
     /// `dbus-daemon` is not installed and the `CI` variable is unset. Under CI a missing
     /// daemon fails the test instead: `cargo xtask ci` installs it (Debian package `dbus`).
+    ///
+    /// # Errors
+    ///
+    /// [`MissingProgram`] when `dbus-daemon` is not on `PATH` outside CI.
     ///
     /// # Panics
     ///
     /// When the daemon is missing under CI, or cannot be started (a test failure).
-    pub async fn start_or_skip(test: &str) -> Option<Self> {
-        let Some(daemon) = find_daemon() else {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !ci,
-                "{test}: dbus-daemon is not installed, and CI is set: install the Debian package dbus (cargo xtask ci does)"
-            );
-            eprintln!("skipped {test}: dbus-daemon is not installed (Debian package dbus); these tests need a real bus");
-            return None;
+    pub async fn start_or_skip(test: &str) -> Result<Self, MissingProgram> {
+        let Some(daemon) = find_on_path("dbus-daemon") else {
+            return Err(missing(test, "dbus-daemon", "dbus"));
         };
-        Some(Self::start(&daemon).await)
+        Ok(Self::start(&daemon).await)
     }
 
     async fn start(daemon: &Path) -> Self {

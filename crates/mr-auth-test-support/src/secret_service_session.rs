@@ -2,7 +2,7 @@
 //! on a [`PrivateSessionBus`], with its keyring in a temporary home, unlocked with a test
 //! password. Killed, and its files removed, on drop.
 
-use crate::private_session_bus::PrivateSessionBus;
+use crate::private_session_bus::{find_on_path, missing, MissingProgram, PrivateSessionBus};
 use futures::StreamExt as _;
 use std::{collections::HashMap, path::PathBuf, process::Stdio, time::Duration};
 use tokio::{
@@ -36,34 +36,22 @@ pub struct SecretServiceSession {
     bus: PrivateSessionBus,
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 impl SecretServiceSession {
-    /// Starts a bus and an unlocked keyring on it, or returns `None` (after saying why `test` is
-    /// skipped) when `dbus-daemon` or `gnome-keyring-daemon` is not installed and `CI` is unset.
-    /// Under CI a missing program fails the test: `cargo xtask ci` installs them (Debian
-    /// packages `dbus` and `gnome-keyring`).
+    /// Starts a bus and an unlocked keyring on it, or says why `test` is skipped
+    /// ([`MissingProgram`]) when `dbus-daemon` or `gnome-keyring-daemon` is not installed and
+    /// `CI` is unset. Under CI a missing program fails the test: `cargo xtask ci` installs them
+    /// (Debian packages `dbus` and `gnome-keyring`).
+    ///
+    /// # Errors
+    ///
+    /// [`MissingProgram`] when either daemon is not on `PATH` outside CI.
     ///
     /// # Panics
     ///
     /// When a program is missing under CI or the keyring does not start (a test failure).
-    pub async fn start_or_skip(test: &str) -> Option<Self> {
+    pub async fn start_or_skip(test: &str) -> Result<Self, MissingProgram> {
         let Some(daemon) = find_on_path("gnome-keyring-daemon") else {
-            assert!(
-                !ci(),
-                "{test}: gnome-keyring-daemon is not installed, and CI is set: install the Debian package gnome-keyring (cargo xtask ci does)"
-            );
-            eprintln!("skipped {test}: gnome-keyring-daemon is not installed (Debian package gnome-keyring)");
-            return None;
+            return Err(missing(test, "gnome-keyring-daemon", "gnome-keyring"));
         };
         let bus = PrivateSessionBus::start_or_skip(test).await?;
         let home = std::env::temp_dir().join(format!("mr-auth-keyring-{}", uuid::Uuid::new_v4()));
@@ -131,7 +119,7 @@ impl SecretServiceSession {
         tokio::time::timeout(START_TIMEOUT, owned)
             .await
             .expect("gnome-keyring-daemon owned org.freedesktop.secrets in time");
-        Some(Self { keyring, home, bus })
+        Ok(Self { keyring, home, bus })
     }
 
     /// The bus the keyring is on.
@@ -151,11 +139,7 @@ impl SecretServiceSession {
     /// When the keyring cannot be searched (a test failure).
     pub async fn count_items(&self, attributes: &[(&str, &str)]) -> usize {
         let service = self.client().await;
-        let found = service
-            .search_items(attributes.iter().copied().collect())
-            .await
-            .expect("searched the keyring");
-        found.unlocked.len()
+        unlocked_items(&service, attributes).await.len()
     }
 
     /// The one unlocked item that carries every one of `attributes`, read through a separate
@@ -166,14 +150,11 @@ impl SecretServiceSession {
     /// When there is not exactly one such item, or the keyring cannot be read (a test failure).
     pub async fn only_item(&self, attributes: &[(&str, &str)]) -> KeyringItem {
         let service = self.client().await;
-        let found = service
-            .search_items(attributes.iter().copied().collect())
-            .await
-            .expect("searched the keyring");
-        let [item] = &found.unlocked[..] else {
+        let found = unlocked_items(&service, attributes).await;
+        let [item] = &found[..] else {
             panic!(
                 "expected exactly one keyring item with {attributes:?}, found {}",
-                found.unlocked.len()
+                found.len()
             );
         };
         KeyringItem {
@@ -197,6 +178,18 @@ impl SecretServiceSession {
         .await
         .expect("connected to the Secret Service")
     }
+}
+
+/// The unlocked items of `service` that carry every one of `attributes`.
+async fn unlocked_items<'a>(
+    service: &'a secret_service::SecretService<'static>,
+    attributes: &[(&str, &str)],
+) -> Vec<secret_service::Item<'a>> {
+    service
+        .search_items(attributes.iter().copied().collect())
+        .await
+        .expect("searched the keyring")
+        .unlocked
 }
 
 impl Drop for SecretServiceSession {

@@ -22,7 +22,6 @@ mod credential_persistence;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
 mod dpapi;
-mod environment_source;
 mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
@@ -55,7 +54,6 @@ pub use authorize_url_handler::{AuthorizeUrlCallback, AuthorizeUrlHandler, Syste
 pub use broker_mode::BrokerMode;
 pub use broker_token_request_options::BrokerTokenRequestOptions;
 pub use client_id::ClientId;
-pub use environment_source::{EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind, Result};
 pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredential;
 pub use interactive_browser_broker_credential_options::{
@@ -63,6 +61,7 @@ pub use interactive_browser_broker_credential_options::{
 };
 #[cfg(target_os = "linux")]
 pub use linux::{LinuxBroker, LinuxBrokerOptions};
+pub use mr_auth_core::{EnvironmentSource, ProcessEnvironment};
 pub use msal_token_cache::{
     CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, MAX_CACHE_BYTES,
 };

@@ -4,7 +4,8 @@
 //! [`CorrelationVector`]), reading a token's expiry ([`jwt_expires_on`]), the typed [`Error`],
 //! the async [`MixedRealityStsClient`] that exchanges an `azure_core`
 //! [`TokenCredential`](azure_core::credentials::TokenCredential) for a Mixed Reality access
-//! token, and the single-flight [`TokenCache`] shared by the caching credentials.
+//! token, the single-flight [`TokenCache`] shared by the caching credentials, and the
+//! [`EnvironmentSource`] through which the workspace's crates read environment variables.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -30,6 +31,7 @@ mod account_domain;
 mod account_id;
 mod clock;
 mod correlation_vector;
+mod environment_source;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -47,6 +49,7 @@ pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
 pub use clock::*;
 pub use correlation_vector::CorrelationVector;
+pub use environment_source::{EnvironmentMap, EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind};
 pub use jwt::{
     decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,

@@ -2,8 +2,8 @@
 //! `../shared/STYLE.md`).
 //!
 //! - Every crate root (`src/lib.rs`, `src/main.rs`, `src/bin/*.rs`) of the packages in
-//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker and the fake WAM
-//!   provider (Windows FFI) may say `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
+//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker, the MSAL cache and the
+//!   fake WAM provider (Windows FFI) may say `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
 //!   a file whose path names `windows` or `wam`, or an item gated by `cfg(windows)`.
 //! - Each `"allow"` level in a Cargo.toml `[lints]` table has a `#` comment on the same line
 //!   or the line above.
@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use crate::cmd::Result;
 
 /// The packages allowed `#![deny(unsafe_code)]` with unsafe code in their Windows module: the
-/// broker, and the fake WAM provider its Wine tests load (a COM server, FFI throughout).
-const FFI_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-wam-fake"];
+/// broker (WAM), the MSAL cache (DPAPI), and the fake WAM provider the broker's Wine tests load
+/// (a COM server, FFI throughout).
+const FFI_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-msal-cache", "mr-auth-wam-fake"];
 
 /// Runs every tidy check over the workspace at `root`; returns the problems found, each as
 /// `path:line: what is wrong`.

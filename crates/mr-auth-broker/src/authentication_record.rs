@@ -95,7 +95,7 @@ impl AuthenticationRecord {
         id_token: Option<&str>,
         requested_tenant: &TenantId,
     ) -> Option<Self> {
-        let (uid, utid) = crate::msal_token_cache::parse_client_info(client_info?).ok()?;
+        let client_info = mr_auth_msal_cache::ClientInfo::decode(client_info?).ok()?;
         let claims = id_token
             .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
             .map(|parts| parts.claims)
@@ -108,12 +108,12 @@ impl AuthenticationRecord {
             .unwrap_or_default();
         let tenant = claim("tid")
             .and_then(|t| TenantId::new(t).ok())
-            .or_else(|| TenantId::new(&utid).ok())
+            .or_else(|| TenantId::new(client_info.utid()).ok())
             .unwrap_or_else(|| requested_tenant.clone());
         Self::new(
             environment,
             client_id.clone(),
-            format!("{uid}.{utid}"),
+            client_info.home_account_id(),
             tenant,
             username,
         )

@@ -1,12 +1,12 @@
 use crate::{
-    interactive_browser_flow::InteractiveBrowserFlow, msal_token_cache::same_environment,
-    token_endpoint::TokenEndpoint, AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost,
-    CacheEnvironment, ClientId, EnvironmentSource, Error,
-    InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker, Result,
-    TenantId, TokenCachePersistenceOptions,
+    interactive_browser_flow::InteractiveBrowserFlow, token_endpoint::TokenEndpoint,
+    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, ClientId, EnvironmentSource,
+    Error, InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker,
+    ProcessEnvironment, Result, TenantId, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
 use mr_auth_core::Clock;
+use mr_auth_msal_cache::same_environment;
 use std::{fmt, sync::Arc, time::Duration};
 
 /// The credential's options, validated once, at construction.
@@ -32,7 +32,7 @@ pub(crate) struct CredentialConfig {
     /// the `authority` of records, as MSAL names it.
     pub(crate) environment: String,
     pub(crate) token_cache_persistence: Option<TokenCachePersistenceOptions>,
-    pub(crate) cache_environment: CacheEnvironment,
+    pub(crate) cache_environment: Arc<dyn EnvironmentSource>,
     pub(crate) authentication_record: Option<AuthenticationRecord>,
 }
 
@@ -135,7 +135,7 @@ impl CredentialConfig {
             token_cache_persistence: options.token_cache_persistence,
             cache_environment: options
                 .cache_environment
-                .unwrap_or_else(CacheEnvironment::from_env),
+                .unwrap_or_else(|| Arc::new(ProcessEnvironment)),
             authentication_record: options.authentication_record,
         })
     }

@@ -2,12 +2,12 @@
 //! account's tokens, and merged into after every token response of the browser flow.
 
 use crate::{
-    refresh_token::RefreshToken, AccessTokenInfo, AuthenticationRecord, CacheEnvironment,
-    CacheWrite, MsalTokenCache, PersistentTokenCache, Result, TokenCachePersistenceOptions,
+    refresh_token::RefreshToken, AccessTokenInfo, AuthenticationRecord, CacheWrite,
+    EnvironmentSource, MsalTokenCache, PersistentTokenCache, Result, TokenCachePersistenceOptions,
     TokenType,
 };
 use azure_core::credentials::Secret;
-use std::fmt;
+use std::{fmt, sync::Arc};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -38,7 +38,7 @@ pub(crate) struct Lookup<'a> {
 /// open is kept: the credential then runs from memory.
 pub(crate) struct CredentialPersistence {
     options: TokenCachePersistenceOptions,
-    environment: CacheEnvironment,
+    environment: Arc<dyn EnvironmentSource>,
     nocae: OnceCell<Result<PersistentTokenCache>>,
     cae: OnceCell<Result<PersistentTokenCache>>,
 }
@@ -46,7 +46,7 @@ pub(crate) struct CredentialPersistence {
 impl CredentialPersistence {
     pub(crate) fn new(
         options: TokenCachePersistenceOptions,
-        environment: CacheEnvironment,
+        environment: Arc<dyn EnvironmentSource>,
     ) -> Self {
         Self {
             options,
@@ -61,7 +61,9 @@ impl CredentialPersistence {
         let cell = if cae { &self.cae } else { &self.nocae };
         let opened = cell
             .get_or_init(|| async {
-                let opened = PersistentTokenCache::open_in(&self.options, cae, &self.environment).await;
+                let opened = PersistentTokenCache::open_with_environment(&self.options, cae, &*self.environment)
+                    .await
+                    .map_err(crate::Error::from);
                 match &opened {
                     Ok(cache) => tracing::debug!(cache = %cache.describe(), "persistent token cache opened"),
                     Err(e) => tracing::warn!(error = %e, "the persistent token cache cannot be used; tokens are kept in memory only"),
@@ -127,7 +129,7 @@ fn find_in(
             )
             .filter(|at| TokenType::parse(&at.token_type) == Some(TokenType::Bearer))
             .map(|at| AccessTokenInfo {
-                token: Secret::new(at.secret.as_str().to_owned()),
+                token: Secret::new(at.secret.secret().to_owned()),
                 expires_on: at.expires_on,
                 token_type: TokenType::Bearer,
                 refresh_on: at.refresh_on,
@@ -135,7 +137,7 @@ fn find_in(
     };
     let refresh_token = document
         .refresh_token(lookup.client_id, home, lookup.environment)
-        .map(|rt| RefreshToken::new(rt.as_str().to_owned()));
+        .map(|rt| RefreshToken::new(rt.secret().to_owned()));
     StoredTokens {
         access_token,
         refresh_token,

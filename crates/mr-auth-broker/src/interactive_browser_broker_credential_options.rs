@@ -1,6 +1,6 @@
 use crate::{
     AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, AuthorizeUrlHandler,
-    BrokerMode, CacheEnvironment, ClientId, ParentWindowHandle, RedirectUri, TenantId,
+    BrokerMode, ClientId, EnvironmentSource, ParentWindowHandle, RedirectUri, TenantId,
     TokenCachePersistenceOptions,
 };
 use azure_core::http::ClientOptions;
@@ -87,11 +87,11 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     /// its authority `authority_host`'s host ([`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
     /// otherwise).
     pub authentication_record: Option<AuthenticationRecord>,
-    /// Where the persistent cache's store is looked for (home and local app data
-    /// directories, the session bus of the Secret Service). `None` (the default):
-    /// [`CacheEnvironment::from_env`], the process's own. Tests and applications that keep
-    /// the cache elsewhere set it.
-    pub cache_environment: Option<CacheEnvironment>,
+    /// Where the persistent cache's store is looked for: the environment variables `HOME`,
+    /// `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS` and `XDG_RUNTIME_DIR` are read from it. `None`
+    /// (the default): the process environment. Tests and applications that keep the cache
+    /// elsewhere set it (an [`EnvironmentMap`](mr_auth_core::EnvironmentMap), for instance).
+    pub cache_environment: Option<Arc<dyn EnvironmentSource>>,
 }
 
 impl Default for InteractiveBrowserBrokerCredentialOptions {

@@ -14,14 +14,9 @@ mod authorization_code;
 mod authorize_url_handler;
 mod broker_mode;
 mod broker_token_request_options;
-mod cache_file;
-mod cache_lock;
 mod client_id;
 mod credential_config;
 mod credential_persistence;
-#[cfg(windows)]
-#[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
-mod dpapi;
 mod error;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
@@ -29,17 +24,13 @@ mod interactive_browser_flow;
 #[cfg(target_os = "linux")]
 mod linux;
 mod loopback_receiver;
-mod msal_token_cache;
 mod parent_window_handle;
-mod persistent_token_cache;
 mod pkce_verifier;
 mod platform_broker;
 mod pop_authorization_policy;
 mod pop_parameters;
 mod redirect_uri;
 mod refresh_token;
-#[cfg(target_os = "linux")]
-mod secret_service_store;
 mod tenant_id;
 mod token_endpoint;
 mod token_request;
@@ -62,13 +53,12 @@ pub use interactive_browser_broker_credential_options::{
 #[cfg(target_os = "linux")]
 pub use linux::{LinuxBroker, LinuxBrokerOptions};
 pub use mr_auth_core::{EnvironmentSource, ProcessEnvironment};
-pub use msal_token_cache::{
-    CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, MAX_CACHE_BYTES,
+// The MSAL token cache is its own crate; its types keep their paths here.
+pub use mr_auth_msal_cache::{
+    CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, PersistentTokenCache,
+    TokenCachePersistenceOptions, DEFAULT_CACHE_NAME, MAX_CACHE_BYTES,
 };
 pub use parent_window_handle::ParentWindowHandle;
-pub use persistent_token_cache::{
-    CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
-};
 pub use platform_broker::{
     default_platform_broker, BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker,
 };
@@ -93,26 +83,6 @@ pub mod fuzzing {
     /// rest is the body.
     pub fn token_endpoint_response(data: &[u8]) {
         crate::token_endpoint::parse_raw_response(data);
-    }
-
-    /// A persistent token cache document (another app's file, or a corrupt one): parsed,
-    /// searched and written back; what was read must survive the write.
-    pub fn msal_cache(data: &[u8]) {
-        let Ok(cache) = crate::MsalTokenCache::from_slice(data) else {
-            return;
-        };
-        let accounts = cache.accounts(None);
-        for account in &accounts {
-            let _ = cache.refresh_token("c", &account.home_account_id, &account.environment);
-        }
-        let written = cache.to_vec();
-        let again = crate::MsalTokenCache::from_slice(&written)
-            .unwrap_or_else(|e| panic!("a cache this crate wrote does not parse: {e}"));
-        assert_eq!(
-            again.accounts(None).len(),
-            accounts.len(),
-            "accounts lost on write"
-        );
     }
 
     /// An `AuthenticationRecord` from an application's settings.

@@ -12,6 +12,7 @@ use azure_core::{
 };
 use futures::StreamExt as _;
 use mr_auth_core::Clock;
+use mr_auth_msal_cache::{AccessTokenSecret, IdTokenSecret, RefreshTokenSecret};
 use serde::Deserialize;
 use std::{fmt, sync::Arc};
 use url::Url;
@@ -79,7 +80,7 @@ impl TokenResponse {
             environment: environment.to_owned(),
             realm: realm.to_owned(),
             scopes,
-            access_token: Some(Zeroizing::new(self.token.token.secret().to_owned())),
+            access_token: Some(AccessTokenSecret::new(self.token.token.secret())),
             token_type: Some(self.token.token_type.scheme().to_owned()),
             expires_in: details.expires_in,
             ext_expires_in: details.ext_expires_in,
@@ -87,8 +88,8 @@ impl TokenResponse {
             refresh_token: self
                 .refresh_token
                 .as_ref()
-                .map(|rt| Zeroizing::new(rt.secret().to_owned())),
-            id_token: details.id_token.clone(),
+                .map(|rt| RefreshTokenSecret::new(rt.secret())),
+            id_token: details.id_token.as_deref().map(IdTokenSecret::new),
             client_info: details.client_info.clone(),
             grant_type: Some(grant_type.to_owned()),
             now: Some(now),

@@ -6,11 +6,11 @@
 //! scripted browser against the loopback mock authority.
 
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheEnvironment, ErrorKind,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, MsalTokenCache,
-    PersistentTokenCache, TokenCachePersistenceOptions,
+    AuthenticationRecord, BrokerMode, ErrorKind, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, MsalTokenCache, PersistentTokenCache,
+    TokenCachePersistenceOptions,
 };
-use mr_auth_core::ManualClock;
+use mr_auth_core::{EnvironmentMap, ManualClock};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT, USERNAME},
@@ -32,9 +32,15 @@ impl Home {
         Self(dir)
     }
 
-    fn environment(&self) -> CacheEnvironment {
-        CacheEnvironment::new(Some(self.0.clone()), Some(self.0.clone()))
-            .with_session_bus_address(format!("unix:path={}", self.0.join("no-bus").display()))
+    fn environment(&self) -> EnvironmentMap {
+        let dir = self.0.to_str().unwrap();
+        EnvironmentMap::new()
+            .with("HOME", dir)
+            .with("LOCALAPPDATA", dir)
+            .with(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.0.join("no-bus").display()),
+            )
     }
 
     fn cache_file(&self) -> PathBuf {
@@ -47,7 +53,7 @@ impl Home {
             allow_unencrypted_storage: true,
             ..Default::default()
         };
-        PersistentTokenCache::open_in(&options, false, &self.environment())
+        PersistentTokenCache::open_with_environment(&options, false, &self.environment())
             .await
             .unwrap()
             .load()
@@ -93,7 +99,7 @@ impl Setup {
                 allow_unencrypted_storage: allow_unencrypted,
                 ..Default::default()
             }),
-            cache_environment: Some(self.home.environment()),
+            cache_environment: Some(Arc::new(self.home.environment())),
             ..Default::default()
         }
     }
@@ -204,8 +210,8 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
             .await
             .refresh_token(CLIENT_ID, "u.t", "127.0.0.1")
             .unwrap();
-        assert_ne!(rotated, first_rt);
-        assert_eq!(rotated.as_str(), s.last_refresh_token());
+        assert_ne!(rotated.secret(), first_rt.secret());
+        assert_eq!(rotated.secret(), s.last_refresh_token());
 
         // The mock redeems each refresh token once: only the rotated one works now.
         s.clock.advance(Duration::from_secs(3600));
@@ -528,20 +534,24 @@ async fn a_refused_stored_refresh_token_falls_back_to_the_credentials_own() {
         let s = Setup::new().await;
         let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
         c.authenticate(&[SCOPE], None).await.unwrap();
-        let mut foreign = mr_auth_broker::CacheWrite::default();
-        foreign.client_id = CLIENT_ID.to_owned();
-        foreign.environment = "127.0.0.1".to_owned();
-        foreign.realm = TENANT.to_owned();
-        foreign.scopes = vec!["https://other.example/.default".to_owned()];
-        foreign.refresh_token = Some(zeroize::Zeroizing::new("unknown-to-the-authority".into()));
-        foreign.client_info = Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()); // {"uid":"u","utid":"t"}
-        foreign.expires_in = 3600;
-        foreign.now = Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10));
+        let foreign = mr_auth_broker::CacheWrite {
+            client_id: CLIENT_ID.to_owned(),
+            environment: "127.0.0.1".to_owned(),
+            realm: TENANT.to_owned(),
+            scopes: vec!["https://other.example/.default".to_owned()],
+            refresh_token: Some(mr_auth_msal_cache::RefreshTokenSecret::new(
+                "unknown-to-the-authority",
+            )),
+            client_info: Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()), // {"uid":"u","utid":"t"}
+            expires_in: 3600,
+            now: Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10)),
+            ..Default::default()
+        };
         let options = TokenCachePersistenceOptions {
             allow_unencrypted_storage: true,
             ..Default::default()
         };
-        PersistentTokenCache::open_in(&options, false, &s.home.environment())
+        PersistentTokenCache::open_with_environment(&options, false, &s.home.environment())
             .await
             .unwrap()
             .modify(|d| d.add(&foreign))

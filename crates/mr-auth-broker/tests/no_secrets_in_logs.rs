@@ -60,18 +60,21 @@ async fn secrets_never_reach_the_logs() {
 /// silent refresh from it. Neither the tokens nor the id token reach the logs or Debug output.
 #[tokio::test]
 async fn secrets_never_reach_the_logs_with_the_persistent_cache() {
-    use mr_auth_broker::{
-        BrokerMode, CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions,
-    };
-    use mr_auth_core::ManualClock;
+    use mr_auth_broker::{BrokerMode, PersistentTokenCache, TokenCachePersistenceOptions};
+    use mr_auth_core::{EnvironmentMap, ManualClock};
     use mr_auth_test_support::LogCapture;
 
     let logs = LogCapture::default();
     let _guard = logs.install_at(tracing::Level::TRACE);
     let home = std::env::temp_dir().join(format!("mr-auth-logs-{}", uuid::Uuid::new_v4()));
     // No Secret Service at this address: the (allowed) plaintext file; DPAPI on Windows.
-    let environment = CacheEnvironment::new(Some(home.clone()), Some(home.clone()))
-        .with_session_bus_address(format!("unix:path={}", home.join("no-bus").display()));
+    let environment = EnvironmentMap::new()
+        .with("HOME", home.to_str().unwrap())
+        .with("LOCALAPPDATA", home.to_str().unwrap())
+        .with(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", home.join("no-bus").display()),
+        );
     let persistence = TokenCachePersistenceOptions {
         allow_unencrypted_storage: true,
         ..Default::default()
@@ -88,7 +91,7 @@ async fn secrets_never_reach_the_logs_with_the_persistent_cache() {
         timeout: Duration::from_secs(20),
         clock: clock.clone(),
         token_cache_persistence: Some(persistence.clone()),
-        cache_environment: Some(environment.clone()),
+        cache_environment: Some(Arc::new(environment.clone())),
         ..Default::default()
     };
     let scope = "https://storage.azure.com/.default";
@@ -105,12 +108,13 @@ async fn secrets_never_reach_the_logs_with_the_persistent_cache() {
         ))
         .unwrap();
         let token = second.get_token_info(&[scope], None).await.unwrap();
-        let document = PersistentTokenCache::open_in(&persistence, false, &environment)
-            .await
-            .unwrap()
-            .load()
-            .await
-            .unwrap();
+        let document =
+            PersistentTokenCache::open_with_environment(&persistence, false, &environment)
+                .await
+                .unwrap()
+                .load()
+                .await
+                .unwrap();
         (
             format!("{first:?} {second:?} {token:?} {record:?} {document:?}"),
             document,

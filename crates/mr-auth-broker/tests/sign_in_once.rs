@@ -5,15 +5,16 @@
 //! token, the third from the stored access token without any request.
 //!
 //! Needs Chromium (`MR_AUTH_SKIP_BROWSER_TESTS=1` skips with a reason), `dbus-daemon` and
-//! `gnome-keyring-daemon` (skipped with a reason unless `CI` is set, as in
+//! `gnome-keyring-daemon` (skipped with a reason unless `CI` is set, as in mr-auth-msal-cache's
 //! `tests/persistent_cache.rs`).
 
 #![cfg(target_os = "linux")]
 
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheEnvironment, InteractiveBrowserBrokerCredential,
+    AuthenticationRecord, BrokerMode, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, TokenCachePersistenceOptions,
 };
+use mr_auth_core::EnvironmentMap;
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, handler, Chromium, NoBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
@@ -48,9 +49,11 @@ fn options(
         timeout: Duration::from_secs(60),
         // Encrypted only: no plaintext fallback.
         token_cache_persistence: Some(TokenCachePersistenceOptions::default()),
-        cache_environment: Some(
-            CacheEnvironment::new(Some(home), None).with_session_bus_address(bus),
-        ),
+        cache_environment: Some(Arc::new(
+            EnvironmentMap::new()
+                .with("HOME", home.to_str().unwrap())
+                .with("DBUS_SESSION_BUS_ADDRESS", bus),
+        )),
         ..Default::default()
     }
 }
@@ -192,7 +195,7 @@ async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
             .refresh_token(CLIENT_ID, record.home_account_id(), "127.0.0.1")
             .unwrap();
         assert_eq!(
-            stored.as_str(),
+            stored.secret(),
             latest,
             "the rotated refresh token replaced the first"
         );

@@ -102,6 +102,13 @@ impl From<mr_auth_broker::Error> for CliError {
     }
 }
 
+impl From<mr_auth_msal_cache::Error> for CliError {
+    /// As the broker's error for the same failure: the cache is the broker's persistent cache.
+    fn from(error: mr_auth_msal_cache::Error) -> Self {
+        mr_auth_broker::Error::from(error).into()
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.one_line())
@@ -142,6 +149,24 @@ mod tests {
             "x",
         ));
         assert!(required.one_line().ends_with("run `mr-auth login`"));
+    }
+
+    #[test]
+    fn cache_errors_map_as_the_broker_s() {
+        use mr_auth_msal_cache::{Error, ErrorKind as Kind};
+        let unavailable = CliError::from(Error::new(
+            Kind::StoreUnavailable,
+            "no Secret Service; start one, or set allow_unencrypted_storage to keep a file",
+        ));
+        assert_eq!(unavailable.exit_code(), EXIT_OTHER);
+        assert!(
+            unavailable
+                .one_line()
+                .contains("pass --allow-unencrypted-storage"),
+            "{unavailable}"
+        );
+        let bad_name = CliError::from(Error::new(Kind::InvalidInput, "bad name"));
+        assert_eq!(bad_name.exit_code(), EXIT_BAD_INPUT);
     }
 
     #[test]

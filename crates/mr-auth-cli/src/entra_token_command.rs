@@ -8,8 +8,9 @@ use crate::{
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
     AccessTokenInfo, AdditionallyAllowedTenants, BrokerTokenRequestOptions, ErrorKind,
-    InteractiveBrowserBrokerCredential, PersistentTokenCache, TenantId,
+    InteractiveBrowserBrokerCredential, TenantId,
 };
+use mr_auth_msal_cache::PersistentTokenCache;
 use serde_json::json;
 
 /// Arguments of `mr-auth entra-token`.

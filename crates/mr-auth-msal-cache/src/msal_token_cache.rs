@@ -1,6 +1,12 @@
-use crate::{Error, ErrorKind, Result};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use serde::Deserialize;
+use crate::{
+    cache_entries::{
+        AccessTokenEntry, AccountEntry, AppMetadataEntry, CacheEntry, CredentialOwner,
+        IdTokenEntry, RefreshTokenEntry, UnixTime, ACCESS_TOKEN, ACCOUNT, APP_METADATA,
+        CREDENTIAL_SECTIONS, ID_TOKEN, REFRESH_TOKEN, SECTIONS,
+    },
+    same_environment, AccessTokenSecret, CacheWrite, Error, ErrorKind, RefreshTokenSecret, Result,
+};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::{collections::BTreeSet, fmt};
 use time::OffsetDateTime;
@@ -9,21 +15,6 @@ use zeroize::Zeroizing;
 /// The largest cache document [`MsalTokenCache::from_slice`] reads, in bytes. A cache with a
 /// few hundred accounts stays far below it; a larger file is not something MSAL wrote.
 pub const MAX_CACHE_BYTES: usize = 16 * 1024 * 1024;
-
-const ACCESS_TOKEN: &str = "AccessToken";
-const REFRESH_TOKEN: &str = "RefreshToken";
-const ID_TOKEN: &str = "IdToken";
-const ACCOUNT: &str = "Account";
-const APP_METADATA: &str = "AppMetadata";
-const SECTIONS: [&str; 5] = [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN, ACCOUNT, APP_METADATA];
-
-/// Host names of the public cloud's authority that MSAL treats as one environment.
-const PUBLIC_CLOUD_ALIASES: [&str; 4] = [
-    "login.microsoftonline.com",
-    "login.windows.net",
-    "login.microsoft.com",
-    "sts.windows.net",
-];
 
 /// A token cache in MSAL's unified schema: the JSON document that MSAL for Python, .NET, Java
 /// and Node (and their `msal-extensions` persistence) read and write, with the sections
@@ -36,8 +27,9 @@ const PUBLIC_CLOUD_ALIASES: [&str; 4] = [
 /// for look-ups (and counted in [`skipped_entries`](Self::skipped_entries)), so one bad entry
 /// never hides the good ones, and writing the cache back loses nothing another app stored.
 ///
-/// The cache holds secrets (refresh and access tokens): its `Debug` shows counts only and
-/// [`to_vec`](Self::to_vec) hands the bytes out in a buffer that is zeroized on drop.
+/// The cache holds secrets (refresh and access tokens): its `Debug` shows counts only, look-ups
+/// return secret types, and [`to_vec`](Self::to_vec) hands the bytes out in a buffer that is
+/// zeroized on drop.
 #[derive(Clone, Default)]
 pub struct MsalTokenCache {
     root: Map<String, Value>,
@@ -61,141 +53,17 @@ pub struct CachedAccount {
 }
 
 /// An access token found in the cache.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CachedAccessToken {
     /// The token.
-    pub secret: Zeroizing<String>,
+    pub secret: AccessTokenSecret,
     /// `Bearer` unless the entry says otherwise.
     pub token_type: String,
     /// When the token expires.
     pub expires_on: OffsetDateTime,
     /// When MSAL would refresh it ahead of expiry, when the authority said (`refresh_in`).
     pub refresh_on: Option<OffsetDateTime>,
-}
-
-impl fmt::Debug for CachedAccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CachedAccessToken")
-            .field("secret", &"<redacted>")
-            .field("token_type", &self.token_type)
-            .field("expires_on", &self.expires_on)
-            .field("refresh_on", &self.refresh_on)
-            .finish()
-    }
-}
-
-/// What a successful token response puts into the cache (MSAL's `TokenCache.add`).
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct CacheWrite {
-    /// The app registration that got the tokens.
-    pub client_id: String,
-    /// The authority host, e.g. `login.microsoftonline.com`.
-    pub environment: String,
-    /// The tenant the tokens were issued in (the `utid` of `client_info` when not given).
-    pub realm: String,
-    /// The scopes granted (the response's `scope`, else the scopes requested).
-    pub scopes: Vec<String>,
-    /// The access token.
-    pub access_token: Option<Zeroizing<String>>,
-    /// The token type from the response (`Bearer` when absent).
-    pub token_type: Option<String>,
-    /// `expires_in`, seconds.
-    pub expires_in: i64,
-    /// `ext_expires_in`, seconds, when given.
-    pub ext_expires_in: Option<i64>,
-    /// `refresh_in`, seconds, when given.
-    pub refresh_in: Option<i64>,
-    /// The refresh token.
-    pub refresh_token: Option<Zeroizing<String>>,
-    /// The id token (a JWT).
-    pub id_token: Option<Zeroizing<String>>,
-    /// The response's `client_info` (base64url JSON with `uid` and `utid`).
-    pub client_info: Option<String>,
-    /// The grant that got the tokens (`authorization_code`, `refresh_token`...).
-    pub grant_type: Option<String>,
-    /// Now, for `cached_at` and the expiry times.
-    pub now: Option<OffsetDateTime>,
-}
-
-impl fmt::Debug for CacheWrite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CacheWrite")
-            .field("client_id", &self.client_id)
-            .field("environment", &self.environment)
-            .field("realm", &self.realm)
-            .field("scopes", &self.scopes)
-            .field("has_access_token", &self.access_token.is_some())
-            .field("has_refresh_token", &self.refresh_token.is_some())
-            .field("has_id_token", &self.id_token.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Deserialize)]
-struct AccessTokenEntry {
-    home_account_id: String,
-    environment: String,
-    client_id: String,
-    #[serde(default)]
-    realm: String,
-    #[serde(default)]
-    target: String,
-    secret: String,
-    expires_on: StringOrNumber,
-    #[serde(default)]
-    refresh_on: Option<StringOrNumber>,
-    #[serde(default)]
-    token_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RefreshTokenEntry {
-    home_account_id: String,
-    environment: String,
-    client_id: String,
-    secret: String,
-    #[serde(default)]
-    last_modification_time: Option<StringOrNumber>,
-}
-
-#[derive(Deserialize)]
-struct AccountEntry {
-    home_account_id: String,
-    environment: String,
-    #[serde(default)]
-    realm: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    local_account_id: String,
-}
-
-#[derive(Deserialize)]
-struct CredentialEntry {
-    #[serde(default)]
-    home_account_id: String,
-    #[serde(default)]
-    client_id: String,
-}
-
-/// MSAL writes times as strings of Unix seconds; some other SDKs as numbers.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StringOrNumber {
-    String(String),
-    Number(i64),
-}
-
-impl StringOrNumber {
-    fn time(&self) -> Option<OffsetDateTime> {
-        let seconds = match self {
-            Self::String(s) => s.trim().parse().ok()?,
-            Self::Number(n) => *n,
-        };
-        OffsetDateTime::from_unix_timestamp(seconds).ok()
-    }
 }
 
 impl MsalTokenCache {
@@ -209,13 +77,13 @@ impl MsalTokenCache {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::PersistentCache`] when the bytes are not a JSON object (a corrupt,
+    /// [`ErrorKind::InvalidDocument`] when the bytes are not a JSON object (a corrupt,
     /// truncated or foreign file), or larger than [`MAX_CACHE_BYTES`]. The caller must then not
     /// overwrite the file blindly: it may hold another app's tokens.
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_CACHE_BYTES {
             return Err(Error::new(
-                ErrorKind::PersistentCache,
+                ErrorKind::InvalidDocument,
                 format!(
                     "the token cache is {} bytes, more than the {MAX_CACHE_BYTES} an MSAL cache can be; \
                      it was left as it is",
@@ -228,7 +96,7 @@ impl MsalTokenCache {
         }
         let root: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| {
             Error::new(
-                ErrorKind::PersistentCache,
+                ErrorKind::InvalidDocument,
                 format!(
                     "the token cache is not an MSAL cache document (a JSON object): {e}; it was left \
                      as it is, so sign-in state is not shared until it is repaired or removed"
@@ -266,9 +134,9 @@ impl MsalTokenCache {
     pub fn accounts(&self, client_id: Option<&str>) -> Vec<CachedAccount> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        for entry in self.entries::<AccountEntry>(ACCOUNT) {
+        for entry in self.entries::<AccountEntry>() {
             if let Some(client_id) = client_id {
-                let has_rt = self.entries::<RefreshTokenEntry>(REFRESH_TOKEN).any(|rt| {
+                let has_rt = self.entries::<RefreshTokenEntry>().any(|rt| {
                     rt.client_id.eq_ignore_ascii_case(client_id)
                         && rt
                             .home_account_id
@@ -303,21 +171,16 @@ impl MsalTokenCache {
         client_id: &str,
         home_account_id: &str,
         environment: &str,
-    ) -> Option<Zeroizing<String>> {
-        self.entries::<RefreshTokenEntry>(REFRESH_TOKEN)
+    ) -> Option<RefreshTokenSecret> {
+        self.entries::<RefreshTokenEntry>()
             .filter(|rt| {
                 rt.client_id.eq_ignore_ascii_case(client_id)
                     && rt.home_account_id.eq_ignore_ascii_case(home_account_id)
                     && same_environment(&rt.environment, environment)
-                    && !rt.secret.is_empty()
+                    && !rt.secret.secret().is_empty()
             })
-            .max_by_key(|rt| {
-                rt.last_modification_time
-                    .as_ref()
-                    .and_then(StringOrNumber::time)
-                    .map_or(i64::MIN, OffsetDateTime::unix_timestamp)
-            })
-            .map(|rt| Zeroizing::new(rt.secret))
+            .max_by_key(RefreshTokenEntry::modified)
+            .map(|rt| rt.secret)
     }
 
     /// An access token for every scope in `scopes` (MSAL matches a superset of the scopes), in
@@ -332,13 +195,13 @@ impl MsalTokenCache {
         now: OffsetDateTime,
     ) -> Option<CachedAccessToken> {
         let wanted: BTreeSet<String> = scopes.iter().map(|s| s.to_ascii_lowercase()).collect();
-        self.entries::<AccessTokenEntry>(ACCESS_TOKEN)
+        self.entries::<AccessTokenEntry>()
             .filter(|at| {
                 at.client_id.eq_ignore_ascii_case(client_id)
                     && at.home_account_id.eq_ignore_ascii_case(home_account_id)
                     && same_environment(&at.environment, environment)
                     && at.realm.eq_ignore_ascii_case(realm)
-                    && !at.secret.is_empty()
+                    && !at.secret.secret().is_empty()
             })
             .filter(|at| {
                 let have: BTreeSet<String> = at
@@ -351,173 +214,44 @@ impl MsalTokenCache {
             .filter_map(|at| {
                 let expires_on = at.expires_on.time()?;
                 (expires_on > now).then(|| CachedAccessToken {
-                    secret: Zeroizing::new(at.secret),
+                    secret: at.secret,
                     token_type: at.token_type.unwrap_or_else(|| "Bearer".to_owned()),
                     expires_on,
-                    refresh_on: at.refresh_on.as_ref().and_then(StringOrNumber::time),
+                    refresh_on: at.refresh_on.as_ref().and_then(UnixTime::time),
                 })
             })
             .max_by_key(|at| at.expires_on)
     }
 
     /// Adds what a token response brought, as MSAL's `TokenCache.add` does: the access token,
-    /// the account and id token (when `client_info` identifies the account), the refresh token
-    /// and the app's metadata. Returns the home account id, `None` when the response did not
-    /// identify an account (then only the app metadata is written).
+    /// the account (when `client_info` identifies it), the id token, the refresh token (which
+    /// replaces the app's older refresh tokens for the account) and the app's metadata.
+    /// Fields other apps added to an entry that is rewritten are kept. Returns the home account
+    /// id, `None` when the response did not identify an account (then only the app metadata is
+    /// written).
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Protocol`] when `client_info` is present but not MSAL's base64url JSON.
+    /// [`ErrorKind::Protocol`] when `client_info` is present but not MSAL's base64url JSON;
+    /// nothing is written then.
     pub fn add(&mut self, write: &CacheWrite) -> Result<Option<String>> {
-        let now = write
-            .now
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            .unix_timestamp();
-        let environment = write.environment.to_ascii_lowercase();
-        let client_info = write
-            .client_info
-            .as_deref()
-            .map(parse_client_info)
-            .transpose()?;
-        let claims = write
-            .id_token
-            .as_deref()
-            .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
-            .map(|parts| parts.claims)
-            .unwrap_or_default();
-        let home_account_id = match &client_info {
-            Some((uid, utid)) => Some(format!("{uid}.{utid}")),
-            None => claims.get("sub").and_then(Value::as_str).map(str::to_owned),
-        };
-        let realm = if write.realm.is_empty() {
-            client_info
-                .as_ref()
-                .map(|(_, utid)| utid.clone())
-                .unwrap_or_default()
-        } else {
-            write.realm.clone()
-        };
-        let mut scopes: Vec<&str> = write.scopes.iter().map(String::as_str).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        let target = scopes.join(" ");
-        let Some(home) = home_account_id.clone() else {
-            self.put_app_metadata(&environment, &write.client_id);
-            return Ok(None);
-        };
-
-        if let Some(secret) = &write.access_token {
-            let mut at = Map::new();
-            at.insert("credential_type".into(), ACCESS_TOKEN.into());
-            at.insert("secret".into(), secret.as_str().into());
-            at.insert("home_account_id".into(), home.as_str().into());
-            at.insert("environment".into(), environment.as_str().into());
-            at.insert("client_id".into(), write.client_id.as_str().into());
-            at.insert("target".into(), target.as_str().into());
-            at.insert("realm".into(), realm.as_str().into());
-            at.insert(
-                "token_type".into(),
-                write.token_type.as_deref().unwrap_or("Bearer").into(),
-            );
-            at.insert("cached_at".into(), now.to_string().into());
-            at.insert(
-                "expires_on".into(),
-                now.saturating_add(write.expires_in).to_string().into(),
-            );
-            at.insert(
-                "extended_expires_on".into(),
-                now.saturating_add(write.ext_expires_in.unwrap_or(write.expires_in))
-                    .to_string()
-                    .into(),
-            );
-            if let Some(refresh_in) = write.refresh_in {
-                at.insert(
-                    "refresh_on".into(),
-                    now.saturating_add(refresh_in).to_string().into(),
-                );
+        let w = write.resolve()?;
+        if let Some(home) = &w.home_account_id {
+            if let Some(secret) = &write.access_token {
+                self.put(&AccessTokenEntry::new(&w, home, secret))?;
             }
-            let key = credential_key(
-                &home,
-                &environment,
-                ACCESS_TOKEN,
-                &write.client_id,
-                &realm,
-                &target,
-            );
-            self.put(ACCESS_TOKEN, key, at);
-        }
-
-        if client_info.is_some() {
-            let mut account = Map::new();
-            account.insert("home_account_id".into(), home.as_str().into());
-            account.insert("environment".into(), environment.as_str().into());
-            account.insert("realm".into(), realm.as_str().into());
-            let local = claims
-                .get("oid")
-                .or_else(|| claims.get("sub"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            account.insert("local_account_id".into(), local.into());
-            let username = ["preferred_username", "upn", "email"]
-                .iter()
-                .find_map(|c| claims.get(*c).and_then(Value::as_str))
-                .unwrap_or_default();
-            account.insert("username".into(), username.into());
-            account.insert("authority_type".into(), "MSSTS".into());
-            if let Some(grant) = write
-                .grant_type
-                .as_deref()
-                .filter(|g| *g == "authorization_code")
-            {
-                account.insert("account_source".into(), grant.into());
+            if w.has_client_info {
+                self.put(&AccountEntry::new(&w, home))?;
             }
-            let key = [home.as_str(), &environment, &realm]
-                .join("-")
-                .to_ascii_lowercase();
-            self.put(ACCOUNT, key, account);
+            if let Some(secret) = &write.id_token {
+                self.put(&IdTokenEntry::new(&w, home, secret))?;
+            }
+            if let Some(secret) = &write.refresh_token {
+                self.put_refresh_token(&RefreshTokenEntry::new(&w, home, secret))?;
+            }
         }
-
-        if let Some(secret) = &write.id_token {
-            let mut idt = Map::new();
-            idt.insert("credential_type".into(), ID_TOKEN.into());
-            idt.insert("secret".into(), secret.as_str().into());
-            idt.insert("home_account_id".into(), home.as_str().into());
-            idt.insert("environment".into(), environment.as_str().into());
-            idt.insert("realm".into(), realm.as_str().into());
-            idt.insert("client_id".into(), write.client_id.as_str().into());
-            let key = credential_key(&home, &environment, ID_TOKEN, &write.client_id, &realm, "");
-            self.put(ID_TOKEN, key, idt);
-        }
-
-        if let Some(secret) = &write.refresh_token {
-            let mut rt = Map::new();
-            rt.insert("credential_type".into(), REFRESH_TOKEN.into());
-            rt.insert("secret".into(), secret.as_str().into());
-            rt.insert("home_account_id".into(), home.as_str().into());
-            rt.insert("environment".into(), environment.as_str().into());
-            rt.insert("client_id".into(), write.client_id.as_str().into());
-            rt.insert("target".into(), target.as_str().into());
-            rt.insert("last_modification_time".into(), now.to_string().into());
-            // Refresh tokens are cross-tenant: the realm part of the key is empty.
-            let key = credential_key(
-                &home,
-                &environment,
-                REFRESH_TOKEN,
-                &write.client_id,
-                "",
-                &target,
-            );
-            // One refresh token per account and app: a newer one replaces older ones stored
-            // under other targets, as the authority rotates them.
-            self.remove_where(REFRESH_TOKEN, |e: &CredentialEntry| {
-                e.client_id.eq_ignore_ascii_case(&write.client_id)
-                    && e.home_account_id.eq_ignore_ascii_case(&home)
-            });
-            self.put(REFRESH_TOKEN, key, rt);
-        }
-
-        self.put_app_metadata(&environment, &write.client_id);
-        Ok(home_account_id)
+        self.put(&AppMetadataEntry::new(&w))?;
+        Ok(w.home_account_id)
     }
 
     /// Removes `client_id`'s tokens (access, refresh and id tokens) for the account, or for
@@ -528,23 +262,21 @@ impl MsalTokenCache {
         client_id: &str,
         home_account_id: Option<&str>,
     ) -> usize {
-        let matches = |e: &CredentialEntry| {
-            e.client_id.eq_ignore_ascii_case(client_id)
-                && home_account_id.is_none_or(|h| e.home_account_id.eq_ignore_ascii_case(h))
-        };
         let mut removed = 0;
-        for section in [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN] {
-            removed += self.remove_where(section, matches);
+        for section in CREDENTIAL_SECTIONS {
+            removed += self.retain(section, |_, owner: &CredentialOwner| {
+                !owner.is(client_id, home_account_id)
+            });
         }
         // Accounts left without any credential of any app go too.
-        let still_used: BTreeSet<String> = [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN]
+        let still_used: BTreeSet<String> = CREDENTIAL_SECTIONS
             .iter()
-            .flat_map(|s| self.entries::<CredentialEntry>(s))
+            .flat_map(|s| self.section_entries::<CredentialOwner>(s))
             .map(|e| e.home_account_id.to_ascii_lowercase())
             .collect();
-        removed += self.remove_where(ACCOUNT, |e: &AccountEntry| {
-            !still_used.contains(&e.home_account_id.to_ascii_lowercase())
-                && home_account_id.is_none_or(|h| e.home_account_id.eq_ignore_ascii_case(h))
+        removed += self.retain(ACCOUNT, |_, e: &AccountEntry| {
+            still_used.contains(&e.home_account_id.to_ascii_lowercase())
+                || home_account_id.is_some_and(|h| !e.home_account_id.eq_ignore_ascii_case(h))
         });
         removed
     }
@@ -568,7 +300,13 @@ impl MsalTokenCache {
         }
     }
 
-    fn entries<'a, T: serde::de::DeserializeOwned + 'a>(
+    /// The entries of `E`'s section that read as `E`.
+    fn entries<'a, E: CacheEntry + 'a>(&'a self) -> impl Iterator<Item = E> + 'a {
+        self.section_entries(E::SECTION)
+    }
+
+    /// The entries of `section` that read as `T`.
+    fn section_entries<'a, T: DeserializeOwned + 'a>(
         &'a self,
         section: &str,
     ) -> impl Iterator<Item = T> + 'a {
@@ -579,50 +317,66 @@ impl MsalTokenCache {
     }
 
     fn count_unreadable(&self) -> usize {
-        let bad = |section: &str, ok: fn(&Value) -> bool| match self.root.get(section) {
-            None => 0,
-            Some(Value::Object(map)) => map.values().filter(|v| !ok(v)).count(),
-            Some(_) => 1,
-        };
-        bad(ACCESS_TOKEN, |v| AccessTokenEntry::deserialize(v).is_ok())
-            + bad(REFRESH_TOKEN, |v| RefreshTokenEntry::deserialize(v).is_ok())
-            + bad(ID_TOKEN, |v| CredentialEntry::deserialize(v).is_ok())
-            + bad(ACCOUNT, |v| AccountEntry::deserialize(v).is_ok())
-            + bad(APP_METADATA, Value::is_object)
-    }
-
-    fn put(&mut self, section: &str, key: String, entry: Map<String, Value>) {
-        // Keep fields other SDKs added to an existing entry, as MSAL's `modify` does.
-        let map = self.section_mut(section);
-        match map.get_mut(&key) {
-            Some(Value::Object(existing)) => existing.extend(entry),
-            _ => {
-                map.insert(key, Value::Object(entry));
+        fn unreadable<E: CacheEntry>(root: &Map<String, Value>) -> usize {
+            match root.get(E::SECTION) {
+                None => 0,
+                Some(Value::Object(map)) => {
+                    map.values().filter(|v| E::deserialize(*v).is_err()).count()
+                }
+                Some(_) => 1,
             }
         }
+        let root = &self.root;
+        unreadable::<AccessTokenEntry>(root)
+            + unreadable::<RefreshTokenEntry>(root)
+            + unreadable::<IdTokenEntry>(root)
+            + unreadable::<AccountEntry>(root)
+            + unreadable::<AppMetadataEntry>(root)
     }
 
-    fn put_app_metadata(&mut self, environment: &str, client_id: &str) {
-        let mut meta = Map::new();
-        meta.insert("client_id".into(), client_id.into());
-        meta.insert("environment".into(), environment.into());
-        self.put(
-            APP_METADATA,
-            format!("appmetadata-{environment}-{client_id}"),
-            meta,
-        );
+    /// Stores `entry` under its key. Fields another app added to an entry already stored there
+    /// stay (MSAL's `modify` keeps them too); the entry's own fields replace theirs.
+    fn put<E: CacheEntry>(&mut self, entry: &E) -> Result<()> {
+        let Ok(Value::Object(fields)) = serde_json::to_value(entry) else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("a {} entry is not a JSON object", E::SECTION),
+            ));
+        };
+        let key = entry.key();
+        let section = self.section_mut(E::SECTION);
+        match section.get_mut(&key) {
+            Some(Value::Object(existing)) => existing.extend(fields),
+            _ => {
+                section.insert(key, Value::Object(fields));
+            }
+        }
+        Ok(())
     }
 
-    fn remove_where<T: serde::de::DeserializeOwned>(
+    /// Stores a refresh token as the app's only one for the account: the authority rotates
+    /// them, so older ones stored under other targets go. One stored under the same key is
+    /// updated in place, keeping what other apps added to it.
+    fn put_refresh_token(&mut self, entry: &RefreshTokenEntry) -> Result<()> {
+        let key = entry.key();
+        self.retain(REFRESH_TOKEN, |k, owner: &CredentialOwner| {
+            k == key || !owner.is(&entry.client_id, Some(&entry.home_account_id))
+        });
+        self.put(entry)
+    }
+
+    /// Keeps the entries of `section` that `keep` accepts (by key and content), and those that
+    /// do not read as `T`; returns how many were removed.
+    fn retain<T: DeserializeOwned>(
         &mut self,
         section: &str,
-        predicate: impl Fn(&T) -> bool,
+        keep: impl Fn(&str, &T) -> bool,
     ) -> usize {
         let Some(Value::Object(map)) = self.root.get_mut(section) else {
             return 0;
         };
         let before = map.len();
-        map.retain(|_, v| T::deserialize(&*v).map_or(true, |e| !predicate(&e)));
+        map.retain(|key, v| T::deserialize(&*v).map_or(true, |e| keep(key, &e)));
         before - map.len()
     }
 }
@@ -635,69 +389,9 @@ impl fmt::Debug for MsalTokenCache {
             .field("refresh_tokens", &count(REFRESH_TOKEN))
             .field("id_tokens", &count(ID_TOKEN))
             .field("accounts", &count(ACCOUNT))
+            .field("app_metadata", &count(APP_METADATA))
             .field("skipped_entries", &self.skipped)
             .finish_non_exhaustive()
-    }
-}
-
-/// MSAL's key for a credential entry, lower-cased as MSAL writes it.
-fn credential_key(
-    home_account_id: &str,
-    environment: &str,
-    credential_type: &str,
-    client_id: &str,
-    realm: &str,
-    target: &str,
-) -> String {
-    [
-        home_account_id,
-        environment,
-        credential_type,
-        client_id,
-        realm,
-        target,
-    ]
-    .join("-")
-    .to_ascii_lowercase()
-}
-
-/// Whether two authority hosts are one environment (equal, or both public-cloud aliases).
-pub(crate) fn same_environment(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || (PUBLIC_CLOUD_ALIASES
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(a))
-            && PUBLIC_CLOUD_ALIASES
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(b)))
-}
-
-/// `(uid, utid)` from a `client_info` value: base64url JSON `{"uid":"...","utid":"..."}`.
-pub(crate) fn parse_client_info(client_info: &str) -> Result<(String, String)> {
-    #[derive(Deserialize)]
-    struct ClientInfo {
-        uid: String,
-        utid: String,
-    }
-    let bad = |why: String| Error::protocol(format!("the authority's client_info {why}"));
-    if client_info.len() > 4096 {
-        return Err(bad("is too long".to_owned()));
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(client_info.trim_end_matches('='))
-        .map_err(|e| bad(format!("is not base64url: {e}")))?;
-    let info: ClientInfo = serde_json::from_slice(&bytes)
-        .map_err(|e| bad(format!("is not JSON with uid and utid: {e}")))?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 128
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if ok(&info.uid) && ok(&info.utid) {
-        Ok((info.uid, info.utid))
-    } else {
-        Err(bad("has a uid or utid that is not an id".to_owned()))
     }
 }
 
@@ -709,6 +403,9 @@ mod tests {
     const OTHER_CLIENT: &str = "11111111-2222-3333-4444-555555555555";
     const UID: &str = "00000000-0000-0000-0000-000000000001";
     const UTID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    use serde_json::json;
 
     fn client_info() -> String {
         URL_SAFE_NO_PAD.encode(format!(r#"{{"uid":"{UID}","utid":"{UTID}"}}"#))
@@ -731,13 +428,13 @@ mod tests {
                 "https://storage.azure.com/user_impersonation".to_owned(),
                 "https://storage.azure.com/.default".to_owned(),
             ],
-            access_token: Some(Zeroizing::new(format!("at-{client_id}-{now}"))),
+            access_token: Some(AccessTokenSecret::new(format!("at-{client_id}-{now}"))),
             token_type: Some("Bearer".to_owned()),
             expires_in: 3600,
             ext_expires_in: None,
             refresh_in: Some(1800),
-            refresh_token: Some(Zeroizing::new(format!("rt-{client_id}-{now}"))),
-            id_token: Some(Zeroizing::new(id_token())),
+            refresh_token: Some(RefreshTokenSecret::new(format!("rt-{client_id}-{now}"))),
+            id_token: Some(crate::IdTokenSecret::new(id_token())),
             client_info: Some(client_info()),
             grant_type: Some("authorization_code".to_owned()),
             now: Some(OffsetDateTime::from_unix_timestamp(now).unwrap()),
@@ -783,7 +480,7 @@ mod tests {
         let rt = cache
             .refresh_token(CLIENT, &home, "login.windows.net")
             .unwrap();
-        assert_eq!(rt.as_str(), format!("rt-{CLIENT}-1000"));
+        assert_eq!(rt.secret(), format!("rt-{CLIENT}-1000"));
         let scopes = vec!["https://storage.azure.com/.default".to_owned()];
         let token = cache
             .access_token(
@@ -795,7 +492,7 @@ mod tests {
                 at(2000),
             )
             .unwrap();
-        assert_eq!(token.secret.as_str(), format!("at-{CLIENT}-1000"));
+        assert_eq!(token.secret.secret(), format!("at-{CLIENT}-1000"));
         assert_eq!(token.expires_on, at(4600));
         assert_eq!(token.refresh_on, Some(at(2800)));
         assert!(cache
@@ -839,7 +536,7 @@ mod tests {
         let rt = cache
             .refresh_token(CLIENT, &home, "login.microsoftonline.com")
             .unwrap();
-        assert_eq!(rt.as_str(), format!("rt-{CLIENT}-2000"));
+        assert_eq!(rt.secret(), format!("rt-{CLIENT}-2000"));
         let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
         assert_eq!(doc["RefreshToken"].as_object().unwrap().len(), 1);
     }
@@ -890,7 +587,7 @@ mod tests {
             b"\xff\xfe",
         ] {
             let err = MsalTokenCache::from_slice(bytes).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::PersistentCache, "{bytes:?}");
+            assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{bytes:?}");
             assert!(err.to_string().contains("left as it is"), "{err}");
         }
         assert!(MsalTokenCache::from_slice(b"").unwrap().is_empty());
@@ -898,7 +595,7 @@ mod tests {
         let big = vec![b' '; MAX_CACHE_BYTES + 1];
         assert_eq!(
             MsalTokenCache::from_slice(&big).unwrap_err().kind(),
-            ErrorKind::PersistentCache
+            ErrorKind::InvalidDocument
         );
     }
 
@@ -956,5 +653,139 @@ mod tests {
         let debug = format!("{cache:?}");
         assert!(!debug.contains("rt-"), "{debug}");
         assert!(debug.contains("refresh_tokens: 1"), "{debug}");
+    }
+
+    /// The whole document `add` writes for one sign-in, field by field: what MSAL Python's
+    /// `TokenCache.add` writes for the same response.
+    #[test]
+    fn add_writes_exactly_msal_s_document() {
+        let mut cache = MsalTokenCache::new();
+        cache.add(&write(CLIENT, 1000)).unwrap();
+        let home = format!("{UID}.{UTID}");
+        let env = "login.microsoftonline.com";
+        let target =
+            "https://storage.azure.com/.default https://storage.azure.com/user_impersonation";
+        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let expected = json!({
+            "AccessToken": {
+                format!("{home}-{env}-accesstoken-{CLIENT}-{UTID}-{target}"): {
+                    "credential_type": "AccessToken",
+                    "secret": format!("at-{CLIENT}-1000"),
+                    "home_account_id": home,
+                    "environment": env,
+                    "client_id": CLIENT,
+                    "target": target,
+                    "realm": UTID,
+                    "token_type": "Bearer",
+                    "cached_at": "1000",
+                    "expires_on": "4600",
+                    "extended_expires_on": "4600",
+                    "refresh_on": "2800",
+                }
+            },
+            "Account": {
+                format!("{home}-{env}-{UTID}"): {
+                    "home_account_id": home,
+                    "environment": env,
+                    "realm": UTID,
+                    "local_account_id": UID,
+                    "username": "user@contoso.com",
+                    "authority_type": "MSSTS",
+                    "account_source": "authorization_code",
+                }
+            },
+            "IdToken": {
+                format!("{home}-{env}-idtoken-{CLIENT}-{UTID}-"): {
+                    "credential_type": "IdToken",
+                    "secret": id_token(),
+                    "home_account_id": home,
+                    "environment": env,
+                    "realm": UTID,
+                    "client_id": CLIENT,
+                }
+            },
+            "RefreshToken": {
+                format!("{home}-{env}-refreshtoken-{CLIENT}--{target}"): {
+                    "credential_type": "RefreshToken",
+                    "secret": format!("rt-{CLIENT}-1000"),
+                    "home_account_id": home,
+                    "environment": env,
+                    "client_id": CLIENT,
+                    "target": target,
+                    "last_modification_time": "1000",
+                }
+            },
+            "AppMetadata": {
+                format!("appmetadata-{env}-{CLIENT}"): {"client_id": CLIENT, "environment": env}
+            },
+        });
+        assert_eq!(doc, expected);
+    }
+
+    #[test]
+    fn without_client_info_the_id_token_s_subject_is_the_account() {
+        let mut cache = MsalTokenCache::new();
+        let mut w = write(CLIENT, 1000);
+        w.client_info = None;
+        w.realm = String::new();
+        assert_eq!(cache.add(&w).unwrap().as_deref(), Some("s"));
+        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        assert!(
+            doc.get("Account").is_none(),
+            "no account without client_info"
+        );
+        assert!(cache
+            .refresh_token(CLIENT, "s", "login.microsoftonline.com")
+            .is_some());
+
+        // Neither client_info nor an id token: nothing names the account.
+        let mut cache = MsalTokenCache::new();
+        w.id_token = None;
+        assert_eq!(cache.add(&w).unwrap(), None);
+        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        assert_eq!(doc.as_object().unwrap().len(), 1, "only AppMetadata: {doc}");
+        assert!(doc["AppMetadata"].is_object());
+    }
+
+    #[test]
+    fn a_rewritten_refresh_token_keeps_what_other_apps_added_to_it() {
+        let mut cache = MsalTokenCache::new();
+        cache.add(&write(CLIENT, 1000)).unwrap();
+        let mut doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        for rt in doc["RefreshToken"].as_object_mut().unwrap().values_mut() {
+            rt["family_id"] = "1".into();
+        }
+        let mut cache = MsalTokenCache::from_slice(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        cache.add(&write(CLIENT, 2000)).unwrap();
+        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let rts = doc["RefreshToken"].as_object().unwrap();
+        assert_eq!(rts.len(), 1);
+        let rt = rts.values().next().unwrap();
+        assert_eq!(rt["secret"], format!("rt-{CLIENT}-2000"));
+        assert_eq!(rt["last_modification_time"], "2000");
+        assert_eq!(rt["family_id"], "1");
+    }
+
+    #[test]
+    fn look_ups_hand_out_secret_types() {
+        let mut cache = MsalTokenCache::new();
+        cache.add(&write(CLIENT, 1000)).unwrap();
+        let home = format!("{UID}.{UTID}");
+        let rt = cache
+            .refresh_token(CLIENT, &home, "login.microsoftonline.com")
+            .unwrap();
+        let scopes = vec!["https://storage.azure.com/.default".to_owned()];
+        let at = cache
+            .access_token(
+                CLIENT,
+                &home,
+                "login.microsoftonline.com",
+                UTID,
+                &scopes,
+                at(0),
+            )
+            .unwrap();
+        let debug = format!("{rt:?} {at:?}");
+        assert!(!debug.contains("rt-") && !debug.contains("at-"), "{debug}");
     }
 }

@@ -1,4 +1,7 @@
-use crate::{msal_token_cache::MAX_CACHE_BYTES, Error, ErrorKind, Result};
+//! The cache's files: read bounded, replaced atomically, created private (0600 files in a 0700
+//! directory on Unix), and `<file>.lockfile`, MSAL's lock beside them.
+
+use crate::{Error, ErrorKind, Result, MAX_CACHE_BYTES};
 use std::{
     fs::{self, OpenOptions},
     io::{self, Read as _, Write as _},
@@ -28,8 +31,11 @@ pub(crate) fn read_bounded(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
 pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().ok_or_else(|| {
         Error::new(
-            ErrorKind::PersistentCache,
-            format!("the token cache path {} has no directory", path.display()),
+            ErrorKind::InvalidInput,
+            format!(
+                "the token cache path {} has no directory; give a file's path",
+                path.display()
+            ),
         )
     })?;
     create_private_dir(dir)?;
@@ -56,9 +62,9 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// (Linux, beside the Secret Service store.) Sets the file's modification time to now, creating it (empty, 0600) when missing: the
-/// "signal file" MSAL's extensions keep beside a cache stored in a keyring, whose time tells
-/// other processes that the cache changed.
+/// (Linux, beside the Secret Service store.) Sets the file's modification time to now,
+/// creating it (empty, 0600) when missing: the "signal file" MSAL's extensions keep beside a
+/// cache stored in a keyring, whose time tells other processes that the cache changed.
 #[cfg(target_os = "linux")]
 pub(crate) fn touch(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
@@ -114,7 +120,7 @@ fn private_new_file(path: &Path) -> io::Result<fs::File> {
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::new(
-        ErrorKind::PersistentCache,
+        ErrorKind::Storage,
         format!("cannot {what} the token cache {}: {e}", path.display()),
     )
     .with_source(e)
@@ -125,6 +131,31 @@ pub(crate) fn lock_path_for(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".lockfile");
     PathBuf::from(name)
+}
+
+/// [`read_bounded`] on the blocking pool, never on an executor thread.
+pub(crate) async fn read_bounded_blocking(path: PathBuf) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    tokio::task::spawn_blocking(move || read_bounded(&path))
+        .await
+        .map_err(join_error)?
+}
+
+/// [`write_atomically`] on the blocking pool, never on an executor thread.
+pub(crate) async fn write_atomically_blocking(
+    path: PathBuf,
+    data: Zeroizing<Vec<u8>>,
+) -> Result<()> {
+    tokio::task::spawn_blocking(move || write_atomically(&path, &data))
+        .await
+        .map_err(join_error)?
+}
+
+/// A task on the blocking pool that panicked or was cancelled (at runtime shutdown).
+pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("a token cache file task did not finish: {e}"),
+    )
 }
 
 #[cfg(test)]

@@ -53,12 +53,8 @@ pub(crate) fn unprotect(data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 fn blob(data: &[u8]) -> Result<CRYPT_INTEGER_BLOB> {
-    let len = u32::try_from(data.len()).map_err(|_| {
-        Error::new(
-            ErrorKind::PersistentCache,
-            "the token cache is too large for DPAPI",
-        )
-    })?;
+    let len = u32::try_from(data.len())
+        .map_err(|_| Error::new(ErrorKind::Storage, "the token cache is too large for DPAPI"))?;
     Ok(CRYPT_INTEGER_BLOB {
         cbData: len,
         pbData: data.as_ptr().cast_mut(),
@@ -83,7 +79,7 @@ fn take(output: CRYPT_INTEGER_BLOB) -> Zeroizing<Vec<u8>> {
 
 fn failed(what: &str, e: &windows::core::Error) -> Error {
     Error::new(
-        ErrorKind::PersistentCache,
+        ErrorKind::Storage,
         format!(
             "cannot {what} the token cache with DPAPI (HRESULT {:#010x}): {}; a cache encrypted by \
              another Windows user cannot be read",
@@ -109,6 +105,6 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let err = unprotect(b"not a dpapi blob").unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::PersistentCache);
+        assert_eq!(err.kind(), ErrorKind::Storage);
     }
 }

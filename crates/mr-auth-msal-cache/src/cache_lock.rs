@@ -1,3 +1,5 @@
+//! MSAL's cross-process lock on a cache: `<cache>.lockfile`.
+
 use crate::{Error, ErrorKind, Result};
 use std::{
     fs::{File, OpenOptions, TryLockError},
@@ -9,8 +11,9 @@ use std::{
 /// How often a held lock is tried again (MSAL .NET's `CrossPlatLock` uses 100 ms).
 pub(crate) const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How long to wait for another process's lock before giving up (MSAL .NET: 60 s).
-pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long [`PersistentTokenCache`](crate::PersistentTokenCache) waits for another process's
+/// lock before giving up (MSAL .NET: 60 s).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An exclusive, cross-process lock on `<cache>.lockfile`, the convention of MSAL's
 /// extensions for .NET and Python: the file is opened (created when missing), locked with the
@@ -35,12 +38,7 @@ impl CacheLock {
             let attempt_path = path.clone();
             let attempt = tokio::task::spawn_blocking(move || try_lock_once(&attempt_path))
                 .await
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::PersistentCache,
-                        format!("the token cache lock task failed: {e}"),
-                    )
-                })??;
+                .map_err(crate::cache_file::join_error)??;
             if let Some(file) = attempt {
                 return Ok(Self {
                     path,
@@ -49,7 +47,7 @@ impl CacheLock {
             }
             if tokio::time::Instant::now() + LOCK_RETRY_INTERVAL > deadline {
                 return Err(Error::new(
-                    ErrorKind::PersistentCache,
+                    ErrorKind::Timeout,
                     format!(
                         "another process held the token cache lock {} for more than {} s; if no \
                          other sign-in is running, delete that file",
@@ -76,7 +74,7 @@ impl Drop for CacheLock {
 fn try_lock_once(path: &Path) -> Result<Option<File>> {
     let io_error = |what: &str, e: std::io::Error| {
         Error::new(
-            ErrorKind::PersistentCache,
+            ErrorKind::Storage,
             format!("cannot {what} the token cache lock {}: {e}", path.display()),
         )
         .with_source(e)
@@ -207,7 +205,7 @@ mod tests {
             let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
                 .await
                 .unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::PersistentCache);
+            assert_eq!(err.kind(), ErrorKind::Timeout);
             assert!(err.to_string().contains("more than 2 s"), "{err}");
             drop(other);
             let lock = CacheLock::acquire(path.clone(), Duration::from_secs(2))

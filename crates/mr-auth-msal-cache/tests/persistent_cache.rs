@@ -3,16 +3,16 @@
 //! a private D-Bus session bus.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use mr_auth_broker::{
-    CacheEnvironment, CacheWrite, ErrorKind, MsalTokenCache, PersistentTokenCache,
-    TokenCachePersistenceOptions,
+use mr_auth_msal_cache::{
+    AccessTokenSecret, CacheWrite, EnvironmentMap, ErrorKind, MsalTokenCache, PersistentTokenCache,
+    RefreshTokenSecret, TokenCachePersistenceOptions,
 };
 use std::{path::PathBuf, process::Command, time::Duration};
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const UID: &str = "00000000-0000-0000-0000-000000000001";
+const CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Rounds each of the two writer processes makes.
@@ -29,17 +29,18 @@ fn temp_dir() -> PathBuf {
 /// A token response for `client_id`, as the browser flow's token endpoint returns it.
 fn response(client_id: &str, refresh_token: &str) -> CacheWrite {
     let client_info = URL_SAFE_NO_PAD.encode(format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#));
-    let mut write = CacheWrite::default();
-    write.client_id = client_id.to_owned();
-    write.environment = "login.microsoftonline.com".to_owned();
-    write.realm = TENANT.to_owned();
-    write.scopes = vec!["https://storage.azure.com/.default".to_owned()];
-    write.access_token = Some(Zeroizing::new(format!("at-for-{client_id}")));
-    write.expires_in = 3600;
-    write.refresh_token = Some(Zeroizing::new(refresh_token.to_owned()));
-    write.client_info = Some(client_info);
-    write.now = Some(OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap());
-    write
+    CacheWrite {
+        client_id: client_id.to_owned(),
+        environment: "login.microsoftonline.com".to_owned(),
+        realm: TENANT.to_owned(),
+        scopes: vec!["https://storage.azure.com/.default".to_owned()],
+        access_token: Some(AccessTokenSecret::new(format!("at-for-{client_id}"))),
+        expires_in: 3600,
+        refresh_token: Some(RefreshTokenSecret::new(refresh_token)),
+        client_info: Some(client_info),
+        now: Some(OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap()),
+        ..Default::default()
+    }
 }
 
 fn home_account_id() -> String {
@@ -98,7 +99,7 @@ fn two_processes_writing_concurrently_lose_no_entry() {
             let rt =
                 cache.refresh_token(&client_id, &home_account_id(), "login.microsoftonline.com");
             assert_eq!(
-                rt.as_deref().map(String::as_str),
+                rt.as_ref().map(RefreshTokenSecret::secret),
                 Some(format!("rt-{client_id}").as_str()),
                 "writer {writer} round {round} was lost"
             );
@@ -116,8 +117,7 @@ async fn bad_documents_are_reported_and_never_overwritten() {
         PersistentTokenCache::plaintext_file(&path).with_lock_timeout(Duration::from_secs(10));
     let good = {
         let mut c = MsalTokenCache::new();
-        c.add(&response("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "rt-good"))
-            .unwrap();
+        c.add(&response(CLIENT_ID, "rt-good")).unwrap();
         String::from_utf8(c.to_vec().to_vec()).unwrap()
     };
     let truncated = good[..good.len() / 2].to_owned();
@@ -135,7 +135,7 @@ async fn bad_documents_are_reported_and_never_overwritten() {
         .await
         .unwrap()
         .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::PersistentCache, "{bad:.20}");
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{bad:.20}");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             bad,
@@ -145,7 +145,7 @@ async fn bad_documents_are_reported_and_never_overwritten() {
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::PersistentCache);
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument);
     }
 
     // Unknown fields, a foreign section and one bad entry: the good entry is still found, and
@@ -160,11 +160,7 @@ async fn bad_documents_are_reported_and_never_overwritten() {
         .unwrap();
     assert_eq!(loaded.skipped_entries(), 1);
     assert!(loaded
-        .refresh_token(
-            "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-            &home_account_id(),
-            "login.microsoftonline.com"
-        )
+        .refresh_token(CLIENT_ID, &home_account_id(), "login.microsoftonline.com")
         .is_some());
     tokio::time::timeout(
         TEST_TIMEOUT,
@@ -181,6 +177,74 @@ async fn bad_documents_are_reported_and_never_overwritten() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A document over `MAX_CACHE_BYTES` (16 MiB) is refused, not read whole, and left alone.
+#[tokio::test]
+async fn an_oversized_cache_is_refused_and_left_alone() {
+    let dir = temp_dir();
+    let path = dir.join("msal.cache.nocae");
+    let big = vec![b' '; mr_auth_msal_cache::MAX_CACHE_BYTES + 1];
+    std::fs::write(&path, &big).unwrap();
+    let cache = PersistentTokenCache::plaintext_file(&path);
+    let err = tokio::time::timeout(TEST_TIMEOUT, cache.load())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
+    assert!(err.to_string().contains("left as it is"), "{err}");
+    let err = tokio::time::timeout(
+        TEST_TIMEOUT,
+        cache.modify(|c| c.remove_client_tokens("x", None)),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), big.len() as u64);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A symbolic link planted at the cache's path (to make the cache write elsewhere) is
+/// replaced by the cache file, never written through.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_cache_is_replaced_not_followed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir();
+    let target = dir.join("elsewhere");
+    std::fs::write(&target, "not the cache").unwrap();
+    let path = dir.join("msal.cache.nocae");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let cache = PersistentTokenCache::plaintext_file(&path);
+    // The link's target is read as the cache (not JSON): refused, nothing written.
+    let err = tokio::time::timeout(
+        TEST_TIMEOUT,
+        cache.modify(|c| c.add(&response(CLIENT_ID, "rt-1"))),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+    // A link to an empty file reads as an empty cache; the write replaces the link.
+    std::fs::write(&target, "").unwrap();
+    tokio::time::timeout(
+        TEST_TIMEOUT,
+        cache.modify(|c| c.add(&response(CLIENT_ID, "rt-1"))),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "",
+        "written through the link"
+    );
+    let meta = std::fs::symlink_metadata(&path).unwrap();
+    assert!(meta.file_type().is_file(), "the link is still there");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Windows: the cache file in `%LOCALAPPDATA%\.IdentityService` is DPAPI-encrypted (run under
 /// Wine by `cargo xtask ci wine`, whose DPAPI is Wine's).
 #[cfg(windows)]
@@ -188,13 +252,13 @@ async fn bad_documents_are_reported_and_never_overwritten() {
 async fn the_windows_cache_file_is_dpapi_encrypted() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let dir = temp_dir();
-        let env = CacheEnvironment::new(None, Some(dir.clone()));
+        let env = EnvironmentMap::new().with("LOCALAPPDATA", dir.to_str().unwrap());
         let options = TokenCachePersistenceOptions::default();
-        let cache = PersistentTokenCache::open_in(&options, false, &env)
+        let cache = PersistentTokenCache::open_with_environment(&options, false, &env)
             .await
             .unwrap();
         assert!(cache.describe().contains("DPAPI"), "{}", cache.describe());
-        let client = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+        let client = CLIENT_ID;
         cache
             .modify(|c| c.add(&response(client, "rt-sealed-by-dpapi")))
             .await
@@ -207,7 +271,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
             !sealed.windows(marker.len()).any(|w| w == marker),
             "plaintext on disk"
         );
-        let again = PersistentTokenCache::open_in(&options, false, &env)
+        let again = PersistentTokenCache::open_with_environment(&options, false, &env)
             .await
             .unwrap();
         let rt = again
@@ -216,7 +280,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
             .unwrap()
             .refresh_token(client, &home_account_id(), "login.microsoftonline.com")
             .unwrap();
-        assert_eq!(rt.as_str(), "rt-sealed-by-dpapi");
+        assert_eq!(rt.secret(), "rt-sealed-by-dpapi");
         std::fs::remove_dir_all(dir).unwrap();
     })
     .await
@@ -230,8 +294,6 @@ mod keyring {
         private_session_bus::PrivateSessionBus, secret_service_session::SecretServiceSession,
     };
 
-    const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signed_in_once_then_found_by_a_new_cache_with_msal_attributes() {
         tokio::time::timeout(TEST_TIMEOUT, async {
@@ -242,28 +304,29 @@ mod keyring {
                     return;
                 }
             };
-            let env = CacheEnvironment::new(Some(session.home()), None)
-                .with_session_bus_address(session.bus_address());
+            let env = EnvironmentMap::new()
+                .with("HOME", session.home().to_str().unwrap())
+                .with("DBUS_SESSION_BUS_ADDRESS", session.bus_address());
             let options = TokenCachePersistenceOptions::default();
-            let first = PersistentTokenCache::open_in(&options, false, &env)
+            let first = PersistentTokenCache::open_with_environment(&options, false, &env)
                 .await
                 .unwrap();
             assert!(!first.is_plaintext(), "{}", first.describe());
             first
-                .modify(|c| c.add(&response(CLIENT, "rt-from-the-keyring")))
+                .modify(|c| c.add(&response(CLIENT_ID, "rt-from-the-keyring")))
                 .await
                 .unwrap()
                 .unwrap();
 
             // A second opening, as a new process would do.
-            let second = PersistentTokenCache::open_in(&options, false, &env)
+            let second = PersistentTokenCache::open_with_environment(&options, false, &env)
                 .await
                 .unwrap();
             let cache = second.load().await.unwrap();
             let rt = cache
-                .refresh_token(CLIENT, &home_account_id(), "login.microsoftonline.com")
+                .refresh_token(CLIENT_ID, &home_account_id(), "login.microsoftonline.com")
                 .unwrap();
-            assert_eq!(rt.as_str(), "rt-from-the-keyring");
+            assert_eq!(rt.secret(), "rt-from-the-keyring");
 
             // The item is where MSAL's extensions look for it.
             let item = session
@@ -291,7 +354,7 @@ mod keyring {
 
             // A second write replaces the item rather than adding one.
             second
-                .modify(|c| c.add(&response(CLIENT, "rt-rotated")))
+                .modify(|c| c.add(&response(CLIENT_ID, "rt-rotated")))
                 .await
                 .unwrap()
                 .unwrap();
@@ -317,16 +380,17 @@ mod keyring {
                 }
             };
             let home = temp_dir();
-            let env = CacheEnvironment::new(Some(home.clone()), None)
-                .with_session_bus_address(bus.address());
-            let err = PersistentTokenCache::open_in(
+            let env = EnvironmentMap::new()
+                .with("HOME", home.to_str().unwrap())
+                .with("DBUS_SESSION_BUS_ADDRESS", bus.address());
+            let err = PersistentTokenCache::open_with_environment(
                 &TokenCachePersistenceOptions::default(),
                 false,
                 &env,
             )
             .await
             .unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::PersistentCache);
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
             assert!(
                 err.to_string().contains("allow_unencrypted_storage"),
                 "{err}"
@@ -336,12 +400,12 @@ mod keyring {
                 allow_unencrypted_storage: true,
                 ..Default::default()
             };
-            let cache = PersistentTokenCache::open_in(&options, true, &env)
+            let cache = PersistentTokenCache::open_with_environment(&options, true, &env)
                 .await
                 .unwrap();
             assert!(cache.is_plaintext());
             cache
-                .modify(|c| c.add(&response(CLIENT, "rt-plain")))
+                .modify(|c| c.add(&response(CLIENT_ID, "rt-plain")))
                 .await
                 .unwrap()
                 .unwrap();

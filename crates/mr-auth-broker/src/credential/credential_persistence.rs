@@ -2,9 +2,8 @@
 //! account's tokens, and merged into after every token response of the browser flow.
 
 use crate::{
-    refresh_token::RefreshToken, AccessTokenInfo, AuthenticationRecord, CacheEnvironment,
-    CacheWrite, MsalTokenCache, PersistentTokenCache, Result, TokenCachePersistenceOptions,
-    TokenType,
+    oauth::RefreshToken, AccessTokenInfo, AuthenticationRecord, CacheEnvironment, CacheWrite,
+    MsalTokenCache, PersistentTokenCache, Result, TokenCachePersistenceOptions, TokenType,
 };
 use azure_core::credentials::Secret;
 use std::fmt;

@@ -1,8 +1,7 @@
-use crate::{
-    authorization_code::AuthorizationCode, pkce_verifier::PkceVerifier,
-    refresh_token::RefreshToken, AccessTokenInfo, CacheWrite, ClientId, Error, ErrorKind, Result,
-    TokenType,
+use super::{
+    authorization_code::AuthorizationCode, pkce_verifier::PkceVerifier, refresh_token::RefreshToken,
 };
+use crate::{AccessTokenInfo, CacheWrite, ClientId, Error, ErrorKind, Result, TokenType};
 use azure_core::{
     credentials::Secret,
     http::{

@@ -1,6 +1,6 @@
+use super::credential_config::CredentialConfig;
 use crate::{
-    credential_config::CredentialConfig, BrokerTokenRequestOptions, ClientId, Error, ErrorKind,
-    PopParameters, Result, TenantId,
+    BrokerTokenRequestOptions, ClientId, Error, ErrorKind, PopParameters, Result, TenantId,
 };
 
 /// One request, validated and resolved against the credential's options: the tenant rules,

@@ -1,9 +1,9 @@
-use crate::{
+use super::{
     loopback_receiver::LoopbackReceiver,
     pkce_verifier::PkceVerifier,
     token_endpoint::{Grant, TokenEndpoint, TokenResponse},
-    AuthorityHost, AuthorizeUrlHandler, ClientId, Error, ErrorKind, Result, TenantId,
 };
+use crate::{AuthorityHost, AuthorizeUrlHandler, ClientId, Error, ErrorKind, Result, TenantId};
 use azure_core::http::Context;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rand::RngCore;

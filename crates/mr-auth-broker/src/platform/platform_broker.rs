@@ -119,7 +119,7 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
 pub fn default_platform_broker() -> Option<Arc<dyn PlatformBroker>> {
     #[cfg(windows)]
     {
-        Some(Arc::new(crate::wam::WamBroker::new()))
+        Some(Arc::new(super::WamBroker::new()))
     }
     #[cfg(target_os = "linux")]
     {

@@ -1,11 +1,11 @@
-use crate::{
+use super::{
     credential_config::CredentialConfig,
     credential_persistence::{CredentialPersistence, Lookup},
     interactive_browser_broker_credential::EXPIRY_BUFFER,
-    interactive_browser_flow::with_oidc_scopes,
-    refresh_token::RefreshToken,
-    token_endpoint::{Grant, TokenResponse},
     token_request::TokenRequest,
+};
+use crate::{
+    oauth::{with_oidc_scopes, Grant, RefreshToken, TokenResponse},
     AccessTokenInfo, AuthenticationRecord, BrokerAccount, BrokerRequest, BrokerToken, Error,
     ErrorKind, PlatformBroker, Result, TenantId, TokenType,
 };
@@ -489,7 +489,7 @@ fn broker_account_of(record: Option<&AuthenticationRecord>) -> Option<BrokerAcco
     #[cfg(target_os = "linux")]
     {
         record.map(|r| {
-            crate::linux::account_for_home_account_id(
+            crate::platform::account_for_home_account_id(
                 r.home_account_id(),
                 Some(r.username().to_owned()).filter(|u| !u.is_empty()),
             )

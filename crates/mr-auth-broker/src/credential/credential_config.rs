@@ -1,9 +1,9 @@
 use crate::{
-    interactive_browser_flow::InteractiveBrowserFlow, msal_token_cache::same_environment,
-    token_endpoint::TokenEndpoint, AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost,
-    CacheEnvironment, ClientId, EnvironmentSource, Error,
-    InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker, Result,
-    TenantId, TokenCachePersistenceOptions,
+    msal_token_cache::same_environment,
+    oauth::{InteractiveBrowserFlow, TokenEndpoint},
+    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, CacheEnvironment, ClientId,
+    EnvironmentSource, Error, InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle,
+    PlatformBroker, Result, TenantId, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
 use mr_auth_core::Clock;

@@ -1,4 +1,5 @@
-use crate::{authorization_code::AuthorizationCode, Error, ErrorKind, Result};
+use super::authorization_code::AuthorizationCode;
+use crate::{Error, ErrorKind, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{
@@ -290,7 +291,7 @@ fn decide(
     }
     if let Some(error) = get("error") {
         let description = get("error_description").unwrap_or_default();
-        let e = crate::token_endpoint::authority_error(
+        let e = super::token_endpoint::authority_error(
             error,
             description,
             get("error_subcode"),

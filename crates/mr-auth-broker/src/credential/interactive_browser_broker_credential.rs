@@ -1,7 +1,9 @@
-use crate::{
+use super::{
     acquisition::Acquirer,
     credential_config::CredentialConfig,
     token_request::{CacheKey, TokenRequest},
+};
+use crate::{
     AccessTokenInfo, AuthenticationRecord, BrokerTokenRequestOptions, Error, ErrorKind,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
 };

@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn real_windows_choice() {
         let choice = WindowHandleChoice::current(None).expect("some window is always found");
-        if let Some(version) = crate::wam::wine_version() {
+        if let Some(version) = crate::platform::wam::wine_version() {
             assert_eq!(
                 console_window(),
                 0,

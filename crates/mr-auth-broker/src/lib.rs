@@ -19,12 +19,14 @@ mod persistent_token_cache;
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service_store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 
 pub use credential::{
     AdditionallyAllowedTenants, AuthenticationRecord, BrokerTokenRequestOptions,
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
     PopAuthorizationPolicy, AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
-    DEFAULT_LOOPBACK_PORTS,
 };
 pub use environment_source::{EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind, Result};
@@ -33,17 +35,15 @@ pub use msal_token_cache::{
 };
 pub use oauth::{
     AccessTokenInfo, AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, ClientId,
-    RedirectUri, SystemBrowser, TenantId, TokenType,
+    RedirectUri, TenantId, TokenType,
 };
 pub use persistent_token_cache::{
     CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME,
 };
 pub use platform::{
-    default_platform_broker, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken,
-    ParentWindowHandle, PlatformBroker, PopMethod, PopParameters,
+    default_platform_broker, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, LinuxBroker,
+    LinuxBrokerOptions, ParentWindowHandle, PlatformBroker, PopMethod, PopParameters,
 };
-#[cfg(target_os = "linux")]
-pub use platform::{LinuxBroker, LinuxBrokerOptions};
 
 /// Entry points for the fuzz targets (`fuzz/fuzz_targets/broker_*.rs`): each runs one parser of
 /// untrusted input on arbitrary bytes and must never panic. Not part of the API.
@@ -57,9 +57,13 @@ pub mod fuzzing {
     }
 
     /// The token endpoint's response parsing: the first byte picks the HTTP status class, the
-    /// rest is the body.
+    /// rest is the body. A response that parses goes on as the credential takes it: its
+    /// account record, and its entries in a token cache, which must read back.
     pub fn token_endpoint_response(data: &[u8]) {
-        crate::oauth::parse_raw_response(data);
+        let clock = mr_auth_core::ManualClock::at_fixed_start();
+        if let Some(response) = crate::oauth::parse_raw_response(data, &clock) {
+            crate::credential::fuzz_token_response(&response, mr_auth_core::Clock::now(&clock));
+        }
     }
 
     /// A persistent token cache document (another app's file, or a corrupt one): parsed,
@@ -101,7 +105,6 @@ pub mod fuzzing {
     }
 
     /// The Linux broker's answers (token, accounts, version) on arbitrary bytes.
-    #[cfg(target_os = "linux")]
     pub fn linux_broker_response(data: &[u8]) {
         crate::platform::fuzz_linux_response(data);
     }

@@ -5,19 +5,19 @@
 //! Each item is `use`d once and touched once below, so an import that no longer names anything
 //! cannot hide behind `unused_imports`.
 
+#[cfg(feature = "test-util")]
+use mr_auth_broker::test_util::{credential_with_hooks, EnvironmentVars, TestHooks};
 use mr_auth_broker::{
     default_platform_broker, AccessTokenInfo, AdditionallyAllowedTenants, AuthenticationRecord,
     AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, BrokerAccount, BrokerMode,
     BrokerRequest, BrokerToken, BrokerTokenRequestOptions, CacheEnvironment, CacheWrite,
     CachedAccessToken, CachedAccount, ClientId, EnvironmentSource, Error, ErrorKind,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, MsalTokenCache,
-    ParentWindowHandle, PersistentTokenCache, PlatformBroker, PopAuthorizationPolicy, PopMethod,
-    PopParameters, ProcessEnvironment, RedirectUri, Result, SystemBrowser, TenantId,
-    TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION, DEFAULT_CACHE_NAME,
-    DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_LOOPBACK_PORTS, MAX_CACHE_BYTES,
+    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, LinuxBroker,
+    LinuxBrokerOptions, MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
+    PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
+    TenantId, TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION,
+    DEFAULT_CACHE_NAME, DEFAULT_INTERACTIVE_TIMEOUT, MAX_CACHE_BYTES,
 };
-#[cfg(target_os = "linux")]
-use mr_auth_broker::{LinuxBroker, LinuxBrokerOptions};
 use std::{any::type_name, sync::Arc, time::Duration};
 
 #[test]
@@ -44,6 +44,7 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
         type_name::<ErrorKind>(),
         type_name::<InteractiveBrowserBrokerCredential>(),
         type_name::<InteractiveBrowserBrokerCredentialOptions>(),
+        type_name::<LinuxBroker>(),
         type_name::<MsalTokenCache>(),
         type_name::<ParentWindowHandle>(),
         type_name::<PersistentTokenCache>(),
@@ -54,7 +55,6 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
         type_name::<ProcessEnvironment>(),
         type_name::<RedirectUri>(),
         type_name::<Result<()>>(),
-        type_name::<SystemBrowser>(),
         type_name::<TenantId>(),
         type_name::<TokenCachePersistenceOptions>(),
         type_name::<TokenType>(),
@@ -62,18 +62,32 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
     for name in names {
         assert!(name.contains("mr_auth"), "{name}");
     }
-    #[cfg(target_os = "linux")]
-    {
-        assert!(type_name::<LinuxBroker>().contains("LinuxBroker"));
-        let options = LinuxBrokerOptions {
-            bus_address: None,
-            call_timeout: Duration::from_secs(60),
-        };
-        assert_eq!(
-            options.call_timeout,
-            LinuxBrokerOptions::default().call_timeout
-        );
-    }
+    // On every platform: elsewhere than Linux it reports itself unavailable at run time.
+    let options = LinuxBrokerOptions {
+        bus_address: None,
+        call_timeout: Duration::from_secs(60),
+    };
+    assert_eq!(
+        options.call_timeout,
+        LinuxBrokerOptions::default().call_timeout
+    );
+}
+
+/// The test hooks (feature `test-util`, on for this crate's own tests): a clock and an
+/// environment injected, off the options every user reads.
+#[cfg(feature = "test-util")]
+#[test]
+fn the_test_util_hooks() {
+    let hooks = TestHooks {
+        clock: Arc::new(mr_auth_core::ManualClock::at_fixed_start()),
+        environment: Arc::new(EnvironmentVars::new([(
+            "AZURE_AUTHORITY_HOST",
+            "https://login.example.com",
+        )])),
+    };
+    let credential = credential_with_hooks(None, hooks).unwrap();
+    assert!(format!("{credential:?}").contains("https://login.example.com"));
+    assert!(format!("{:?}", TestHooks::default()).contains("SystemClock"));
 }
 
 #[test]
@@ -82,7 +96,6 @@ fn the_public_functions_and_constants() {
     assert_eq!(AUTHENTICATION_RECORD_VERSION, "1.0");
     assert_eq!(DEFAULT_CACHE_NAME, "msal.cache");
     assert_eq!(DEFAULT_INTERACTIVE_TIMEOUT, Duration::from_secs(300));
-    assert_eq!(DEFAULT_LOOPBACK_PORTS, 8400..=8999);
     assert_eq!(MAX_CACHE_BYTES, 16 * 1024 * 1024);
 }
 
@@ -92,27 +105,24 @@ fn the_credential_options_by_field() {
     let options = InteractiveBrowserBrokerCredentialOptions {
         client_id: ClientId::default(),
         tenant_id: TenantId::default(),
-        authority_host: None,
+        authority: None,
         parent_window_handle: None,
         use_default_broker_account: false,
         enable_msa_passthrough: false,
-        disable_interactive_fallback: false,
+        disable_automatic_authentication: false,
         login_hint: None,
         redirect_uri: None,
         timeout: DEFAULT_INTERACTIVE_TIMEOUT,
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
         disable_instance_discovery: false,
-        loopback_ports: DEFAULT_LOOPBACK_PORTS,
         authorize_url_handler: AuthorizeUrlHandler::SystemBrowser,
         broker: BrokerMode::Platform,
         client_options: Default::default(),
-        clock: Arc::new(mr_auth_core::SystemClock),
-        token_cache_persistence: Some(TokenCachePersistenceOptions {
+        cache_persistence_options: Some(TokenCachePersistenceOptions {
             name: DEFAULT_CACHE_NAME.to_owned(),
             allow_unencrypted_storage: false,
         }),
         authentication_record: None,
-        cache_environment: None,
     };
     assert!(format!("{options:?}").contains("InteractiveBrowserBrokerCredentialOptions"));
     let request = BrokerTokenRequestOptions {
@@ -128,10 +138,11 @@ fn the_credential_options_by_field() {
         BrokerMode::Custom(Arc::new(NoBroker)),
     ];
     assert_eq!(modes.len(), 3);
-    assert!(matches!(
-        AuthorizeUrlHandler::callback(|_| Ok(())),
-        AuthorizeUrlHandler::Callback(_)
-    ));
+    let handler = AuthorizeUrlHandler::callback(|_| Ok(()));
+    assert!(matches!(handler, AuthorizeUrlHandler::Callback(_)));
+    handler
+        .open(&"https://login.example.com/authorize".parse().unwrap())
+        .unwrap();
 }
 
 /// The error kinds a user matches on, every one by name.
@@ -146,9 +157,10 @@ fn the_error_kinds_by_name() {
         ErrorKind::BrokerUnavailable,
         ErrorKind::PopNeedsBroker,
         ErrorKind::RedirectUriNotRegistered,
-        ErrorKind::TimedOut,
+        ErrorKind::Timeout,
         ErrorKind::LoopbackUnavailable,
         ErrorKind::AuthenticationFailed,
+        ErrorKind::Throttled,
         ErrorKind::ServiceError,
         ErrorKind::Transport,
         ErrorKind::Protocol,
@@ -240,6 +252,8 @@ fn a_broker_token_by_field() {
         }),
     };
     assert_eq!(token.account.map(|a| a.id), Some("a".to_owned()));
+    // A broker that cannot find accounts by home account id keeps the default: none.
+    assert_eq!(NoBroker.account_for_home_account_id("o.t", None), None);
     assert_eq!(
         NoBroker.redirect_uri(&ClientId::default()),
         format!(

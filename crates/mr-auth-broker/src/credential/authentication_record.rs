@@ -1,4 +1,4 @@
-use crate::{ClientId, Error, Result, TenantId};
+use crate::{BrokerToken, ClientId, Error, Result, TenantId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -118,6 +118,64 @@ impl AuthenticationRecord {
             username,
         )
         .ok()
+    }
+
+    /// The record of the account a platform broker signed in: its home account id (the Linux
+    /// broker's `homeAccountId`, the part after the last `:` of its account id), else the
+    /// access token's `oid.tid`; its user name, else the token's; the token's tenant, else the
+    /// account's home tenant (after the dot), else the requested one. `None` when neither
+    /// names the account.
+    pub(crate) fn from_broker_token(
+        environment: &str,
+        client_id: &ClientId,
+        token: &BrokerToken,
+        requested_tenant: &TenantId,
+    ) -> Option<Self> {
+        let claims = mr_auth_core::decode_jwt_parts_unverified(token.token.token.secret())
+            .map(|parts| parts.claims)
+            .unwrap_or_default();
+        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let from_account = token
+            .account
+            .as_ref()
+            .and_then(|a| a.id.rsplit(':').next())
+            .map(str::to_owned);
+        let from_token = match (claim("oid"), claim("tid")) {
+            (Some(oid), Some(tid)) => Some(format!("{oid}.{tid}")),
+            _ => None,
+        };
+        let username = token
+            .account
+            .as_ref()
+            .and_then(|a| a.username.clone())
+            .or_else(|| {
+                ["preferred_username", "upn", "unique_name"]
+                    .into_iter()
+                    .find_map(claim)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let token_tenant = claim("tid").and_then(|t| TenantId::new(t).ok());
+        [from_account, from_token]
+            .into_iter()
+            .flatten()
+            .find_map(|home| {
+                let tenant = token_tenant
+                    .clone()
+                    .or_else(|| {
+                        home.split_once('.')
+                            .and_then(|(_, tid)| TenantId::new(tid).ok())
+                    })
+                    .unwrap_or_else(|| requested_tenant.clone());
+                Self::new(
+                    environment,
+                    client_id.clone(),
+                    home,
+                    tenant,
+                    username.as_str(),
+                )
+                .ok()
+            })
     }
 
     /// Reads a record from the JSON that [`to_json`](Self::to_json) (or Python's

@@ -1,24 +1,53 @@
 use crate::{
     msal_token_cache::same_environment,
     oauth::{InteractiveBrowserFlow, TokenEndpoint},
-    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, CacheEnvironment, ClientId,
-    EnvironmentSource, Error, InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle,
-    PlatformBroker, Result, TenantId, TokenCachePersistenceOptions,
+    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, ClientId, EnvironmentSource,
+    Error, InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker,
+    ProcessEnvironment, Result, TenantId, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
-use mr_auth_core::Clock;
-use std::{fmt, sync::Arc, time::Duration};
+use mr_auth_core::{Clock, SystemClock};
+use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
+
+/// Tokens count as expired this long before `expires_on`: in memory, and when a stored
+/// access token is looked for.
+pub(crate) const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
+
+/// The loopback ports the browser flow tries, in order, when the redirect URI fixes none (as
+/// azure-identity's browser credential did before MSAL chose ports; Entra ID accepts any
+/// port of a registered `http://localhost`).
+const LOOPBACK_PORTS: RangeInclusive<u16> = 8400..=8999;
+
+/// What a credential takes from its surroundings: the clock and the environment. The process's
+/// own by default; tests inject theirs (crate-private, or `test_util` with `test-util`).
+#[derive(Clone)]
+pub(crate) struct Surroundings {
+    /// The source of "now" for token expiry.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// `AZURE_AUTHORITY_HOST`, and where the persistent cache is kept (`HOME`,
+    /// `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`).
+    pub(crate) environment: Arc<dyn EnvironmentSource>,
+}
+
+impl Default for Surroundings {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            environment: Arc::new(ProcessEnvironment),
+        }
+    }
+}
 
 /// The credential's options, validated once, at construction.
 pub(crate) struct CredentialConfig {
     pub(crate) client_id: ClientId,
     pub(crate) tenant_id: TenantId,
-    pub(crate) authority_host: AuthorityHost,
+    pub(crate) authority: AuthorityHost,
     pub(crate) additionally_allowed_tenants: AdditionallyAllowedTenants,
     pub(crate) parent_window_handle: Option<ParentWindowHandle>,
     pub(crate) use_default_broker_account: bool,
     pub(crate) enable_msa_passthrough: bool,
-    pub(crate) disable_interactive_fallback: bool,
+    pub(crate) disable_automatic_authentication: bool,
     pub(crate) disable_instance_discovery: bool,
     pub(crate) login_hint: Option<String>,
     /// The configured broker redirect URI; `None` means the broker's own default.
@@ -28,40 +57,29 @@ pub(crate) struct CredentialConfig {
     pub(crate) flow: InteractiveBrowserFlow,
     pub(crate) token_endpoint: TokenEndpoint,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) environment: Arc<dyn EnvironmentSource>,
     /// The authority host's host name, lower-cased: the `environment` of cache entries and
     /// the `authority` of records, as MSAL names it.
-    pub(crate) environment: String,
-    pub(crate) token_cache_persistence: Option<TokenCachePersistenceOptions>,
-    pub(crate) cache_environment: CacheEnvironment,
+    pub(crate) authority_name: String,
+    pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
     pub(crate) authentication_record: Option<AuthenticationRecord>,
 }
 
 impl CredentialConfig {
-    /// Checks what the option types cannot (timeout, ports, login hint) and resolves the
+    /// Checks what the option types cannot (timeout, login hint, the record) and resolves the
     /// defaults (authority host, broker).
     pub(crate) fn new(
         options: InteractiveBrowserBrokerCredentialOptions,
-        env: &dyn EnvironmentSource,
+        surroundings: Surroundings,
     ) -> Result<Self> {
-        let authority_host = match options.authority_host {
+        check_timeout_and_hint(&options)?;
+        let authority = match options.authority {
             Some(host) => host,
-            None => AuthorityHost::resolve(options.client_options.cloud.as_deref(), env)?,
+            None => AuthorityHost::resolve(
+                options.client_options.cloud.as_deref(),
+                &*surroundings.environment,
+            )?,
         };
-        if options.timeout.is_zero() {
-            return Err(Error::invalid_input("timeout must be more than zero"));
-        }
-        if options.loopback_ports.is_empty() || *options.loopback_ports.start() == 0 {
-            return Err(Error::invalid_input(
-                "loopback_ports must be a non-empty range of non-zero ports",
-            ));
-        }
-        if let Some(hint) = &options.login_hint {
-            if hint.trim().is_empty() || hint.chars().any(char::is_control) {
-                return Err(Error::invalid_input(
-                    "login_hint must be a user name such as someone@contoso.com",
-                ));
-            }
-        }
         let (browser_redirect_uri, broker_redirect_uri) = match &options.redirect_uri {
             Some(uri) => match uri.loopback() {
                 Some(url) => (Some(url.clone()), None),
@@ -69,29 +87,13 @@ impl CredentialConfig {
             },
             None => (None, None),
         };
-        let environment = authority_host
+        let authority_name = authority
             .url()
             .host_str()
             .unwrap_or_default()
             .to_ascii_lowercase();
         if let Some(record) = &options.authentication_record {
-            if !record
-                .client_id()
-                .as_str()
-                .eq_ignore_ascii_case(options.client_id.as_str())
-            {
-                return Err(Error::invalid_input(format!(
-                    "authentication_record is for client id {}, but the credential's client_id is {}; use the record's client id, or sign in again with this one",
-                    record.client_id(),
-                    options.client_id
-                )));
-            }
-            if !same_environment(record.authority(), &environment) {
-                return Err(Error::invalid_input(format!(
-                    "authentication_record was made at the authority {}, but the credential's authority host is {environment}; use the record's authority host, or sign in again with this one",
-                    record.authority()
-                )));
-            }
+            check_record(record, &options.client_id, &authority_name)?;
         }
         let token_endpoint = TokenEndpoint::new(
             Pipeline::new(
@@ -102,13 +104,13 @@ impl CredentialConfig {
                 Vec::new(),
                 None,
             ),
-            options.clock.clone(),
+            surroundings.clock.clone(),
         );
         let flow = InteractiveBrowserFlow {
-            authority_host: authority_host.clone(),
+            authority_host: authority.clone(),
             client_id: options.client_id.clone(),
             redirect_uri: browser_redirect_uri,
-            port_range: options.loopback_ports,
+            port_range: LOOPBACK_PORTS,
             timeout: options.timeout,
             login_hint: options.login_hint.clone(),
             authorize_url_handler: options.authorize_url_handler,
@@ -117,12 +119,12 @@ impl CredentialConfig {
         Ok(Self {
             client_id: options.client_id,
             tenant_id: options.tenant_id,
-            authority_host,
+            authority,
             additionally_allowed_tenants: options.additionally_allowed_tenants,
             parent_window_handle: options.parent_window_handle,
             use_default_broker_account: options.use_default_broker_account,
             enable_msa_passthrough: options.enable_msa_passthrough,
-            disable_interactive_fallback: options.disable_interactive_fallback,
+            disable_automatic_authentication: options.disable_automatic_authentication,
             disable_instance_discovery: options.disable_instance_discovery,
             login_hint: options.login_hint,
             broker_redirect_uri,
@@ -130,15 +132,52 @@ impl CredentialConfig {
             broker: options.broker.resolve(),
             flow,
             token_endpoint,
-            clock: options.clock,
-            environment,
-            token_cache_persistence: options.token_cache_persistence,
-            cache_environment: options
-                .cache_environment
-                .unwrap_or_else(CacheEnvironment::from_env),
+            clock: surroundings.clock,
+            environment: surroundings.environment,
+            authority_name,
+            cache_persistence_options: options.cache_persistence_options,
             authentication_record: options.authentication_record,
         })
     }
+}
+
+fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -> Result<()> {
+    if options.timeout.is_zero() {
+        return Err(Error::invalid_input("timeout must be more than zero"));
+    }
+    if let Some(hint) = &options.login_hint {
+        if hint.trim().is_empty() || hint.chars().any(char::is_control) {
+            return Err(Error::invalid_input(
+                "login_hint must be a user name such as someone@contoso.com",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A record must be of this client and this authority host.
+fn check_record(
+    record: &AuthenticationRecord,
+    client_id: &ClientId,
+    authority_name: &str,
+) -> Result<()> {
+    if !record
+        .client_id()
+        .as_str()
+        .eq_ignore_ascii_case(client_id.as_str())
+    {
+        return Err(Error::invalid_input(format!(
+            "authentication_record is for client id {}, but the credential's client_id is {client_id}; use the record's client id, or sign in again with this one",
+            record.client_id(),
+        )));
+    }
+    if !same_environment(record.authority(), authority_name) {
+        return Err(Error::invalid_input(format!(
+            "authentication_record was made at the authority {}, but the credential's authority host is {authority_name}; use the record's authority host, or sign in again with this one",
+            record.authority()
+        )));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for CredentialConfig {
@@ -146,7 +185,7 @@ impl fmt::Debug for CredentialConfig {
         f.debug_struct("CredentialConfig")
             .field("client_id", &self.client_id)
             .field("tenant_id", &self.tenant_id)
-            .field("authority_host", &self.authority_host.to_string())
+            .field("authority", &self.authority.to_string())
             .field("broker", &self.broker)
             .finish_non_exhaustive()
     }
@@ -158,7 +197,13 @@ mod tests {
     use crate::{ErrorKind, RedirectUri};
 
     fn config(o: InteractiveBrowserBrokerCredentialOptions) -> Result<CredentialConfig> {
-        CredentialConfig::new(o, &[("AZURE_AUTHORITY_HOST", "https://login.example.com")])
+        CredentialConfig::new(
+            o,
+            Surroundings {
+                environment: Arc::new([("AZURE_AUTHORITY_HOST", "https://login.example.com")]),
+                ..Surroundings::default()
+            },
+        )
     }
 
     #[test]
@@ -166,18 +211,6 @@ mod tests {
         let cases: Vec<InteractiveBrowserBrokerCredentialOptions> = vec![
             InteractiveBrowserBrokerCredentialOptions {
                 timeout: Duration::ZERO,
-                ..Default::default()
-            },
-            #[allow(
-                clippy::reversed_empty_ranges,
-                reason = "an empty range is the case under test"
-            )]
-            InteractiveBrowserBrokerCredentialOptions {
-                loopback_ports: 9000..=8999,
-                ..Default::default()
-            },
-            InteractiveBrowserBrokerCredentialOptions {
-                loopback_ports: 0..=10,
                 ..Default::default()
             },
             InteractiveBrowserBrokerCredentialOptions {
@@ -200,18 +233,15 @@ mod tests {
     }
 
     #[test]
-    fn the_authority_host_option_wins_over_cloud_and_environment() {
+    fn the_authority_option_wins_over_cloud_and_environment() {
         let c = config(InteractiveBrowserBrokerCredentialOptions {
-            authority_host: Some(AuthorityHost::new("https://login.microsoftonline.us").unwrap()),
+            authority: Some(AuthorityHost::new("https://login.microsoftonline.us").unwrap()),
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(
-            c.authority_host.to_string(),
-            "https://login.microsoftonline.us"
-        );
+        assert_eq!(c.authority.to_string(), "https://login.microsoftonline.us");
         let c = config(InteractiveBrowserBrokerCredentialOptions::default()).unwrap();
-        assert_eq!(c.authority_host.to_string(), "https://login.example.com");
+        assert_eq!(c.authority.to_string(), "https://login.example.com");
     }
 
     #[test]
@@ -232,5 +262,7 @@ mod tests {
         .unwrap();
         assert!(c.flow.redirect_uri.is_none());
         assert!(c.broker_redirect_uri.unwrap().starts_with("ms-appx-web://"));
+        let c = config(InteractiveBrowserBrokerCredentialOptions::default()).unwrap();
+        assert_eq!(c.flow.port_range, 8400..=8999);
     }
 }

@@ -1,11 +1,13 @@
 use super::{
-    acquisition::Acquirer,
-    credential_config::CredentialConfig,
+    credential_config::{CredentialConfig, Surroundings, EXPIRY_BUFFER},
+    interactive_sign_in::sign_in_interactively,
+    session::Session,
+    silent_chain::SilentChain,
     token_request::{CacheKey, TokenRequest},
 };
 use crate::{
     AccessTokenInfo, AuthenticationRecord, BrokerTokenRequestOptions, Error, ErrorKind,
-    InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
+    InteractiveBrowserBrokerCredentialOptions, Result,
 };
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -18,11 +20,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::Duration,
 };
-
-/// Tokens count as expired this long before `expires_on`.
-pub(crate) const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
 
 /// Signs a user in to Entra ID through the platform broker (WAM on Windows, the Microsoft
 /// identity broker on Linux) or, where there is none, the system browser; the Rust
@@ -33,9 +31,10 @@ pub(crate) const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
 /// 1. **silent**, shared by every caller of the same request (one run for any number of
 ///    callers, never any UI): the in-memory cache (keyed by authority, tenant, client, scopes,
 ///    claims, CAE and PoP); with a broker, its silent call for the account signed in before,
-///    then (when `use_default_broker_account` is set) the OS default account; without one, the
-///    refresh token of an earlier browser sign-in;
-/// 2. **interactive** (unless `disable_interactive_fallback`): the broker's dialog, or the
+///    then (when `use_default_broker_account` is set) the OS default account; without one,
+///    the persistent cache and the refresh token of an earlier browser sign-in. When none has
+///    a token, the error lists what each said;
+/// 2. **interactive** (unless `disable_automatic_authentication`): the broker's dialog, or the
 ///    browser flow where there is no broker (or it reported itself unavailable). This runs in
 ///    the caller's own task, one sign-in at a time per credential: dropping the caller's future
 ///    (or the configured `timeout`) cancels it at once (the broker's operation is cancelled, the
@@ -49,7 +48,8 @@ pub(crate) const EXPIRY_BUFFER: Duration = Duration::from_secs(5 * 60);
 /// The token cache holds at most 64 requests' tokens ([`mr_auth_core::DEFAULT_MAX_ENTRIES`]);
 /// expired entries, then the least recently used, make room.
 pub struct InteractiveBrowserBrokerCredential {
-    acquirer: Arc<Acquirer>,
+    session: Arc<Session>,
+    silent: Arc<SilentChain>,
     cache: TokenCache<CacheKey, AccessTokenInfo, Error>,
     /// At most one interactive sign-in (dialog or browser) per credential.
     interactive: tokio::sync::Mutex<()>,
@@ -61,14 +61,23 @@ pub struct InteractiveBrowserBrokerCredential {
 impl InteractiveBrowserBrokerCredential {
     /// Builds the credential, validating every option.
     pub fn new(options: Option<InteractiveBrowserBrokerCredentialOptions>) -> Result<Arc<Self>> {
-        let config = CredentialConfig::new(options.unwrap_or_default(), &ProcessEnvironment)?;
+        Self::with_surroundings(options.unwrap_or_default(), Surroundings::default())
+    }
+
+    /// The same, with the clock and environment given (tests inject theirs).
+    pub(crate) fn with_surroundings(
+        options: InteractiveBrowserBrokerCredentialOptions,
+        surroundings: Surroundings,
+    ) -> Result<Arc<Self>> {
+        let config = CredentialConfig::new(options, surroundings)?;
         let cache = TokenCache::new(TokenCacheOptions {
             expiry_buffer: EXPIRY_BUFFER,
             clock: config.clock.clone(),
             ..TokenCacheOptions::default()
         });
         Ok(Arc::new(Self {
-            acquirer: Arc::new(Acquirer::new(config)),
+            session: Arc::new(Session::new(config)),
+            silent: Arc::new(SilentChain::standard()),
             cache,
             interactive: tokio::sync::Mutex::new(()),
             sign_ins: AtomicU64::new(0),
@@ -92,10 +101,10 @@ impl InteractiveBrowserBrokerCredential {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        let config = &self.acquirer.config;
+        let config = &self.session.config;
         let request = TokenRequest::resolve(config, scopes, &options)?;
         let key = request.cache_key(config);
-        let ui_allowed = !config.disable_interactive_fallback;
+        let ui_allowed = !config.disable_automatic_authentication;
 
         let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
         match self.silently(&key, &request, context).await {
@@ -112,10 +121,7 @@ impl InteractiveBrowserBrokerCredential {
                 other => return other,
             }
         }
-        let sign_in = self
-            .acquirer
-            .acquire_interactively(&request, context)
-            .await?;
+        let sign_in = sign_in_interactively(&self.session, &request, context).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)
     }
@@ -123,10 +129,10 @@ impl InteractiveBrowserBrokerCredential {
     /// Signs the user in interactively (the broker's dialog, or the browser flow where there
     /// is no broker) for `scopes`, and returns the [`AuthenticationRecord`] of the account:
     /// the Python `authenticate`. It always shows UI, even with
-    /// `disable_interactive_fallback` (it is the explicit sign-in that option asks for).
+    /// `disable_automatic_authentication` (it is the explicit sign-in that option asks for).
     ///
     /// Afterwards this credential's `get_token` is silent for that account. With
-    /// `token_cache_persistence` the browser flow's tokens are stored in the persistent
+    /// `cache_persistence_options` the browser flow's tokens are stored in the persistent
     /// cache, so that a later process with this record (`authentication_record`) signs in
     /// silently too; keep the record where the application keeps its settings
     /// ([`AuthenticationRecord::to_json`]). With a platform broker the broker keeps the
@@ -141,7 +147,7 @@ impl InteractiveBrowserBrokerCredential {
     /// # async fn run() -> mr_auth_broker::Result<()> {
     /// let credential = InteractiveBrowserBrokerCredential::new(Some(
     ///     InteractiveBrowserBrokerCredentialOptions {
-    ///         token_cache_persistence: Some(TokenCachePersistenceOptions::default()),
+    ///         cache_persistence_options: Some(TokenCachePersistenceOptions::default()),
     ///         ..Default::default()
     ///     },
     /// ))?;
@@ -154,9 +160,9 @@ impl InteractiveBrowserBrokerCredential {
     ///
     /// # Errors
     ///
-    /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::TimedOut`],
+    /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::Timeout`],
     /// [`ErrorKind::AuthenticationFailed`]...); [`ErrorKind::PersistentCache`] when
-    /// `token_cache_persistence` is set and the cache cannot be opened (checked before any UI
+    /// `cache_persistence_options` is set and the cache cannot be opened (checked before any UI
     /// is shown) or the tokens could not be stored (this credential still has them in
     /// memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
     pub async fn authenticate(
@@ -164,15 +170,12 @@ impl InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AuthenticationRecord> {
-        let config = &self.acquirer.config;
+        let config = &self.session.config;
         let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
         let key = request.cache_key(config);
-        self.acquirer.check_persistence(&request).await?;
+        self.session.check_persistence(&request).await?;
         let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = self
-            .acquirer
-            .acquire_interactively(&request, &Context::new())
-            .await?;
+        let sign_in = sign_in_interactively(&self.session, &request, &Context::new()).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)?;
         if let Some(e) = sign_in.persist_error {
@@ -193,12 +196,13 @@ impl InteractiveBrowserBrokerCredential {
         request: &TokenRequest,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        let acquirer = Arc::clone(&self.acquirer);
+        let session = Arc::clone(&self.session);
+        let silent = Arc::clone(&self.silent);
         let request = request.clone();
         let context = context.to_owned();
         self.cache
             .get_or_fetch(key, move || async move {
-                acquirer.acquire_silently(&request, &context).await
+                silent.run(&session, &request, &context).await
             })
             .await
     }
@@ -206,11 +210,11 @@ impl InteractiveBrowserBrokerCredential {
 
 impl fmt::Debug for InteractiveBrowserBrokerCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = &self.acquirer.config;
+        let config = &self.session.config;
         f.debug_struct("InteractiveBrowserBrokerCredential")
             .field("client_id", &config.client_id)
             .field("tenant_id", &config.tenant_id)
-            .field("authority_host", &config.authority_host.to_string())
+            .field("authority", &config.authority.to_string())
             .field("broker", &config.broker)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
@@ -249,6 +253,7 @@ mod tests {
     };
     use azure_core::credentials::Secret;
     use mr_auth_core::{Clock as _, ManualClock, DEFAULT_MAX_ENTRIES};
+    use std::time::Duration;
 
     /// A broker whose every call succeeds at once, with a PoP token when asked.
     #[derive(Debug)]
@@ -309,13 +314,16 @@ mod tests {
     async fn ten_thousand_distinct_pop_nonces_leave_the_cache_at_its_bound() {
         tokio::time::timeout(Duration::from_secs(60), async {
             let clock = Arc::new(ManualClock::at_fixed_start());
-            let c = InteractiveBrowserBrokerCredential::new(Some(
+            let c = InteractiveBrowserBrokerCredential::with_surroundings(
                 InteractiveBrowserBrokerCredentialOptions {
                     broker: BrokerMode::Custom(Arc::new(AlwaysSignedIn(clock.clone()))),
-                    clock,
                     ..Default::default()
                 },
-            ))
+                Surroundings {
+                    clock,
+                    ..Surroundings::default()
+                },
+            )
             .unwrap();
             for n in 0..10_000 {
                 let pop = PopParameters::new(

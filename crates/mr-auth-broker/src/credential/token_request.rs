@@ -64,7 +64,7 @@ impl TokenRequest {
 
     pub(crate) fn cache_key(&self, config: &CredentialConfig) -> CacheKey {
         CacheKey {
-            authority: config.authority_host.to_string(),
+            authority: config.authority.to_string(),
             tenant: self.tenant.as_str().to_ascii_lowercase(),
             client_id: config.client_id.clone(),
             scopes: self.scopes.clone(),
@@ -100,10 +100,17 @@ fn resolve_tenant(config: &CredentialConfig, requested: Option<&TenantId>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AdditionallyAllowedTenants, InteractiveBrowserBrokerCredentialOptions};
+    use crate::{
+        credential::credential_config::Surroundings, AdditionallyAllowedTenants,
+        InteractiveBrowserBrokerCredentialOptions,
+    };
 
     fn config(o: InteractiveBrowserBrokerCredentialOptions) -> CredentialConfig {
-        CredentialConfig::new(o, &[("UNSET", "")]).unwrap()
+        let surroundings = Surroundings {
+            environment: std::sync::Arc::new([("UNSET", "")]),
+            ..Surroundings::default()
+        };
+        CredentialConfig::new(o, surroundings).unwrap()
     }
 
     fn t(s: &str) -> TenantId {

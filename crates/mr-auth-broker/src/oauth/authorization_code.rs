@@ -1,25 +1,8 @@
-use std::fmt;
-use zeroize::Zeroizing;
+use super::secret_type::secret_type;
 
-/// The one-time authorization code the authority sends to the loopback receiver.
-///
-/// A secret: no `Display`, a redacted `Debug`, zeroized on drop.
-pub(crate) struct AuthorizationCode(Zeroizing<String>);
-
-impl AuthorizationCode {
-    pub(crate) fn new(code: String) -> Self {
-        Self(Zeroizing::new(code))
-    }
-
-    pub(crate) fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for AuthorizationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AuthorizationCode(<redacted>)")
-    }
+secret_type! {
+    /// The one-time authorization code the authority sends to the loopback receiver.
+    pub(crate) struct AuthorizationCode;
 }
 
 #[cfg(test)]

@@ -27,8 +27,10 @@ pub type AuthorizeUrlCallback = dyn Fn(&Url) -> Result<()> + Send + Sync;
 /// ```
 #[derive(Clone, Default)]
 pub enum AuthorizeUrlHandler {
-    /// Open the user's default browser ([`SystemBrowser`]). If it cannot be started, the
-    /// sign-in fails with [`ErrorKind::Transport`] (nobody would ever see the URL).
+    /// Open the operating system's default browser: `xdg-open` on Linux and the BSDs, `open`
+    /// on macOS, the URL protocol handler (`rundll32 url.dll,FileProtocolHandler`) on Windows.
+    /// If it cannot be started, the sign-in fails with [`ErrorKind::Transport`] (nobody would
+    /// ever see the URL).
     #[default]
     SystemBrowser,
     /// Call this with the URL. It must not block: show or hand over the URL and return. An
@@ -42,9 +44,17 @@ impl AuthorizeUrlHandler {
         Self::Callback(Arc::new(f))
     }
 
-    pub(crate) fn open(&self, url: &Url) -> Result<()> {
+    /// Hands `url` to the user as this handler does, and returns without waiting for a browser:
+    /// what the credential does with each authorize URL. An application's own callback may call
+    /// `AuthorizeUrlHandler::SystemBrowser.open(url)` after showing the URL itself.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when the system browser cannot be started; a callback's own
+    /// error.
+    pub fn open(&self, url: &Url) -> Result<()> {
         match self {
-            Self::SystemBrowser => SystemBrowser.open(url),
+            Self::SystemBrowser => open_system_browser(url),
             Self::Callback(callback) => callback(url),
         }
     }
@@ -59,46 +69,39 @@ impl fmt::Debug for AuthorizeUrlHandler {
     }
 }
 
-/// The operating system's default browser: `xdg-open` on Linux and BSDs, `open` on macOS,
-/// the URL protocol handler (`rundll32 url.dll,FileProtocolHandler`) on Windows.
+/// Starts the default browser on `url` and returns without waiting for it.
 ///
 /// Hand-written rather than the `webbrowser` crate: three commands, started without waiting
 /// for the browser, with its output discarded so nothing reaches the application's terminal,
 /// and no extra dependency tree; `webbrowser` waits on some text-mode browsers and inherits
 /// their output.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemBrowser;
-
-impl SystemBrowser {
-    /// Starts the default browser on `url` and returns without waiting for it.
-    pub fn open(&self, url: &Url) -> Result<()> {
-        let mut command = if cfg!(windows) {
-            let mut c = Command::new("rundll32");
-            c.arg("url.dll,FileProtocolHandler");
-            c
-        } else if cfg!(target_os = "macos") {
-            Command::new("open")
-        } else {
-            Command::new("xdg-open")
-        };
-        command.arg(url.as_str());
-        command
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        let mut child = command.spawn().map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                "could not start the system browser; set authorize_url_handler to a callback that shows the sign-in url",
-            )
-            .with_source(e)
-        })?;
-        // Reap the opener when it exits so it does not linger as a zombie.
-        std::thread::spawn(move || {
-            let _ = child.wait();
-        });
-        Ok(())
-    }
+fn open_system_browser(url: &Url) -> Result<()> {
+    let mut command = if cfg!(windows) {
+        let mut c = Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else {
+        Command::new("xdg-open")
+    };
+    command.arg(url.as_str());
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().map_err(|e| {
+        Error::new(
+            ErrorKind::Transport,
+            "could not start the system browser; set authorize_url_handler to a callback that shows the sign-in url",
+        )
+        .with_source(e)
+    })?;
+    // Reap the opener when it exits so it does not linger as a zombie.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
 }
 
 #[cfg(test)]

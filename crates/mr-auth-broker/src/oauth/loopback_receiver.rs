@@ -1,4 +1,7 @@
-use super::authorization_code::AuthorizationCode;
+use super::{
+    authority_error::authority_error, authorization_code::AuthorizationCode,
+    authorization_request::State,
+};
 use crate::{Error, ErrorKind, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -19,7 +22,6 @@ use std::{
 };
 use tokio::{net::TcpListener, sync::mpsc, task::JoinSet};
 use url::Url;
-use zeroize::Zeroizing;
 
 /// Longest time a connection may take to send its request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,10 +102,10 @@ impl LoopbackReceiver {
     /// Waits (without a limit of its own: the caller applies the timeout, and dropping the
     /// future closes the listeners) for the authorization response with `expected_state`, and
     /// returns its code or the authority's error.
-    pub(crate) async fn receive(&self, expected_state: &str) -> Result<AuthorizationCode> {
+    pub(crate) async fn receive(&self, expected_state: &State) -> Result<AuthorizationCode> {
         let port = self.redirect_uri.port().unwrap_or(80);
         let expect = Arc::new(Expected {
-            state: Zeroizing::new(expected_state.to_owned()),
+            state: State::new(expected_state.secret().to_owned()),
             path: self.redirect_uri.path().to_owned(),
             port,
             redirect_uri: self.redirect_uri.to_string(),
@@ -132,7 +134,7 @@ impl LoopbackReceiver {
 
 /// What a request must match, and what a successful one is checked against.
 struct Expected {
-    state: Zeroizing<String>,
+    state: State,
     path: String,
     port: u16,
     redirect_uri: String,
@@ -279,7 +281,7 @@ fn decide(
             .map(|(_, value)| value.as_str())
     };
     let state_matches = get("state")
-        .is_some_and(|state| constant_time_eq(state.as_bytes(), expect.state.as_bytes()));
+        .is_some_and(|state| constant_time_eq(state.as_bytes(), expect.state.secret().as_bytes()));
     if !state_matches {
         return (
             page(
@@ -291,7 +293,7 @@ fn decide(
     }
     if let Some(error) = get("error") {
         let description = get("error_description").unwrap_or_default();
-        let e = super::token_endpoint::authority_error(
+        let e = authority_error(
             error,
             description,
             get("error_subcode"),
@@ -403,7 +405,7 @@ fn run_raw_request(runtime: &tokio::runtime::Runtime, data: &[u8]) {
     runtime.block_on(async {
         let (mut client, server) = tokio::io::duplex(MAX_HEAD * 2);
         let expect = Arc::new(Expected {
-            state: Zeroizing::new("fuzz-state".to_owned()),
+            state: State::new("fuzz-state".to_owned()),
             path: "/".to_owned(),
             port: 8400,
             redirect_uri: "http://localhost:8400/".to_owned(),
@@ -483,7 +485,7 @@ mod tests {
                 assert!(r.starts_with("HTTP/1.1 404"), "{r}");
                 send(port, &post(port, "/", "code=abc&state=s1")).await
             });
-            let code = receiver.receive("s1").await.unwrap();
+            let code = receiver.receive(&State::new("s1".into())).await.unwrap();
             assert_eq!(code.secret(), "abc");
             let page = browser.await.unwrap();
             assert!(page.starts_with("HTTP/1.1 200"), "{page}");
@@ -501,7 +503,7 @@ mod tests {
                 let real = send(port, &get(port, "/?code=real&state=s1")).await;
                 (forged, real)
             });
-            let code = receiver.receive("s1").await.unwrap();
+            let code = receiver.receive(&State::new("s1".into())).await.unwrap();
             assert_eq!(code.secret(), "real");
             let (forged, real) = browser.await.unwrap();
             assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
@@ -529,7 +531,7 @@ mod tests {
                 let real = send(port, &post(port, "/", "code=c&state=s1")).await;
                 (forged, also_forged, real)
             });
-            let code = receiver.receive("s1").await.unwrap();
+            let code = receiver.receive(&State::new("s1".into())).await.unwrap();
             assert_eq!(code.secret(), "c");
             let (forged, also_forged, real) = browser.await.unwrap();
             assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
@@ -551,7 +553,7 @@ mod tests {
                 )
                 .await
             });
-            let e = receiver.receive("s1").await.unwrap_err();
+            let e = receiver.receive(&State::new("s1".into())).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::RedirectUriNotRegistered);
             assert_eq!(e.redirect_uri(), Some(format!("http://localhost:{port}/").as_str()));
             assert_eq!(e.error_codes(), ["AADSTS50011"]);
@@ -564,7 +566,7 @@ mod tests {
     #[test]
     fn error_redirects_become_typed_errors() {
         let expect = Expected {
-            state: Zeroizing::new("s".into()),
+            state: State::new("s".into()),
             path: "/".into(),
             port: 1,
             redirect_uri: "http://localhost:1/".into(),
@@ -606,7 +608,7 @@ mod tests {
                 let real = send(port, &get(port, "/?code=c&state=s1")).await;
                 (rebound, real)
             });
-            receiver.receive("s1").await.unwrap();
+            receiver.receive(&State::new("s1".into())).await.unwrap();
             let (rebound, real) = browser.await.unwrap();
             assert!(rebound.starts_with("HTTP/1.1 400"), "{rebound}");
             assert!(real.starts_with("HTTP/1.1 200"));
@@ -686,7 +688,14 @@ mod tests {
                 let real = send(port, &get(port, "/?code=c&state=s1")).await;
                 (big_body, big_head, real)
             });
-            assert_eq!(receiver.receive("s1").await.unwrap().secret(), "c");
+            assert_eq!(
+                receiver
+                    .receive(&State::new("s1".into()))
+                    .await
+                    .unwrap()
+                    .secret(),
+                "c"
+            );
             let (big_body, big_head, real) = browser.await.unwrap();
             assert!(big_body.starts_with("HTTP/1.1 413"), "{big_body:.80}");
             assert!(!big_head.starts_with("HTTP/1.1 200"), "{big_head:.80}");
@@ -716,7 +725,14 @@ mod tests {
                 let real = send(port, &get(port, "/?code=real&state=s1")).await;
                 (String::from_utf8_lossy(&out).into_owned(), real)
             });
-            assert_eq!(receiver.receive("s1").await.unwrap().secret(), "real");
+            assert_eq!(
+                receiver
+                    .receive(&State::new("s1".into()))
+                    .await
+                    .unwrap()
+                    .secret(),
+                "real"
+            );
             let (slow, real) = browser.await.unwrap();
             assert!(!slow.contains("200 OK"), "{slow}");
             assert!(real.starts_with("HTTP/1.1 200"));

@@ -1,35 +1,26 @@
+use super::secret_type::secret_type;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::fmt;
 use zeroize::Zeroizing;
 
-/// A PKCE code verifier (RFC 7636): 32 random bytes, base64url without padding (43 characters).
-///
-/// A secret that is used exactly once: not `Clone`, no `Display`, a redacted `Debug`, zeroized
-/// on drop. Only its S256 challenge goes to the browser.
-pub(crate) struct PkceVerifier(Zeroizing<String>);
+secret_type! {
+    /// A PKCE code verifier (RFC 7636): 32 random bytes, base64url without padding (43
+    /// characters). Used exactly once, so deliberately not `Clone`; only its S256 challenge
+    /// goes to the browser.
+    pub(crate) struct PkceVerifier;
+}
 
 impl PkceVerifier {
     pub(crate) fn generate() -> Self {
         let mut bytes = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(bytes.as_mut());
-        Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+        Self::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))
     }
 
     /// `base64url(SHA-256(verifier))` without padding, for `code_challenge_method=S256`.
     pub(crate) fn s256_challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
-    }
-
-    pub(crate) fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PkceVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PkceVerifier(<redacted>)")
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.secret().as_bytes()))
     }
 }
 
@@ -39,9 +30,7 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b_vector() {
-        let v = PkceVerifier(Zeroizing::new(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
-        ));
+        let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned());
         assert_eq!(
             v.s256_challenge(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

@@ -1,26 +1,10 @@
-use std::fmt;
-use zeroize::Zeroizing;
+use super::secret_type::secret_type;
 
-/// A refresh token from the authority, used for silent renewal before any UI is shown.
-///
-/// A secret: no `Display`, a redacted `Debug`, zeroized on drop.
-#[derive(Clone)]
-pub(crate) struct RefreshToken(Zeroizing<String>);
-
-impl RefreshToken {
-    pub(crate) fn new(token: String) -> Self {
-        Self(Zeroizing::new(token))
-    }
-
-    pub(crate) fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(<redacted>)")
-    }
+secret_type! {
+    /// A refresh token from the authority, used for silent renewal before any UI is shown.
+    /// `Clone`: the credential keeps one per tenant and hands a copy to each refresh.
+    #[derive(Clone)]
+    pub(crate) struct RefreshToken;
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use crate::{AccessTokenInfo, ClientId, ParentWindowHandle, PopParameters, Result, TenantId};
 use async_trait::async_trait;
-use std::{fmt, sync::Arc};
+use std::fmt;
 use url::Url;
 
 /// What the credential asks a platform broker for. Built by the credential from its options
@@ -82,6 +82,20 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
     /// The redirect URI the app registration must list for this broker.
     fn redirect_uri(&self, client_id: &ClientId) -> String;
 
+    /// This broker's handle for an account that an earlier process signed in, known by its
+    /// home account id (`<object id>.<home tenant id>`, as an `AuthenticationRecord` keeps
+    /// it), so that a new process's first request can be silent for that account. `None`,
+    /// the default, where the broker cannot find its accounts by that id (WAM's accounts have
+    /// ids of their own); the Microsoft identity broker on Linux can.
+    fn account_for_home_account_id(
+        &self,
+        home_account_id: &str,
+        username: Option<&str>,
+    ) -> Option<BrokerAccount> {
+        let _ = (home_account_id, username);
+        None
+    }
+
     /// A token for a known account without UI.
     async fn acquire_token_silently(
         &self,
@@ -101,35 +115,4 @@ pub trait PlatformBroker: Send + Sync + fmt::Debug {
         request: &BrokerRequest,
         parent_window: Option<ParentWindowHandle>,
     ) -> Result<BrokerToken>;
-}
-
-/// The broker of the platform this was built for, if it has one: what
-/// [`BrokerMode::Platform`](crate::BrokerMode::Platform) selects.
-///
-/// - Windows: WAM (the Web Account Manager, through WinRT). Where WAM is missing (Windows
-///   Server Core, locked-down hosts, Wine) it reports
-///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the HRESULT,
-///   and the credential uses the browser flow.
-/// - Linux: the Microsoft identity broker over D-Bus (`LinuxBroker`, in Linux builds, on the
-///   session bus). Where it is missing (no session bus, nothing owns
-///   `com.microsoft.identity.broker1`, a broker older than 2.0) it reports
-///   [`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable) with the reason,
-///   and the credential uses the browser flow.
-/// - Elsewhere: none, the browser flow is used.
-pub fn default_platform_broker() -> Option<Arc<dyn PlatformBroker>> {
-    #[cfg(windows)]
-    {
-        Some(Arc::new(super::WamBroker::new()))
-    }
-    #[cfg(target_os = "linux")]
-    {
-        // The default options cannot fail validation.
-        crate::LinuxBroker::new(None)
-            .ok()
-            .map(|b| Arc::new(b) as Arc<dyn PlatformBroker>)
-    }
-    #[cfg(not(any(windows, target_os = "linux")))]
-    {
-        None
-    }
 }

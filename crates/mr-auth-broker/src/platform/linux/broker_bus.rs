@@ -1,7 +1,10 @@
 //! The D-Bus side: one connection to the session bus, calls to the broker's methods, and what
 //! a failed call means for the credential.
 
-use super::protocol::{BUS_NAME, INTERFACE, MAX_RESPONSE_BYTES, OBJECT_PATH, PROTOCOL_VERSION};
+use super::{
+    call_failure::CallFailure,
+    protocol::{BUS_NAME, INTERFACE, MAX_RESPONSE_BYTES, OBJECT_PATH, PROTOCOL_VERSION},
+};
 use crate::{Error, ErrorKind};
 use std::time::Duration;
 
@@ -9,20 +12,6 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub(crate) struct BrokerBus {
     connection: zbus::Connection,
-}
-
-/// A failed call: the credential's error, and whether the connection itself is gone (so the
-/// next call should connect again).
-#[derive(Debug)]
-pub(crate) struct CallFailure {
-    pub(crate) error: Error,
-    pub(crate) connection_lost: bool,
-}
-
-impl From<CallFailure> for Error {
-    fn from(failure: CallFailure) -> Self {
-        failure.error
-    }
 }
 
 const INSTALL_HINT: &str = "on an intune-enrolled desktop install and sign in to microsoft-identity-broker (the intune-portal package), or sign in through the browser";
@@ -79,7 +68,7 @@ impl BrokerBus {
                 Err(_) => {
                     return Err(CallFailure {
                         error: Error::new(
-                            ErrorKind::TimedOut,
+                            ErrorKind::Timeout,
                             format!(
                                 "the microsoft identity broker did not answer {method} within {} s; check that it is not stuck (restart it) and retry",
                                 limit.as_secs_f32()
@@ -151,7 +140,7 @@ fn call_failure(method: &str, error: zbus::Error) -> CallFailure {
                 "org.freedesktop.DBus.Error.NoReply"
                 | "org.freedesktop.DBus.Error.Timeout"
                 | "org.freedesktop.DBus.Error.TimedOut" => (
-                    ErrorKind::TimedOut,
+                    ErrorKind::Timeout,
                     format!("the microsoft identity broker did not answer {method} ({name}{detail}); retry, or restart the broker"),
                     false,
                 ),

@@ -88,9 +88,8 @@ impl LinuxAccount {
     }
 }
 
-/// The credential's handle for the account `home_account_id` (from an
-/// [`AuthenticationRecord`](crate::AuthenticationRecord) of an earlier process): the broker
-/// finds its account object by that id when it is first used.
+/// The handle for the account `home_account_id` (from an authentication record of an earlier
+/// process): the broker finds its account object by that id when it is first used.
 pub(crate) fn account_for_home_account_id(
     home_account_id: &str,
     username: Option<String>,

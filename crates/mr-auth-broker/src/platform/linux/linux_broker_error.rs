@@ -2,7 +2,10 @@
 //! credential's error for it, keeping status, tag and context for support.
 
 use super::protocol::MAX_FIELD_BYTES;
-use crate::{Error, ErrorKind};
+use crate::{
+    oauth::{aadsts_codes, names_redirect_uri_problem},
+    Error, ErrorKind,
+};
 use serde_json::Value;
 
 /// Which kind of call failed: a silent miss lets the credential move on, an interactive
@@ -12,9 +15,6 @@ pub(crate) enum BrokerCall {
     Silent,
     Interactive,
 }
-
-/// AADSTS codes that mean the redirect URI (or the public-client setting) is wrong.
-const REDIRECT_URI_CODES: [&str; 3] = ["AADSTS50011", "AADSTS500113", "AADSTS7000218"];
 
 /// OAuth errors (in `context`) that mean "sign in again", as MSAL treats them.
 const INTERACTION_ERRORS: [&str; 4] = [
@@ -82,24 +82,6 @@ fn field_text(value: Option<&Value>) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// The distinct `AADSTS<digits>` codes in a text, in order of appearance.
-fn aadsts_codes(text: &str) -> Vec<String> {
-    let mut codes: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("AADSTS") {
-        let after = &rest[at + "AADSTS".len()..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 {
-            let code = format!("AADSTS{}", &after[..digits]);
-            if !codes.contains(&code) {
-                codes.push(code);
-            }
-        }
-        rest = &after[digits..];
-    }
-    codes
-}
-
 /// The credential's error for a broker `error` object (and its `subError`, when given):
 /// - interaction required (or `invalid_grant` and the like in the context): for a silent
 ///   call [`ErrorKind::AuthenticationRequired`], so the credential goes on;
@@ -145,9 +127,7 @@ pub(crate) fn broker_error(
     let needs_interaction = status == Status::InteractionRequired
         || status == Status::AccountUnusable
         || INTERACTION_ERRORS.iter().any(|e| context_lower.contains(e));
-    let redirect_code = codes
-        .iter()
-        .any(|c| REDIRECT_URI_CODES.contains(&c.as_str()));
+    let redirect_code = names_redirect_uri_problem(&codes);
 
     let (kind, message) = if redirect_code
         || (status == Status::IncorrectConfiguration && codes.is_empty())

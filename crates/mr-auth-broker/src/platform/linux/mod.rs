@@ -12,8 +12,17 @@
 //!
 //! Every answer of the broker is untrusted input: its size is bounded before it is parsed and
 //! every field is checked before it is used.
+//!
+//! Only the D-Bus connection is Linux-only: elsewhere [`unsupported_bus`] stands in for it, so
+//! that [`LinuxBroker`] compiles on every platform and reports itself unavailable at run time.
 
+#[cfg(target_os = "linux")]
 mod broker_bus;
+mod call_failure;
+#[cfg(not(target_os = "linux"))]
+mod unsupported_bus;
+#[cfg(not(target_os = "linux"))]
+use unsupported_bus as broker_bus;
 mod interactive_cancel_guard;
 mod linux_accounts;
 mod linux_broker;
@@ -23,7 +32,6 @@ mod linux_token_request;
 mod linux_token_response;
 mod protocol;
 
-pub(crate) use linux_accounts::account_for_home_account_id;
 pub use linux_broker::{LinuxBroker, LinuxBrokerOptions};
 
 /// Runs the broker-answer parsers on arbitrary bytes (the `fuzzing` feature); never panics.

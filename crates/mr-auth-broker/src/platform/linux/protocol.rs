@@ -2,14 +2,20 @@
 
 use std::time::Duration;
 
+// Where the broker is on the bus: only the Linux bus client (`broker_bus`) addresses it.
+
 /// The broker's well-known name on the session bus.
+#[cfg(target_os = "linux")]
 pub(crate) const BUS_NAME: &str = "com.microsoft.identity.broker1";
 /// The broker's object.
+#[cfg(target_os = "linux")]
 pub(crate) const OBJECT_PATH: &str = "/com/microsoft/identity/broker1";
 /// The broker's interface (every method is `(s protocol_version, s correlation_id, s
 /// request_json) -> s response_json`).
+#[cfg(target_os = "linux")]
 pub(crate) const INTERFACE: &str = "com.microsoft.identity.Broker1";
 /// The protocol version clients send.
+#[cfg(target_os = "linux")]
 pub(crate) const PROTOCOL_VERSION: &str = "0.0";
 
 /// The redirect URI the broker uses for every app: the app registration must list it under

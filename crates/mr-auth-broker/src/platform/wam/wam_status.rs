@@ -1,7 +1,10 @@
 //! What a WAM token request's status means for the credential (platform-neutral, so it is
 //! unit-tested on every platform).
 
-use crate::{Error, ErrorKind, Result};
+use crate::{
+    oauth::{aadsts_codes, names_redirect_uri_problem},
+    Error, ErrorKind, Result,
+};
 use std::fmt;
 
 /// `Windows.Security.Authentication.Web.Core.WebTokenRequestStatus`, as a plain value.
@@ -69,9 +72,6 @@ const NETWORK_FACILITIES: [u32; 3] = [0xAA3, 0xAA7, 0xAA8];
 /// `ERROR_ADAL_SERVER_ERROR_TEMPORARILY_UNAVAILABLE`.
 const SERVER_TEMPORARILY_UNAVAILABLE: u32 = 0xCAA2_0005;
 
-/// AADSTS codes that mean the redirect URI (or the public-client setting) is wrong.
-const REDIRECT_URI_CODES: [&str; 3] = ["AADSTS50011", "AADSTS500113", "AADSTS7000218"];
-
 /// Turns a WAM result status into `Ok(())` (a token came back) or the error the credential's
 /// orchestration expects (see the error contract of [`crate::PlatformBroker`]).
 ///
@@ -132,10 +132,7 @@ fn provider_error(
         )
         .with_error_codes(codes);
     }
-    let names_other_cause = !codes.is_empty()
-        && !codes
-            .iter()
-            .any(|c| REDIRECT_URI_CODES.contains(&c.as_str()));
+    let names_other_cause = !codes.is_empty() && !names_redirect_uri_problem(&codes);
     if names_other_cause {
         return Error::new(
             ErrorKind::AuthenticationFailed,
@@ -151,24 +148,6 @@ fn provider_error(
     )
     .with_error_codes(codes)
     .with_redirect_uri(redirect_uri)
-}
-
-/// The distinct `AADSTS<digits>` codes in a message, in order of appearance.
-fn aadsts_codes(message: &str) -> Vec<String> {
-    let mut codes: Vec<String> = Vec::new();
-    let mut rest = message;
-    while let Some(at) = rest.find("AADSTS") {
-        let after = &rest[at + "AADSTS".len()..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 {
-            let code = format!("AADSTS{}", &after[..digits]);
-            if !codes.contains(&code) {
-                codes.push(code);
-            }
-        }
-        rest = &after[digits..];
-    }
-    codes
 }
 
 #[cfg(test)]
@@ -302,14 +281,5 @@ mod tests {
             e.message().contains("42") && e.message().contains("0x80004005: boom"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn aadsts_codes_are_found_once_each_and_bare_prefixes_ignored() {
-        assert_eq!(
-            aadsts_codes("AADSTS50011 x AADSTS7000218, AADSTS50011 AADSTS AADSTSx"),
-            ["AADSTS50011", "AADSTS7000218"]
-        );
-        assert!(aadsts_codes("nothing here").is_empty());
     }
 }

@@ -2,6 +2,8 @@
 // `deny`, not `forbid`: the WAM module's Windows-only FFI files opt back in, each `unsafe`
 // block with a SAFETY comment; everything else in this crate stays safe code.
 #![deny(unsafe_code)]
+// A function is one step: longer than 80 lines (clippy.toml) it is split by concept.
+#![warn(clippy::too_many_lines)]
 // docs.rs (`--cfg docsrs`, see Cargo.toml) marks feature-gated items with their feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -13,6 +15,10 @@ mod credential;
 mod dpapi;
 mod environment_source;
 mod error;
+#[allow(
+    clippy::too_many_lines,
+    reason = "MsalTokenCache::add (141 lines) is rewritten with typed entries where this file moves, to the mr-auth-msal-cache crate (issue 19)"
+)]
 mod msal_token_cache;
 mod oauth;
 mod persistent_token_cache;

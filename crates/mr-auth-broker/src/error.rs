@@ -18,7 +18,7 @@ pub enum ErrorKind {
     #[error("tenant not allowed")]
     TenantNotAllowed,
     /// Silent sign-in failed and interaction was not allowed
-    /// (`disable_interactive_fallback`).
+    /// (`disable_automatic_authentication`); the message lists what each silent source said.
     #[error("authentication required")]
     AuthenticationRequired,
     /// The user closed or cancelled the sign-in.

@@ -94,7 +94,7 @@ impl AuthorityHost {
             Some(CloudConfiguration::Custom(custom)) => return Self::new(&custom.authority_host),
             Some(other) => {
                 return Err(Error::invalid_input(format!(
-                    "the cloud configuration {other:?} is not known; set authority_host"
+                    "the cloud configuration {other:?} is not known; set the authority option"
                 )))
             }
             None => {}

@@ -1,4 +1,4 @@
-use crate::TenantId;
+use crate::oauth::TenantId;
 
 /// Tenants besides the credential's own that a request may name
 /// ([`BrokerTokenRequestOptions::tenant_id`](crate::BrokerTokenRequestOptions::tenant_id)):

@@ -1,4 +1,8 @@
-use crate::{BrokerToken, ClientId, Error, Result, TenantId};
+use crate::{
+    error::{Error, Result},
+    oauth::{ClientId, TenantId},
+    platform::BrokerToken,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -316,7 +320,7 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::error::ErrorKind;
 
     const PYTHON_JSON: &str = r#"{"authority": "login.microsoftonline.com", "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "homeAccountId": "00000000-0000-0000-0000-000000000001.72f988bf-86f1-41af-91ab-2d7cd011db47", "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "username": "user@contoso.com", "version": "1.0"}"#;
 

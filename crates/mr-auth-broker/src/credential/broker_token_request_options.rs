@@ -1,4 +1,4 @@
-use crate::{PopParameters, TenantId};
+use crate::{oauth::TenantId, platform::PopParameters};
 
 /// Per-request options: the Python `PopTokenRequestOptions`.
 ///
@@ -22,18 +22,20 @@ pub struct BrokerTokenRequestOptions {
 impl BrokerTokenRequestOptions {
     /// The `claims` parameter to send: the caller's claims challenge, merged with the `CP1`
     /// client capability when CAE is enabled (as MSAL does).
-    pub(crate) fn effective_claims(&self) -> crate::Result<Option<String>> {
+    pub(crate) fn effective_claims(&self) -> crate::error::Result<Option<String>> {
         let given = match &self.claims {
             Some(c) if !c.trim().is_empty() => {
                 Some(serde_json::from_str::<serde_json::Value>(c).map_err(|e| {
-                    crate::Error::invalid_input("claims must be a json object (a claims challenge)")
-                        .with_source(e)
+                    crate::error::Error::invalid_input(
+                        "claims must be a json object (a claims challenge)",
+                    )
+                    .with_source(e)
                 })?)
             }
             _ => None,
         };
         if given.as_ref().is_some_and(|v| !v.is_object()) {
-            return Err(crate::Error::invalid_input(
+            return Err(crate::error::Error::invalid_input(
                 "claims must be a json object (a claims challenge)",
             ));
         }
@@ -91,7 +93,7 @@ mod tests {
             };
             assert_eq!(
                 o.effective_claims().unwrap_err().kind(),
-                crate::ErrorKind::InvalidInput
+                crate::error::ErrorKind::InvalidInput
             );
         }
     }

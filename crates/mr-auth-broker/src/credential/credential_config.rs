@@ -1,9 +1,14 @@
+use super::{
+    additionally_allowed_tenants::AdditionallyAllowedTenants,
+    authentication_record::AuthenticationRecord,
+    interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
+};
 use crate::{
+    error::{Error, Result},
     msal_token_cache::same_environment,
-    oauth::{InteractiveBrowserFlow, TokenEndpoint},
-    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, ClientId, EnvironmentSource,
-    Error, InteractiveBrowserBrokerCredentialOptions, ParentWindowHandle, PlatformBroker,
-    ProcessEnvironment, Result, TenantId, TokenCachePersistenceOptions,
+    oauth::{AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint},
+    platform::{ParentWindowHandle, PlatformBroker},
+    EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
 use mr_auth_core::{Clock, SystemClock};
@@ -194,7 +199,7 @@ impl fmt::Debug for CredentialConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ErrorKind, RedirectUri};
+    use crate::{error::ErrorKind, oauth::RedirectUri};
 
     fn config(o: InteractiveBrowserBrokerCredentialOptions) -> Result<CredentialConfig> {
         CredentialConfig::new(

@@ -3,11 +3,15 @@
 //! only reports what it got; this is where a response becomes MSAL's cache entries (MSAL
 //! Python's `on_obtaining_tokens` wired to `TokenCache.add`).
 
-use super::{credential_config::EXPIRY_BUFFER, token_request::TokenRequest};
+use super::{
+    authentication_record::AuthenticationRecord, credential_config::EXPIRY_BUFFER,
+    token_request::TokenRequest,
+};
 use crate::{
-    oauth::{RefreshToken, TokenResponse},
-    AccessTokenInfo, AuthenticationRecord, CacheEnvironment, CacheWrite, EnvironmentSource,
-    MsalTokenCache, PersistentTokenCache, Result, TokenCachePersistenceOptions, TokenType,
+    error::Result,
+    oauth::{AccessTokenInfo, RefreshToken, TokenResponse, TokenType},
+    CacheEnvironment, CacheWrite, EnvironmentSource, MsalTokenCache, PersistentTokenCache,
+    TokenCachePersistenceOptions,
 };
 use azure_core::credentials::Secret;
 use mr_auth_core::Clock;
@@ -209,6 +213,38 @@ fn cache_environment(environment: &dyn EnvironmentSource) -> CacheEnvironment {
     match var("DBUS_SESSION_BUS_ADDRESS") {
         Some(bus) => place.with_session_bus_address(bus),
         None => place,
+    }
+}
+
+/// What the credential does with a token response (the `fuzzing` feature): its account
+/// record, and its entries in a token cache, which must read back.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_token_response(response: &TokenResponse, now: OffsetDateTime) {
+    let client_id = crate::oauth::ClientId::default();
+    let tenant = crate::oauth::TenantId::default();
+    let details = &response.details;
+    let _ = AuthenticationRecord::from_token_response(
+        "login.microsoftonline.com",
+        &client_id,
+        details.client_info.as_deref(),
+        details.id_token.as_deref().map(String::as_str),
+        &tenant,
+    );
+    let write = cache_write(
+        response,
+        &WriteKeys {
+            client_id: client_id.as_str(),
+            environment: "login.microsoftonline.com",
+            realm: tenant.as_str(),
+            requested_scopes: &["s".to_owned()],
+            grant_type: "authorization_code",
+            now,
+        },
+    );
+    let mut cache = MsalTokenCache::new();
+    if cache.add(&write).is_ok() {
+        MsalTokenCache::from_slice(&cache.to_vec())
+            .unwrap_or_else(|e| panic!("a cache this crate wrote does not parse: {e}"));
     }
 }
 

@@ -1,13 +1,17 @@
 use super::{
+    authentication_record::AuthenticationRecord,
+    broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, Surroundings, EXPIRY_BUFFER},
+    interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
     interactive_sign_in::sign_in_interactively,
     session::Session,
     silent_chain::SilentChain,
+    silent_steps::standard_chain,
     token_request::{CacheKey, TokenRequest},
 };
 use crate::{
-    AccessTokenInfo, AuthenticationRecord, BrokerTokenRequestOptions, Error, ErrorKind,
-    InteractiveBrowserBrokerCredentialOptions, Result,
+    error::{Error, ErrorKind, Result},
+    oauth::AccessTokenInfo,
 };
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -77,7 +81,7 @@ impl InteractiveBrowserBrokerCredential {
         });
         Ok(Arc::new(Self {
             session: Arc::new(Session::new(config)),
-            silent: Arc::new(SilentChain::standard()),
+            silent: Arc::new(standard_chain()),
             cache,
             interactive: tokio::sync::Mutex::new(()),
             sign_ins: AtomicU64::new(0),
@@ -248,8 +252,11 @@ impl TokenCredential for InteractiveBrowserBrokerCredential {
 mod tests {
     use super::*;
     use crate::{
-        BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, ClientId, ParentWindowHandle,
-        PlatformBroker, PopMethod, PopParameters, TokenType,
+        oauth::{ClientId, TokenType},
+        platform::{
+            BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, ParentWindowHandle,
+            PlatformBroker, PopMethod, PopParameters,
+        },
     };
     use azure_core::credentials::Secret;
     use mr_auth_core::{Clock as _, ManualClock, DEFAULT_MAX_ENTRIES};

@@ -1,6 +1,11 @@
+use super::{
+    additionally_allowed_tenants::AdditionallyAllowedTenants,
+    authentication_record::AuthenticationRecord,
+};
 use crate::{
-    AdditionallyAllowedTenants, AuthenticationRecord, AuthorityHost, AuthorizeUrlHandler,
-    BrokerMode, ClientId, ParentWindowHandle, RedirectUri, TenantId, TokenCachePersistenceOptions,
+    oauth::{AuthorityHost, AuthorizeUrlHandler, ClientId, RedirectUri, TenantId},
+    platform::{BrokerMode, ParentWindowHandle},
+    TokenCachePersistenceOptions,
 };
 use azure_core::http::ClientOptions;
 use std::{fmt, time::Duration};

@@ -5,7 +5,10 @@ use super::{
     session::{check_pop_support, Session, SignIn},
     token_request::TokenRequest,
 };
-use crate::{Error, ErrorKind, PlatformBroker, Result};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    platform::PlatformBroker,
+};
 use azure_core::http::Context;
 
 /// Signs the user in, bounded by the configured timeout.

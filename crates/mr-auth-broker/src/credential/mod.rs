@@ -29,37 +29,5 @@ pub use pop_authorization_policy::PopAuthorizationPolicy;
 #[cfg(feature = "test-util")]
 pub(crate) use credential_config::Surroundings;
 
-/// What the credential does with a token response (the `fuzzing` feature): its account
-/// record, and its entries in a token cache, which must read back.
 #[cfg(feature = "fuzzing")]
-pub(crate) fn fuzz_token_response(
-    response: &crate::oauth::TokenResponse,
-    now: time::OffsetDateTime,
-) {
-    let client_id = crate::ClientId::default();
-    let tenant = crate::TenantId::default();
-    let details = &response.details;
-    let _ = AuthenticationRecord::from_token_response(
-        "login.microsoftonline.com",
-        &client_id,
-        details.client_info.as_deref(),
-        details.id_token.as_deref().map(String::as_str),
-        &tenant,
-    );
-    let write = credential_persistence::cache_write(
-        response,
-        &credential_persistence::WriteKeys {
-            client_id: client_id.as_str(),
-            environment: "login.microsoftonline.com",
-            realm: tenant.as_str(),
-            requested_scopes: &["s".to_owned()],
-            grant_type: "authorization_code",
-            now,
-        },
-    );
-    let mut cache = crate::MsalTokenCache::new();
-    if cache.add(&write).is_ok() {
-        crate::MsalTokenCache::from_slice(&cache.to_vec())
-            .unwrap_or_else(|e| panic!("a cache this crate wrote does not parse: {e}"));
-    }
-}
+pub(crate) use credential_persistence::fuzz_token_response;

@@ -1,6 +1,10 @@
+use super::{
+    broker_token_request_options::BrokerTokenRequestOptions,
+    interactive_browser_broker_credential::InteractiveBrowserBrokerCredential,
+};
 use crate::{
-    BrokerTokenRequestOptions, InteractiveBrowserBrokerCredential, PopMethod, PopParameters,
-    TokenType,
+    oauth::TokenType,
+    platform::{PopMethod, PopParameters},
 };
 use azure_core::{
     error::ErrorKind as CoreErrorKind,

@@ -5,13 +5,13 @@
 //! step obtained (MSAL Python's `on_obtaining_tokens`).
 
 use super::{
-    credential_config::CredentialConfig, credential_persistence::CredentialPersistence,
-    token_request::TokenRequest,
+    authentication_record::AuthenticationRecord, credential_config::CredentialConfig,
+    credential_persistence::CredentialPersistence, token_request::TokenRequest,
 };
 use crate::{
-    oauth::{RefreshToken, TokenResponse},
-    AccessTokenInfo, AuthenticationRecord, BrokerAccount, BrokerRequest, BrokerToken, Error,
-    ErrorKind, PlatformBroker, Result, TokenType,
+    error::{Error, ErrorKind, Result},
+    oauth::{AccessTokenInfo, RefreshToken, TokenResponse, TokenType},
+    platform::{BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker},
 };
 use std::{
     collections::HashMap,

@@ -4,12 +4,11 @@
 //! and when every source had nothing, the [`ErrorKind::AuthenticationRequired`] error the
 //! caller gets lists what each said.
 
-use super::{
-    session::Session,
-    silent_steps::{BrokerSilent, PersistentCache, RefreshTokens},
-    token_request::TokenRequest,
+use super::{session::Session, token_request::TokenRequest};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    oauth::AccessTokenInfo,
 };
-use crate::{AccessTokenInfo, Error, ErrorKind, Result};
 use async_trait::async_trait;
 use azure_core::http::Context;
 use std::fmt;
@@ -72,20 +71,8 @@ pub(crate) struct SilentChain {
 const MEMORY: (&str, &str) = ("memory", "no valid token for this request");
 
 impl SilentChain {
-    /// The credential's sources after its in-memory cache: the platform broker (for the
-    /// account signed in before, then the OS default account), then the persistent cache's
-    /// access token and the refresh tokens of the browser flow. The broker's come first: when
-    /// it reports itself unavailable the browser flow's sources take over in the same run;
-    /// while it is usable it keeps the tokens, and those say so.
-    pub(crate) fn standard() -> Self {
-        Self::new(vec![
-            Box::new(BrokerSilent::KnownAccount),
-            Box::new(BrokerSilent::DefaultAccount),
-            Box::new(PersistentCache),
-            Box::new(RefreshTokens),
-        ])
-    }
-
+    /// A chain of `steps`, asked in this order (the credential's:
+    /// `silent_steps::standard_chain`).
     pub(crate) fn new(steps: Vec<Box<dyn SilentStep>>) -> Self {
         Self { steps }
     }
@@ -122,7 +109,7 @@ impl SilentChain {
     }
 
     #[cfg(test)]
-    fn sources(&self) -> Vec<&'static str> {
+    pub(crate) fn sources(&self) -> Vec<&'static str> {
         self.steps.iter().map(|s| s.source()).collect()
     }
 }
@@ -161,9 +148,12 @@ fn authentication_required(said: &[Miss], automatic_authentication_disabled: boo
 mod tests {
     use super::*;
     use crate::{
-        credential::credential_config::{CredentialConfig, Surroundings},
-        BrokerMode, BrokerTokenRequestOptions, InteractiveBrowserBrokerCredentialOptions,
-        TokenType,
+        credential::{
+            credential_config::{CredentialConfig, Surroundings},
+            BrokerTokenRequestOptions, InteractiveBrowserBrokerCredentialOptions,
+        },
+        oauth::TokenType,
+        platform::BrokerMode,
     };
     use azure_core::credentials::Secret;
     use std::sync::{Arc, Mutex};
@@ -297,18 +287,5 @@ mod tests {
         assert!(e.message().contains("memory: no valid token"), "{e}");
         assert!(!e.message().contains("disable_automatic_authentication"));
         assert!(std::error::Error::source(&e).is_none());
-    }
-
-    #[test]
-    fn the_standard_order() {
-        assert_eq!(
-            SilentChain::standard().sources(),
-            [
-                "broker, account signed in before",
-                "broker, default account",
-                "persistent cache",
-                "refresh token",
-            ]
-        );
     }
 }

@@ -1,20 +1,33 @@
-//! The credential's silent sources, one type each; [`SilentChain::standard`] puts them in
-//! order. Each answers, says why it has nothing, or fails for real.
-//!
-//! [`SilentChain::standard`]: super::silent_chain::SilentChain::standard
+//! The credential's silent sources, one type each, and their order ([`standard_chain`]).
+//! Each answers, says why it has nothing, or fails for real.
 
 use super::{
     session::{check_pop_support, Session},
-    silent_chain::{Silent, SilentStep},
+    silent_chain::{Silent, SilentChain, SilentStep},
     token_request::TokenRequest,
 };
 use crate::{
+    error::{Error, ErrorKind, Result},
     oauth::{with_oidc_scopes, Grant, RefreshToken, TokenResponse},
-    BrokerToken, Error, ErrorKind, Result,
+    platform::BrokerToken,
 };
 use async_trait::async_trait;
 use azure_core::http::Context;
 use url::Url;
+
+/// The credential's sources after its in-memory cache: the platform broker (for the account
+/// signed in before, then the OS default account), then the persistent cache's access token
+/// and the refresh tokens of the browser flow. The broker's come first: when it reports itself
+/// unavailable the browser flow's sources take over in the same run; while it is usable it
+/// keeps the tokens, and those say so.
+pub(crate) fn standard_chain() -> SilentChain {
+    SilentChain::new(vec![
+        Box::new(BrokerSilent::KnownAccount),
+        Box::new(BrokerSilent::DefaultAccount),
+        Box::new(PersistentCache),
+        Box::new(RefreshTokens),
+    ])
+}
 
 /// The broker's silent calls: for the account signed in before (this process's last broker
 /// sign-in, or an authentication record's account where the broker finds accounts by id), and
@@ -252,4 +265,22 @@ fn is_silent_miss(e: &Error) -> bool {
         e.kind(),
         ErrorKind::AuthenticationRequired | ErrorKind::AuthenticationFailed
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_order() {
+        assert_eq!(
+            standard_chain().sources(),
+            [
+                "broker, account signed in before",
+                "broker, default account",
+                "persistent cache",
+                "refresh token",
+            ]
+        );
+    }
 }

@@ -1,6 +1,10 @@
-use super::credential_config::CredentialConfig;
+use super::{
+    broker_token_request_options::BrokerTokenRequestOptions, credential_config::CredentialConfig,
+};
 use crate::{
-    BrokerTokenRequestOptions, ClientId, Error, ErrorKind, PopParameters, Result, TenantId,
+    error::{Error, ErrorKind, Result},
+    oauth::{ClientId, TenantId},
+    platform::PopParameters,
 };
 
 /// One request, validated and resolved against the credential's options: the tenant rules,
@@ -100,8 +104,8 @@ fn resolve_tenant(config: &CredentialConfig, requested: Option<&TenantId>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        credential::credential_config::Surroundings, AdditionallyAllowedTenants,
+    use crate::credential::{
+        credential_config::Surroundings, AdditionallyAllowedTenants,
         InteractiveBrowserBrokerCredentialOptions,
     };
 
@@ -171,7 +175,7 @@ mod tests {
         };
         let base = key(BrokerTokenRequestOptions::default());
         let pop = PopParameters::new(
-            crate::PopMethod::Get,
+            crate::platform::PopMethod::Get,
             "https://r.example/x".parse().unwrap(),
             None,
         )

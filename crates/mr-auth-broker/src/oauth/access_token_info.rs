@@ -1,4 +1,4 @@
-use crate::TokenType;
+use super::token_type::TokenType;
 use azure_core::credentials::{AccessToken, Secret};
 use time::OffsetDateTime;
 

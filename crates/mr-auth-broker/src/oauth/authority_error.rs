@@ -4,7 +4,7 @@
 use super::aad_error_codes::{
     aadsts_codes, names_redirect_uri_problem, CONFIDENTIAL_CLIENT, USER_DECLINED_CONSENT,
 };
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// An OAuth error response (`error`, `error_description`, `error_subcode`, the `AADSTS` codes
 /// when the authority listed them, else those in the description) as a typed error.

@@ -1,4 +1,8 @@
-use crate::{EnvironmentSource, Error, ErrorKind, Result, TenantId};
+use super::tenant_id::TenantId;
+use crate::{
+    error::{Error, ErrorKind, Result},
+    EnvironmentSource,
+};
 use azure_core::cloud::CloudConfiguration;
 use mr_auth_core::is_loopback_url;
 use std::{fmt, str::FromStr};

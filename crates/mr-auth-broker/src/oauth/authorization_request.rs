@@ -1,8 +1,7 @@
 //! The browser's half of the authorization code flow: the authorize URL, and the secrets that
 //! bind its answer to this sign-in (`state`, `nonce`, the PKCE verifier).
 
-use super::{pkce_verifier::PkceVerifier, secret_type::secret_type};
-use crate::ClientId;
+use super::{client_id::ClientId, pkce_verifier::PkceVerifier, secret_type::secret_type};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rand::RngCore;
 use url::Url;

@@ -1,4 +1,4 @@
-use crate::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::{fmt, process::Command, sync::Arc};
 use url::Url;
 

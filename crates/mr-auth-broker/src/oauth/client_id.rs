@@ -1,4 +1,4 @@
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::{fmt, str::FromStr};
 
 /// The application (client) id of an Entra ID app registration: a GUID, kept in its
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn rejects_non_guid() {
         let e = ClientId::new("my-app").unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput);
         assert!(e.message().contains("not a guid"));
     }
 }

@@ -1,10 +1,14 @@
 use super::{
+    authority_host::AuthorityHost,
     authorization_request::{with_oidc_scopes, AuthorizationParameters, AuthorizationRequest},
+    authorize_url_handler::AuthorizeUrlHandler,
+    client_id::ClientId,
     loopback_receiver::LoopbackReceiver,
+    tenant_id::TenantId,
     token_endpoint::{Grant, TokenEndpoint},
     token_response::TokenResponse,
 };
-use crate::{AuthorityHost, AuthorizeUrlHandler, ClientId, Error, ErrorKind, Result, TenantId};
+use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::Context;
 use std::{ops::RangeInclusive, time::Duration};
 use url::Url;

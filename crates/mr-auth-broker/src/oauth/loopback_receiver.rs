@@ -2,7 +2,7 @@ use super::{
     authority_error::authority_error, authorization_code::AuthorizationCode,
     authorization_request::State,
 };
-use crate::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{

@@ -1,4 +1,4 @@
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::{fmt, str::FromStr};
 use url::Url;
 
@@ -100,7 +100,7 @@ mod tests {
     fn non_loopback_http_and_garbage_are_refused() {
         for bad in ["http://example.com/cb", "http://localhost:1/?q=1", "no uri"] {
             let e = RedirectUri::new(bad).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput, "{bad}");
         }
     }
 }

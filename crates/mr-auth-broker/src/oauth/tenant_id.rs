@@ -1,4 +1,4 @@
-use crate::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::{fmt, str::FromStr};
 
 /// An Entra ID tenant: a directory GUID, a verified domain (`contoso.onmicrosoft.com`), or one

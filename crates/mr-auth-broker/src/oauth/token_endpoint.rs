@@ -2,10 +2,10 @@
 //! and returns the tokens it got, or a typed error. Storing them is the caller's business.
 
 use super::{
-    authority_error::authority_error, authorization_code::AuthorizationCode,
+    authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
     pkce_verifier::PkceVerifier, refresh_token::RefreshToken, token_response::TokenResponse,
 };
-use crate::{ClientId, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{
     headers::{self, content_type},
     AsyncResponseBody, Context, Method, Pipeline, PipelineStreamOptions, Request,
@@ -226,7 +226,7 @@ async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TokenType;
+    use crate::oauth::TokenType;
     use std::time::Duration;
 
     #[derive(Debug)]

@@ -1,8 +1,10 @@
 //! A successful answer of the token endpoint, checked: what the protocol reports back to
 //! whoever asked (MSAL's `on_obtaining_tokens`); it names nothing of the cache.
 
-use super::refresh_token::RefreshToken;
-use crate::{AccessTokenInfo, Error, Result, TokenType};
+use super::{
+    access_token_info::AccessTokenInfo, refresh_token::RefreshToken, token_type::TokenType,
+};
+use crate::error::{Error, Result};
 use azure_core::credentials::Secret;
 use mr_auth_core::Clock;
 use serde::Deserialize;

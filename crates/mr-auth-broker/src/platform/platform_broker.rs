@@ -1,4 +1,8 @@
-use crate::{AccessTokenInfo, ClientId, ParentWindowHandle, PopParameters, Result, TenantId};
+use super::{parent_window_handle::ParentWindowHandle, pop_parameters::PopParameters};
+use crate::{
+    error::Result,
+    oauth::{AccessTokenInfo, ClientId, TenantId},
+};
 use async_trait::async_trait;
 use std::fmt;
 use url::Url;

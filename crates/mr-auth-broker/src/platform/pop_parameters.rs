@@ -1,4 +1,4 @@
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use mr_auth_core::is_loopback_url;
 use std::{fmt, str::FromStr};
 use url::Url;
@@ -107,7 +107,7 @@ impl PopParameters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::error::ErrorKind;
 
     #[test]
     fn methods_parse_case_insensitively_and_others_are_refused() {

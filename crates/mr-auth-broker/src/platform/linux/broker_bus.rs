@@ -5,7 +5,7 @@ use super::{
     call_failure::CallFailure,
     protocol::{BUS_NAME, INTERFACE, MAX_RESPONSE_BYTES, OBJECT_PATH, PROTOCOL_VERSION},
 };
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use std::time::Duration;
 
 /// A connection to the bus the broker is on. Cheap to clone (zbus shares the socket).

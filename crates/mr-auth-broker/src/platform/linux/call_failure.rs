@@ -1,6 +1,6 @@
 //! What a failed call on the broker's bus tells the broker client.
 
-use crate::Error;
+use crate::error::Error;
 
 /// A failed call: the credential's error, and whether the connection itself is gone (so the
 /// next call should connect again).

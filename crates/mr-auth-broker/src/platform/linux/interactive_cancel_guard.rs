@@ -3,7 +3,7 @@
 //! the broker's window would stay open; this guard's `Drop` asks the broker to close it.
 
 use super::{broker_bus::BrokerBus, linux_token_request::cancel_request};
-use crate::ClientId;
+use crate::oauth::ClientId;
 use std::time::Duration;
 use tokio::runtime::Handle;
 

@@ -7,7 +7,11 @@ use super::{
         ACCOUNT_ID_PREFIX, MAX_ACCOUNTS, MAX_ACCOUNT_BYTES, MAX_FIELD_BYTES, MAX_RESPONSE_BYTES,
     },
 };
-use crate::{BrokerAccount, ClientId, Error, ErrorKind, Result};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    oauth::ClientId,
+    platform::BrokerAccount,
+};
 use serde_json::{Map, Value};
 
 /// An account object from the broker, validated, kept whole to be sent back in silent

@@ -15,8 +15,9 @@ use super::{
     protocol::{DEFAULT_CALL_TIMEOUT, NATIVE_CLIENT_REDIRECT_URI},
 };
 use crate::{
-    BrokerAccount, BrokerRequest, BrokerToken, ClientId, Error, ErrorKind, ParentWindowHandle,
-    PlatformBroker, Result, TokenType,
+    error::{Error, ErrorKind, Result},
+    oauth::{ClientId, TokenType},
+    platform::{BrokerAccount, BrokerRequest, BrokerToken, ParentWindowHandle, PlatformBroker},
 };
 use async_trait::async_trait;
 use std::{
@@ -425,7 +426,7 @@ impl PlatformBroker for LinuxBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TenantId;
+    use crate::oauth::TenantId;
 
     fn request(tenant: &str) -> BrokerRequest {
         BrokerRequest {

@@ -3,8 +3,8 @@
 
 use super::protocol::MAX_FIELD_BYTES;
 use crate::{
+    error::{Error, ErrorKind},
     oauth::{aadsts_codes, names_redirect_uri_problem},
-    Error, ErrorKind,
 };
 use serde_json::Value;
 

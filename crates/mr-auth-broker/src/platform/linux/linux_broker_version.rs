@@ -1,7 +1,7 @@
 //! `getLinuxBrokerVersion`: the request, the answer, and whether this client supports it.
 
 use super::protocol::{MAX_FIELD_BYTES, MAX_RESPONSE_BYTES, MIN_BROKER_VERSION, MSAL_CPP_VERSION};
-use crate::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::fmt;
 
 /// A broker version, `major.minor.patch` (missing parts are 0; a `-suffix` or `+build` is kept

@@ -5,7 +5,10 @@ use super::{
     linux_accounts::LinuxAccount,
     protocol::{AUTHORIZATION_TYPE_INTERACTIVE, AUTHORIZATION_TYPE_SILENT},
 };
-use crate::{BrokerRequest, ClientId, PopParameters};
+use crate::{
+    oauth::ClientId,
+    platform::{BrokerRequest, PopParameters},
+};
 use serde_json::{json, Map, Value};
 
 /// The `authParameters` every token request carries.
@@ -84,7 +87,7 @@ pub(crate) fn cancel_request(client_id: &ClientId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{PopMethod, TenantId};
+    use crate::{oauth::TenantId, platform::PopMethod};
 
     fn request() -> BrokerRequest {
         BrokerRequest {

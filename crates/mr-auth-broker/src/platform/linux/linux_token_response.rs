@@ -5,7 +5,10 @@ use super::{
     linux_broker_error::{broker_error, BrokerCall},
     protocol::{MAX_RESPONSE_BYTES, MAX_TOKEN_BYTES},
 };
-use crate::{AccessTokenInfo, Error, ErrorKind, Result, TokenType};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    oauth::{AccessTokenInfo, TokenType},
+};
 use azure_core::credentials::Secret;
 use serde_json::Value;
 use time::OffsetDateTime;

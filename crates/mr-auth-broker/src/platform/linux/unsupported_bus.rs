@@ -5,7 +5,7 @@
 //! not compiling.
 
 use super::call_failure::CallFailure;
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use std::time::Duration;
 
 /// A connection to the broker's bus, which [`connect`](Self::connect) never makes here.

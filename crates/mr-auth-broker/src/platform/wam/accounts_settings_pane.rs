@@ -12,7 +12,7 @@ use super::{
     wam_client::failed,
     wam_route::MICROSOFT_PROVIDER,
 };
-use crate::{ParentWindowHandle, Result};
+use crate::{error::Result, platform::ParentWindowHandle};
 use std::sync::{Arc, Mutex, MutexGuard};
 use windows::{
     core::{factory, Ref, HSTRING},
@@ -41,7 +41,7 @@ fn lock(outcome: &Mutex<PickerOutcome>) -> MutexGuard<'_, PickerOutcome> {
     outcome.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn picker_failed(error: &windows::core::Error) -> crate::Error {
+fn picker_failed(error: &windows::core::Error) -> crate::error::Error {
     failed(WamStage::AccountPicker, error)
 }
 

@@ -2,7 +2,7 @@
 //! multi-threaded apartment, and cancels the WAM operation in flight when the caller stops
 //! waiting (the credential's timeout, or a dropped request).
 
-use crate::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use windows::{
     core::HRESULT,

@@ -8,7 +8,7 @@
 //! choice to the MSA plugin for a transfer token that the AAD plugin redeems.
 
 use super::wam_route::{AccountKind, WamRoute, CONSUMERS};
-use crate::BrokerRequest;
+use crate::platform::BrokerRequest;
 
 /// What the user picked in the pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl AccountPickerOffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, TenantId};
+    use crate::oauth::{ClientId, TenantId};
     use url::Url;
 
     fn request(tenant: &str, passthrough: bool, hint: Option<&str>) -> BrokerRequest {

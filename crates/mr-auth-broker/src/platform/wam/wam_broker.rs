@@ -11,8 +11,9 @@ use super::{
     window_handle_choice::WindowHandleChoice,
 };
 use crate::{
-    BrokerAccount, BrokerRequest, BrokerToken, ClientId, Error, ErrorKind, ParentWindowHandle,
-    PlatformBroker, Result,
+    error::{Error, ErrorKind, Result},
+    oauth::ClientId,
+    platform::{BrokerAccount, BrokerRequest, BrokerToken, ParentWindowHandle, PlatformBroker},
 };
 use async_trait::async_trait;
 use windows::Security::{
@@ -333,7 +334,7 @@ fn passthrough_interactively(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, TenantId};
+    use crate::oauth::{ClientId, TenantId};
     use std::time::Duration;
     use url::Url;
 
@@ -427,7 +428,7 @@ mod tests {
         let token = bounded(WamBroker::new().acquire_token_with_default_account(&request()))
             .await
             .expect("the windows default account gives a token silently");
-        assert_eq!(token.token.token_type, crate::TokenType::Bearer);
+        assert_eq!(token.token.token_type, crate::oauth::TokenType::Bearer);
         assert!(!token.token.token.secret().is_empty());
         let account = token.account.expect("wam reports the account");
         assert!(WamAccountId::parse(&account.id).is_some(), "{}", account.id);

@@ -1,7 +1,7 @@
 //! A WinRT call into WAM that failed with an HRESULT, and the error the credential sees
 //! (platform-neutral: the Windows code passes the HRESULT and message in).
 
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// `REGDB_E_CLASSNOTREG`: the WinRT class is not registered (no WAM: Wine, Server Core, ...).
 pub(crate) const REGDB_E_CLASSNOTREG: u32 = 0x8004_0154;

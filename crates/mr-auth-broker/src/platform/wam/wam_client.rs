@@ -11,7 +11,7 @@ use super::{
     wam_token_request::{WamPrompt, WamTokenRequest},
     wine_detection::wine_version,
 };
-use crate::{ParentWindowHandle, Result};
+use crate::{error::Result, platform::ParentWindowHandle};
 use azure_core::credentials::Secret;
 use windows::{
     core::{factory, HSTRING},
@@ -39,7 +39,7 @@ impl std::fmt::Debug for WamClient<'_> {
 }
 
 /// The credential's error for a failed WinRT call at `stage`.
-pub(crate) fn failed(stage: WamStage, error: &windows::core::Error) -> crate::Error {
+pub(crate) fn failed(stage: WamStage, error: &windows::core::Error) -> crate::error::Error {
     let hresult = error.code();
     let message = if hresult.is_ok() {
         // windows-rs reports a null result (nothing found) as an "empty" error.

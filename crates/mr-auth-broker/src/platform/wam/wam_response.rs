@@ -1,7 +1,11 @@
 //! A successful `WebTokenResponse`, read into the credential's types (platform-neutral).
 
 use super::{wam_account_id::WamAccountId, wam_route::AccountKind};
-use crate::{AccessTokenInfo, BrokerAccount, BrokerToken, Error, Result, TokenType};
+use crate::{
+    error::{Error, Result},
+    oauth::{AccessTokenInfo, TokenType},
+    platform::{BrokerAccount, BrokerToken},
+};
 use azure_core::credentials::Secret;
 use std::fmt;
 use time::OffsetDateTime;
@@ -275,19 +279,19 @@ mod tests {
         let e = response(&[])
             .into_broker_token(AccountKind::Work, None)
             .unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Protocol);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Protocol);
         assert!(e.message().contains("TokenExpiresOn"), "{e}");
         let e = response(&[("TokenExpiresOn", "soon")])
             .into_broker_token(AccountKind::Work, None)
             .unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Protocol);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Protocol);
         let mut r = response(&[("TokenExpiresOn", "1700000000")]);
         r.token = Secret::new("");
         assert_eq!(
             r.into_broker_token(AccountKind::Work, None)
                 .unwrap_err()
                 .kind(),
-            crate::ErrorKind::Protocol
+            crate::error::ErrorKind::Protocol
         );
     }
 

@@ -1,6 +1,6 @@
 //! Which WAM account provider serves a request (platform-neutral).
 
-use crate::TenantId;
+use crate::oauth::TenantId;
 
 /// The web account provider id of Microsoft's providers (the AAD and MSA plugins).
 pub(crate) const MICROSOFT_PROVIDER: &str = "https://login.microsoft.com";

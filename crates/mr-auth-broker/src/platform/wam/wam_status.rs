@@ -2,8 +2,8 @@
 //! unit-tested on every platform).
 
 use crate::{
+    error::{Error, ErrorKind, Result},
     oauth::{aadsts_codes, names_redirect_uri_problem},
-    Error, ErrorKind, Result,
 };
 use std::fmt;
 

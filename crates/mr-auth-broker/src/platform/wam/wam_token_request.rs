@@ -2,7 +2,7 @@
 //! properties MSAL sends are unit-tested everywhere; the Windows code only copies them over).
 
 use super::wam_route::AccountKind;
-use crate::BrokerRequest;
+use crate::platform::BrokerRequest;
 use azure_core::credentials::Secret;
 use url::Url;
 
@@ -168,7 +168,7 @@ fn authority_property(authority: &Url, kind: AccountKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, TenantId};
+    use crate::oauth::{ClientId, TenantId};
 
     fn request(tenant: &str) -> BrokerRequest {
         let tenant_id = TenantId::new(tenant).unwrap();

@@ -3,7 +3,7 @@
 //! The choice is a pure function of the candidate handles (unit-tested everywhere); on Windows
 //! [`WindowHandleChoice::current`] reads the real ones.
 
-use crate::ParentWindowHandle;
+use crate::platform::ParentWindowHandle;
 
 /// Where the chosen window came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl WindowHandleChoice {
 #[allow(unsafe_code, reason = "Win32 window functions (FFI)")]
 mod platform {
     use super::WindowHandleChoice;
-    use crate::ParentWindowHandle;
+    use crate::platform::ParentWindowHandle;
     use windows::Win32::{
         System::Console::GetConsoleWindow,
         UI::WindowsAndMessaging::{

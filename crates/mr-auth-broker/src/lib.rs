@@ -39,6 +39,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use msal_token_cache::{
     CacheWrite, CachedAccessToken, CachedAccount, MsalTokenCache, MAX_CACHE_BYTES,
 };
+// What the credential reads of MSAL's schema besides the types: through the root, like them,
+// so that the cache's move to its own crate changes only these lines.
+pub(crate) use msal_token_cache::{parse_client_info, same_environment};
 pub use oauth::{
     AccessTokenInfo, AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, ClientId,
     RedirectUri, TenantId, TokenType,

@@ -99,7 +99,7 @@ impl AuthenticationRecord {
         id_token: Option<&str>,
         requested_tenant: &TenantId,
     ) -> Option<Self> {
-        let (uid, utid) = crate::msal_token_cache::parse_client_info(client_info?).ok()?;
+        let (uid, utid) = crate::parse_client_info(client_info?).ok()?;
         let claims = id_token
             .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
             .map(|parts| parts.claims)

@@ -5,10 +5,9 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    msal_token_cache::same_environment,
     oauth::{AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint},
     platform::{ParentWindowHandle, PlatformBroker},
-    EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
+    same_environment, EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
 use azure_core::http::Pipeline;
 use mr_auth_core::{Clock, SystemClock};

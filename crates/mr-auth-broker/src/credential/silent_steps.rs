@@ -1,4 +1,5 @@
-//! The credential's silent sources, one type each, and their order ([`standard_chain`]).
+//! The credential's silent sources (the broker's calls, the persistent cache, the refresh
+//! tokens) and their order ([`standard_chain`]).
 //! Each answers, says why it has nothing, or fails for real.
 
 use super::{

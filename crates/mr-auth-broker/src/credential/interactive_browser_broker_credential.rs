@@ -1,13 +1,11 @@
 use super::{
     authentication_record::AuthenticationRecord,
     broker_token_request_options::BrokerTokenRequestOptions,
-    credential_config::{CredentialConfig, Surroundings, EXPIRY_BUFFER},
+    credential_config::{CredentialConfig, Surroundings},
     interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
     interactive_sign_in::sign_in_interactively,
-    session::Session,
-    silent_chain::SilentChain,
     silent_steps::standard_chain,
-    token_request::{CacheKey, TokenRequest},
+    silent_tokens::SilentTokens,
 };
 use crate::{
     error::{Error, ErrorKind, Result},
@@ -17,7 +15,6 @@ use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     http::Context,
 };
-use mr_auth_core::{TokenCache, TokenCacheOptions};
 use std::{
     fmt,
     sync::{
@@ -52,9 +49,8 @@ use std::{
 /// The token cache holds at most 64 requests' tokens ([`mr_auth_core::DEFAULT_MAX_ENTRIES`]);
 /// expired entries, then the least recently used, make room.
 pub struct InteractiveBrowserBrokerCredential {
-    session: Arc<Session>,
-    silent: Arc<SilentChain>,
-    cache: TokenCache<CacheKey, AccessTokenInfo, Error>,
+    /// The session, the silent chain and the in-memory cache it runs in.
+    tokens: SilentTokens,
     /// At most one interactive sign-in (dialog or browser) per credential.
     interactive: tokio::sync::Mutex<()>,
     /// Interactive sign-ins finished so far: a caller that queued behind one can tell that the
@@ -74,15 +70,8 @@ impl InteractiveBrowserBrokerCredential {
         surroundings: Surroundings,
     ) -> Result<Arc<Self>> {
         let config = CredentialConfig::new(options, surroundings)?;
-        let cache = TokenCache::new(TokenCacheOptions {
-            expiry_buffer: EXPIRY_BUFFER,
-            clock: config.clock.clone(),
-            ..TokenCacheOptions::default()
-        });
         Ok(Arc::new(Self {
-            session: Arc::new(Session::new(config)),
-            silent: Arc::new(standard_chain()),
-            cache,
+            tokens: SilentTokens::new(config, standard_chain()),
             interactive: tokio::sync::Mutex::new(()),
             sign_ins: AtomicU64::new(0),
         }))
@@ -105,13 +94,11 @@ impl InteractiveBrowserBrokerCredential {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        let config = &self.session.config;
-        let request = TokenRequest::resolve(config, scopes, &options)?;
-        let key = request.cache_key(config);
-        let ui_allowed = !config.disable_automatic_authentication;
+        let (request, key) = self.tokens.resolve(scopes, &options)?;
+        let ui_allowed = !self.tokens.config().disable_automatic_authentication;
 
         let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
-        match self.silently(&key, &request, context).await {
+        match self.tokens.get(&key, &request, context).await {
             Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
             other => return other,
         }
@@ -120,14 +107,14 @@ impl InteractiveBrowserBrokerCredential {
         if self.sign_ins.load(Ordering::SeqCst) != sign_ins_before {
             // Another caller signed in while this one waited: its token or account may
             // answer this request without a second dialog.
-            match self.silently(&key, &request, context).await {
+            match self.tokens.get(&key, &request, context).await {
                 Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {}
                 other => return other,
             }
         }
-        let sign_in = sign_in_interactively(&self.session, &request, context).await?;
+        let sign_in = sign_in_interactively(&self.tokens.session, &request, context).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(&key, sign_in.token)
+        self.tokens.insert(&key, sign_in.token)
     }
 
     /// Signs the user in interactively (the broker's dialog, or the browser flow where there
@@ -174,14 +161,13 @@ impl InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AuthenticationRecord> {
-        let config = &self.session.config;
-        let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
-        let key = request.cache_key(config);
-        self.session.check_persistence(&request).await?;
+        let (request, key) = self.tokens.resolve(scopes, &options.unwrap_or_default())?;
+        let session = &self.tokens.session;
+        session.check_persistence(&request).await?;
         let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(&self.session, &request, &Context::new()).await?;
+        let sign_in = sign_in_interactively(session, &request, &Context::new()).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(&key, sign_in.token)?;
+        self.tokens.insert(&key, sign_in.token)?;
         if let Some(e) = sign_in.persist_error {
             return Err(e);
         }
@@ -192,35 +178,17 @@ impl InteractiveBrowserBrokerCredential {
             )
         })
     }
-
-    /// The silent steps, through the shared single-flight cache.
-    async fn silently(
-        &self,
-        key: &CacheKey,
-        request: &TokenRequest,
-        context: &Context<'_>,
-    ) -> Result<AccessTokenInfo> {
-        let session = Arc::clone(&self.session);
-        let silent = Arc::clone(&self.silent);
-        let request = request.clone();
-        let context = context.to_owned();
-        self.cache
-            .get_or_fetch(key, move || async move {
-                silent.run(&session, &request, &context).await
-            })
-            .await
-    }
 }
 
 impl fmt::Debug for InteractiveBrowserBrokerCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = &self.session.config;
+        let config = self.tokens.config();
         f.debug_struct("InteractiveBrowserBrokerCredential")
             .field("client_id", &config.client_id)
             .field("tenant_id", &config.tenant_id)
             .field("authority", &config.authority.to_string())
             .field("broker", &config.broker)
-            .field("cache", &self.cache)
+            .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -237,10 +205,7 @@ impl TokenCredential for InteractiveBrowserBrokerCredential {
     ) -> azure_core::Result<AccessToken> {
         let options = options.unwrap_or_default();
         let context = &options.method_options.context;
-        let request_options = context
-            .value::<BrokerTokenRequestOptions>()
-            .cloned()
-            .unwrap_or_default();
+        let request_options = BrokerTokenRequestOptions::from_context(context);
         Ok(self
             .get_token_info_with_context(scopes, request_options, context)
             .await?
@@ -345,9 +310,9 @@ mod tests {
                 };
                 let token = c.get_token_info(&["s"], Some(options)).await.unwrap();
                 assert_eq!(token.token_type, TokenType::Pop);
-                assert!(c.cache.len() <= DEFAULT_MAX_ENTRIES);
+                assert!(c.tokens.len() <= DEFAULT_MAX_ENTRIES);
             }
-            assert_eq!(c.cache.len(), DEFAULT_MAX_ENTRIES);
+            assert_eq!(c.tokens.len(), DEFAULT_MAX_ENTRIES);
         })
         .await
         .expect("finished in time");

@@ -37,6 +37,9 @@ pub(crate) struct ResponseDetails {
     pub(crate) client_info: Option<String>,
     /// The id token, when given (it names the user: zeroized on drop, never logged).
     pub(crate) id_token: Option<Zeroizing<String>>,
+    /// `foci`, the app's family of client ids (`"1"` for Microsoft's first-party family), when
+    /// given as a short alphanumeric value: a family's refresh tokens are shared by its apps.
+    pub(crate) family_id: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -67,6 +70,8 @@ struct WireToken {
     scope: Option<String>,
     #[serde(default)]
     client_info: Option<String>,
+    #[serde(default)]
+    foci: Option<NumberOrString>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +155,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         scope: wire.scope.filter(|s| !s.trim().is_empty()),
         client_info: wire.client_info.filter(|s| !s.is_empty()),
         id_token: wire.id_token.map(Zeroizing::new),
+        family_id: wire.foci.as_ref().and_then(family_id),
     };
     Ok(TokenResponse {
         token: AccessTokenInfo {
@@ -168,6 +174,17 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
     })
 }
 
+/// `foci` as a family id: `1` (Entra sends the string `"1"`), else nothing. Anything longer
+/// than a short alphanumeric value is not a family id and is not stored.
+fn family_id(foci: &NumberOrString) -> Option<String> {
+    let value = match foci {
+        NumberOrString::Number(n) => n.to_string(),
+        NumberOrString::String(s) => s.trim().to_owned(),
+    };
+    (!value.is_empty() && value.len() <= 16 && value.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(value)
+}
+
 /// The `nonce` claim of an id token, read with `mr-auth-core`'s JWT decoder (the signature is
 /// not checked: the token came straight from the authority over TLS, and only the nonce is
 /// read, to bind it to this sign-in). The claims decoder, not the expiry one: the nonce does
@@ -181,6 +198,24 @@ fn id_token_nonce(id_token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foci_becomes_the_family_id_when_it_is_one() {
+        let clock = mr_auth_core::ManualClock::at_fixed_start();
+        let family = |foci: &str| {
+            let body = format!(r#"{{"access_token":"a","expires_in":60{foci}}}"#);
+            TokenResponse::from_json(&clock, 200, body.as_bytes())
+                .unwrap()
+                .details
+                .family_id
+        };
+        assert_eq!(family(r#","foci":"1""#).as_deref(), Some("1"));
+        assert_eq!(family(r#","foci":1"#).as_deref(), Some("1"));
+        assert_eq!(family(""), None);
+        assert_eq!(family(r#","foci":"""#), None);
+        assert_eq!(family(r#","foci":"1\u001b[2J""#), None);
+        assert_eq!(family(r#","foci":"0123456789abcdefg""#), None);
+    }
 
     #[test]
     fn reads_the_nonce_of_an_id_token() {

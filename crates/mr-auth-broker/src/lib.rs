@@ -18,7 +18,8 @@ pub mod test_util;
 pub use credential::{
     AdditionallyAllowedTenants, AuthenticationRecord, BrokerTokenRequestOptions,
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-    PopAuthorizationPolicy, AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
+    PopAuthorizationPolicy, SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
+    AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use mr_auth_core::{EnvironmentSource, ProcessEnvironment};

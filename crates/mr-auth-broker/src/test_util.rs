@@ -1,8 +1,8 @@
 //! What tests of code built on this crate inject into an
-//! [`InteractiveBrowserBrokerCredential`]: the clock its tokens expire by, and the
-//! environment it reads (`AZURE_AUTHORITY_HOST`, and where the persistent cache is kept:
-//! `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`). Not needed to use the credential: it
-//! takes the system clock and the process environment.
+//! [`InteractiveBrowserBrokerCredential`] or a [`SharedTokenCacheCredential`]: the clock its
+//! tokens expire by, and the environment it reads (`AZURE_AUTHORITY_HOST`, and where the
+//! persistent cache is kept: `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`). Not needed
+//! to use the credentials: they take the system clock and the process environment.
 //!
 //! ```
 //! # fn run() -> mr_auth_broker::Result<()> {
@@ -23,6 +23,7 @@
 use crate::{
     credential::Surroundings, EnvironmentSource, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
+    SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
 };
 use mr_auth_core::{Clock, SystemClock};
 use std::sync::Arc;
@@ -56,11 +57,27 @@ pub fn credential_with_hooks(
     options: Option<InteractiveBrowserBrokerCredentialOptions>,
     hooks: TestHooks,
 ) -> Result<Arc<InteractiveBrowserBrokerCredential>> {
-    InteractiveBrowserBrokerCredential::with_surroundings(
-        options.unwrap_or_default(),
-        Surroundings {
+    InteractiveBrowserBrokerCredential::with_surroundings(options.unwrap_or_default(), hooks.into())
+}
+
+/// [`SharedTokenCacheCredential::new`] with `hooks` in place of the system clock and the
+/// process environment (`HOME` places the cache).
+///
+/// # Errors
+///
+/// Those of [`SharedTokenCacheCredential::new`].
+pub fn shared_token_cache_credential_with_hooks(
+    options: Option<SharedTokenCacheCredentialOptions>,
+    hooks: TestHooks,
+) -> Result<Arc<SharedTokenCacheCredential>> {
+    SharedTokenCacheCredential::with_surroundings(options.unwrap_or_default(), hooks.into())
+}
+
+impl From<TestHooks> for Surroundings {
+    fn from(hooks: TestHooks) -> Self {
+        Self {
             clock: hooks.clock,
             environment: hooks.environment,
-        },
-    )
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
 //! - [`bounded()`]: a time bound for every async test.
+//! - [`cache_seed`]: a home of the test's own and its persistent token cache, seeded with
+//!   other apps' sign-ins ([`TempHome`], [`MockAccount::sign_in`](mock_authority::MockAccount::sign_in)).
 //! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
 //! - [`chromium`]: browser launchers for the broker credential, among them a real headless
 //!   Chromium.
@@ -19,6 +21,7 @@
 #[cfg(feature = "azurite")]
 pub mod azurite;
 pub mod bounded;
+pub mod cache_seed;
 pub mod chromium;
 pub mod fake_broker;
 #[cfg(target_os = "linux")]
@@ -35,6 +38,7 @@ pub mod secret_service_session;
 pub mod tls_front;
 
 pub use bounded::{bounded, bounded_by, TEST_TIMEOUT};
+pub use cache_seed::TempHome;
 pub use log_capture::LogCapture;
 #[cfg(feature = "tls")]
 pub use tls_front::TlsFront;

@@ -1,7 +1,9 @@
-//! The credential: [`InteractiveBrowserBrokerCredential`] and its options, their validated
-//! configuration, what it remembers between requests, the silent chain, the interactive
-//! sign-in, the persistent cache's wiring, [`AuthenticationRecord`] and the
-//! proof-of-possession pipeline policy. It builds on `oauth/` and `platform/`.
+//! The credentials: [`InteractiveBrowserBrokerCredential`] and [`SharedTokenCacheCredential`]
+//! and their options, their validated configuration, what a credential remembers between
+//! requests, the silent chain and the in-memory cache both run it in, the interactive sign-in,
+//! the persistent cache's wiring and the shared cache's account choice,
+//! [`AuthenticationRecord`] and the proof-of-possession pipeline policy. It builds on `oauth/`
+//! and `platform/`.
 
 mod additionally_allowed_tenants;
 mod authentication_record;
@@ -14,8 +16,12 @@ mod interactive_browser_broker_credential_options;
 mod interactive_sign_in;
 mod pop_authorization_policy;
 mod session;
+mod shared_cache_account;
+mod shared_token_cache_credential;
+mod shared_token_cache_credential_options;
 mod silent_chain;
 mod silent_steps;
+mod silent_tokens;
 mod token_request;
 
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
@@ -26,6 +32,8 @@ pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 pub use pop_authorization_policy::PopAuthorizationPolicy;
+pub use shared_token_cache_credential::SharedTokenCacheCredential;
+pub use shared_token_cache_credential_options::SharedTokenCacheCredentialOptions;
 
 #[cfg(feature = "test-util")]
 pub(crate) use credential_config::Surroundings;

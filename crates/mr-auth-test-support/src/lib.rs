@@ -8,6 +8,7 @@
 //! - [`cache_seed`]: a home of the test's own and its persistent token cache, seeded with
 //!   other apps' sign-ins ([`TempHome`], [`MockAccount::sign_in`](mock_authority::MockAccount::sign_in)).
 //! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
+//! - `msal_python` (Linux): the Python peer of the interop tests (MSAL, azure-identity).
 //! - [`chromium`]: browser launchers for the broker credential, among them a real headless
 //!   Chromium.
 //! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
@@ -29,6 +30,8 @@ pub mod fake_linux_broker;
 pub mod gate;
 pub mod log_capture;
 pub mod mock_authority;
+#[cfg(target_os = "linux")]
+pub mod msal_python;
 #[cfg(target_os = "linux")]
 pub mod private_session_bus;
 pub mod scripted_http;

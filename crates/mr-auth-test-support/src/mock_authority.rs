@@ -108,6 +108,8 @@ pub struct Log {
     pub last_token_form_keys: Vec<String>,
     /// Every token value the mock issued (access and refresh), to look for in logs.
     pub issued_secrets: Vec<String>,
+    /// The refresh tokens it redeemed, in order.
+    pub redeemed_refresh_tokens: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -392,6 +394,7 @@ fn token(
                 "invalid_grant",
                 "the refresh token is unknown".to_owned(),
             ))?;
+            s.log.redeemed_refresh_tokens.push(rt.clone());
             (None, account)
         }
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),

@@ -115,7 +115,10 @@ fn the_test_util_module() {
 fn the_broker_module() {
     use mr_auth::broker::{
         InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+        SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
     };
     assert!(type_name::<InteractiveBrowserBrokerCredential>().contains("mr_auth_broker"));
     assert!(!type_name::<InteractiveBrowserBrokerCredentialOptions>().is_empty());
+    assert!(type_name::<SharedTokenCacheCredential>().contains("mr_auth_broker"));
+    assert!(!type_name::<SharedTokenCacheCredentialOptions>().is_empty());
 }

@@ -173,6 +173,7 @@ fn the_shared_token_cache_options_by_field() {
         let _ = credential.get_token_info(&["s"], None).await;
         let _ = credential.authenticate(&["s"], None).await;
         let _ = credential.accounts().await;
+        let _ = credential.matching_accounts().await;
     };
 }
 

@@ -265,6 +265,20 @@ async fn the_account_by_user_name_tenant_or_record() {
         };
         assert_eq!(token(by_record).await.unwrap().token.secret(), "at-of-a");
 
+        // What a tool shows before choosing: every account, and those the options admit.
+        let c = s.credential(s.options_in("tb"));
+        let names = |accounts: Vec<mr_auth_broker::CachedAccount>| {
+            accounts.into_iter().map(|a| a.username).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(c.accounts().await.unwrap()),
+            ["alice@contoso.com", "bob@fabrikam.com"]
+        );
+        assert_eq!(
+            names(c.matching_accounts().await.unwrap()),
+            ["bob@fabrikam.com"]
+        );
+
         let nobody = SharedTokenCacheCredentialOptions {
             username: Some("nobody@contoso.com".into()),
             ..s.options()

@@ -18,17 +18,11 @@ use crate::{
 };
 use async_trait::async_trait;
 use azure_core::http::Context;
-use mr_auth_msal_cache::same_environment;
+use mr_auth_msal_cache::{describe_accounts, same_environment};
 
 /// What a credential whose only source is the shared cache tells its caller to do when the
 /// cache cannot give a token.
 pub(crate) const SIGN_IN: &str = "sign in with `mr-auth login` (or the app that signed the account in: azure-identity, MSAL), then try again";
-
-/// The accounts an error lists at most; the rest are counted.
-const MAX_LISTED: usize = 10;
-
-/// The characters of a user name an error shows at most.
-const MAX_NAME_CHARS: usize = 128;
 
 /// Which account the credential wants. Empty: the only one.
 #[derive(Debug, Clone, Default)]
@@ -57,18 +51,20 @@ impl AccountFilter {
                 .as_deref()
                 .is_none_or(|u| same(u, &account.username))
             && self.tenant.as_ref().is_none_or(|t| {
-                same(t.as_str(), home_tenant(account)) || realms.iter().any(|r| same(t.as_str(), r))
+                same(t.as_str(), account.home_tenant())
+                    || realms.iter().any(|r| same(t.as_str(), r))
             })
     }
 
-    /// What the filter asked for, for messages: ` username X tenant Y`.
+    /// What the filter asked for, for messages: ` username X tenant Y` (the options', checked
+    /// to hold no control character).
     fn describe(&self) -> String {
         let mut out = String::new();
         if let Some(home) = &self.home_account_id {
-            out.push_str(&format!(" home account id {}", printable(home)));
+            out.push_str(&format!(" home account id {home}"));
         }
         if let Some(username) = &self.username {
-            out.push_str(&format!(" username {}", printable(username)));
+            out.push_str(&format!(" username {username}"));
         }
         if let Some(tenant) = &self.tenant {
             out.push_str(&format!(" tenant {tenant}"));
@@ -98,79 +94,50 @@ struct NoChoice {
     sign_in_helps: bool,
 }
 
+/// The accounts of `accounts` that `filter` admits.
+pub(crate) fn admitted<'a>(
+    document: &MsalTokenCache,
+    accounts: &'a [CachedAccount],
+    filter: &AccountFilter,
+) -> Vec<&'a CachedAccount> {
+    accounts
+        .iter()
+        .filter(|a| {
+            let realms = document.account_realms(&a.home_account_id, &a.environment);
+            filter.admits(a, &realms)
+        })
+        .collect()
+}
+
 /// The one account `filter` admits, or the problem (no account, none that fits, several).
 fn choose<'a>(
     document: &MsalTokenCache,
     accounts: &'a [CachedAccount],
     filter: &AccountFilter,
 ) -> std::result::Result<&'a CachedAccount, NoChoice> {
-    let fitting: Vec<&CachedAccount> = accounts
-        .iter()
-        .filter(|a| {
-            let realms = document.account_realms(&a.home_account_id, &a.environment);
-            filter.admits(a, &realms)
-        })
-        .collect();
+    let fitting = admitted(document, accounts, filter);
     let (problem, sign_in_helps) = match (fitting.as_slice(), accounts.is_empty(), filter.is_empty()) {
         ([only], _, _) => return Ok(only),
         (_, true, _) => ("the shared token cache holds no account of this client id at this authority".to_owned(), true),
         ([], false, false) => (format!(
             "no account matching the specified{} is in the shared token cache; the accounts there: {}",
             filter.describe(),
-            list(accounts)
+            describe_accounts(accounts)
         ), true),
         (several, false, false) => (format!(
             "several accounts matching the specified{} are in the shared token cache ({}); name it by username and tenant_id, or an authentication_record",
             filter.describe(),
-            list(several.iter().copied())
+            describe_accounts(several.iter().copied())
         ), false),
         (_, false, true) => (format!(
             "several accounts are in the shared token cache and none was chosen: {}; choose one with username (or tenant_id, or an authentication_record)",
-            list(accounts)
+            describe_accounts(accounts)
         ), false),
     };
     Err(NoChoice {
         problem,
         sign_in_helps,
     })
-}
-
-/// `user@contoso.com (tenant t), ...`, at most [`MAX_LISTED`] of them.
-pub(crate) fn list<'a>(accounts: impl IntoIterator<Item = &'a CachedAccount>) -> String {
-    let all: Vec<&CachedAccount> = accounts.into_iter().collect();
-    let mut shown: Vec<String> = all.iter().take(MAX_LISTED).map(|a| describe(a)).collect();
-    if all.len() > MAX_LISTED {
-        shown.push(format!("and {} more", all.len() - MAX_LISTED));
-    }
-    shown.join(", ")
-}
-
-/// `user@contoso.com (tenant t)`: the user name as the cache has it, made printable.
-fn describe(account: &CachedAccount) -> String {
-    let name = match printable(&account.username) {
-        name if name.is_empty() => "an account without a user name".to_owned(),
-        name => name,
-    };
-    format!("{name} (tenant {})", printable(home_tenant(account)))
-}
-
-/// The home tenant of an account: the part of its home account id after the last dot, else
-/// the tenant of its entry.
-pub(crate) fn home_tenant(account: &CachedAccount) -> &str {
-    match account.home_account_id.rsplit_once('.') {
-        Some((_, tenant)) if !tenant.is_empty() => tenant,
-        _ => &account.realm,
-    }
-}
-
-/// Text from the cache file, fit for an error message: no control or bidirectional-override
-/// characters, at most [`MAX_NAME_CHARS`] characters.
-fn printable(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    text.chars()
-        .filter(|c| !c.is_control() && !bidi(*c))
-        .take(MAX_NAME_CHARS)
-        .collect()
 }
 
 /// The first silent step of the shared token cache credential: chooses the account whose
@@ -204,8 +171,8 @@ impl SilentStep for SharedCacheAccount {
                 session.choose_account(record(account, session)?);
                 Ok(Silent::not_available(format!(
                     "the account {}, of those there: {}",
-                    describe(account),
-                    list(&accounts)
+                    account.describe(),
+                    describe_accounts(&accounts)
                 )))
             }
             // A record's account: its access token may be stored without a refresh token.
@@ -237,7 +204,7 @@ impl SilentStep for SharedCacheAccount {
 /// The record of a cache account: what the persistent cache's steps look for.
 fn record(account: &CachedAccount, session: &Session) -> Result<AuthenticationRecord> {
     let config = &session.config;
-    let tenant = TenantId::new(home_tenant(account))
+    let tenant = TenantId::new(account.home_tenant())
         .or_else(|_| TenantId::new(account.realm.as_str()))
         .unwrap_or_else(|_| config.tenant_id.clone());
     AuthenticationRecord::new(
@@ -252,7 +219,7 @@ fn record(account: &CachedAccount, session: &Session) -> Result<AuthenticationRe
             ErrorKind::AuthenticationRequired,
             format!(
                 "the shared token cache's account {} cannot be used ({}); {SIGN_IN}",
-                describe(account),
+                account.describe(),
                 e.message()
             ),
         )
@@ -387,35 +354,5 @@ mod tests {
             ambiguous.starts_with("several accounts matching the specified username"),
             "{ambiguous}"
         );
-    }
-
-    #[test]
-    fn the_cache_s_text_cannot_drive_a_terminal_and_long_lists_are_cut() {
-        let mut document = MsalTokenCache::new();
-        let hostile = account("h", "t", "evil\u{1b}]0;title\u{7}\u{202e}name@contoso.com");
-        document
-            .add(&hostile.sign_in("c", "login.example.com", "rt-h"))
-            .unwrap();
-        for n in 0..12 {
-            let write = account(&format!("u{n}"), "t", &format!("user{n}@contoso.com")).sign_in(
-                "c",
-                "login.example.com",
-                &format!("rt-{n}"),
-            );
-            document.add(&write).unwrap();
-        }
-        let accounts = shared_accounts(&document, "c", "login.example.com");
-        let listed = list(&accounts);
-        assert!(
-            !listed.chars().any(|c| c.is_control() || c == '\u{202e}'),
-            "{listed:?}"
-        );
-        assert!(
-            listed.contains("evil]0;titlename@contoso.com (tenant t)"),
-            "{listed:?}"
-        );
-        assert!(listed.ends_with("and 3 more"), "{listed}");
-        let long = "x".repeat(1000);
-        assert_eq!(printable(&long).chars().count(), MAX_NAME_CHARS);
     }
 }

@@ -2,7 +2,7 @@ use super::{
     authentication_record::AuthenticationRecord,
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, Surroundings},
-    shared_cache_account::{shared_accounts, SharedCacheAccount, SIGN_IN},
+    shared_cache_account::{admitted, shared_accounts, SharedCacheAccount, SIGN_IN},
     shared_token_cache_credential_options::SharedTokenCacheCredentialOptions,
     silent_chain::{Silent, SilentChain, SilentStep},
     silent_steps::{refresh, PersistentCache, RefreshTokens, Refreshed},
@@ -12,7 +12,7 @@ use super::{
 use crate::{
     error::{Error, ErrorKind, Result},
     oauth::AccessTokenInfo,
-    CachedAccount,
+    CachedAccount, MsalTokenCache,
 };
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -167,16 +167,33 @@ impl SharedTokenCacheCredential {
     ///
     /// [`ErrorKind::PersistentCache`] when the cache cannot be opened or read.
     pub async fn accounts(&self) -> Result<Vec<CachedAccount>> {
+        Ok(self.read_accounts().await?.1)
+    }
+
+    /// Those of [`accounts`](Self::accounts) that its `username`, `tenant_id` and
+    /// `authentication_record` admit: it uses the account when there is exactly one.
+    ///
+    /// # Errors
+    ///
+    /// As [`accounts`](Self::accounts).
+    pub async fn matching_accounts(&self) -> Result<Vec<CachedAccount>> {
+        let (document, accounts) = self.read_accounts().await?;
+        Ok(admitted(&document, &accounts, &self.account.0)
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
+    /// The (non-CAE) cache, and its accounts of this client and authority.
+    async fn read_accounts(&self) -> Result<(MsalTokenCache, Vec<CachedAccount>)> {
         let config = self.tokens.config();
         let Some(persistence) = &self.tokens.session.persistence else {
-            return Ok(Vec::new());
+            return Ok((MsalTokenCache::new(), Vec::new()));
         };
         let document = persistence.read(false).await?;
-        Ok(shared_accounts(
-            &document,
-            config.client_id.as_str(),
-            &config.authority_name,
-        ))
+        let accounts =
+            shared_accounts(&document, config.client_id.as_str(), &config.authority_name);
+        Ok((document, accounts))
     }
 
     /// The request, refused at once when it asks for proof-of-possession.

@@ -1,12 +1,15 @@
 use crate::{
+    adopt_sign_in::{adopt, Adoption},
     cache_args::{warn_if_plaintext, CacheArgs},
     cli_error::CliError,
     config_dir::ConfigDir,
     saved_sign_in::{LoginSettings, SavedSignIn},
+    shared_cache::SharedCache,
     sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
+    terminal_text::printable,
 };
 use clap::Args;
-use mr_auth_broker::InteractiveBrowserBrokerCredential;
+use mr_auth_broker::{InteractiveBrowserBrokerCredential, TenantId};
 
 /// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
 /// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
@@ -31,31 +34,60 @@ pub(crate) struct LoginArgs {
     /// 04b07795-8ddb-461a-bbee-02f9e1bf7b46].
     #[arg(long, env = CLIENT_ID_ENV, value_name = "CLIENT_ID")]
     client_id: Option<String>,
+    /// The account to sign in: the one to adopt when the shared token cache holds several
+    /// sign-ins, else the one the sign-in page is filled in for.
+    #[arg(long, value_name = "USER")]
+    username: Option<String>,
+    /// Sign in anew (browser or broker) even when the shared token cache already holds a
+    /// sign-in of this client id that `login` could adopt.
+    #[arg(long)]
+    prompt: bool,
     #[command(flatten)]
     cache: CacheArgs,
 }
 
-/// Signs in interactively, keeps the tokens in the persistent cache and the account in the
-/// configuration directory, and prints who signed in (never a token).
+/// Signs in (adopting a sign-in already in the shared token cache, else interactively), keeps
+/// the tokens in the persistent cache and the account in the configuration directory, and
+/// prints who signed in (never a token).
 pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
     let authority_host = authority_host(None)?;
-    let options = credential_options(
-        args.aad,
-        &args.tenant,
-        client_id(args.client_id.as_deref())?,
-        authority_host.clone(),
-        None,
-        Some(persistence.clone()),
-    )?;
-    let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
+    let client_id = client_id(args.client_id.as_deref())?;
+    let tenant =
+        TenantId::new(&args.tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
     let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();
-    let record = credential.authenticate(&scopes, None).await?;
+    // The broker keeps its own sign-ins: there is nothing of it in the cache to adopt.
+    let adoption = if args.prompt || args.aad == SignInMode::Broker {
+        Adoption::SignIn
+    } else {
+        let cache = SharedCache {
+            client_id: client_id.clone(),
+            authority_host: authority_host.clone(),
+            persistence: persistence.clone(),
+        };
+        adopt(&cache, args.username.as_deref(), &tenant, &scopes).await?
+    };
+    let (record, adopted) = match adoption {
+        Adoption::Adopted(record) => (record, true),
+        Adoption::SignIn => {
+            let mut options = credential_options(
+                args.aad,
+                &args.tenant,
+                client_id,
+                authority_host.clone(),
+                None,
+                Some(persistence.clone()),
+            )?;
+            options.login_hint.clone_from(&args.username);
+            let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
+            (credential.authenticate(&scopes, None).await?, false)
+        }
+    };
     let saved = SavedSignIn {
         record,
         settings: LoginSettings {
-            broker: args.aad == SignInMode::Broker,
+            broker: !adopted && args.aad == SignInMode::Broker,
             tenant: args.tenant,
             authority_host: authority_host.to_string(),
             cache_name: persistence.name.clone(),
@@ -65,9 +97,14 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     saved.save(&dir)?;
     warn_if_plaintext(&persistence).await;
     println!(
-        "Signed in as {} (tenant {})",
+        "Signed in as {} (tenant {}){}",
         display_name(saved.record.username()),
-        saved.record.tenant_id().as_str()
+        saved.record.tenant_id().as_str(),
+        if adopted {
+            ", adopting the sign-in already in the shared token cache"
+        } else {
+            ""
+        }
     );
     tracing::debug!(config_dir = %dir.path().display(), "saved the sign-in");
     Ok(())
@@ -76,7 +113,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
 /// The user name for people, without control characters (it comes from the authority); a
 /// record may have none (MSAL's schema allows an empty one).
 fn display_name(username: &str) -> String {
-    let clean: String = username.chars().filter(|c| !c.is_control()).collect();
+    let clean = printable(username);
     if clean.is_empty() {
         "an account without a user name".to_owned()
     } else {

@@ -23,7 +23,7 @@ use mr_auth_msal_cache::{AccessTokenSecret, IdTokenSecret, RefreshTokenSecret};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{self, AuthorizeMode, MockAuthority},
-    msal_python::{python, run_json},
+    msal_python::{assert_read_without_request, python, run_json},
 };
 use std::{
     ffi::OsStr,
@@ -149,16 +149,7 @@ async fn round_trip(
         serde_json::json!(["user@contoso.com"]),
         "{report}"
     );
-    assert_eq!(report["cached_access_token"], "at-from-rust", "{report}");
-    assert_eq!(
-        report["token_requests_for_cached"], 0,
-        "a cached token needs no request: {report}"
-    );
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!(["rt-from-rust"]),
-        "{report}"
-    );
+    assert_read_without_request(&report, "at-from-rust", "rt-from-rust");
     assert_eq!(
         report["refreshed_access_token"], "at-from-python",
         "{report}"
@@ -308,17 +299,7 @@ async fn credential_round_trip(
         serde_json::json!([record.username()]),
         "{report}"
     );
-    assert_eq!(
-        report["cached_access_token"],
-        rust_token.token.secret(),
-        "{report}"
-    );
-    assert_eq!(report["token_requests_for_cached"], 0, "{report}");
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!([rust_rt]),
-        "{report}"
-    );
+    assert_read_without_request(&report, rust_token.token.secret(), &rust_rt);
     assert_eq!(
         report["refreshed_access_token"], "at-from-python",
         "{report}"

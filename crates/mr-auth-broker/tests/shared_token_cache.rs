@@ -25,19 +25,11 @@ const SCOPE: &str = "https://storage.azure.com/.default";
 const OTHER_CLIENT: &str = "99999999-8888-7777-6666-555555555555";
 
 fn alice() -> MockAccount {
-    MockAccount {
-        uid: "a".into(),
-        utid: "ta".into(),
-        username: "alice@contoso.com".into(),
-    }
+    MockAccount::new("a", "ta", "alice@contoso.com")
 }
 
 fn bob() -> MockAccount {
-    MockAccount {
-        uid: "b".into(),
-        utid: "tb".into(),
-        username: "bob@fabrikam.com".into(),
-    }
+    MockAccount::new("b", "tb", "bob@fabrikam.com")
 }
 
 struct Setup {
@@ -99,6 +91,15 @@ impl Setup {
         }
     }
 
+    /// A setup whose cache holds Alice's sign-in, with an access token valid for `lifetime`
+    /// seconds, and a credential on it.
+    async fn alice_signed_in(lifetime: i64) -> (Self, Arc<SharedTokenCacheCredential>) {
+        let s = Self::new().await;
+        s.home.seed(&[s.sign_in(&alice(), lifetime)]).await;
+        let c = s.credential(s.options());
+        (s, c)
+    }
+
     fn grants(&self) -> Vec<String> {
         self.authority
             .log(|l| l.token_requests.iter().map(|(g, _)| g.clone()).collect())
@@ -108,9 +109,7 @@ impl Setup {
 #[tokio::test]
 async fn a_stored_access_token_needs_no_request() {
     bounded(async {
-        let s = Setup::new().await;
-        s.home.seed(&[s.sign_in(&alice(), 3600)]).await;
-        let c = s.credential(s.options());
+        let (s, c) = Setup::alice_signed_in(3600).await;
         let token = c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(token.token.secret(), "at-of-a");
         // As any Azure SDK client calls it.
@@ -129,10 +128,8 @@ async fn a_stored_access_token_needs_no_request() {
 #[tokio::test]
 async fn an_expiring_token_is_refreshed_and_the_new_tokens_are_stored_back() {
     bounded(async {
-        let s = Setup::new().await;
         // Valid for 2 more minutes: within the 5-minute margin, so it counts as expired.
-        s.home.seed(&[s.sign_in(&alice(), 120)]).await;
-        let c = s.credential(s.options());
+        let (s, c) = Setup::alice_signed_in(120).await;
         let token = c.get_token_info(&[SCOPE], None).await.unwrap();
         assert!(
             token.token.secret().starts_with("access-token-"),
@@ -371,9 +368,7 @@ async fn a_refused_refresh_token_is_authentication_required_naming_the_account()
 #[tokio::test]
 async fn authenticate_redeems_the_refresh_token_and_returns_the_record() {
     bounded(async {
-        let s = Setup::new().await;
-        s.home.seed(&[s.sign_in(&alice(), 3600)]).await;
-        let c = s.credential(s.options());
+        let (s, c) = Setup::alice_signed_in(3600).await;
         let record = c.authenticate(&[SCOPE], None).await.unwrap();
         assert_eq!(
             s.grants(),
@@ -408,9 +403,7 @@ async fn authenticate_redeems_the_refresh_token_and_returns_the_record() {
 #[tokio::test]
 async fn claims_skip_the_stored_token_cae_has_its_own_cache_and_pop_is_refused() {
     bounded(async {
-        let s = Setup::new().await;
-        s.home.seed(&[s.sign_in(&alice(), 3600)]).await;
-        let c = s.credential(s.options());
+        let (s, c) = Setup::alice_signed_in(3600).await;
         let challenge = BrokerTokenRequestOptions {
             claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
             ..Default::default()

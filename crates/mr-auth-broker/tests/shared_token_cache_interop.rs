@@ -21,7 +21,7 @@ use mr_auth_core::EnvironmentMap;
 use mr_auth_test_support::{
     bounded_by,
     mock_authority::{AuthorizeMode, MockAccount, MockAuthority, CLIENT_ID, TENANT, TENANT_ID},
-    msal_python::{python, run_json},
+    msal_python::{assert_read_without_request, python, run_json},
     secret_service_session::SecretServiceSession,
     TempHome,
 };
@@ -37,11 +37,11 @@ const CLAIMS: &str = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn alice() -> MockAccount {
-    MockAccount {
-        uid: "00000000-0000-0000-0000-0000000000a1".into(),
-        utid: TENANT_ID.into(),
-        username: "alice@contoso.com".into(),
-    }
+    MockAccount::new(
+        "00000000-0000-0000-0000-0000000000a1",
+        TENANT_ID,
+        "alice@contoso.com",
+    )
 }
 
 /// Where the tools find the cache: a home and a session bus (a Secret Service, or nothing).
@@ -135,17 +135,7 @@ async fn azure_identity_round_trip(python: &Path, machine: &Machine) {
     let report = machine
         .python(python, "azure_identity_interop.py", &args)
         .await;
-    assert_eq!(
-        report["cached_access_token"],
-        rust.token.secret(),
-        "{report}"
-    );
-    assert_eq!(report["token_requests_for_cached"], 0, "{report}");
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!([rust_rt]),
-        "{report}"
-    );
+    assert_read_without_request(&report, rust.token.secret(), &rust_rt);
     assert_eq!(
         report["refreshed_access_token"], "at-from-azure-identity-shared",
         "{report}"
@@ -183,17 +173,7 @@ async fn azure_identity_round_trip(python: &Path, machine: &Machine) {
     let report = machine
         .python(python, "azure_identity_interop.py", &args)
         .await;
-    assert_eq!(
-        report["cached_access_token"],
-        rust.token.secret(),
-        "{report}"
-    );
-    assert_eq!(report["token_requests_for_cached"], 0, "{report}");
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!([rust_rt]),
-        "{report}"
-    );
+    assert_read_without_request(&report, rust.token.secret(), &rust_rt);
 
     // Rust reads the access token MSAL stored for azure-identity, with no request.
     let requests = machine.authority.log(|l| l.token_requests.len());
@@ -223,11 +203,11 @@ async fn msal_round_trip(python: &Path, machine: &Machine, store: &str, location
     ];
     let report = machine.python(python, "msal_interop.py", &args).await;
     assert_eq!(report["access_token"], "at-from-python", "{report}");
-    let msal_account = MockAccount {
-        uid: "00000000-0000-0000-0000-000000000001".into(),
-        utid: TENANT_ID.into(),
-        username: "user@contoso.com".into(),
-    };
+    let msal_account = MockAccount::new(
+        "00000000-0000-0000-0000-000000000001",
+        TENANT_ID,
+        "user@contoso.com",
+    );
     let c = machine.credential_for("user@contoso.com");
     let requests = machine.authority.log(|l| l.token_requests.len());
     assert_eq!(

@@ -141,19 +141,11 @@ fn stderr(out: &Output) -> String {
 }
 
 fn alice() -> MockAccount {
-    MockAccount {
-        uid: "a".into(),
-        utid: "ta".into(),
-        username: "alice@contoso.com".into(),
-    }
+    MockAccount::new("a", "ta", "alice@contoso.com")
 }
 
 fn bob() -> MockAccount {
-    MockAccount {
-        uid: "b".into(),
-        utid: "tb".into(),
-        username: "bob@fabrikam.com".into(),
-    }
+    MockAccount::new("b", "tb", "bob@fabrikam.com")
 }
 
 /// MSAL for Python signs in; `entra-token` names that sign-in; `login` adopts it with one
@@ -180,11 +172,11 @@ async fn login_adopts_what_msal_python_signed_in() {
         ];
         let report = run_json(&python, &script, &args, &[]).await;
         assert_eq!(report["access_token"], "at-from-python", "{report}");
-        let msal_account = MockAccount {
-            uid: "00000000-0000-0000-0000-000000000001".into(),
-            utid: TENANT_ID.into(),
-            username: "user@contoso.com".into(),
-        };
+        let msal_account = MockAccount::new(
+            "00000000-0000-0000-0000-000000000001",
+            TENANT_ID,
+            "user@contoso.com",
+        );
         machine
             .authority
             .accept_refresh_token("rt-from-python", msal_account);

@@ -791,13 +791,19 @@ mod tests {
             ..write(CLIENT, 1000)
         };
         cache.add(&family).unwrap();
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
-        let rt = doc["RefreshToken"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap();
+        // The document, and its only refresh token.
+        let written = |cache: &MsalTokenCache| {
+            let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+            let rt = doc["RefreshToken"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()
+                .clone();
+            (doc, rt)
+        };
+        let (doc, rt) = written(&cache);
         assert_eq!(rt["family_id"], "1");
         let env = "login.microsoftonline.com";
         assert_eq!(
@@ -806,25 +812,13 @@ mod tests {
         );
         // A later response without `foci` keeps it, as MSAL does.
         cache.add(&write(CLIENT, 2000)).unwrap();
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
-        let rt = doc["RefreshToken"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap();
+        let (_, rt) = written(&cache);
         assert_eq!(rt["secret"], format!("rt-{CLIENT}-2000"));
         assert_eq!(rt["family_id"], "1");
         // Without one, none is written.
         let mut plain = MsalTokenCache::new();
         plain.add(&write(OTHER_CLIENT, 1000)).unwrap();
-        let doc: Value = serde_json::from_slice(&plain.to_vec()).unwrap();
-        let rt = doc["RefreshToken"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap();
+        let (_, rt) = written(&plain);
         assert!(rt.get("family_id").is_none(), "{rt}");
     }
 

@@ -3,7 +3,7 @@
 //! allowed), and [`MockAccount::sign_in`], the cache entries of a sign-in another MSAL app made
 //! for an account of the [`mock_authority`](crate::mock_authority).
 
-use crate::mock_authority::{MockAccount, TENANT};
+use crate::mock_authority::{unsigned_jwt, MockAccount, TENANT};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_core::EnvironmentMap;
 use mr_auth_msal_cache::{
@@ -134,11 +134,7 @@ impl MockAccount {
             "preferred_username": self.username,
             "exp": 4_102_444_800u64,
         });
-        let id_token = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let id_token = unsigned_jwt(&claims);
         CacheWrite {
             client_id: client_id.to_owned(),
             environment: environment.to_owned(),

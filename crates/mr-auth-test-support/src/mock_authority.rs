@@ -43,6 +43,17 @@ pub struct MockAccount {
     pub username: String,
 }
 
+impl MockAccount {
+    /// The account `uid` of home tenant `utid`, named `username`.
+    pub fn new(uid: &str, utid: &str, username: &str) -> Self {
+        Self {
+            uid: uid.to_owned(),
+            utid: utid.to_owned(),
+            username: username.to_owned(),
+        }
+    }
+}
+
 impl Default for MockAccount {
     /// The user the browser sign-in signs in: `{"uid":"u","utid":"t"}`, [`USERNAME`].
     fn default() -> Self {
@@ -422,11 +433,7 @@ fn token(
         "preferred_username": account.username,
         "exp": 4_102_444_800u64,
     });
-    let id_token = format!(
-        "{}.{}.sig",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let id_token = unsigned_jwt(&claims);
     Ok(serde_json::json!({
         "token_type": "Bearer",
         "access_token": access,
@@ -440,6 +447,16 @@ fn token(
         "scope": form.get("scope"),
         "foci": "1",
     }))
+}
+
+/// An id token with `claims`, unsigned (`alg` `none`): the mock has no key, and its clients
+/// read id tokens without checking a signature (the token came from the authority over TLS).
+pub(crate) fn unsigned_jwt(claims: &serde_json::Value) -> String {
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 /// An unsigned v1 access token as Entra ID issues it for a v1 resource: the audience is the

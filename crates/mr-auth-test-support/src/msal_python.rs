@@ -60,3 +60,28 @@ pub async fn run_json<A: AsRef<OsStr>>(
         )
     })
 }
+
+/// Asserts what an interop script reports after reading a cache another program wrote: it got
+/// `access_token` from the cache with no request (`cached_access_token`,
+/// `token_requests_for_cached`), then posted `refresh_token`, and only it, for a new one
+/// (`posted_refresh_tokens`).
+///
+/// # Panics
+///
+/// When the report says otherwise.
+pub fn assert_read_without_request(
+    report: &serde_json::Value,
+    access_token: &str,
+    refresh_token: &str,
+) {
+    assert_eq!(report["cached_access_token"], access_token, "{report}");
+    assert_eq!(
+        report["token_requests_for_cached"], 0,
+        "a cached token needs no request: {report}"
+    );
+    assert_eq!(
+        report["posted_refresh_tokens"],
+        serde_json::json!([refresh_token]),
+        "{report}"
+    );
+}

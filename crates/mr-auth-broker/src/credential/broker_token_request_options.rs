@@ -21,10 +21,16 @@ pub struct BrokerTokenRequestOptions {
 }
 
 impl BrokerTokenRequestOptions {
-    /// The options a caller of `TokenCredential::get_token` put in its request's context,
-    /// else the defaults.
-    pub(crate) fn from_context(context: &azure_core::http::Context<'_>) -> Self {
-        context.value::<Self>().cloned().unwrap_or_default()
+    /// The options a caller of `TokenCredential::get_token` put in its request's context (else
+    /// the defaults), and that context.
+    pub(crate) fn from_sdk(
+        options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> (Self, azure_core::http::Context<'_>) {
+        let context = options.unwrap_or_default().method_options.context;
+        (
+            context.value::<Self>().cloned().unwrap_or_default(),
+            context,
+        )
     }
 
     /// The `claims` parameter to send: the caller's claims challenge, merged with the `CP1`

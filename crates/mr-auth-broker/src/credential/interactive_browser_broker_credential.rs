@@ -203,11 +203,9 @@ impl TokenCredential for InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let options = options.unwrap_or_default();
-        let context = &options.method_options.context;
-        let request_options = BrokerTokenRequestOptions::from_context(context);
+        let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
         Ok(self
-            .get_token_info_with_context(scopes, request_options, context)
+            .get_token_info_with_context(scopes, request, &context)
             .await?
             .into())
     }

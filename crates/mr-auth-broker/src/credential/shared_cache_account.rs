@@ -231,26 +231,20 @@ mod tests {
     use super::*;
     use mr_auth_test_support::mock_authority::{MockAccount, TENANT};
 
-    fn account(uid: &str, utid: &str, username: &str) -> MockAccount {
-        MockAccount {
-            uid: uid.into(),
-            utid: utid.into(),
-            username: username.into(),
-        }
-    }
-
     /// A cache with a@contoso.com (home tenant ta, signed in to the mock's tenant) and
     /// b@fabrikam.com (home tenant tb, signed in to it), of client `c` at `login.example.com`.
     fn two_accounts() -> MsalTokenCache {
         let mut document = MsalTokenCache::new();
-        let a = account("a", "ta", "a@contoso.com").sign_in("c", "login.example.com", "rt-a");
-        let mut b = account("b", "tb", "b@fabrikam.com").sign_in("c", "login.example.com", "rt-b");
+        let a =
+            MockAccount::new("a", "ta", "a@contoso.com").sign_in("c", "login.example.com", "rt-a");
+        let mut b =
+            MockAccount::new("b", "tb", "b@fabrikam.com").sign_in("c", "login.example.com", "rt-b");
         b.realm = "tb".into();
         // Another client's and another authority's accounts are not this credential's.
         let other_client =
-            account("x", "tx", "x@contoso.com").sign_in("d", "login.example.com", "rt-x");
+            MockAccount::new("x", "tx", "x@contoso.com").sign_in("d", "login.example.com", "rt-x");
         let other_host =
-            account("y", "ty", "y@contoso.com").sign_in("c", "login.example.org", "rt-y");
+            MockAccount::new("y", "ty", "y@contoso.com").sign_in("c", "login.example.org", "rt-y");
         for write in [a, b, other_client, other_host] {
             document.add(&write).unwrap();
         }
@@ -295,8 +289,12 @@ mod tests {
         assert_eq!(chosen(&document, &record).unwrap(), "a@contoso.com");
 
         let mut one = MsalTokenCache::new();
-        one.add(&account("a", "ta", "a@contoso.com").sign_in("c", "login.example.com", "rt"))
-            .unwrap();
+        one.add(&MockAccount::new("a", "ta", "a@contoso.com").sign_in(
+            "c",
+            "login.example.com",
+            "rt",
+        ))
+        .unwrap();
         assert_eq!(
             chosen(&one, &AccountFilter::default()).unwrap(),
             "a@contoso.com"
@@ -338,7 +336,7 @@ mod tests {
         let mut twins = MsalTokenCache::new();
         for (uid, utid) in [("a", "ta"), ("b", "tb")] {
             twins
-                .add(&account(uid, utid, "same@contoso.com").sign_in(
+                .add(&MockAccount::new(uid, utid, "same@contoso.com").sign_in(
                     "c",
                     "login.example.com",
                     "rt",

@@ -235,10 +235,9 @@ impl fmt::Debug for SharedTokenCacheCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let config = self.tokens.config();
         f.debug_struct("SharedTokenCacheCredential")
-            .field("client_id", &config.client_id)
-            .field("tenant_id", &config.tenant_id)
-            .field("authority", &config.authority.to_string())
+            .field("config", config)
             .field("cache", &config.cache_persistence_options)
+            .field("account", &self.account)
             .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
@@ -253,11 +252,9 @@ impl TokenCredential for SharedTokenCacheCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let options = options.unwrap_or_default();
-        let context = &options.method_options.context;
-        let request = BrokerTokenRequestOptions::from_context(context);
+        let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
         Ok(self
-            .get_token_info_with_context(scopes, request, context)
+            .get_token_info_with_context(scopes, request, &context)
             .await?
             .into())
     }

@@ -480,6 +480,18 @@ async fn by_default_the_developer_cache_is_read_where_another_app_left_it() {
 }
 
 #[test]
+fn debug_leaves_out_the_user_name() {
+    let credential = SharedTokenCacheCredential::new(Some(SharedTokenCacheCredentialOptions {
+        username: Some("someone@contoso.com".into()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let debug = format!("{credential:?}");
+    assert!(debug.contains("SharedTokenCacheCredential"), "{debug}");
+    assert!(!debug.contains("someone@contoso.com"), "{debug}");
+}
+
+#[test]
 fn a_record_of_another_client_or_an_empty_user_name_is_invalid_input() {
     let record = AuthenticationRecord::new(
         "127.0.0.1",

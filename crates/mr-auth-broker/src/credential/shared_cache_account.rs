@@ -19,13 +19,14 @@ use crate::{
 use async_trait::async_trait;
 use azure_core::http::Context;
 use mr_auth_msal_cache::{describe_accounts, same_environment};
+use std::fmt;
 
 /// What a credential whose only source is the shared cache tells its caller to do when the
 /// cache cannot give a token.
 pub(crate) const SIGN_IN: &str = "sign in with `mr-auth login` (or the app that signed the account in: azure-identity, MSAL), then try again";
 
 /// Which account the credential wants. Empty: the only one.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct AccountFilter {
     /// The account of an authentication record (`<object id>.<home tenant id>`).
     pub(crate) home_account_id: Option<String>,
@@ -34,6 +35,17 @@ pub(crate) struct AccountFilter {
     /// A tenant the account belongs to: its home tenant or a tenant it signed in to. The
     /// multi-tenant aliases (`organizations`, `common`, `consumers`) choose nothing.
     pub(crate) tenant: Option<TenantId>,
+}
+
+impl fmt::Debug for AccountFilter {
+    /// Whether each criterion is set, not the user name (as the options' `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountFilter")
+            .field("authentication_record", &self.home_account_id.is_some())
+            .field("username", &self.username.as_ref().map(|_| "<set>"))
+            .field("tenant", &self.tenant)
+            .finish()
+    }
 }
 
 impl AccountFilter {

@@ -1,8 +1,9 @@
 //! What tests of code built on this crate inject into an
-//! [`InteractiveBrowserBrokerCredential`]: the clock its tokens expire by, and the
-//! environment it reads (`AZURE_AUTHORITY_HOST`, and where the persistent cache is kept:
-//! `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`). Not needed to use the credential: it
-//! takes the system clock and the process environment.
+//! [`InteractiveBrowserBrokerCredential`] or a [`DeviceCodeCredential`]: the clock its tokens
+//! expire by, and the environment it reads (`AZURE_AUTHORITY_HOST`; where the persistent
+//! cache is kept: `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`; whether a browser here
+//! can be used: `DISPLAY`, `WAYLAND_DISPLAY`, `SSH_CONNECTION`, `SSH_TTY`, `BROWSER`). Not
+//! needed to use the credentials: they take the system clock and the process environment.
 //!
 //! ```
 //! # fn run() -> mr_auth_broker::Result<()> {
@@ -21,7 +22,8 @@
 //! ```
 
 use crate::{
-    credential::Surroundings, EnvironmentSource, InteractiveBrowserBrokerCredential,
+    credential::Surroundings, DeviceCodeCredential, DeviceCodeCredentialOptions,
+    DeviceCodePromptCallback, EnvironmentSource, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
 };
 use mr_auth_core::{Clock, SystemClock};
@@ -57,6 +59,27 @@ pub fn credential_with_hooks(
     hooks: TestHooks,
 ) -> Result<Arc<InteractiveBrowserBrokerCredential>> {
     InteractiveBrowserBrokerCredential::with_surroundings(
+        options.unwrap_or_default(),
+        Surroundings {
+            clock: hooks.clock,
+            environment: hooks.environment,
+        },
+    )
+}
+
+/// [`DeviceCodeCredential::new`] with `hooks` in place of the system clock and the process
+/// environment.
+///
+/// # Errors
+///
+/// Those of [`DeviceCodeCredential::new`].
+pub fn device_code_credential_with_hooks(
+    prompt_callback: DeviceCodePromptCallback,
+    options: Option<DeviceCodeCredentialOptions>,
+    hooks: TestHooks,
+) -> Result<Arc<DeviceCodeCredential>> {
+    DeviceCodeCredential::with_surroundings(
+        prompt_callback,
         options.unwrap_or_default(),
         Surroundings {
             clock: hooks.clock,

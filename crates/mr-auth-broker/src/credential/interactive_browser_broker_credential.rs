@@ -1,30 +1,17 @@
 use super::{
     authentication_record::AuthenticationRecord,
     broker_token_request_options::BrokerTokenRequestOptions,
-    credential_config::{CredentialConfig, Surroundings, EXPIRY_BUFFER},
+    credential_config::{CredentialConfig, Surroundings},
+    credential_core::CredentialCore,
     interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
-    interactive_sign_in::sign_in_interactively,
-    session::Session,
-    silent_chain::SilentChain,
     silent_steps::standard_chain,
-    token_request::{CacheKey, TokenRequest},
 };
-use crate::{
-    error::{Error, ErrorKind, Result},
-    oauth::AccessTokenInfo,
-};
+use crate::{error::Result, oauth::AccessTokenInfo};
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     http::Context,
 };
-use mr_auth_core::{TokenCache, TokenCacheOptions};
-use std::{
-    fmt,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-};
+use std::{fmt, sync::Arc};
 
 /// Signs a user in to Entra ID through the platform broker (WAM on Windows, the Microsoft
 /// identity broker on Linux) or, where there is none, the system browser; the Rust
@@ -47,19 +34,12 @@ use std::{
 ///    silently, so one sign-in usually serves them all.
 ///
 /// A proof-of-possession request is never answered with a Bearer token: without a broker that
-/// can make PoP tokens it fails with [`ErrorKind::PopNeedsBroker`].
+/// can make PoP tokens it fails with [`ErrorKind::PopNeedsBroker`](crate::ErrorKind::PopNeedsBroker).
 ///
 /// The token cache holds at most 64 requests' tokens ([`mr_auth_core::DEFAULT_MAX_ENTRIES`]);
 /// expired entries, then the least recently used, make room.
 pub struct InteractiveBrowserBrokerCredential {
-    session: Arc<Session>,
-    silent: Arc<SilentChain>,
-    cache: TokenCache<CacheKey, AccessTokenInfo, Error>,
-    /// At most one interactive sign-in (dialog or browser) per credential.
-    interactive: tokio::sync::Mutex<()>,
-    /// Interactive sign-ins finished so far: a caller that queued behind one can tell that the
-    /// silent steps may work now.
-    sign_ins: AtomicU64,
+    core: CredentialCore,
 }
 
 impl InteractiveBrowserBrokerCredential {
@@ -74,17 +54,8 @@ impl InteractiveBrowserBrokerCredential {
         surroundings: Surroundings,
     ) -> Result<Arc<Self>> {
         let config = CredentialConfig::new(options, surroundings)?;
-        let cache = TokenCache::new(TokenCacheOptions {
-            expiry_buffer: EXPIRY_BUFFER,
-            clock: config.clock.clone(),
-            ..TokenCacheOptions::default()
-        });
         Ok(Arc::new(Self {
-            session: Arc::new(Session::new(config)),
-            silent: Arc::new(standard_chain()),
-            cache,
-            interactive: tokio::sync::Mutex::new(()),
-            sign_ins: AtomicU64::new(0),
+            core: CredentialCore::new(config, standard_chain()),
         }))
     }
 
@@ -95,39 +66,9 @@ impl InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AccessTokenInfo> {
-        self.get_token_info_with_context(scopes, options.unwrap_or_default(), &Context::new())
+        self.core
+            .get_token_info(scopes, options.unwrap_or_default(), &Context::new())
             .await
-    }
-
-    async fn get_token_info_with_context(
-        &self,
-        scopes: &[&str],
-        options: BrokerTokenRequestOptions,
-        context: &Context<'_>,
-    ) -> Result<AccessTokenInfo> {
-        let config = &self.session.config;
-        let request = TokenRequest::resolve(config, scopes, &options)?;
-        let key = request.cache_key(config);
-        let ui_allowed = !config.disable_automatic_authentication;
-
-        let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
-        match self.silently(&key, &request, context).await {
-            Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
-            other => return other,
-        }
-
-        let _one_sign_in_at_a_time = self.interactive.lock().await;
-        if self.sign_ins.load(Ordering::SeqCst) != sign_ins_before {
-            // Another caller signed in while this one waited: its token or account may
-            // answer this request without a second dialog.
-            match self.silently(&key, &request, context).await {
-                Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {}
-                other => return other,
-            }
-        }
-        let sign_in = sign_in_interactively(&self.session, &request, context).await?;
-        self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(&key, sign_in.token)
     }
 
     /// Signs the user in interactively (the broker's dialog, or the browser flow where there
@@ -164,63 +105,29 @@ impl InteractiveBrowserBrokerCredential {
     ///
     /// # Errors
     ///
-    /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::Timeout`],
-    /// [`ErrorKind::AuthenticationFailed`]...); [`ErrorKind::PersistentCache`] when
+    /// Those of the interactive step ([`ErrorKind::UserCancelled`](crate::ErrorKind::UserCancelled), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
+    /// [`ErrorKind::AuthenticationFailed`](crate::ErrorKind::AuthenticationFailed)...); [`ErrorKind::PersistentCache`](crate::ErrorKind::PersistentCache) when
     /// `cache_persistence_options` is set and the cache cannot be opened (checked before any UI
     /// is shown) or the tokens could not be stored (this credential still has them in
-    /// memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
+    /// memory); [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the sign-in did not identify the account.
     pub async fn authenticate(
         &self,
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AuthenticationRecord> {
-        let config = &self.session.config;
-        let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
-        let key = request.cache_key(config);
-        self.session.check_persistence(&request).await?;
-        let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(&self.session, &request, &Context::new()).await?;
-        self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(&key, sign_in.token)?;
-        if let Some(e) = sign_in.persist_error {
-            return Err(e);
-        }
-        sign_in.record.ok_or_else(|| {
-            Error::protocol(
-                "the sign-in succeeded but the authority's answer did not identify the account \
-                 (no usable client_info or id token), so there is no record to return",
-            )
-        })
-    }
-
-    /// The silent steps, through the shared single-flight cache.
-    async fn silently(
-        &self,
-        key: &CacheKey,
-        request: &TokenRequest,
-        context: &Context<'_>,
-    ) -> Result<AccessTokenInfo> {
-        let session = Arc::clone(&self.session);
-        let silent = Arc::clone(&self.silent);
-        let request = request.clone();
-        let context = context.to_owned();
-        self.cache
-            .get_or_fetch(key, move || async move {
-                silent.run(&session, &request, &context).await
-            })
-            .await
+        self.core.authenticate(scopes, options).await
     }
 }
 
 impl fmt::Debug for InteractiveBrowserBrokerCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = &self.session.config;
+        let config = self.core.config();
         f.debug_struct("InteractiveBrowserBrokerCredential")
             .field("client_id", &config.client_id)
             .field("tenant_id", &config.tenant_id)
             .field("authority", &config.authority.to_string())
             .field("broker", &config.broker)
-            .field("cache", &self.cache)
+            .field("cache", &self.core.cache)
             .finish_non_exhaustive()
     }
 }
@@ -235,16 +142,7 @@ impl TokenCredential for InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let options = options.unwrap_or_default();
-        let context = &options.method_options.context;
-        let request_options = context
-            .value::<BrokerTokenRequestOptions>()
-            .cloned()
-            .unwrap_or_default();
-        Ok(self
-            .get_token_info_with_context(scopes, request_options, context)
-            .await?
-            .into())
+        self.core.get_token(scopes, options).await
     }
 }
 
@@ -345,9 +243,9 @@ mod tests {
                 };
                 let token = c.get_token_info(&["s"], Some(options)).await.unwrap();
                 assert_eq!(token.token_type, TokenType::Pop);
-                assert!(c.cache.len() <= DEFAULT_MAX_ENTRIES);
+                assert!(c.core.cache.len() <= DEFAULT_MAX_ENTRIES);
             }
-            assert_eq!(c.cache.len(), DEFAULT_MAX_ENTRIES);
+            assert_eq!(c.core.cache.len(), DEFAULT_MAX_ENTRIES);
         })
         .await
         .expect("finished in time");

@@ -1,6 +1,7 @@
-//! The credential: [`InteractiveBrowserBrokerCredential`] and its options, their validated
-//! configuration, what it remembers between requests, the silent chain, the interactive
-//! sign-in, the persistent cache's wiring, [`AuthenticationRecord`] and the
+//! The credentials: [`InteractiveBrowserBrokerCredential`] and [`DeviceCodeCredential`] and
+//! their options, the checked configuration and way through a request they share
+//! (`credential_core`), what a credential remembers between requests, the silent chain, the
+//! interactive sign-in, the persistent cache's wiring, [`AuthenticationRecord`] and the
 //! proof-of-possession pipeline policy. It builds on `oauth/` and `platform/`.
 
 mod additionally_allowed_tenants;
@@ -8,10 +9,14 @@ mod authentication_record;
 mod broker_token_request_options;
 mod cache_error;
 mod credential_config;
+mod credential_core;
 mod credential_persistence;
+mod device_code_credential;
+mod device_code_credential_options;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_sign_in;
+mod interactive_step;
 mod pop_authorization_policy;
 mod session;
 mod silent_chain;
@@ -21,6 +26,8 @@ mod token_request;
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
 pub use authentication_record::{AuthenticationRecord, AUTHENTICATION_RECORD_VERSION};
 pub use broker_token_request_options::BrokerTokenRequestOptions;
+pub use device_code_credential::DeviceCodeCredential;
+pub use device_code_credential_options::DeviceCodeCredentialOptions;
 pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredential;
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT,

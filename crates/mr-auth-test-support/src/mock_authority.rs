@@ -86,6 +86,8 @@ pub enum DevicePoll {
 struct DeviceFlow {
     device_code: String,
     user_code: String,
+    /// The scopes asked for: granted with the tokens (a poll need not repeat them).
+    scope: String,
     /// `None` while the user has not answered on the verification page.
     approved: Option<bool>,
     redeemed: bool,
@@ -419,6 +421,7 @@ fn token(
             "client_info=1 expected by this mock".into(),
         ));
     }
+    let mut granted = form.get("scope").cloned();
     let nonce = match grant {
         "authorization_code" => {
             let code = form
@@ -464,7 +467,7 @@ fn token(
             None
         }
         DEVICE_CODE_GRANT => {
-            device_poll(s, form)?;
+            granted = device_poll(s, form)?.or(granted);
             None
         }
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
@@ -476,14 +479,12 @@ fn token(
             v1,
             s.clock.now().unix_timestamp(),
             s.expires_in,
-            form.get("scope").map(String::as_str).unwrap_or_default(),
+            granted.as_deref().unwrap_or_default(),
         ),
     };
     let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
-    s.refresh_tokens.insert(
-        refresh.clone(),
-        form.get("scope").cloned().unwrap_or_default(),
-    );
+    s.refresh_tokens
+        .insert(refresh.clone(), granted.clone().unwrap_or_default());
     s.log.issued_secrets.push(access.clone());
     s.log.issued_secrets.push(refresh.clone());
     // A real id token always has exp (mr-auth-core's decoder, which the credential reads the
@@ -510,7 +511,7 @@ fn token(
         "refresh_token": refresh,
         "id_token": id_token,
         "client_info": URL_SAFE_NO_PAD.encode(br#"{"uid":"u","utid":"t"}"#),
-        "scope": form.get("scope"),
+        "scope": granted,
     }))
 }
 
@@ -550,9 +551,13 @@ fn v1_access_token(v1: &V1AccessTokens, now: i64, expires_in: u64, scope: &str) 
     )
 }
 
-/// The issuer of the mock's id tokens, as its OpenID configuration names it.
+/// The issuer of the mock's id tokens, as its OpenID configuration names it: without a
+/// port, as Entra ID's (`https://login.microsoftonline.com/{tenant}/v2.0`), since
+/// azure-identity takes a record's `authority` from it.
 fn issuer(s: &State) -> String {
-    format!("{}/{TENANT}/v2.0", s.public_url)
+    let mut base = url::Url::parse(&s.public_url).expect("the public url is a url");
+    let _ = base.set_port(None);
+    format!("{}{TENANT}/v2.0", base)
 }
 
 /// The OpenID configuration, the `devicecode` endpoint and the verification page; `None` for
@@ -654,6 +659,7 @@ fn start_device_flow(s: &mut State, form: &HashMap<String, String>) -> HttpRespo
     s.device_flows.push(DeviceFlow {
         device_code: device_code.clone(),
         user_code: user_code.clone(),
+        scope: scope.clone(),
         approved: None,
         redeemed: false,
     });
@@ -689,11 +695,12 @@ fn answer(s: &mut State, user_code: &str, approve: bool) -> bool {
     }
 }
 
-/// One device code poll: the scripted answer, else what the user did; `Ok` means tokens.
+/// One device code poll: the scripted answer, else what the user did; `Ok` means tokens, for
+/// the scopes of the flow when the code is known.
 fn device_poll(
     s: &mut State,
     form: &HashMap<String, String>,
-) -> Result<(), (u32, &'static str, String)> {
+) -> Result<Option<String>, (u32, &'static str, String)> {
     let code = form.get("device_code").cloned().unwrap_or_default();
     let known = s.device_flows.iter().position(|f| f.device_code == code);
     let answer = match (s.device_script.pop_front(), known) {
@@ -708,12 +715,10 @@ fn device_poll(
     };
     s.log.device_polls.push((Instant::now(), answer));
     match answer {
-        DevicePoll::Success => {
-            if let Some(i) = known {
-                s.device_flows[i].redeemed = true;
-            }
-            Ok(())
-        }
+        DevicePoll::Success => Ok(known.map(|i| {
+            s.device_flows[i].redeemed = true;
+            s.device_flows[i].scope.clone()
+        })),
         DevicePoll::Pending => Err((
             70016,
             "authorization_pending",

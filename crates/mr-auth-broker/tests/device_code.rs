@@ -6,9 +6,9 @@
 
 use mr_auth_broker::{
     test_util::{credential_with_hooks, device_code_credential_with_hooks, TestHooks},
-    AuthenticationRecord, AuthorizeUrlHandler, BrokerMode, BrokerTokenRequestOptions,
-    DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodePrompt, DeviceCodePromptCallback,
-    Error, ErrorKind, InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters,
+    AuthorizeUrlHandler, BrokerMode, BrokerTokenRequestOptions, DeviceCodeCredential,
+    DeviceCodeCredentialOptions, DeviceCodePrompt, DeviceCodePromptCallback, Error, ErrorKind,
+    InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters,
     TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock as _, EnvironmentMap, ManualClock};
@@ -22,7 +22,6 @@ use mr_auth_test_support::{
     LogCapture,
 };
 use std::{
-    path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -335,82 +334,92 @@ async fn options_are_checked_and_pop_is_refused() {
     assert_eq!(s.authority.log(|l| l.device_code_requests), 0);
 }
 
-fn temp_home() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mr-auth-device-code-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+/// Linux: the plaintext file under `HOME` (Windows keeps a DPAPI file in `LOCALAPPDATA`,
+/// covered by `credential_persistence.rs`).
+#[cfg(target_os = "linux")]
+mod persistent_cache {
+    use super::*;
+    use mr_auth_broker::{AuthenticationRecord, TokenCachePersistenceOptions};
+    use std::path::PathBuf;
 
-/// `HOME` with no Secret Service: the plaintext cache file, as allowed.
-fn plaintext_cache(setup: &mut Setup, home: &std::path::Path) -> TokenCachePersistenceOptions {
-    setup.environment = EnvironmentMap::new()
-        .with("HOME", home.to_str().unwrap())
-        .with(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", home.join("no-bus").display()),
-        );
-    TokenCachePersistenceOptions {
-        allow_unencrypted_storage: true,
-        ..Default::default()
+    fn temp_home() -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mr-auth-device-code-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sign_in_is_stored_as_msal_stores_a_device_code_sign_in_and_read_silently() {
-    let home = temp_home();
-    let mut s = Setup::new().await;
-    let persistence = plaintext_cache(&mut s, &home);
-    s.authority.set_device_code_timing(900, Some(1));
-    s.authority.script_device_polls([DevicePoll::Success]);
-    let c = s.credential(DeviceCodeCredentialOptions {
-        cache_persistence_options: Some(persistence.clone()),
-        ..s.options()
-    });
-    let record = bounded(c.authenticate(&[SCOPE], None)).await.unwrap();
-    assert_eq!(record.username(), "user@contoso.com");
-
-    let file = home.join(".IdentityService").join("msal.cache.nocae");
-    let document: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let accounts = document["Account"].as_object().unwrap();
-    assert_eq!(accounts.len(), 1, "{document}");
-    let account = accounts.values().next().unwrap();
-    assert_eq!(account["account_source"], DEVICE_CODE_GRANT);
-    assert_eq!(document["RefreshToken"].as_object().unwrap().len(), 1);
-
-    // A new process with the record: silent, with no request at all; the browser credential
-    // reads the same entries.
-    let record = AuthenticationRecord::from_json(&record.to_json()).unwrap();
-    let requests = s.authority.log(|l| l.token_requests.len());
-    let silent = s.credential(DeviceCodeCredentialOptions {
-        cache_persistence_options: Some(persistence.clone()),
-        authentication_record: Some(record.clone()),
-        disable_automatic_authentication: true,
-        ..s.options()
-    });
-    bounded(silent.get_token_info(&[SCOPE], None))
-        .await
-        .unwrap();
-    let browser = credential_with_hooks(
-        Some(InteractiveBrowserBrokerCredentialOptions {
-            client_id: CLIENT_ID.parse().unwrap(),
-            tenant_id: TENANT.parse().unwrap(),
-            authority: Some(s.authority.authority_host().parse().unwrap()),
-            broker: BrokerMode::BrowserOnly,
-            cache_persistence_options: Some(persistence),
-            authentication_record: Some(record),
-            disable_automatic_authentication: true,
+    /// `HOME` with no Secret Service: the plaintext cache file, as allowed.
+    fn plaintext_cache(setup: &mut Setup, home: &std::path::Path) -> TokenCachePersistenceOptions {
+        setup.environment = EnvironmentMap::new()
+            .with("HOME", home.to_str().unwrap())
+            .with(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", home.join("no-bus").display()),
+            );
+        TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
             ..Default::default()
-        }),
-        s.hooks(),
-    )
-    .unwrap();
-    bounded(browser.get_token_info(&[SCOPE], None))
-        .await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sign_in_is_stored_as_msal_stores_a_device_code_sign_in_and_read_silently() {
+        let home = temp_home();
+        let mut s = Setup::new().await;
+        let persistence = plaintext_cache(&mut s, &home);
+        s.authority.set_device_code_timing(900, Some(1));
+        s.authority.script_device_polls([DevicePoll::Success]);
+        let c = s.credential(DeviceCodeCredentialOptions {
+            cache_persistence_options: Some(persistence.clone()),
+            ..s.options()
+        });
+        let record = bounded(c.authenticate(&[SCOPE], None)).await.unwrap();
+        assert_eq!(record.username(), "user@contoso.com");
+
+        let file = home.join(".IdentityService").join("msal.cache.nocae");
+        let document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let accounts = document["Account"].as_object().unwrap();
+        assert_eq!(accounts.len(), 1, "{document}");
+        let account = accounts.values().next().unwrap();
+        assert_eq!(account["account_source"], DEVICE_CODE_GRANT);
+        assert_eq!(document["RefreshToken"].as_object().unwrap().len(), 1);
+
+        // A new process with the record: silent, with no request at all; the browser credential
+        // reads the same entries.
+        let record = AuthenticationRecord::from_json(&record.to_json()).unwrap();
+        let requests = s.authority.log(|l| l.token_requests.len());
+        let silent = s.credential(DeviceCodeCredentialOptions {
+            cache_persistence_options: Some(persistence.clone()),
+            authentication_record: Some(record.clone()),
+            disable_automatic_authentication: true,
+            ..s.options()
+        });
+        bounded(silent.get_token_info(&[SCOPE], None))
+            .await
+            .unwrap();
+        let browser = credential_with_hooks(
+            Some(InteractiveBrowserBrokerCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: TENANT.parse().unwrap(),
+                authority: Some(s.authority.authority_host().parse().unwrap()),
+                broker: BrokerMode::BrowserOnly,
+                cache_persistence_options: Some(persistence),
+                authentication_record: Some(record),
+                disable_automatic_authentication: true,
+                ..Default::default()
+            }),
+            s.hooks(),
+        )
         .unwrap();
-    assert_eq!(s.authority.log(|l| l.token_requests.len()), requests);
-    assert_eq!(s.authority.log(|l| l.device_code_requests), 1);
-    std::fs::remove_dir_all(home).unwrap();
+        bounded(browser.get_token_info(&[SCOPE], None))
+            .await
+            .unwrap();
+        assert_eq!(s.authority.log(|l| l.token_requests.len()), requests);
+        assert_eq!(s.authority.log(|l| l.device_code_requests), 1);
+        std::fs::remove_dir_all(home).unwrap();
+    }
 }
 
 /// The browser credential with the device code fallback, in `environment`; its authorize URL
@@ -541,7 +550,7 @@ async fn a_real_browser_enters_the_code_on_the_verification_page() {
     assert!(token.token.secret().starts_with("access-token-"));
     let user_code = s.authority.user_code().unwrap();
     s.authority.log(|l| {
-        assert_eq!(l.entered_user_codes, [user_code.clone()]);
+        assert_eq!(l.entered_user_codes, std::slice::from_ref(&user_code));
         assert_eq!(
             l.device_polls.last().map(|p| p.1),
             Some(DevicePoll::Success)

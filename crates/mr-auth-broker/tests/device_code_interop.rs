@@ -210,8 +210,7 @@ async fn the_rust_credential_signs_in_with_a_device_code_and_azure_identity_is_s
                 codes,
             )
         };
-        m.authority
-            .script_device_polls([mr_auth_test_support::mock_authority::DevicePoll::Success]);
+        m.authority.script_device_polls([DevicePoll::Success]);
         let rust =
             device_code_credential_with_hooks(approve.0, Some(m.options(None)), m.hooks()).unwrap();
         let record = rust.authenticate(&[SCOPE], None).await.unwrap();

@@ -18,6 +18,7 @@
 //! | any of the above, decided at run time | a credential for a service client | [`get_mixed_reality_credential`] |
 //! | synchronous code (CLI, game engine, FFI) | the same, without async | [`BlockingMixedRealityTokenCredential`], [`BlockingMixedRealityStsClient`] (feature `blocking`) |
 //! | an Entra ID user at an interactive app or tool | an Entra ID token through the OS broker (WAM) or the browser (PoP only from a broker that can make it) | [`broker::InteractiveBrowserBrokerCredential`] (feature `broker`) |
+//! | an Entra ID user on a machine without a browser (SSH, container, server) | an Entra ID token through a device code entered on another device | [`broker::DeviceCodeCredential`] (feature `broker`) |
 //! | a local emulator or self-hosted STS | any of the above against it | [`MixedRealityStsClientOptions::custom_endpoint`] (and `extra_root_certificates_pem` for its CA) |
 //!
 //! [`MixedRealityTokenCredential`] is the credential to give a service client: it implements
@@ -32,7 +33,7 @@
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`](mr_auth_core::TokenCache) with its injectable [`Clock`] (for tests: `test_util`, feature `test-util`) |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`mixed_reality_credential_with_aad`]), and with `blocking` the blocking client and credential |
 //! | `mr-auth-msal-cache` | MSAL's token cache shared with MSAL for Python, .NET and Java: the cache document, its stores (Secret Service, DPAPI file, plaintext file) and MSAL's cross-process lock; its main types re-exported in [`broker`] ([`broker::PersistentTokenCache`]) |
-//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows, the Microsoft identity broker on Linux) or the interactive browser flow, and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
+//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows, the Microsoft identity broker on Linux) or the interactive browser flow; [`broker::DeviceCodeCredential`]: the device code sign-in; and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |
 //! | `mr-auth` (this crate) | re-exports of the above; `azure_identity` with `aad` |

@@ -114,8 +114,16 @@ fn the_test_util_module() {
 #[test]
 fn the_broker_module() {
     use mr_auth::broker::{
-        InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+        DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodePrompt,
+        DeviceCodePromptCallback, DeviceCodePromptFn, Headless, InteractiveBrowserBrokerCredential,
+        InteractiveBrowserBrokerCredentialOptions,
     };
     assert!(type_name::<InteractiveBrowserBrokerCredential>().contains("mr_auth_broker"));
     assert!(!type_name::<InteractiveBrowserBrokerCredentialOptions>().is_empty());
+    assert!(type_name::<DeviceCodeCredential>().contains("mr_auth_broker"));
+    assert!(!type_name::<DeviceCodeCredentialOptions>().is_empty());
+    assert!(!type_name::<DeviceCodePrompt>().is_empty());
+    assert!(!type_name::<DeviceCodePromptCallback>().is_empty());
+    assert!(!type_name::<Box<DeviceCodePromptFn>>().is_empty());
+    assert!(!type_name::<Headless>().is_empty());
 }

@@ -51,7 +51,7 @@ pub(crate) struct DeviceCodeFlow {
 
 /// What one poll said.
 enum Poll {
-    Tokens(TokenResponse),
+    Tokens(Box<TokenResponse>),
     Pending,
     SlowDown,
     /// 429, 5xx, the network, or the poll's own timeout: poll again, less often.
@@ -187,7 +187,7 @@ where
         };
         last = Instant::now();
         match answer {
-            Poll::Tokens(response) => return Ok(response),
+            Poll::Tokens(response) => return Ok(*response),
             Poll::Pending => transient_failures = 0,
             Poll::SlowDown => {
                 transient_failures = 0;
@@ -214,7 +214,7 @@ where
 /// What a poll's answer means for the flow.
 fn classify(answer: Result<TokenResponse>) -> Poll {
     match answer {
-        Ok(response) => Poll::Tokens(response),
+        Ok(response) => Poll::Tokens(Box::new(response)),
         Err(e) => match e.oauth_error() {
             Some("authorization_pending") => Poll::Pending,
             Some("slow_down") => Poll::SlowDown,

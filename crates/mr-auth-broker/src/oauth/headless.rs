@@ -69,7 +69,8 @@ mod tests {
     #[test]
     fn reads_the_session_from_the_environment() {
         let unix = cfg!(all(unix, not(target_os = "macos")));
-        let cases: [(&[(&str, &str)], Option<Headless>); 7] = [
+        type Environment<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Environment<'_>, Option<Headless>); 7] = [
             (&[], unix.then_some(Headless::NoDisplay)),
             (&[("DISPLAY", ":0")], None),
             (&[("WAYLAND_DISPLAY", "wayland-0")], None),

@@ -9,7 +9,6 @@ use mr_auth_broker::{
     AuthorizeUrlHandler, BrokerMode, BrokerTokenRequestOptions, DeviceCodeCredential,
     DeviceCodeCredentialOptions, DeviceCodePrompt, DeviceCodePromptCallback, Error, ErrorKind,
     InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters,
-    TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock as _, EnvironmentMap, ManualClock};
 use mr_auth_test_support::{

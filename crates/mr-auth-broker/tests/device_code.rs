@@ -306,13 +306,7 @@ async fn options_are_checked_and_pop_is_refused() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     let c = s.credential(s.options());
-    let pop = BrokerTokenRequestOptions {
-        pop: Some(
-            PopParameters::new(PopMethod::Get, "https://r.example/x".parse().unwrap(), None)
-                .unwrap(),
-        ),
-        ..Default::default()
-    };
+    let pop = pop_request();
     let e = bounded(c.get_token_info(&[SCOPE], Some(pop)))
         .await
         .unwrap_err();
@@ -421,6 +415,15 @@ mod persistent_cache {
     }
 }
 
+/// A proof-of-possession request, which no device code sign-in answers.
+fn pop_request() -> BrokerTokenRequestOptions {
+    let binding = PopParameters::new(PopMethod::Get, "https://r.example/x".parse().unwrap(), None);
+    BrokerTokenRequestOptions {
+        pop: Some(binding.unwrap()),
+        ..Default::default()
+    }
+}
+
 /// The browser credential with the device code fallback, in `environment`; its authorize URL
 /// handler fails, so a sign-in that took the browser path ends with "browser path".
 fn browser_credential(
@@ -507,13 +510,7 @@ async fn a_usable_broker_comes_before_the_device_code_and_pop_is_never_downgrade
         BrokerMode::BrowserOnly,
         true,
     );
-    let pop = BrokerTokenRequestOptions {
-        pop: Some(
-            PopParameters::new(PopMethod::Get, "https://r.example/x".parse().unwrap(), None)
-                .unwrap(),
-        ),
-        ..Default::default()
-    };
+    let pop = pop_request();
     let e = bounded(c.get_token_info(&[SCOPE], Some(pop)))
         .await
         .unwrap_err();

@@ -70,6 +70,16 @@ pub enum ErrorKind {
     /// of a foreign format (left untouched), or the cache's lock not obtained in time.
     #[error("persistent token cache error")]
     PersistentCache,
+    /// The device code expired before the user finished signing in (the authority's
+    /// `expired_token`, or the code's `expires_in` passed while polling). Sign in again: the
+    /// user gets a new code.
+    #[error("device code expired")]
+    DeviceCodeExpired,
+    /// The authority did not recognise the device code the credential polled with (its
+    /// `bad_verification_code`). Sign in again; if it persists, the device code flow is
+    /// misbehaving between this credential and the authority.
+    #[error("bad verification code")]
+    BadVerificationCode,
 }
 
 type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
@@ -93,6 +103,7 @@ struct Inner {
     error_codes: Vec<String>,
     correlation_id: Option<String>,
     redirect_uri: Option<String>,
+    oauth_error: Option<String>,
     source: Option<Source>,
 }
 
@@ -107,6 +118,7 @@ impl Error {
                 error_codes: Vec::new(),
                 correlation_id: None,
                 redirect_uri: None,
+                oauth_error: None,
                 source: None,
             }),
         }
@@ -165,6 +177,13 @@ impl Error {
         self
     }
 
+    /// Sets the authority's OAuth `error` code (`invalid_grant`, `authorization_pending`...).
+    #[must_use]
+    pub(crate) fn with_oauth_error(mut self, error: impl Into<String>) -> Self {
+        self.inner_mut().oauth_error = Some(error.into());
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -195,6 +214,12 @@ impl Error {
     pub fn redirect_uri(&self) -> Option<&str> {
         self.inner.redirect_uri.as_deref()
     }
+
+    /// The authority's OAuth `error` code (`invalid_grant`, `authorization_declined`,
+    /// `expired_token`...), when the error is the authority's answer.
+    pub fn oauth_error(&self) -> Option<&str> {
+        self.inner.oauth_error.as_deref()
+    }
 }
 
 impl fmt::Debug for Error {
@@ -213,6 +238,9 @@ impl fmt::Debug for Error {
         }
         if let Some(uri) = &self.inner.redirect_uri {
             d.field("redirect_uri", uri);
+        }
+        if let Some(error) = &self.inner.oauth_error {
+            d.field("oauth_error", error);
         }
         if let Some(source) = &self.inner.source {
             d.field("source", source);

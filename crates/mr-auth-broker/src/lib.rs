@@ -17,9 +17,9 @@ pub mod test_util;
 
 pub use credential::{
     AdditionallyAllowedTenants, AuthenticationRecord, BrokerTokenRequestOptions,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-    PopAuthorizationPolicy, SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
-    AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
+    DeviceCodeCredential, DeviceCodeCredentialOptions, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, PopAuthorizationPolicy, SharedTokenCacheCredential,
+    SharedTokenCacheCredentialOptions, AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use mr_auth_core::{EnvironmentSource, ProcessEnvironment};
@@ -31,7 +31,8 @@ pub use mr_auth_msal_cache::{
 };
 pub use oauth::{
     AccessTokenInfo, AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, ClientId,
-    RedirectUri, TenantId, TokenType,
+    DeviceCodePrompt, DeviceCodePromptCallback, DeviceCodePromptFn, Headless, RedirectUri,
+    TenantId, TokenType,
 };
 pub use platform::{
     default_platform_broker, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, LinuxBroker,

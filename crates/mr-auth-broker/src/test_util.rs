@@ -1,8 +1,10 @@
 //! What tests of code built on this crate inject into an
-//! [`InteractiveBrowserBrokerCredential`] or a [`SharedTokenCacheCredential`]: the clock its
-//! tokens expire by, and the environment it reads (`AZURE_AUTHORITY_HOST`, and where the
-//! persistent cache is kept: `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`). Not needed
-//! to use the credentials: they take the system clock and the process environment.
+//! [`InteractiveBrowserBrokerCredential`], a [`DeviceCodeCredential`] or a
+//! [`SharedTokenCacheCredential`]: the clock its tokens expire by, and the environment it reads
+//! (`AZURE_AUTHORITY_HOST`; where the persistent cache is kept: `HOME`, `LOCALAPPDATA`,
+//! `DBUS_SESSION_BUS_ADDRESS`; whether a browser here can be used: `DISPLAY`,
+//! `WAYLAND_DISPLAY`, `SSH_CONNECTION`, `SSH_TTY`, `BROWSER`). Not needed to use the
+//! credentials: they take the system clock and the process environment.
 //!
 //! ```
 //! # fn run() -> mr_auth_broker::Result<()> {
@@ -21,7 +23,8 @@
 //! ```
 
 use crate::{
-    credential::Surroundings, EnvironmentSource, InteractiveBrowserBrokerCredential,
+    credential::Surroundings, DeviceCodeCredential, DeviceCodeCredentialOptions,
+    DeviceCodePromptCallback, EnvironmentSource, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
     SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
 };
@@ -80,4 +83,22 @@ impl From<TestHooks> for Surroundings {
             environment: hooks.environment,
         }
     }
+}
+
+/// [`DeviceCodeCredential::new`] with `hooks` in place of the system clock and the process
+/// environment.
+///
+/// # Errors
+///
+/// Those of [`DeviceCodeCredential::new`].
+pub fn device_code_credential_with_hooks(
+    prompt_callback: DeviceCodePromptCallback,
+    options: Option<DeviceCodeCredentialOptions>,
+    hooks: TestHooks,
+) -> Result<Arc<DeviceCodeCredential>> {
+    DeviceCodeCredential::with_surroundings(
+        prompt_callback,
+        options.unwrap_or_default(),
+        hooks.into(),
+    )
 }

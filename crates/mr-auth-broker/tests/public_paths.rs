@@ -7,13 +7,15 @@
 
 #[cfg(feature = "test-util")]
 use mr_auth_broker::test_util::{
-    credential_with_hooks, shared_token_cache_credential_with_hooks, TestHooks,
+    credential_with_hooks, device_code_credential_with_hooks,
+    shared_token_cache_credential_with_hooks, TestHooks,
 };
 use mr_auth_broker::{
     default_platform_broker, AccessTokenInfo, AdditionallyAllowedTenants, AuthenticationRecord,
     AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, BrokerAccount, BrokerMode,
     BrokerRequest, BrokerToken, BrokerTokenRequestOptions, CacheWrite, CachedAccessToken,
-    CachedAccount, ClientId, EnvironmentSource, Error, ErrorKind,
+    CachedAccount, ClientId, DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodePrompt,
+    DeviceCodePromptCallback, DeviceCodePromptFn, EnvironmentSource, Error, ErrorKind, Headless,
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, LinuxBroker,
     LinuxBrokerOptions, MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
     PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
@@ -43,9 +45,15 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
         type_name::<CachedAccessToken>(),
         type_name::<CachedAccount>(),
         type_name::<ClientId>(),
+        type_name::<DeviceCodeCredential>(),
+        type_name::<DeviceCodeCredentialOptions>(),
+        type_name::<DeviceCodePrompt>(),
+        type_name::<DeviceCodePromptCallback>(),
+        type_name::<Box<DeviceCodePromptFn>>(),
         type_name::<dyn EnvironmentSource>(),
         type_name::<Error>(),
         type_name::<ErrorKind>(),
+        type_name::<Headless>(),
         type_name::<InteractiveBrowserBrokerCredential>(),
         type_name::<InteractiveBrowserBrokerCredentialOptions>(),
         type_name::<LinuxBroker>(),
@@ -93,8 +101,11 @@ fn the_test_util_hooks() {
     };
     let credential = credential_with_hooks(None, hooks.clone()).unwrap();
     assert!(format!("{credential:?}").contains("https://login.example.com"));
-    let shared = shared_token_cache_credential_with_hooks(None, hooks).unwrap();
+    let shared = shared_token_cache_credential_with_hooks(None, hooks.clone()).unwrap();
     assert!(format!("{shared:?}").contains("https://login.example.com"));
+    let prompt = DeviceCodePromptCallback::new(|_| Ok(()));
+    let device = device_code_credential_with_hooks(prompt, None, hooks).unwrap();
+    assert!(format!("{device:?}").contains("https://login.example.com"));
     assert!(format!("{:?}", TestHooks::default()).contains("SystemClock"));
 }
 
@@ -131,8 +142,36 @@ fn the_credential_options_by_field() {
             allow_unencrypted_storage: false,
         }),
         authentication_record: None,
+        device_code_fallback: Some(DeviceCodePromptCallback::new(|prompt| {
+            let DeviceCodePrompt {
+                verification_uri,
+                user_code,
+                expires_on,
+                message,
+                ..
+            } = prompt;
+            let _ = (verification_uri, user_code, expires_on, message);
+            Ok(())
+        })),
     };
     assert!(format!("{options:?}").contains("InteractiveBrowserBrokerCredentialOptions"));
+    let device = DeviceCodeCredentialOptions {
+        client_id: ClientId::default(),
+        tenant_id: TenantId::default(),
+        authority: None,
+        disable_automatic_authentication: false,
+        timeout: Some(Duration::from_secs(900)),
+        additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+        client_options: Default::default(),
+        cache_persistence_options: None,
+        authentication_record: None,
+    };
+    let credential =
+        DeviceCodeCredential::new(DeviceCodePromptCallback::new(|_| Ok(())), Some(device));
+    assert!(credential.is_ok());
+    let headless = [Headless::NoDisplay, Headless::SshSession];
+    assert_eq!(Headless::detect(&[("BROWSER", "w3m")]), None);
+    assert_eq!(headless.len(), 2);
     let request = BrokerTokenRequestOptions {
         claims: None,
         enable_cae: false,
@@ -198,10 +237,13 @@ fn the_error_kinds_by_name() {
         ErrorKind::Protocol,
         ErrorKind::Internal,
         ErrorKind::PersistentCache,
+        ErrorKind::DeviceCodeExpired,
+        ErrorKind::BadVerificationCode,
     ];
     for kind in kinds {
         assert_eq!(Error::new(kind, "m").kind(), kind);
     }
+    assert_eq!(Error::new(ErrorKind::Protocol, "m").oauth_error(), None);
 }
 
 /// What a platform broker implementation sees: the trait's methods and the request's fields.

@@ -14,6 +14,8 @@ pub(crate) const EXIT_AUTHENTICATION: u8 = 3;
 pub(crate) const EXIT_TRANSIENT: u8 = 4;
 pub(crate) const EXIT_PROTOCOL: u8 = 5;
 pub(crate) const EXIT_NOT_SIGNED_IN: u8 = 6;
+/// Interrupted by Ctrl-C (SIGINT), as shells report it: 128 + 2.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 impl CliError {
     pub(crate) fn bad_input(message: impl Into<String>) -> Self {
@@ -27,6 +29,14 @@ impl CliError {
     pub(crate) fn not_signed_in(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_NOT_SIGNED_IN,
+            message: message.into(),
+        }
+    }
+
+    /// The user pressed Ctrl-C.
+    pub(crate) fn interrupted(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_INTERRUPTED,
             message: message.into(),
         }
     }
@@ -80,6 +90,8 @@ impl From<mr_auth_broker::Error> for CliError {
             Kind::UserCancelled
             | Kind::AuthenticationFailed
             | Kind::RedirectUriNotRegistered
+            | Kind::DeviceCodeExpired
+            | Kind::BadVerificationCode
             | Kind::Timeout => EXIT_AUTHENTICATION,
             Kind::Throttled | Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
             Kind::Protocol => EXIT_PROTOCOL,
@@ -141,6 +153,9 @@ mod tests {
         assert_eq!(code(Kind::AuthenticationRequired), EXIT_NOT_SIGNED_IN);
         assert_eq!(code(Kind::UserCancelled), EXIT_AUTHENTICATION);
         assert_eq!(code(Kind::AuthenticationFailed), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::DeviceCodeExpired), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::BadVerificationCode), EXIT_AUTHENTICATION);
+        assert_eq!(CliError::interrupted("x").exit_code(), EXIT_INTERRUPTED);
         assert_eq!(code(Kind::Throttled), EXIT_TRANSIENT);
         assert_eq!(code(Kind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(Kind::Protocol), EXIT_PROTOCOL);

@@ -3,13 +3,20 @@ use crate::{
     cache_args::{warn_if_plaintext, CacheArgs},
     cli_error::CliError,
     config_dir::ConfigDir,
+    device_code::{headless, prompt_callback, until_interrupted},
     saved_sign_in::{LoginSettings, SavedSignIn},
     shared_cache::SharedCache,
-    sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
+    sign_in::{
+        authority_host, client_id, credential_options, device_code_options, SignInMode,
+        CLIENT_ID_ENV,
+    },
     terminal_text::printable,
 };
 use clap::Args;
-use mr_auth_broker::{InteractiveBrowserBrokerCredential, TenantId};
+use mr_auth_broker::{
+    AuthenticationRecord, AuthorityHost, DeviceCodeCredential, InteractiveBrowserBrokerCredential,
+    TenantId, TokenCachePersistenceOptions,
+};
 
 /// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
 /// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
@@ -22,11 +29,17 @@ pub(crate) struct LoginArgs {
     /// school account).
     #[arg(long, default_value = "organizations", value_name = "TENANT")]
     tenant: String,
-    /// How to sign in. The browser's tokens go to the persistent cache every later process
+    /// How to sign in [default: browser; device-code where no browser here can reach the
+    /// sign-in's loopback redirect: no display, or an SSH session, without BROWSER]. The
+    /// browser's and the device code's tokens go to the persistent cache every later process
     /// reads; the broker keeps its own (silent in later processes on Linux, not yet with
     /// Windows' WAM).
-    #[arg(long, value_enum, default_value_t = SignInMode::Browser)]
-    aad: SignInMode,
+    #[arg(long, value_enum)]
+    aad: Option<SignInMode>,
+    /// Sign in with a device code (as `az login --use-device-code`): open the address it
+    /// prints on any device and enter the code. The same as `--aad device-code`.
+    #[arg(long, conflicts_with = "aad")]
+    use_device_code: bool,
     /// The scope to consent to while signing in (repeatable).
     #[arg(long, value_name = "SCOPE", default_value = DEFAULT_LOGIN_SCOPE)]
     scope: Vec<String>,
@@ -38,8 +51,8 @@ pub(crate) struct LoginArgs {
     /// sign-ins, else the one the sign-in page is filled in for.
     #[arg(long, value_name = "USER")]
     username: Option<String>,
-    /// Sign in anew (browser or broker) even when the shared token cache already holds a
-    /// sign-in of this client id that `login` could adopt.
+    /// Sign in anew (browser, broker or device code) even when the shared token cache already
+    /// holds a sign-in of this client id that `login` could adopt.
     #[arg(long)]
     prompt: bool,
     #[command(flatten)]
@@ -53,41 +66,40 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
     let authority_host = authority_host(None)?;
-    let client_id = client_id(args.client_id.as_deref())?;
     let tenant =
         TenantId::new(&args.tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
     let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();
     // The broker keeps its own sign-ins: there is nothing of it in the cache to adopt.
-    let adoption = if args.prompt || args.aad == SignInMode::Broker {
+    let adoption = if args.prompt || args.aad == Some(SignInMode::Broker) {
         Adoption::SignIn
     } else {
         let cache = SharedCache {
-            client_id: client_id.clone(),
+            client_id: client_id(args.client_id.as_deref())?,
             authority_host: authority_host.clone(),
             persistence: persistence.clone(),
         };
-        adopt(&cache, args.username.as_deref(), &tenant, &scopes).await?
+        until_interrupted(adopt(&cache, args.username.as_deref(), &tenant, &scopes)).await?
     };
-    let (record, adopted) = match adoption {
-        Adoption::Adopted(record) => (record, true),
+    // The way it signed in: `None` when it adopted a sign-in.
+    let (record, mode) = match adoption {
+        Adoption::Adopted(record) => (record, None),
         Adoption::SignIn => {
-            let mut options = credential_options(
-                args.aad,
-                &args.tenant,
-                client_id,
+            let mode = sign_in_mode(&args);
+            let record = until_interrupted(sign_in(
+                mode,
+                &args,
+                &scopes,
                 authority_host.clone(),
-                None,
-                Some(persistence.clone()),
-            )?;
-            options.login_hint.clone_from(&args.username);
-            let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
-            (credential.authenticate(&scopes, None).await?, false)
+                persistence.clone(),
+            ))
+            .await?;
+            (record, Some(mode))
         }
     };
     let saved = SavedSignIn {
         record,
         settings: LoginSettings {
-            broker: !adopted && args.aad == SignInMode::Broker,
+            broker: mode == Some(SignInMode::Broker),
             tenant: args.tenant,
             authority_host: authority_host.to_string(),
             cache_name: persistence.name.clone(),
@@ -100,7 +112,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
         "Signed in as {} (tenant {}){}",
         display_name(saved.record.username()),
         saved.record.tenant_id().as_str(),
-        if adopted {
+        if mode.is_none() {
             ", adopting the sign-in already in the shared token cache"
         } else {
             ""
@@ -108,6 +120,58 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     );
     tracing::debug!(config_dir = %dir.path().display(), "saved the sign-in");
     Ok(())
+}
+
+/// `--use-device-code`, else `--aad`, else the device code where no browser here can reach
+/// the loopback (said in one line on stderr), else the browser.
+fn sign_in_mode(args: &LoginArgs) -> SignInMode {
+    if args.use_device_code {
+        return SignInMode::DeviceCode;
+    }
+    if let Some(mode) = args.aad {
+        return mode;
+    }
+    match headless() {
+        Some(why) => {
+            eprintln!("mr-auth: signing in with a device code: {why} (pass --aad browser to use a browser anyway)");
+            SignInMode::DeviceCode
+        }
+        None => SignInMode::Browser,
+    }
+}
+
+/// Signs in with the credential of `mode` and returns the account's record.
+async fn sign_in(
+    mode: SignInMode,
+    args: &LoginArgs,
+    scopes: &[&str],
+    authority_host: AuthorityHost,
+    persistence: TokenCachePersistenceOptions,
+) -> Result<AuthenticationRecord, CliError> {
+    let client_id = client_id(args.client_id.as_deref())?;
+    if mode == SignInMode::DeviceCode {
+        let options = device_code_options(
+            &args.tenant,
+            client_id,
+            authority_host,
+            None,
+            Some(persistence),
+        )?;
+        let credential = DeviceCodeCredential::new(prompt_callback(), Some(options))?;
+        return Ok(credential.authenticate(scopes, None).await?);
+    }
+    let mut options = credential_options(
+        mode,
+        &args.tenant,
+        client_id,
+        authority_host,
+        None,
+        Some(persistence),
+    )?;
+    // `--username` fills in the sign-in page (the device code's has no such field).
+    options.login_hint.clone_from(&args.username);
+    let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
+    Ok(credential.authenticate(scopes, None).await?)
 }
 
 /// The user name for people, without control characters (it comes from the authority); a

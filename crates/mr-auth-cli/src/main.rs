@@ -5,7 +5,7 @@
 //! Exit codes: 0 success; 2 bad input (including usage errors); 3 authentication failed or
 //! the request was rejected; 4 transient failure (throttled, service error, network, timeout),
 //! worth retrying later; 5 the service answered something unusable; 6 not signed in (run
-//! `mr-auth login`); 1 anything else.
+//! `mr-auth login`); 130 interrupted by Ctrl-C; 1 anything else.
 #![forbid(unsafe_code)]
 
 mod account_command;
@@ -15,6 +15,7 @@ mod cache_args;
 mod cli_error;
 mod config_dir;
 mod decode_command;
+mod device_code;
 mod emulator_command;
 mod entra_token_command;
 mod logging;
@@ -32,7 +33,7 @@ use std::process::ExitCode;
 const AFTER_HELP: &str =
     "Exit codes: 0 success, 2 bad input, 3 authentication failed or request rejected, \
 4 transient failure (retry later), 5 unusable service response, 6 not signed in (run \
-`mr-auth login`), 1 other.
+`mr-auth login`), 130 interrupted (Ctrl-C), 1 other.
 
 The account `mr-auth login` signs in is kept in the configuration directory: \
 MR_AUTH_CONFIG_DIR, else %APPDATA%\\mr-auth (Windows), \
@@ -57,7 +58,8 @@ enum Command {
     /// Exchange an account key or an Azure AD credential for a Mixed Reality access token.
     Token(token_command::TokenArgs),
     /// Sign in to Entra ID (adopting a sign-in already in the shared token cache, else
-    /// interactively: broker or browser) and keep the sign-in for later commands and processes.
+    /// interactively: browser, broker or device code) and keep the sign-in for later commands
+    /// and processes.
     Login(login_command::LoginArgs),
     /// Print an Entra ID access token for any scope, silently, for the account `login` signed
     /// in (the JSON of `az account get-access-token`).

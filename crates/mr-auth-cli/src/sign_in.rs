@@ -3,7 +3,7 @@
 use crate::{browser, cli_error::CliError};
 use clap::ValueEnum;
 use mr_auth_broker::{
-    AuthenticationRecord, AuthorityHost, BrokerMode, ClientId,
+    AuthenticationRecord, AuthorityHost, BrokerMode, ClientId, DeviceCodeCredentialOptions,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, TenantId,
     TokenCachePersistenceOptions,
 };
@@ -16,6 +16,9 @@ pub(crate) enum SignInMode {
     Broker,
     /// The system browser, even where the OS has a broker.
     Browser,
+    /// A device code: open the address it prints on any device and enter the code (for
+    /// machines without a browser: SSH sessions, containers).
+    DeviceCode,
 }
 
 /// The variable naming the app registration (a public client) to sign in with.
@@ -63,11 +66,32 @@ pub(crate) fn credential_options(
         authority: Some(authority_host),
         broker: match mode {
             SignInMode::Broker => BrokerMode::Platform,
-            SignInMode::Browser => BrokerMode::BrowserOnly,
+            SignInMode::Browser | SignInMode::DeviceCode => BrokerMode::BrowserOnly,
         },
         // The library never prints; the CLI shows the address (headless sessions open it
         // elsewhere) and starts a browser on it.
         authorize_url_handler: browser::authorize_url_handler(),
+        authentication_record: record,
+        cache_persistence_options: persistence,
+        ..Default::default()
+    })
+}
+
+/// The device code credential's options: the tenant, client id, authority host, the account to
+/// be silent for and the persistent cache; it waits as long as the code is valid.
+pub(crate) fn device_code_options(
+    tenant: &str,
+    client_id: ClientId,
+    authority_host: AuthorityHost,
+    record: Option<AuthenticationRecord>,
+    persistence: Option<TokenCachePersistenceOptions>,
+) -> Result<DeviceCodeCredentialOptions, CliError> {
+    let tenant_id =
+        TenantId::new(tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
+    Ok(DeviceCodeCredentialOptions {
+        client_id,
+        tenant_id,
+        authority: Some(authority_host),
         authentication_record: record,
         cache_persistence_options: persistence,
         ..Default::default()

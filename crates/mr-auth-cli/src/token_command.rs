@@ -2,12 +2,13 @@ use crate::{
     cache_args::{warn_if_plaintext, CacheArgs},
     cli_error::CliError,
     config_dir::ConfigDir,
+    device_code::{prompt_callback, until_interrupted},
     saved_sign_in::SavedSignIn,
-    sign_in::{authority_host, credential_options, SignInMode},
+    sign_in::{authority_host, credential_options, device_code_options, SignInMode},
 };
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
-use mr_auth_broker::{ClientId, InteractiveBrowserBrokerCredential};
+use mr_auth_broker::{ClientId, DeviceCodeCredential, InteractiveBrowserBrokerCredential};
 use mr_auth_core::{
     AccountDomain, AccountId, MixedRealityStsClient, MixedRealityStsClientOptions, StsEndpoint,
 };
@@ -55,8 +56,8 @@ pub(crate) struct TokenArgs {
     /// The Azure AD scope to request (default: `https://sts.mixedreality.azure.com//.default`).
     #[arg(long, requires = "aad")]
     aad_scope: Option<String>,
-    /// With --aad broker|browser: keep the Azure AD tokens in memory only, neither using nor
-    /// changing the persistent cache and the account `mr-auth login` saved.
+    /// With --aad broker|browser|device-code: keep the Azure AD tokens in memory only,
+    /// neither using nor changing the persistent cache and the account `mr-auth login` saved.
     #[arg(long, requires = "aad")]
     no_persistent_cache: bool,
     #[command(flatten)]
@@ -79,6 +80,9 @@ enum AadSource {
     /// Sign-in through the system browser, even where the OS has a broker; silent for the
     /// account `mr-auth login` saved, from the persistent cache.
     Browser,
+    /// Sign-in with a device code (the address and code are printed on stderr); silent for
+    /// the account `mr-auth login` saved, from the persistent cache.
+    DeviceCode,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,22 +120,21 @@ fn read_key(args: &TokenArgs) -> Result<AccountKey, CliError> {
     Ok(AccountKey::new(key)?)
 }
 
-/// The interactive credential of `--aad broker|browser`: with the persistent cache (unless
-/// `--no-persistent-cache`) and, when `mr-auth login` saved an account, silent for it with the
-/// client id, tenant and cache it used.
+/// The interactive credential of `--aad broker|browser|device-code`: with the persistent
+/// cache (unless `--no-persistent-cache`) and, when `mr-auth login` saved an account, silent
+/// for it with the client id, tenant and cache it used.
 async fn interactive_credential(
     mode: SignInMode,
     args: &TokenArgs,
 ) -> Result<Arc<dyn TokenCredential>, CliError> {
-    let options = if args.no_persistent_cache {
-        credential_options(
-            mode,
-            "organizations",
+    let (tenant, client_id, host, record, persistence) = if args.no_persistent_cache {
+        (
+            "organizations".to_owned(),
             ClientId::default(),
             authority_host(None)?,
             None,
             None,
-        )?
+        )
     } else {
         let saved = SavedSignIn::load(&ConfigDir::from_env()?)?;
         let persistence = args.cache.persistence(saved.as_ref().map(|s| {
@@ -142,24 +145,27 @@ async fn interactive_credential(
         }));
         warn_if_plaintext(&persistence).await;
         match saved {
-            Some(saved) => credential_options(
-                mode,
-                &saved.settings.tenant,
+            Some(saved) => (
+                saved.settings.tenant,
                 saved.record.client_id().clone(),
                 authority_host(Some(&saved.settings.authority_host))?,
                 Some(saved.record),
                 Some(persistence),
-            )?,
-            None => credential_options(
-                mode,
-                "organizations",
+            ),
+            None => (
+                "organizations".to_owned(),
                 ClientId::default(),
                 authority_host(None)?,
                 None,
                 Some(persistence),
-            )?,
+            ),
         }
     };
+    if mode == SignInMode::DeviceCode {
+        let options = device_code_options(&tenant, client_id, host, record, persistence)?;
+        return Ok(DeviceCodeCredential::new(prompt_callback(), Some(options))?);
+    }
+    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
     Ok(InteractiveBrowserBrokerCredential::new(Some(options))?)
 }
 
@@ -186,9 +192,10 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
             .map_err(|e| {
                 CliError::other(format!("cannot set up the developer-tools credential: {e}"))
             })?,
-        Some(source @ (AadSource::Broker | AadSource::Browser)) => {
+        Some(source @ (AadSource::Broker | AadSource::Browser | AadSource::DeviceCode)) => {
             let mode = match source {
                 AadSource::Browser => SignInMode::Browser,
+                AadSource::DeviceCode => SignInMode::DeviceCode,
                 _ => SignInMode::Broker,
             };
             interactive_credential(mode, &args).await?
@@ -196,7 +203,8 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
         None => AccountKeyCredential::new(account_id, read_key(&args)?),
     };
     let client = MixedRealityStsClient::new(account_id, account_domain, credential, Some(options))?;
-    let token = client.get_token().await?;
+    // Ctrl-C ends an interactive sign-in's wait (or polling) at once.
+    let token = until_interrupted(client.get_token()).await?;
     let secret = token.access_token.token.secret();
     match args.output {
         TokenOutput::Token => println!("{secret}"),

@@ -316,6 +316,16 @@ impl CacheEntry for AccountEntry {
     }
 }
 
+/// The grants whose tokens name the account's source in its entry (`account_source`), as
+/// MSAL Python's `TokenCache` lists them: a sign-in of the user, never a refresh.
+const GRANTS_THAT_ESTABLISH_AN_ACCOUNT: [&str; 5] = [
+    "authorization_code",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "password",
+    "broker",
+    "user_fic",
+];
+
 impl AccountEntry {
     /// The entry MSAL's `TokenCache.add` writes for the account `client_info` named: the
     /// object id and user name from the id token's claims.
@@ -335,7 +345,7 @@ impl AccountEntry {
                 .write
                 .grant_type
                 .clone()
-                .filter(|grant| grant == "authorization_code"),
+                .filter(|grant| GRANTS_THAT_ESTABLISH_AN_ACCOUNT.contains(&grant.as_str())),
             other: Map::new(),
         }
     }

@@ -765,6 +765,33 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_in_names_its_grant_as_the_account_s_source_and_a_refresh_does_not() {
+        let source = |grant: &str| {
+            let mut cache = MsalTokenCache::new();
+            let mut w = write(CLIENT, 1000);
+            w.grant_type = Some(grant.to_owned());
+            cache.add(&w).unwrap();
+            let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+            let account = doc["Account"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()
+                .clone();
+            account.get("account_source").cloned()
+        };
+        // As MSAL Python writes it for `acquire_token_by_device_flow`.
+        let device_code = "urn:ietf:params:oauth:grant-type:device_code";
+        assert_eq!(source(device_code), Some(Value::from(device_code)));
+        assert_eq!(
+            source("authorization_code"),
+            Some(Value::from("authorization_code"))
+        );
+        assert_eq!(source("refresh_token"), None);
+    }
+
+    #[test]
     fn a_rewritten_refresh_token_keeps_what_other_apps_added_to_it() {
         let mut cache = MsalTokenCache::new();
         cache.add(&write(CLIENT, 1000)).unwrap();

@@ -1,5 +1,8 @@
 //! A loopback mock of the Entra ID authorize and token endpoints that checks what a real one
-//! checks: client id, redirect URI, state round trip (through the browser), PKCE S256.
+//! checks: client id, redirect URI, state round trip (through the browser), PKCE S256; and of
+//! its device code grant (RFC 8628): the `devicecode` endpoint, scripted polling answers, and
+//! a verification page where a browser enters the user code and approves. Its OpenID
+//! configuration lets MSAL (Python) use it too, through a TLS front.
 //!
 //! It signs in one user ([`USERNAME`]) through the browser, and redeems the refresh tokens it
 //! issued, and those a test hands it for other accounts ([`MockAuthority::accept_refresh_token`],
@@ -16,10 +19,10 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_core::{Clock, SystemClock};
 use sha2::{Digest, Sha256};
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
 };
-use tokio::task::JoinHandle;
+use tokio::{task::JoinHandle, time::Instant};
 
 /// The only client id the mock authority knows.
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -98,6 +101,46 @@ pub enum AuthorizeMode {
     Stall,
 }
 
+/// The device code grant's `grant_type`.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What the token endpoint answers one device code poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevicePoll {
+    /// `authorization_pending`: the user has not finished yet.
+    Pending,
+    /// `slow_down` (RFC 8628 section 3.5).
+    SlowDown,
+    /// `authorization_declined`: the user said no.
+    Declined,
+    /// `expired_token`.
+    Expired,
+    /// `bad_verification_code`: the device code is not known.
+    BadCode,
+    /// The tokens.
+    Success,
+}
+
+/// A device code sign-in the mock started.
+#[derive(Debug, Clone)]
+struct DeviceFlow {
+    device_code: String,
+    user_code: String,
+    /// The scopes asked for: granted with the tokens (a poll need not repeat them).
+    scope: String,
+    /// `None` while the user has not answered on the verification page.
+    approved: Option<bool>,
+    redeemed: bool,
+}
+
+/// How the `devicecode` endpoint answers.
+#[derive(Debug, Clone)]
+struct DeviceSettings {
+    expires_in: u64,
+    interval: Option<u64>,
+    message: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 struct IssuedCode {
     client_id: String,
@@ -121,6 +164,15 @@ pub struct Log {
     pub issued_secrets: Vec<String>,
     /// The refresh tokens it redeemed, in order.
     pub redeemed_refresh_tokens: Vec<String>,
+    /// Requests to the `devicecode` endpoint.
+    pub device_code_requests: usize,
+    /// The form of the last `devicecode` request.
+    pub last_device_code_form: HashMap<String, String>,
+    /// Each device code poll: when it came (`tokio::time::Instant`, so a test under
+    /// `tokio::time::pause` reads paused time) and what it was answered.
+    pub device_polls: Vec<(Instant, DevicePoll)>,
+    /// The user codes entered on the verification page, in order.
+    pub entered_user_codes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -135,6 +187,11 @@ struct State {
     v1_access_tokens: Option<V1AccessTokens>,
     clock: Arc<dyn Clock>,
     log: Log,
+    /// `http://127.0.0.1:{port}`, or the TLS front clients reach it through.
+    public_url: String,
+    device: DeviceSettings,
+    device_flows: Vec<DeviceFlow>,
+    device_script: VecDeque<DevicePoll>,
 }
 
 /// The mock authority, serving on 127.0.0.1 until dropped.
@@ -165,6 +222,14 @@ impl MockAuthority {
             v1_access_tokens: None,
             clock: Arc::new(SystemClock),
             log: Log::default(),
+            public_url: String::new(),
+            device: DeviceSettings {
+                expires_in: 900,
+                interval: Some(5),
+                message: None,
+            },
+            device_flows: Vec::new(),
+            device_script: VecDeque::new(),
         }));
         let s = Arc::clone(&state);
         let (port, task) = serve(move |req| {
@@ -172,7 +237,48 @@ impl MockAuthority {
             async move { handle(&s, req) }
         })
         .await;
+        state.lock().unwrap().public_url = format!("http://127.0.0.1:{port}");
         Self { port, state, task }
+    }
+
+    /// The address clients reach the authority at, when not its own (a [`crate::TlsFront`]
+    /// in front of it, for clients that insist on https): the endpoints its OpenID
+    /// configuration names, the issuer of its id tokens and its verification page are there.
+    pub fn set_public_url(&self, url: &str) {
+        self.state.lock().unwrap().public_url = url.trim_end_matches('/').to_owned();
+    }
+
+    /// What the `devicecode` endpoint says from now on: `expires_in` (default 900 s) and
+    /// `interval` (default `Some(5)`; `None` leaves it out, for the client's default).
+    pub fn set_device_code_timing(&self, expires_in: u64, interval: Option<u64>) {
+        let mut s = self.state.lock().unwrap();
+        s.device.expires_in = expires_in;
+        s.device.interval = interval;
+    }
+
+    /// The `message` of the `devicecode` answers from now on (`None`: the mock's own sentence
+    /// with the address and the code).
+    pub fn set_device_code_message(&self, message: Option<&str>) {
+        self.state.lock().unwrap().device.message = message.map(str::to_owned);
+    }
+
+    /// The answers to the next device code polls, in order; once they are used up, a poll is
+    /// answered by what the user did on the verification page (pending until they approved
+    /// or declined).
+    pub fn script_device_polls(&self, answers: impl IntoIterator<Item = DevicePoll>) {
+        self.state.lock().unwrap().device_script = answers.into_iter().collect();
+    }
+
+    /// The user code of the last device code sign-in started, if any.
+    pub fn user_code(&self) -> Option<String> {
+        let s = self.state.lock().unwrap();
+        s.device_flows.last().map(|f| f.user_code.clone())
+    }
+
+    /// What a user does on the verification page without a browser: approves (or declines)
+    /// the sign-in of `user_code`; whether that code was waiting.
+    pub fn answer_user_code(&self, user_code: &str, approve: bool) -> bool {
+        answer(&mut self.state.lock().unwrap(), user_code, approve)
     }
 
     /// Its authority host, for the credential's `authority_host` option.
@@ -325,6 +431,9 @@ fn handle(state: &Mutex<State>, req: HttpRequest) -> HttpResponse {
             }
         };
     }
+    if let Some(response) = device_routes(&mut s, &req) {
+        return response;
+    }
     if req.method == "POST" && req.path == token_path {
         let grant = req.form.get("grant_type").cloned().unwrap_or_default();
         let mut keys: Vec<String> = req.form.keys().cloned().collect();
@@ -363,6 +472,7 @@ fn token(
             "client_info=1 expected by this mock".into(),
         ));
     }
+    let mut granted = form.get("scope").cloned();
     let (nonce, account) = match grant {
         "authorization_code" => {
             let code = form
@@ -408,6 +518,10 @@ fn token(
             s.log.redeemed_refresh_tokens.push(rt.clone());
             (None, account)
         }
+        DEVICE_CODE_GRANT => {
+            granted = device_poll(s, form)?.or(granted);
+            (None, MockAccount::default())
+        }
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
     };
     s.counter += 1;
@@ -417,7 +531,7 @@ fn token(
             v1,
             s.clock.now().unix_timestamp(),
             s.expires_in,
-            form.get("scope").map(String::as_str).unwrap_or_default(),
+            granted.as_deref().unwrap_or_default(),
         ),
     };
     let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
@@ -427,6 +541,8 @@ fn token(
     // A real id token always has exp (mr-auth-core's decoder, which the credential reads the
     // nonce with, requires it); a fixed far-future one avoids reading the clock here.
     let claims = serde_json::json!({
+        "aud": CLIENT_ID,
+        "iss": issuer(s),
         "nonce": nonce,
         "sub": "user-1",
         "tid": TENANT,
@@ -444,7 +560,7 @@ fn token(
         "client_info": URL_SAFE_NO_PAD.encode(
             serde_json::json!({"uid": account.uid, "utid": account.utid}).to_string()
         ),
-        "scope": form.get("scope"),
+        "scope": granted,
         "foci": "1",
     }))
 }
@@ -493,4 +609,192 @@ fn v1_access_token(v1: &V1AccessTokens, now: i64, expires_in: u64, scope: &str) 
         URL_SAFE_NO_PAD.encode(claims.to_string()),
         URL_SAFE_NO_PAD.encode(b"unsigned: the mock authority has no key"),
     )
+}
+
+/// The issuer of the mock's id tokens, as its OpenID configuration names it: without a
+/// port, as Entra ID's (`https://login.microsoftonline.com/{tenant}/v2.0`), since
+/// azure-identity takes a record's `authority` from it.
+fn issuer(s: &State) -> String {
+    let mut base = url::Url::parse(&s.public_url).expect("the public url is a url");
+    let _ = base.set_port(None);
+    format!("{}{TENANT}/v2.0", base)
+}
+
+/// The OpenID configuration, the `devicecode` endpoint and the verification page; `None` for
+/// other requests.
+fn device_routes(s: &mut State, req: &HttpRequest) -> Option<HttpResponse> {
+    let tenant = format!("/{TENANT}");
+    let path = req.path.strip_prefix(&tenant).unwrap_or(&req.path);
+    match (req.method.as_str(), path) {
+        ("GET", "/v2.0/.well-known/openid-configuration") => {
+            let base = format!("{}/{TENANT}/oauth2/v2.0", s.public_url);
+            Some(HttpResponse::json(
+                200,
+                serde_json::json!({
+                    "authorization_endpoint": format!("{base}/authorize"),
+                    "token_endpoint": format!("{base}/token"),
+                    "device_authorization_endpoint": format!("{base}/devicecode"),
+                    "issuer": issuer(s),
+                }),
+            ))
+        }
+        ("POST", "/oauth2/v2.0/devicecode") if req.path.starts_with(&tenant) => {
+            Some(start_device_flow(s, &req.form))
+        }
+        ("GET", "/devicelogin") if req.path == "/devicelogin" => {
+            Some(HttpResponse::html(ENTER_CODE_PAGE))
+        }
+        ("POST", "/devicelogin") if req.path == "/devicelogin" => {
+            let code = req.form.get("user_code").cloned().unwrap_or_default();
+            s.log.entered_user_codes.push(code.clone());
+            let approve = req.form.get("decision").map(String::as_str) != Some("decline");
+            Some(if answer(s, code.trim(), approve) {
+                HttpResponse::html("<!DOCTYPE html><html><body><p>You are signed in on the other device. You can close this window.</p></body></html>")
+            } else {
+                HttpResponse::new(
+                    400,
+                    "text/html; charset=utf-8",
+                    "<!DOCTYPE html><html><body><p>That code is not valid.</p></body></html>",
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The verification page: a form for the user code. The test's browser opens it with
+/// `#code=<user code>` (a fragment: never sent to the server), and its script types the code
+/// into the form and submits it, as a user would; without a fragment it waits for a user.
+const ENTER_CODE_PAGE: &str = r#"<!DOCTYPE html><html><body>
+<form method="post" action="/devicelogin"><label>Code <input name="user_code"></label>
+<input type="hidden" name="decision" value="approve"><button>Next</button></form>
+<script>
+const found = /[#&]code=([^&]+)/.exec(location.hash);
+if (found) {
+  document.forms[0].user_code.value = decodeURIComponent(found[1]);
+  document.forms[0].submit();
+}
+</script></body></html>"#;
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode`: checks the client and the scopes, starts a flow.
+fn start_device_flow(s: &mut State, form: &HashMap<String, String>) -> HttpResponse {
+    s.log.device_code_requests += 1;
+    s.log.last_device_code_form = form.clone();
+    let refuse = |code: u32, error: &str, description: &str| {
+        HttpResponse::json(
+            400,
+            serde_json::json!({
+                "error": error,
+                "error_description": format!("AADSTS{code}: {description}"),
+                "error_codes": [code],
+            }),
+        )
+    };
+    if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+        return refuse(700016, "unauthorized_client", "unknown client");
+    }
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    if ["openid", "profile", "offline_access"]
+        .iter()
+        .any(|needed| !scope.split(' ').any(|s| s == *needed))
+    {
+        return refuse(
+            70011,
+            "invalid_scope",
+            "openid profile offline_access expected",
+        );
+    }
+    s.counter += 1;
+    let device_code = format!("device-code-{}-{}", s.counter, uuid::Uuid::new_v4());
+    let user_code: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .chain("QWERTYUIO".chars())
+        .take(9)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    s.log.issued_secrets.push(device_code.clone());
+    s.device_flows.push(DeviceFlow {
+        device_code: device_code.clone(),
+        user_code: user_code.clone(),
+        scope: scope.clone(),
+        approved: None,
+        redeemed: false,
+    });
+    let uri = format!("{}/devicelogin", s.public_url);
+    let message = s.device.message.clone().unwrap_or_else(|| {
+        format!("To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate.")
+    });
+    let mut body = serde_json::json!({
+        "device_code": device_code,
+        "user_code": user_code,
+        "verification_uri": uri,
+        "expires_in": s.device.expires_in,
+        "message": message,
+    });
+    if let Some(interval) = s.device.interval {
+        body["interval"] = interval.into();
+    }
+    HttpResponse::json(200, body)
+}
+
+/// The verification page's answer for `user_code`; whether that code was waiting for one.
+fn answer(s: &mut State, user_code: &str, approve: bool) -> bool {
+    match s
+        .device_flows
+        .iter_mut()
+        .find(|f| f.user_code == user_code && f.approved.is_none())
+    {
+        Some(flow) => {
+            flow.approved = Some(approve);
+            true
+        }
+        None => false,
+    }
+}
+
+/// One device code poll: the scripted answer, else what the user did; `Ok` means tokens, for
+/// the scopes of the flow when the code is known.
+fn device_poll(
+    s: &mut State,
+    form: &HashMap<String, String>,
+) -> Result<Option<String>, (u32, &'static str, String)> {
+    let code = form.get("device_code").cloned().unwrap_or_default();
+    let known = s.device_flows.iter().position(|f| f.device_code == code);
+    let answer = match (s.device_script.pop_front(), known) {
+        (Some(scripted), _) => scripted,
+        (None, None) => DevicePoll::BadCode,
+        (None, Some(i)) => match (&s.device_flows[i].approved, s.device_flows[i].redeemed) {
+            (_, true) => DevicePoll::BadCode,
+            (None, _) => DevicePoll::Pending,
+            (Some(true), _) => DevicePoll::Success,
+            (Some(false), _) => DevicePoll::Declined,
+        },
+    };
+    s.log.device_polls.push((Instant::now(), answer));
+    match answer {
+        DevicePoll::Success => Ok(known.map(|i| {
+            s.device_flows[i].redeemed = true;
+            s.device_flows[i].scope.clone()
+        })),
+        DevicePoll::Pending => Err((
+            70016,
+            "authorization_pending",
+            "OAuth 2.0 device flow error. Authorization is pending. Continue polling.".into(),
+        )),
+        DevicePoll::SlowDown => Err((70016, "slow_down", "Polling too fast; slow down.".into())),
+        DevicePoll::Declined => Err((
+            70000,
+            "authorization_declined",
+            "The user declined the sign-in.".into(),
+        )),
+        DevicePoll::Expired => Err((70020, "expired_token", "The device code expired.".into())),
+        DevicePoll::BadCode => Err((
+            70019,
+            "bad_verification_code",
+            "The device code was not recognised.".into(),
+        )),
+    }
 }

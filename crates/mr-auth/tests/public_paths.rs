@@ -114,11 +114,19 @@ fn the_test_util_module() {
 #[test]
 fn the_broker_module() {
     use mr_auth::broker::{
-        InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-        SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
+        DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodePrompt,
+        DeviceCodePromptCallback, DeviceCodePromptFn, Headless, InteractiveBrowserBrokerCredential,
+        InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredential,
+        SharedTokenCacheCredentialOptions,
     };
     assert!(type_name::<InteractiveBrowserBrokerCredential>().contains("mr_auth_broker"));
     assert!(!type_name::<InteractiveBrowserBrokerCredentialOptions>().is_empty());
+    assert!(type_name::<DeviceCodeCredential>().contains("mr_auth_broker"));
+    assert!(!type_name::<DeviceCodeCredentialOptions>().is_empty());
+    assert!(!type_name::<DeviceCodePrompt>().is_empty());
+    assert!(!type_name::<DeviceCodePromptCallback>().is_empty());
+    assert!(!type_name::<Box<DeviceCodePromptFn>>().is_empty());
+    assert!(!type_name::<Headless>().is_empty());
     assert!(type_name::<SharedTokenCacheCredential>().contains("mr_auth_broker"));
     assert!(!type_name::<SharedTokenCacheCredentialOptions>().is_empty());
 }

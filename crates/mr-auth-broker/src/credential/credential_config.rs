@@ -2,6 +2,7 @@ use super::{
     additionally_allowed_tenants::AdditionallyAllowedTenants,
     authentication_record::AuthenticationRecord,
     interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
+    interactive_step::{device_code_flow, InteractiveStep},
 };
 use crate::{
     error::{Error, Result},
@@ -9,7 +10,7 @@ use crate::{
     platform::{ParentWindowHandle, PlatformBroker},
     EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
-use azure_core::http::Pipeline;
+use azure_core::http::{ClientOptions, Pipeline, RetryOptions};
 use mr_auth_core::{Clock, SystemClock};
 use mr_auth_msal_cache::same_environment;
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
@@ -60,7 +61,12 @@ pub(crate) struct CredentialConfig {
     pub(crate) timeout: Duration,
     pub(crate) broker: Option<Arc<dyn PlatformBroker>>,
     pub(crate) flow: InteractiveBrowserFlow,
+    /// What signs the user in when the silent steps cannot.
+    pub(crate) interactive: InteractiveStep,
     pub(crate) token_endpoint: TokenEndpoint,
+    /// The pipeline of the device code flow: the token endpoint's, without retries (a poll is
+    /// sent once; the flow polls again after its interval).
+    pub(crate) polling_pipeline: Pipeline,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Arc<dyn EnvironmentSource>,
     /// The authority host's host name, lower-cased: the `environment` of cache entries and
@@ -100,17 +106,12 @@ impl CredentialConfig {
         if let Some(record) = &options.authentication_record {
             check_record(record, &options.client_id, &authority_name)?;
         }
-        let token_endpoint = TokenEndpoint::new(
-            Pipeline::new(
-                option_env!("CARGO_PKG_NAME"),
-                option_env!("CARGO_PKG_VERSION"),
-                options.client_options,
-                Vec::new(),
-                Vec::new(),
-                None,
-            ),
-            surroundings.clock.clone(),
-        );
+        let polling_pipeline = pipeline(ClientOptions {
+            retry: RetryOptions::none(),
+            ..options.client_options.clone()
+        });
+        let token_endpoint =
+            TokenEndpoint::new(pipeline(options.client_options), surroundings.clock.clone());
         let flow = InteractiveBrowserFlow {
             authority_host: authority.clone(),
             client_id: options.client_id.clone(),
@@ -121,7 +122,22 @@ impl CredentialConfig {
             authorize_url_handler: options.authorize_url_handler,
             token_endpoint: token_endpoint.clone(),
         };
+        let fallback = options.device_code_fallback.map(|prompt| {
+            let flow = device_code_flow(
+                &authority,
+                &options.client_id,
+                Some(options.timeout),
+                prompt,
+                &polling_pipeline,
+                &surroundings.clock,
+            );
+            Box::new(flow)
+        });
         Ok(Self {
+            interactive: InteractiveStep::BrokerOrBrowser {
+                device_code_fallback: fallback,
+            },
+            polling_pipeline,
             client_id: options.client_id,
             tenant_id: options.tenant_id,
             authority,
@@ -144,6 +160,18 @@ impl CredentialConfig {
             authentication_record: options.authentication_record,
         })
     }
+}
+
+/// The pipeline every request of the credential goes through.
+fn pipeline(options: ClientOptions) -> Pipeline {
+    Pipeline::new(
+        option_env!("CARGO_PKG_NAME"),
+        option_env!("CARGO_PKG_VERSION"),
+        options,
+        Vec::new(),
+        Vec::new(),
+        None,
+    )
 }
 
 fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -> Result<()> {

@@ -43,7 +43,7 @@ pub(crate) struct WriteKeys<'a> {
     /// The tenant as requested, as MSAL keys its entries (and looks them up).
     pub(crate) realm: &'a str,
     pub(crate) requested_scopes: &'a [String],
-    /// `authorization_code` or `refresh_token`.
+    /// `authorization_code`, the device code grant or `refresh_token`.
     pub(crate) grant_type: &'a str,
     pub(crate) now: OffsetDateTime,
 }

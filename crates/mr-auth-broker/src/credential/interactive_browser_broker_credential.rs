@@ -2,26 +2,16 @@ use super::{
     authentication_record::AuthenticationRecord,
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, Surroundings},
+    credential_core::CredentialCore,
     interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
-    interactive_sign_in::sign_in_interactively,
     silent_steps::standard_chain,
-    silent_tokens::SilentTokens,
 };
-use crate::{
-    error::{Error, ErrorKind, Result},
-    oauth::AccessTokenInfo,
-};
+use crate::{error::Result, oauth::AccessTokenInfo};
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     http::Context,
 };
-use std::{
-    fmt,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-};
+use std::{fmt, sync::Arc};
 
 /// Signs a user in to Entra ID through the platform broker (WAM on Windows, the Microsoft
 /// identity broker on Linux) or, where there is none, the system browser; the Rust
@@ -44,18 +34,12 @@ use std::{
 ///    silently, so one sign-in usually serves them all.
 ///
 /// A proof-of-possession request is never answered with a Bearer token: without a broker that
-/// can make PoP tokens it fails with [`ErrorKind::PopNeedsBroker`].
+/// can make PoP tokens it fails with [`ErrorKind::PopNeedsBroker`](crate::ErrorKind::PopNeedsBroker).
 ///
 /// The token cache holds at most 64 requests' tokens ([`mr_auth_core::DEFAULT_MAX_ENTRIES`]);
 /// expired entries, then the least recently used, make room.
 pub struct InteractiveBrowserBrokerCredential {
-    /// The session, the silent chain and the in-memory cache it runs in.
-    tokens: SilentTokens,
-    /// At most one interactive sign-in (dialog or browser) per credential.
-    interactive: tokio::sync::Mutex<()>,
-    /// Interactive sign-ins finished so far: a caller that queued behind one can tell that the
-    /// silent steps may work now.
-    sign_ins: AtomicU64,
+    core: CredentialCore,
 }
 
 impl InteractiveBrowserBrokerCredential {
@@ -71,9 +55,7 @@ impl InteractiveBrowserBrokerCredential {
     ) -> Result<Arc<Self>> {
         let config = CredentialConfig::new(options, surroundings)?;
         Ok(Arc::new(Self {
-            tokens: SilentTokens::new(config, standard_chain()),
-            interactive: tokio::sync::Mutex::new(()),
-            sign_ins: AtomicU64::new(0),
+            core: CredentialCore::new(config, standard_chain()),
         }))
     }
 
@@ -84,37 +66,9 @@ impl InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AccessTokenInfo> {
-        self.get_token_info_with_context(scopes, options.unwrap_or_default(), &Context::new())
+        self.core
+            .get_token_info(scopes, options.unwrap_or_default(), &Context::new())
             .await
-    }
-
-    async fn get_token_info_with_context(
-        &self,
-        scopes: &[&str],
-        options: BrokerTokenRequestOptions,
-        context: &Context<'_>,
-    ) -> Result<AccessTokenInfo> {
-        let (request, key) = self.tokens.resolve(scopes, &options)?;
-        let ui_allowed = !self.tokens.config().disable_automatic_authentication;
-
-        let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
-        match self.tokens.get(&key, &request, context).await {
-            Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
-            other => return other,
-        }
-
-        let _one_sign_in_at_a_time = self.interactive.lock().await;
-        if self.sign_ins.load(Ordering::SeqCst) != sign_ins_before {
-            // Another caller signed in while this one waited: its token or account may
-            // answer this request without a second dialog.
-            match self.tokens.get(&key, &request, context).await {
-                Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {}
-                other => return other,
-            }
-        }
-        let sign_in = sign_in_interactively(&self.tokens.session, &request, context).await?;
-        self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.tokens.insert(&key, sign_in.token)
     }
 
     /// Signs the user in interactively (the broker's dialog, or the browser flow where there
@@ -151,44 +105,29 @@ impl InteractiveBrowserBrokerCredential {
     ///
     /// # Errors
     ///
-    /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::Timeout`],
-    /// [`ErrorKind::AuthenticationFailed`]...); [`ErrorKind::PersistentCache`] when
+    /// Those of the interactive step ([`ErrorKind::UserCancelled`](crate::ErrorKind::UserCancelled), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
+    /// [`ErrorKind::AuthenticationFailed`](crate::ErrorKind::AuthenticationFailed)...); [`ErrorKind::PersistentCache`](crate::ErrorKind::PersistentCache) when
     /// `cache_persistence_options` is set and the cache cannot be opened (checked before any UI
     /// is shown) or the tokens could not be stored (this credential still has them in
-    /// memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
+    /// memory); [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the sign-in did not identify the account.
     pub async fn authenticate(
         &self,
         scopes: &[&str],
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AuthenticationRecord> {
-        let (request, key) = self.tokens.resolve(scopes, &options.unwrap_or_default())?;
-        let session = &self.tokens.session;
-        session.check_persistence(&request).await?;
-        let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(session, &request, &Context::new()).await?;
-        self.sign_ins.fetch_add(1, Ordering::SeqCst);
-        self.tokens.insert(&key, sign_in.token)?;
-        if let Some(e) = sign_in.persist_error {
-            return Err(e);
-        }
-        sign_in.record.ok_or_else(|| {
-            Error::protocol(
-                "the sign-in succeeded but the authority's answer did not identify the account \
-                 (no usable client_info or id token), so there is no record to return",
-            )
-        })
+        self.core.authenticate(scopes, options).await
     }
 }
 
 impl fmt::Debug for InteractiveBrowserBrokerCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = self.tokens.config();
+        let config = self.core.config();
         f.debug_struct("InteractiveBrowserBrokerCredential")
             .field("client_id", &config.client_id)
             .field("tenant_id", &config.tenant_id)
             .field("authority", &config.authority.to_string())
             .field("broker", &config.broker)
-            .field("tokens", &self.tokens)
+            .field("tokens", &self.core.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -203,11 +142,7 @@ impl TokenCredential for InteractiveBrowserBrokerCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
-        Ok(self
-            .get_token_info_with_context(scopes, request, &context)
-            .await?
-            .into())
+        self.core.get_token(scopes, options).await
     }
 }
 
@@ -308,9 +243,9 @@ mod tests {
                 };
                 let token = c.get_token_info(&["s"], Some(options)).await.unwrap();
                 assert_eq!(token.token_type, TokenType::Pop);
-                assert!(c.tokens.len() <= DEFAULT_MAX_ENTRIES);
+                assert!(c.core.tokens.len() <= DEFAULT_MAX_ENTRIES);
             }
-            assert_eq!(c.tokens.len(), DEFAULT_MAX_ENTRIES);
+            assert_eq!(c.core.tokens.len(), DEFAULT_MAX_ENTRIES);
         })
         .await
         .expect("finished in time");

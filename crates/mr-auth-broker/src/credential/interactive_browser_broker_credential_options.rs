@@ -3,7 +3,10 @@ use super::{
     authentication_record::AuthenticationRecord,
 };
 use crate::{
-    oauth::{AuthorityHost, AuthorizeUrlHandler, ClientId, RedirectUri, TenantId},
+    oauth::{
+        AuthorityHost, AuthorizeUrlHandler, ClientId, DeviceCodePromptCallback, RedirectUri,
+        TenantId,
+    },
     platform::{BrokerMode, ParentWindowHandle},
     TokenCachePersistenceOptions,
 };
@@ -93,6 +96,17 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     /// its authority the `authority` host's name
     /// ([`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) otherwise).
     pub authentication_record: Option<AuthenticationRecord>,
+    /// Sign in with a device code where neither a platform broker nor a browser on this
+    /// machine can be used, showing the code through this callback. `None` (the default):
+    /// never; the browser flow runs wherever there is no broker.
+    ///
+    /// "No browser here" is [`Headless::detect`](crate::Headless::detect) of the credential's
+    /// environment: a Linux session without a display (`DISPLAY` and `WAYLAND_DISPLAY`
+    /// unset), or an SSH session (`SSH_CONNECTION`, `SSH_TTY`), in either case without
+    /// `BROWSER`. The device code sign-in is bounded by [`timeout`](Self::timeout) too, and
+    /// its tokens go where the browser flow's go (memory, and the persistent cache). Not a
+    /// Python option: there an application picks `DeviceCodeCredential` itself.
+    pub device_code_fallback: Option<DeviceCodePromptCallback>,
 }
 
 impl Default for InteractiveBrowserBrokerCredentialOptions {
@@ -115,6 +129,7 @@ impl Default for InteractiveBrowserBrokerCredentialOptions {
             client_options: ClientOptions::default(),
             cache_persistence_options: None,
             authentication_record: None,
+            device_code_fallback: None,
         }
     }
 }
@@ -150,6 +165,7 @@ impl fmt::Debug for InteractiveBrowserBrokerCredentialOptions {
             .field("broker", &self.broker)
             .field("cache_persistence_options", &self.cache_persistence_options)
             .field("authentication_record", &self.authentication_record)
+            .field("device_code_fallback", &self.device_code_fallback)
             .finish_non_exhaustive()
     }
 }

@@ -1,12 +1,16 @@
 //! The interactive step: the broker's dialog, or (no broker, or it is unavailable) the
-//! browser flow. It runs in the caller's own task, so dropping the caller's future cancels it.
+//! browser flow, or the device code flow (the device code credential's, or the browser
+//! credential's opt-in fallback where no browser here can reach the loopback). It runs in the
+//! caller's own task, so dropping the caller's future cancels it.
 
 use super::{
+    interactive_step::InteractiveStep,
     session::{check_pop_support, Session, SignIn},
     token_request::TokenRequest,
 };
 use crate::{
     error::{Error, ErrorKind, Result},
+    oauth::{DeviceCodeFlow, Headless, DEVICE_CODE_GRANT_TYPE},
     platform::PlatformBroker,
 };
 use azure_core::http::Context;
@@ -17,6 +21,15 @@ pub(crate) async fn sign_in_interactively(
     request: &TokenRequest,
     context: &Context<'_>,
 ) -> Result<SignIn> {
+    let config = &session.config;
+    let device_code_fallback = match &config.interactive {
+        InteractiveStep::DeviceCode(flow) => {
+            return device_code_sign_in(session, flow, request, context).await
+        }
+        InteractiveStep::BrokerOrBrowser {
+            device_code_fallback,
+        } => device_code_fallback,
+    };
     if let Some(broker) = session.usable_broker() {
         match broker_dialog(session, &*broker, request).await {
             Err(e) if e.kind() == ErrorKind::BrokerUnavailable => session.mark_unavailable(e),
@@ -26,7 +39,12 @@ pub(crate) async fn sign_in_interactively(
     if request.pop.is_some() {
         return Err(session.pop_needs_broker());
     }
-    let config = &session.config;
+    if let Some(flow) = device_code_fallback {
+        if let Some(headless) = Headless::detect(&*config.environment) {
+            tracing::info!(reason = %headless, "no browser here can reach the loopback redirect; signing in with a device code");
+            return device_code_sign_in(session, flow, request, context).await;
+        }
+    }
     let response = config
         .flow
         .sign_in(
@@ -37,7 +55,30 @@ pub(crate) async fn sign_in_interactively(
         )
         .await?;
     Ok(session
-        .accept_browser_response(response, request, "authorization_code")
+        .accept_token_response(response, request, "authorization_code")
+        .await)
+}
+
+/// The device code flow; its tokens go where the browser flow's go.
+async fn device_code_sign_in(
+    session: &Session,
+    flow: &DeviceCodeFlow,
+    request: &TokenRequest,
+    context: &Context<'_>,
+) -> Result<SignIn> {
+    if request.pop.is_some() {
+        return Err(session.pop_needs_broker());
+    }
+    let response = flow
+        .sign_in(
+            &request.tenant,
+            &request.scopes,
+            request.claims.as_deref(),
+            context,
+        )
+        .await?;
+    Ok(session
+        .accept_token_response(response, request, DEVICE_CODE_GRANT_TYPE)
         .await)
 }
 

@@ -1,19 +1,24 @@
-//! The credentials: [`InteractiveBrowserBrokerCredential`] and [`SharedTokenCacheCredential`]
-//! and their options, their validated configuration, what a credential remembers between
-//! requests, the silent chain and the in-memory cache both run it in, the interactive sign-in,
-//! the persistent cache's wiring and the shared cache's account choice,
-//! [`AuthenticationRecord`] and the proof-of-possession pipeline policy. It builds on `oauth/`
-//! and `platform/`.
+//! The credentials: [`InteractiveBrowserBrokerCredential`], [`DeviceCodeCredential`] and
+//! [`SharedTokenCacheCredential`] and their options, the checked configuration and the way
+//! through a request they share (`silent_tokens`: the silent chain in the in-memory cache;
+//! `credential_core`: that, then the interactive step), what a credential remembers between
+//! requests, the silent chain, the interactive sign-in, the persistent cache's wiring and the
+//! shared cache's account choice, [`AuthenticationRecord`] and the proof-of-possession
+//! pipeline policy. It builds on `oauth/` and `platform/`.
 
 mod additionally_allowed_tenants;
 mod authentication_record;
 mod broker_token_request_options;
 mod cache_error;
 mod credential_config;
+mod credential_core;
 mod credential_persistence;
+mod device_code_credential;
+mod device_code_credential_options;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_sign_in;
+mod interactive_step;
 mod pop_authorization_policy;
 mod session;
 mod shared_cache_account;
@@ -27,6 +32,8 @@ mod token_request;
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
 pub use authentication_record::{AuthenticationRecord, AUTHENTICATION_RECORD_VERSION};
 pub use broker_token_request_options::BrokerTokenRequestOptions;
+pub use device_code_credential::DeviceCodeCredential;
+pub use device_code_credential_options::DeviceCodeCredentialOptions;
 pub use interactive_browser_broker_credential::InteractiveBrowserBrokerCredential;
 pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT,

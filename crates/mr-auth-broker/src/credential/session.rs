@@ -85,7 +85,7 @@ impl Session {
     pub(crate) fn why_no_broker(&self) -> String {
         match &*lock(&self.broker_unavailable) {
             Some(e) => format!("the platform broker is unavailable: {}", e.message()),
-            None => "this credential has no authentication broker (none on this platform, or BrokerMode::BrowserOnly)".to_owned(),
+            None => "this credential has no authentication broker (none on this platform, BrokerMode::BrowserOnly, or a device code credential)".to_owned(),
         }
     }
 
@@ -203,10 +203,11 @@ impl Session {
         )
     }
 
-    /// Takes in a token response of the browser flow: remembers its account and refresh
-    /// token, and stores it in the persistent cache when one is configured (a failure there
-    /// is a warning: the tokens stay in memory).
-    pub(crate) async fn accept_browser_response(
+    /// Takes in a token response of the browser or device code flow (or a refresh):
+    /// remembers its account and refresh token, and stores it in the persistent cache when one
+    /// is configured (a failure there is a warning: the tokens stay in memory). `grant_type`
+    /// is the grant that got it, as MSAL records it.
+    pub(crate) async fn accept_token_response(
         &self,
         response: TokenResponse,
         request: &TokenRequest,

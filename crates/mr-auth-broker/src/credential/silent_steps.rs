@@ -30,6 +30,12 @@ pub(crate) fn standard_chain() -> SilentChain {
     ])
 }
 
+/// The device code credential's sources after its in-memory cache: it has no broker, so the
+/// persistent cache's access token and the refresh tokens.
+pub(crate) fn device_code_chain() -> SilentChain {
+    SilentChain::new(vec![Box::new(PersistentCache), Box::new(RefreshTokens)])
+}
+
 /// The broker's silent calls: for the account signed in before (this process's last broker
 /// sign-in, or an authentication record's account where the broker finds accounts by id), and
 /// for the operating system's default account when `use_default_broker_account` asks for it.
@@ -184,7 +190,7 @@ pub(crate) async fn refresh(
         match redeem(session, request, &refresh_token, context).await {
             Ok(response) => {
                 let sign_in = session
-                    .accept_browser_response(response, request, "refresh_token")
+                    .accept_token_response(response, request, "refresh_token")
                     .await;
                 return Ok(Refreshed::SignedIn(sign_in));
             }
@@ -293,6 +299,14 @@ fn is_silent_miss(e: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_device_code_order() {
+        assert_eq!(
+            device_code_chain().sources(),
+            ["persistent cache", "refresh token"]
+        );
+    }
 
     #[test]
     fn the_standard_order() {

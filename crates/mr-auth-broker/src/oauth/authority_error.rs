@@ -48,6 +48,8 @@ pub(crate) fn authority_error(
             ErrorKind::UserCancelled,
             format!("the sign-in was cancelled ({detail})"),
         )
+    } else if let Some(kind_and_message) = device_code_error(error, &detail) {
+        kind_and_message
     } else if matches!(
         error,
         "interaction_required" | "login_required" | "consent_required"
@@ -73,7 +75,39 @@ pub(crate) fn authority_error(
     if kind == ErrorKind::RedirectUriNotRegistered {
         e = e.with_redirect_uri(redirect_uri);
     }
+    // The code is kept for whoever must tell OAuth errors apart (the device code flow's
+    // polling); one that is not an OAuth error code (RFC 6749 5.2: printable ASCII) is not.
+    if !error.is_empty()
+        && error.len() <= MAX_OAUTH_ERROR_LEN
+        && error.bytes().all(|b| b.is_ascii_graphic())
+    {
+        e = e.with_oauth_error(error);
+    }
     e
+}
+
+/// The longest OAuth `error` code kept on an error; real ones are a few words.
+const MAX_OAUTH_ERROR_LEN: usize = 64;
+
+/// The device code grant's final answers (RFC 8628 section 3.5, and Entra ID's
+/// `bad_verification_code`); `authorization_pending` and `slow_down` are not final and are
+/// the polling's business.
+fn device_code_error(error: &str, detail: &str) -> Option<(ErrorKind, String)> {
+    match error {
+        "authorization_declined" => Some((
+            ErrorKind::UserCancelled,
+            format!("the user declined the sign-in on the device code page ({detail})"),
+        )),
+        "expired_token" => Some((
+            ErrorKind::DeviceCodeExpired,
+            format!("the device code expired before the sign-in was finished; sign in again and enter the new code sooner ({detail})"),
+        )),
+        "bad_verification_code" => Some((
+            ErrorKind::BadVerificationCode,
+            format!("the authority does not recognise the device code; sign in again ({detail})"),
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +150,27 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::AuthenticationFailed);
         assert_eq!(e.correlation_id(), Some("c1"));
         assert_eq!(e.redirect_uri(), None);
+    }
+
+    #[test]
+    fn device_code_answers_have_their_kinds_and_the_code_is_kept() {
+        for (error, kind) in [
+            ("authorization_declined", ErrorKind::UserCancelled),
+            ("expired_token", ErrorKind::DeviceCodeExpired),
+            ("bad_verification_code", ErrorKind::BadVerificationCode),
+            ("authorization_pending", ErrorKind::AuthenticationFailed),
+        ] {
+            let e = authority_error(error, "AADSTS70016: x", None, vec![], None, "");
+            assert_eq!(e.kind(), kind, "{error}");
+            assert_eq!(e.oauth_error(), Some(error));
+        }
+        let long = "x".repeat(65);
+        for odd in ["", "a\u{1b}[2J", long.as_str()] {
+            assert_eq!(
+                authority_error(odd, "", None, vec![], None, "").oauth_error(),
+                None
+            );
+        }
     }
 
     #[test]

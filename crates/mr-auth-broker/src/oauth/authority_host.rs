@@ -128,6 +128,11 @@ impl AuthorityHost {
         self.join(&[tenant.as_str(), "oauth2", "v2.0", "authorize"])
     }
 
+    /// `{host}/{tenant}/oauth2/v2.0/devicecode`: where a device code sign-in starts.
+    pub(crate) fn device_code_endpoint(&self, tenant: &TenantId) -> Url {
+        self.join(&[tenant.as_str(), "oauth2", "v2.0", "devicecode"])
+    }
+
     /// `{host}/{tenant}/oauth2/v2.0/token`.
     pub fn token_endpoint(&self, tenant: &TenantId) -> Url {
         self.join(&[tenant.as_str(), "oauth2", "v2.0", "token"])

@@ -1,5 +1,7 @@
 //! The OAuth 2.0 public client: protocol values, PKCE and the other sign-in secrets, the token
-//! endpoint, the loopback redirect receiver, the authorize URL handler and the browser flow.
+//! endpoint, the loopback redirect receiver, the authorize URL handler and the browser flow,
+//! and the device code flow (its endpoint, the prompt, the polling) with the check whether a
+//! browser here can reach the loopback at all.
 //!
 //! It names nothing of the platform brokers, the credential or the token cache: the token
 //! endpoint reports the tokens it got, and whoever asked keeps them (`cargo xtask tidy`
@@ -13,6 +15,10 @@ mod authorization_code;
 mod authorization_request;
 mod authorize_url_handler;
 mod client_id;
+mod device_authorization;
+mod device_code_flow;
+mod device_code_prompt;
+mod headless;
 mod interactive_browser_flow;
 mod loopback_receiver;
 mod pkce_verifier;
@@ -28,15 +34,18 @@ pub use access_token_info::AccessTokenInfo;
 pub use authority_host::AuthorityHost;
 pub use authorize_url_handler::{AuthorizeUrlCallback, AuthorizeUrlHandler};
 pub use client_id::ClientId;
+pub use device_code_prompt::{DeviceCodePrompt, DeviceCodePromptCallback, DeviceCodePromptFn};
+pub use headless::Headless;
 pub use redirect_uri::RedirectUri;
 pub use tenant_id::TenantId;
 pub use token_type::TokenType;
 
 pub(crate) use aad_error_codes::{aadsts_codes, names_redirect_uri_problem};
 pub(crate) use authorization_request::with_oidc_scopes;
+pub(crate) use device_code_flow::DeviceCodeFlow;
 pub(crate) use interactive_browser_flow::InteractiveBrowserFlow;
 pub(crate) use refresh_token::RefreshToken;
-pub(crate) use token_endpoint::{Grant, TokenEndpoint};
+pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
 pub(crate) use token_response::TokenResponse;
 
 #[cfg(feature = "fuzzing")]

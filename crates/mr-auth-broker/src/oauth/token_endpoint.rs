@@ -3,7 +3,8 @@
 
 use super::{
     authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
-    pkce_verifier::PkceVerifier, refresh_token::RefreshToken, token_response::TokenResponse,
+    device_authorization::DeviceCode, pkce_verifier::PkceVerifier, refresh_token::RefreshToken,
+    token_response::TokenResponse,
 };
 use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{
@@ -27,7 +28,13 @@ pub(crate) enum Grant<'a> {
     },
     /// `grant_type=refresh_token`.
     RefreshToken(&'a RefreshToken),
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): one poll. Sent
+    /// once: the device code flow polls again, after its interval, itself.
+    DeviceCode(&'a DeviceCode),
 }
+
+/// The device code grant's `grant_type` (RFC 8628 section 3.4), as MSAL also records it.
+pub(crate) const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// The most the token endpoint's response body may be: 64 KiB, far beyond any token response
 /// (the same bound as the STS client's, `mr_auth_core::MAX_RESPONSE_BYTES`).
@@ -89,6 +96,10 @@ impl TokenEndpoint {
                 Grant::RefreshToken(token) => {
                     form.append_pair("grant_type", "refresh_token")
                         .append_pair("refresh_token", token.secret());
+                }
+                Grant::DeviceCode(code) => {
+                    form.append_pair("grant_type", DEVICE_CODE_GRANT_TYPE)
+                        .append_pair("device_code", code.secret());
                 }
             }
             form.append_pair("scope", &scopes.join(" "))
@@ -203,7 +214,7 @@ pub(crate) fn parse_raw_response(data: &[u8], clock: &dyn Clock) -> Option<Token
 }
 
 /// Reads the response body, refusing more than `limit` bytes.
-async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u8>> {
+pub(crate) async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {

@@ -74,15 +74,17 @@ struct WireToken {
     foci: Option<NumberOrString>,
 }
 
+/// A number of seconds as authorities send it: a JSON number, or a string of one.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum NumberOrString {
+pub(crate) enum NumberOrString {
     Number(i64),
     String(String),
 }
 
 impl NumberOrString {
-    fn seconds(&self) -> Option<i64> {
+    /// The number, if it is one.
+    pub(crate) fn seconds(&self) -> Option<i64> {
         match self {
             Self::Number(n) => Some(*n),
             Self::String(s) => s.trim().parse().ok(),

@@ -1,0 +1,289 @@
+//! `mr-auth login` with a device code, as a user runs it: each command a separate process
+//! against the loopback mock authority, the tokens in a plaintext cache under a home of the
+//! test's own. The flag, the headless choice (and `--aad browser` overriding it), a declined
+//! sign-in, an expired code, and Ctrl-C while polling.
+#![cfg(unix)]
+
+use mr_auth_test_support::{
+    bounded,
+    mock_authority::{AuthorizeMode, DevicePoll, MockAuthority, CLIENT_ID, TENANT},
+};
+use std::{
+    path::PathBuf,
+    process::{Output, Stdio},
+};
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    process::Child,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
+const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+
+/// A user's machine: a home and config dir of its own, no Secret Service, the mock authority.
+struct Machine {
+    authority: MockAuthority,
+    root: PathBuf,
+}
+
+impl Machine {
+    async fn new() -> Self {
+        let root =
+            std::env::temp_dir().join(format!("mr-auth-cli-device-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join("home")).unwrap();
+        let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
+        // One second between polls, so the tests are quick in real time.
+        authority.set_device_code_timing(900, Some(1));
+        Self { authority, root }
+    }
+
+    /// `mr-auth <args>` with `environment` on top of this machine's own.
+    fn command(&self, args: &[&str], environment: &[(&str, &str)]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.join("home"))
+            .env("MR_AUTH_CONFIG_DIR", self.root.join("config"))
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.root.join("no-bus").display()),
+            )
+            .env("AZURE_AUTHORITY_HOST", self.authority.authority_host())
+            .env("MR_AUTH_CLIENT_ID", CLIENT_ID)
+            .envs(environment.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str], environment: &[(&str, &str)]) -> Output {
+        self.command(args, environment).output().await.unwrap()
+    }
+
+    fn login_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["login", "--tenant", TENANT, "--allow-unencrypted-storage"];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    fn record_saved(&self) -> bool {
+        self.root
+            .join("config")
+            .join("authentication_record.json")
+            .is_file()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Reads `child`'s stderr until a line contains `needle`; every line read so far.
+async fn stderr_until(
+    child: &mut Child,
+    needle: &str,
+) -> (
+    Vec<String>,
+    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+) {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            return (seen, lines);
+        }
+    }
+    panic!("stderr ended without {needle:?}: {seen:?}");
+}
+
+/// A desktop session: `login` would use the browser.
+const DESKTOP: &[(&str, &str)] = &[("DISPLAY", ":0"), ("BROWSER", "true")];
+
+#[tokio::test]
+async fn use_device_code_signs_in_and_later_commands_are_silent() {
+    bounded(async {
+        let m = Machine::new().await;
+        // The user approves on another device after the first poll.
+        m.authority
+            .script_device_polls([DevicePoll::Pending, DevicePoll::Success]);
+        let out = m
+            .run(&Machine::login_args(&["--use-device-code"]), DESKTOP)
+            .await;
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        let user_code = m.authority.user_code().unwrap();
+        assert!(
+            err.contains(&format!("{}/devicelogin", m.authority.authority_host()))
+                && err.contains(&user_code),
+            "the message with the address and code goes to stderr: {err}"
+        );
+        assert!(
+            !err.contains("To sign in, open this address"),
+            "no browser: {err}"
+        );
+        assert_eq!(
+            stdout(&out),
+            "Signed in as user@contoso.com (tenant contoso.onmicrosoft.com)\n"
+        );
+        assert!(m.record_saved());
+        assert_eq!(
+            m.authority
+                .log(|l| (l.device_code_requests, l.authorize_requests)),
+            (1, 0)
+        );
+
+        // A new process gets a token for another scope silently, from the stored refresh token.
+        let out = m
+            .run(
+                &["entra-token", "--scope", STORAGE_SCOPE, "--output", "token"],
+                &[],
+            )
+            .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("access-token-"));
+        assert_eq!(
+            m.authority.log(|l| l.device_code_requests),
+            1,
+            "no second code"
+        );
+        for secret in m.authority.log(|l| l.issued_secrets.clone()) {
+            assert!(!err.contains(&secret), "a secret on stderr");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_display_or_in_ssh_login_uses_a_device_code_and_says_why() {
+    bounded(async {
+        for (environment, why) in [
+            (
+                &[][..],
+                "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)",
+            ),
+            (
+                &[
+                    ("DISPLAY", "localhost:10.0"),
+                    ("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22"),
+                ][..],
+                "this is an SSH session",
+            ),
+        ] {
+            let m = Machine::new().await;
+            m.authority.script_device_polls([DevicePoll::Success]);
+            let out = m.run(&Machine::login_args(&[]), environment).await;
+            let err = stderr(&out);
+            assert!(out.status.success(), "{err}");
+            let said: Vec<&str> = err
+                .lines()
+                .filter(|l| l.contains("signing in with a device code"))
+                .collect();
+            assert_eq!(said.len(), 1, "one line: {err}");
+            assert!(
+                said[0].contains(why) && said[0].contains("--aad browser"),
+                "{err}"
+            );
+            assert_eq!(
+                m.authority
+                    .log(|l| (l.device_code_requests, l.authorize_requests)),
+                (1, 0)
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn aad_browser_still_forces_the_browser_on_a_headless_machine() {
+    bounded(async {
+        let m = Machine::new().await;
+        let mut child = m
+            .command(
+                &Machine::login_args(&["--aad", "browser"]),
+                &[("SSH_TTY", "/dev/pts/1")],
+            )
+            .spawn()
+            .unwrap();
+        let (seen, _) = stderr_until(&mut child, "To sign in, open this address").await;
+        assert!(!seen.iter().any(|l| l.contains("device code")), "{seen:?}");
+        assert_eq!(m.authority.log(|l| l.device_code_requests), 0);
+        child.kill().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_declined_sign_in_and_an_expired_code_fail_and_save_nothing() {
+    bounded(async {
+        let m = Machine::new().await;
+        m.authority
+            .script_device_polls([DevicePoll::Pending, DevicePoll::Declined]);
+        let out = m
+            .run(&Machine::login_args(&["--use-device-code"]), DESKTOP)
+            .await;
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stderr(&out).contains("declined"), "{}", stderr(&out));
+        assert!(!m.record_saved());
+
+        // The code lasts 2 s and is polled every second: one poll, then the code has expired.
+        m.authority.set_device_code_timing(2, Some(1));
+        let out = m
+            .run(&Machine::login_args(&["--use-device-code"]), DESKTOP)
+            .await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("device code expired"), "{err}");
+        assert!(!m.record_saved());
+        assert_eq!(m.authority.log(|l| l.device_polls.len()), 3, "2 + 1");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ctrl_c_while_waiting_ends_polling_at_once_and_fails() {
+    bounded(async {
+        let m = Machine::new().await;
+        let mut child = m
+            .command(&Machine::login_args(&["--use-device-code"]), DESKTOP)
+            .spawn()
+            .unwrap();
+        // The prompt is on stderr: the command is polling.
+        let (_, mut rest) = stderr_until(&mut child, "/devicelogin").await;
+        assert_eq!(m.authority.log(|l| l.device_code_requests), 1);
+        let pid = child.id().unwrap().to_string();
+        let sent = tokio::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+        let status = child.wait().await.unwrap();
+        assert_eq!(status.code(), Some(130));
+        let mut after = Vec::new();
+        while let Some(line) = rest.next_line().await.unwrap() {
+            after.push(line);
+        }
+        assert!(
+            after.iter().any(|l| l.contains("interrupted (Ctrl-C)")),
+            "{after:?}"
+        );
+        assert!(!m.record_saved());
+    })
+    .await;
+}

@@ -123,7 +123,10 @@ fn parent(path: &Path) -> Result<&Path> {
 /// the cache; anything else is a storage failure.
 fn local_error(what: &str, e: LocalFileError) -> Error {
     let (kind, advice) = match e.kind() {
-        LocalFileErrorKind::WrongType => (ErrorKind::InvalidDocument, ""),
+        LocalFileErrorKind::WrongType => (
+            ErrorKind::InvalidDocument,
+            "; it was left as it is: remove it",
+        ),
         LocalFileErrorKind::NotPrivate => (ErrorKind::StoreUnavailable, ""),
         _ => (
             ErrorKind::Storage,

@@ -60,20 +60,17 @@ impl Error {
     /// Control characters in the message (from a file name, an OS or D-Bus message) are
     /// replaced, so the message is safe to show on a terminal.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let message: String = message.into();
-        let message = if message.chars().any(char::is_control) {
-            message
-                .chars()
-                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-                .collect()
-        } else {
-            message
-        };
         Self {
             kind,
-            message,
+            message: without_control_characters(message.into()),
             source: None,
         }
+    }
+
+    /// The same error, its message prefixed with where it happened (a store's description).
+    pub(crate) fn at(mut self, location: &str) -> Self {
+        self.message = without_control_characters(format!("{location}: {}", self.message));
+        self
     }
 
     /// Attaches the underlying cause.
@@ -91,6 +88,17 @@ impl Error {
     /// The message, without the kind.
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+fn without_control_characters(message: String) -> String {
+    if message.chars().any(char::is_control) {
+        message
+            .chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect()
+    } else {
+        message
     }
 }
 

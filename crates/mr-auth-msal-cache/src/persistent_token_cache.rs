@@ -192,9 +192,11 @@ impl PersistentTokenCache {
         let Some(bytes) = self.store.load().await? else {
             return Ok(MsalTokenCache::new());
         };
-        let cache = MsalTokenCache::from_slice(&bytes).inspect_err(|e| {
-            tracing::warn!(cache = %self.describe(), error = %e, "the persistent token cache cannot be read");
-        })?;
+        let cache = MsalTokenCache::from_slice(&bytes)
+            .map_err(|e| e.at(&self.describe()))
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "the persistent token cache cannot be read");
+            })?;
         if cache.skipped_entries() > 0 {
             tracing::warn!(
                 cache = %self.describe(),

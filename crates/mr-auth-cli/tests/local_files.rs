@@ -263,13 +263,15 @@ async fn a_planted_lock_file_link_is_refused_and_nothing_is_written_through_it()
 
 /// Issue 21, case 10: a writer killed between its temporary file and the rename left the whole
 /// cache, refresh token included, in `.msal.cache.nocae.<pid>.<random>.tmp`, and nothing
-/// removed it, not even `logout`. Now `logout` does (and every later write).
+/// removed it, not even `logout`. Now `logout` does (and every later write), even when the
+/// killed write was the first, so the cache itself holds nothing of the account.
 #[tokio::test]
 async fn logout_removes_what_a_killed_writer_left() {
     mr_auth_test_support::bounded(async {
         let machine = Machine::new().await;
         machine.login().await;
         let cache = std::fs::read(machine.cache_file()).unwrap();
+        std::fs::write(machine.cache_file(), "{}").unwrap();
         // What a killed writer leaves: its whole document, named after a process that is gone.
         let mut gone = std::process::Command::new("true").spawn().unwrap();
         let pid = gone.id();

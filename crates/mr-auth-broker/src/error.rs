@@ -18,7 +18,7 @@ pub enum ErrorKind {
     #[error("tenant not allowed")]
     TenantNotAllowed,
     /// Silent sign-in failed and interaction was not allowed
-    /// (`disable_interactive_fallback`).
+    /// (`disable_automatic_authentication`); the message lists what each silent source said.
     #[error("authentication required")]
     AuthenticationRequired,
     /// The user closed or cancelled the sign-in.
@@ -35,9 +35,10 @@ pub enum ErrorKind {
     /// public client (AADSTS7000218). [`Error::redirect_uri`] names the URI to register.
     #[error("redirect uri not registered")]
     RedirectUriNotRegistered,
-    /// The interactive step did not finish within the configured timeout.
+    /// The interactive step did not finish within the configured timeout, or a broker did not
+    /// answer a call within its bound (`mr-auth-core`'s `Timeout`).
     #[error("timed out")]
-    TimedOut,
+    Timeout,
     /// No loopback port was free for the browser flow's redirect receiver.
     #[error("loopback port unavailable")]
     LoopbackUnavailable,
@@ -45,7 +46,12 @@ pub enum ErrorKind {
     /// the token endpoint, other than the cases with their own kind).
     #[error("authentication failed")]
     AuthenticationFailed,
-    /// The authority answered 429 or 5xx: retrying later may help.
+    /// The authority answered 429 (too many requests, after `azure_core`'s retries): retry
+    /// later (`mr-auth-core`'s `Throttled`).
+    #[error("throttled")]
+    Throttled,
+    /// The authority (or a broker on its behalf) answered 5xx or said it is temporarily
+    /// unavailable: retrying later may help.
     #[error("service error")]
     ServiceError,
     /// The request could not be sent or the answer could not be read.
@@ -257,22 +263,6 @@ impl From<mr_auth_core::FetchedTokenExpired> for Error {
     }
 }
 
-impl From<mr_auth_msal_cache::Error> for Error {
-    /// The cache's invalid input and protocol errors keep their kind; every other cache error
-    /// (no store, unsupported, a corrupt document, the lock, a file or keyring failure) is
-    /// [`ErrorKind::PersistentCache`]. The message is the cache's, and the cache's error is the
-    /// source, for its own kind.
-    fn from(error: mr_auth_msal_cache::Error) -> Self {
-        use mr_auth_msal_cache::ErrorKind as Cache;
-        let kind = match error.kind() {
-            Cache::InvalidInput => ErrorKind::InvalidInput,
-            Cache::Protocol => ErrorKind::Protocol,
-            _ => ErrorKind::PersistentCache,
-        };
-        Error::new(kind, error.message()).with_source(error)
-    }
-}
-
 /// The result of every fallible operation in this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -303,27 +293,6 @@ mod tests {
         ));
         let back = core.downcast_ref::<Error>().expect("source kept");
         assert_eq!(back.kind(), ErrorKind::UserCancelled);
-    }
-
-    #[test]
-    fn cache_errors_keep_their_kind_message_and_source() {
-        use mr_auth_msal_cache::ErrorKind as Cache;
-        use std::error::Error as _;
-        for (cache, broker) in [
-            (Cache::InvalidInput, ErrorKind::InvalidInput),
-            (Cache::Protocol, ErrorKind::Protocol),
-            (Cache::Timeout, ErrorKind::PersistentCache),
-            (Cache::InvalidDocument, ErrorKind::PersistentCache),
-            (Cache::StoreUnavailable, ErrorKind::PersistentCache),
-        ] {
-            let e = Error::from(mr_auth_msal_cache::Error::new(cache, "left as it is"));
-            assert_eq!(e.kind(), broker);
-            assert_eq!(e.message(), "left as it is");
-            let source = e
-                .source()
-                .and_then(|s| s.downcast_ref::<mr_auth_msal_cache::Error>());
-            assert_eq!(source.map(mr_auth_msal_cache::Error::kind), Some(cache));
-        }
     }
 
     #[test]

@@ -14,8 +14,9 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheWrite, InteractiveBrowserBrokerCredential,
-    InteractiveBrowserBrokerCredentialOptions, PersistentTokenCache, TokenCachePersistenceOptions,
+    test_util::{credential_with_hooks, TestHooks},
+    AuthenticationRecord, BrokerMode, CacheWrite, InteractiveBrowserBrokerCredentialOptions,
+    PersistentTokenCache, TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock as _, EnvironmentMap, SystemClock};
 use mr_auth_msal_cache::{AccessTokenSecret, IdTokenSecret, RefreshTokenSecret};
@@ -283,14 +284,14 @@ async fn msal_python_shares_the_secret_service_cache() {
 }
 
 /// The credential signs in (a scripted browser at the mock authority) into the cache that
-/// `cache_environment` and `persistence` describe; MSAL reads what it wrote and gets tokens
+/// `environment` and `persistence` describe; MSAL reads what it wrote and gets tokens
 /// silently; then MSAL signs in, and a credential with a record for MSAL's account gets MSAL's
 /// access token with no request at all.
 async fn credential_round_trip(
     python: &Path,
     store: &str,
     persistence: TokenCachePersistenceOptions,
-    cache_environment: EnvironmentMap,
+    environment: EnvironmentMap,
     location: &Path,
     bus: Option<&str>,
 ) {
@@ -299,15 +300,18 @@ async fn credential_round_trip(
     let options = InteractiveBrowserBrokerCredentialOptions {
         client_id: mock_authority::CLIENT_ID.parse().unwrap(),
         tenant_id: mock_authority::TENANT.parse().unwrap(),
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         broker: BrokerMode::BrowserOnly,
         authorize_url_handler: handler(browser.clone()),
         timeout: Duration::from_secs(30),
-        token_cache_persistence: Some(persistence),
-        cache_environment: Some(Arc::new(cache_environment)),
+        cache_persistence_options: Some(persistence),
         ..Default::default()
     };
-    let credential = InteractiveBrowserBrokerCredential::new(Some(options.clone())).unwrap();
+    let hooks = TestHooks {
+        environment: Arc::new(environment),
+        ..TestHooks::default()
+    };
+    let credential = credential_with_hooks(Some(options.clone()), hooks.clone()).unwrap();
     let record = credential.authenticate(&[SCOPE], None).await.unwrap();
     let rust_token = credential.get_token_info(&[SCOPE], None).await.unwrap();
     let rust_rt = authority.log(|l| {
@@ -361,14 +365,16 @@ async fn credential_round_trip(
     )
     .unwrap();
     let requests_before = authority.log(|l| l.token_requests.len());
-    let silent =
-        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+    let silent = credential_with_hooks(
+        Some(InteractiveBrowserBrokerCredentialOptions {
             authentication_record: Some(python_record),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             authorize_url_handler: handler(Arc::new(NoBrowser::default())),
             ..options
-        }))
-        .unwrap();
+        }),
+        hooks,
+    )
+    .unwrap();
     let token = silent.get_token_info(&[SCOPE], None).await.unwrap();
     assert_eq!(token.token.secret(), "at-from-python");
     assert_eq!(authority.log(|l| l.token_requests.len()), requests_before);

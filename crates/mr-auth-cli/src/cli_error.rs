@@ -80,8 +80,8 @@ impl From<mr_auth_broker::Error> for CliError {
             Kind::UserCancelled
             | Kind::AuthenticationFailed
             | Kind::RedirectUriNotRegistered
-            | Kind::TimedOut => EXIT_AUTHENTICATION,
-            Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
+            | Kind::Timeout => EXIT_AUTHENTICATION,
+            Kind::Throttled | Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
             Kind::Protocol => EXIT_PROTOCOL,
             // Broker unavailable, PoP without a broker, no loopback port, the persistent
             // cache, internal errors: configuration or environment, said in the message.
@@ -141,6 +141,7 @@ mod tests {
         assert_eq!(code(Kind::AuthenticationRequired), EXIT_NOT_SIGNED_IN);
         assert_eq!(code(Kind::UserCancelled), EXIT_AUTHENTICATION);
         assert_eq!(code(Kind::AuthenticationFailed), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::Throttled), EXIT_TRANSIENT);
         assert_eq!(code(Kind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(Kind::Protocol), EXIT_PROTOCOL);
         assert_eq!(code(Kind::PersistentCache), EXIT_OTHER);

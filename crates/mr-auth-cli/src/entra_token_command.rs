@@ -78,7 +78,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         Some(saved.record.clone()),
         Some(persistence),
     )?;
-    options.disable_interactive_fallback = true;
+    options.disable_automatic_authentication = true;
     if let Some(tenant) = &request_tenant {
         options.additionally_allowed_tenants =
             AdditionallyAllowedTenants::Listed(vec![tenant.clone()]);

@@ -7,7 +7,6 @@ use crate::{
 };
 use clap::Args;
 use mr_auth_broker::InteractiveBrowserBrokerCredential;
-use mr_auth_msal_cache::PersistentTokenCache;
 
 /// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
 /// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
@@ -41,16 +40,9 @@ pub(crate) struct LoginArgs {
 pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
-    // Before anything asks the user to sign in: the sign-in can be saved, and (browser) the
-    // cache its tokens go to can be read and written. The broker keeps its own tokens; where
-    // it turns out to be unavailable, the credential checks the cache before the browser.
+    // Before anything asks the user to sign in: the sign-in can be saved here. The cache its
+    // tokens go to is checked by the credential, before the browser (the broker keeps its own).
     dir.check_writable()?;
-    if args.aad == SignInMode::Browser {
-        PersistentTokenCache::open(&persistence, false)
-            .await?
-            .check_access()
-            .await?;
-    }
     let authority_host = authority_host(None)?;
     let options = credential_options(
         args.aad,

@@ -3,7 +3,7 @@ use super::{
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, Surroundings, EXPIRY_BUFFER},
     interactive_browser_broker_credential_options::InteractiveBrowserBrokerCredentialOptions,
-    interactive_sign_in::sign_in_interactively,
+    interactive_sign_in::{sign_in_interactively, CacheCheck},
     session::Session,
     silent_chain::SilentChain,
     silent_steps::standard_chain,
@@ -125,7 +125,8 @@ impl InteractiveBrowserBrokerCredential {
                 other => return other,
             }
         }
-        let sign_in = sign_in_interactively(&self.session, &request, context).await?;
+        let sign_in =
+            sign_in_interactively(&self.session, &request, context, CacheCheck::BestEffort).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)
     }
@@ -166,9 +167,11 @@ impl InteractiveBrowserBrokerCredential {
     ///
     /// Those of the interactive step ([`ErrorKind::UserCancelled`], [`ErrorKind::Timeout`],
     /// [`ErrorKind::AuthenticationFailed`]...); [`ErrorKind::PersistentCache`] when
-    /// `cache_persistence_options` is set and the cache cannot be opened (checked before any UI
-    /// is shown) or the tokens could not be stored (this credential still has them in
-    /// memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
+    /// `cache_persistence_options` is set and the browser flow's tokens could not be kept:
+    /// before any UI when the cache cannot be opened, read or written (no store, a corrupt
+    /// document, a named pipe at its path, a directory that is not private or writable), or
+    /// after the sign-in when storing them failed all the same (this credential still has them
+    /// in memory); [`ErrorKind::Protocol`] when the sign-in did not identify the account.
     pub async fn authenticate(
         &self,
         scopes: &[&str],
@@ -177,9 +180,14 @@ impl InteractiveBrowserBrokerCredential {
         let config = &self.session.config;
         let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
         let key = request.cache_key(config);
-        self.session.check_persistence(&request).await?;
         let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(&self.session, &request, &Context::new()).await?;
+        let sign_in = sign_in_interactively(
+            &self.session,
+            &request,
+            &Context::new(),
+            CacheCheck::Required,
+        )
+        .await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)?;
         if let Some(e) = sign_in.persist_error {

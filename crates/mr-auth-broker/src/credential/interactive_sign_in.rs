@@ -11,11 +11,25 @@ use crate::{
 };
 use azure_core::http::Context;
 
-/// Signs the user in, bounded by the configured timeout.
+/// What a persistent cache that cannot keep the browser flow's tokens means for a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheCheck {
+    /// `authenticate`: the caller asked for the tokens to be kept, so the sign-in is refused
+    /// before any UI.
+    Required,
+    /// `get_token`: never fails because of the cache; a warning, and the tokens are kept in
+    /// memory.
+    BestEffort,
+}
+
+/// Signs the user in, bounded by the configured timeout. Before the browser flow the
+/// persistent cache is checked (`cache_check` says what its failure means); the broker keeps
+/// its own tokens.
 pub(crate) async fn sign_in_interactively(
     session: &Session,
     request: &TokenRequest,
     context: &Context<'_>,
+    cache_check: CacheCheck,
 ) -> Result<SignIn> {
     if let Some(broker) = session.usable_broker() {
         match broker_dialog(session, &*broker, request).await {
@@ -25,6 +39,12 @@ pub(crate) async fn sign_in_interactively(
     }
     if request.pop.is_some() {
         return Err(session.pop_needs_broker());
+    }
+    if let Err(e) = session.check_persistence(request).await {
+        if cache_check == CacheCheck::Required {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "the persistent token cache cannot keep the tokens of this sign-in; they are kept in memory only");
     }
     let config = &session.config;
     let response = config

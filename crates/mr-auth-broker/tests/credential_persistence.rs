@@ -421,11 +421,7 @@ async fn authenticate_finds_a_cache_it_cannot_write_before_any_ui() {
         {
             std::fs::remove_file(s.home.0.join(".IdentityService")).unwrap();
             std::fs::create_dir(s.home.0.join(".IdentityService")).unwrap();
-            let made = std::process::Command::new("mkfifo")
-                .arg(s.home.cache_file())
-                .status()
-                .unwrap();
-            assert!(made.success());
+            mr_auth_test_support::planted_files::make_fifo(&s.home.cache_file());
             let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
             assert!(e.message().contains("named pipe"), "{e}");

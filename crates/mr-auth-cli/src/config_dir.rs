@@ -196,11 +196,7 @@ mod tests {
             .is_file());
 
         let fifo = dir.path().join("settings.json");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        mr_auth_test_support::planted_files::make_fifo(&fifo);
         let err = dir.read("settings.json").unwrap_err();
         assert!(
             err.one_line()

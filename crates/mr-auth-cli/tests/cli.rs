@@ -321,11 +321,7 @@ async fn a_ca_file_that_is_not_a_small_regular_file_is_refused_at_once() {
         let dir = std::env::temp_dir().join(format!("mr-auth-cli-ca-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("ca.fifo");
-        assert!(Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        mr_auth_test_support::planted_files::make_fifo(&fifo);
         let huge = dir.join("huge.pem");
         // Sparse: 4 MiB + 1 byte of zeros, without writing them.
         std::fs::File::create(&huge)

@@ -11,6 +11,7 @@
 
 use mr_auth_test_support::{
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    planted_files::{exited_process_id, make_fifo},
     secret_service_session::SecretServiceSession,
 };
 use std::{
@@ -205,11 +206,7 @@ async fn a_named_pipe_at_the_cache_path_fails_at_once() {
         let machine = Machine::new().await;
         machine.login().await;
         std::fs::remove_file(machine.cache_file()).unwrap();
-        let status = std::process::Command::new("mkfifo")
-            .arg(machine.cache_file())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        make_fifo(&machine.cache_file());
         for args in [
             &["entra-token", "--scope", SCOPE][..],
             &["logout"],
@@ -273,9 +270,7 @@ async fn logout_removes_what_a_killed_writer_left() {
         let cache = std::fs::read(machine.cache_file()).unwrap();
         std::fs::write(machine.cache_file(), "{}").unwrap();
         // What a killed writer leaves: its whole document, named after a process that is gone.
-        let mut gone = std::process::Command::new("true").spawn().unwrap();
-        let pid = gone.id();
-        gone.wait().unwrap();
+        let pid = exited_process_id();
         let left = machine.cache_dir().join(format!(
             ".msal.cache.nocae.{pid}.{}.tmp",
             Uuid::new_v4().simple()

@@ -34,6 +34,7 @@
 mod account_domain;
 mod account_id;
 mod clock;
+mod control_characters;
 mod correlation_vector;
 mod environment_source;
 mod error;
@@ -55,6 +56,7 @@ mod transport_failure;
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
 pub use clock::*;
+pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;
 pub use environment_source::{EnvironmentMap, EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind};

@@ -404,14 +404,7 @@ mod tests {
         );
         let dir = temp_dir();
         let fifo = dir.join("fifo");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
+        mr_auth_test_support::planted_files::make_fifo(&fifo);
         let err = open_regular_file(&fifo).unwrap_err();
         assert_eq!(err.kind(), LocalFileErrorKind::WrongType);
         assert!(
@@ -527,14 +520,7 @@ mod tests {
         let dir = temp_dir();
         let path = dir.join("c.nocae");
         let random = || uuid::Uuid::new_v4().simple().to_string();
-        // A process that has exited (and was reaped): its id names no process now.
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .arg("--list")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
+        let dead = mr_auth_test_support::planted_files::exited_process_id();
         let dead_writer = dir.join(format!(".c.nocae.{dead}.{}.tmp", random()));
         let live_writer = dir.join(format!(".c.nocae.{}.{}.tmp", std::process::id(), random()));
         let other_cache = dir.join(format!(".other.{dead}.{}.tmp", random()));

@@ -39,18 +39,10 @@ pub struct LocalFileError {
 
 impl LocalFileError {
     pub(crate) fn new(kind: LocalFileErrorKind, path: &Path, message: String) -> Self {
-        let message = if message.chars().any(char::is_control) {
-            message
-                .chars()
-                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-                .collect()
-        } else {
-            message
-        };
         Self {
             kind,
             path: path.to_owned(),
-            message,
+            message: crate::without_control_characters(message),
             source: None,
         }
     }

@@ -241,7 +241,7 @@ mod tests {
         let dir = temp_dir();
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("msal.cache.nocae");
-        mkfifo(&path);
+        mr_auth_test_support::planted_files::make_fifo(&path);
         let err = read_bounded(&path).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
         assert!(
@@ -250,16 +250,6 @@ mod tests {
             "{err}"
         );
         fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// `mkfifo`, the program, so the test needs no system call bindings of its own.
-    #[cfg(unix)]
-    fn mkfifo(path: &Path) {
-        let status = std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mkfifo {}", path.display());
     }
 
     /// A cache directory other users can write to is repaired when it is ours, and the cache is
@@ -295,7 +285,7 @@ mod tests {
         write_atomically(&path, b"{}").unwrap();
         let left = dir.join(format!(
             ".msal.cache.nocae.{}.{}.tmp",
-            dead_process_id(),
+            mr_auth_test_support::planted_files::exited_process_id(),
             uuid::Uuid::new_v4().simple()
         ));
         let foreign = dir.join(".msal.cache.nocae.backup");
@@ -307,18 +297,6 @@ mod tests {
         }
         assert!(foreign.exists());
         fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// The id of a process that ran and is gone (and reaped).
-    fn dead_process_id() -> u32 {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .arg("--list")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let id = child.id();
-        child.wait().unwrap();
-        id
     }
 
     #[cfg(target_os = "linux")]

@@ -299,11 +299,7 @@ async fn a_named_pipe_at_the_cache_path_fails_at_once() {
     mr_auth_test_support::bounded(async {
         let dir = temp_dir();
         let path = dir.join("msal.cache.nocae");
-        assert!(Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .unwrap()
-            .success());
+        mr_auth_test_support::planted_files::make_fifo(&path);
         let cache = PersistentTokenCache::plaintext_file(&path);
         let load = cache.load().await.map(|_| ());
         let modify = cache.modify(|_| ()).await;
@@ -449,7 +445,7 @@ async fn what_a_killed_writer_left_is_removed_by_the_next_write_and_on_sign_out(
         let plant = || {
             let left = dir.join(format!(
                 ".msal.cache.nocae.{}.{}.tmp",
-                exited_process_id(),
+                mr_auth_test_support::planted_files::exited_process_id(),
                 uuid::Uuid::new_v4().simple()
             ));
             std::fs::write(
@@ -477,19 +473,6 @@ async fn what_a_killed_writer_left_is_removed_by_the_next_write_and_on_sign_out(
         std::fs::remove_dir_all(dir).unwrap();
     })
     .await;
-}
-
-/// The id of a process that ran and is gone (and reaped).
-#[cfg(unix)]
-fn exited_process_id() -> u32 {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("--list")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let id = child.id();
-    child.wait().unwrap();
-    id
 }
 
 /// The environment variable that turns `endless_writer` into a writer that is killed.

@@ -198,6 +198,48 @@ async fn a_held_lock_does_not_delay_a_cached_token() {
     .await;
 }
 
+/// Held already, kept: 20 `entra-token` processes at once, each for another scope, each
+/// redeeming the stored refresh token and writing its access token into the cache under the
+/// lock (reads take none): no write is lost, so every scope is then served from the cache
+/// without a request.
+#[tokio::test]
+async fn twenty_concurrent_entra_tokens_lose_nothing() {
+    mr_auth_test_support::bounded(async {
+        let machine = Machine::new().await;
+        machine.login().await;
+        machine.authority.keep_refresh_tokens();
+        let scopes: Vec<String> = (0..20)
+            .map(|i| format!("https://resource-{i}.example.com/.default"))
+            .collect();
+        let children: Vec<_> = scopes
+            .iter()
+            .map(|scope| {
+                machine
+                    .command(&["entra-token", "--scope", scope, "--output", "token"])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().await.unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        }
+        assert_eq!(machine.token_requests(), 21, "one refresh per scope");
+        for scope in &scopes {
+            let out = machine
+                .run(&["entra-token", "--scope", scope, "--output", "token"])
+                .await;
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        }
+        assert_eq!(
+            machine.token_requests(),
+            21,
+            "a token was lost: it was asked for again"
+        );
+    })
+    .await;
+}
+
 /// Issue 21, case 13: a named pipe at the cache's path made every command hang in `open`. Now
 /// `entra-token` and `logout` fail at once naming it, and `login` refuses before the sign-in.
 #[tokio::test]

@@ -70,7 +70,9 @@ mod platform {
 
     pub(super) fn load(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
         match cache_file::read_bounded(path)? {
-            Some(sealed) => Ok(Some(dpapi::unprotect(&sealed)?)),
+            Some(sealed) => dpapi::unprotect(&sealed)
+                .map(Some)
+                .map_err(|e| e.at(&format!("DPAPI-encrypted file {}", path.display()))),
             None => Ok(None),
         }
     }

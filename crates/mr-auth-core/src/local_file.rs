@@ -36,9 +36,11 @@ pub fn open_regular_file(path: &Path) -> Result<File, LocalFileError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(open_flags(rustix::fs::OFlags::NONBLOCK));
     }
-    let file = options
-        .open(path)
-        .map_err(|e| LocalFileError::io("open", path, e))?;
+    let file = options.open(path).map_err(|e| match fs::metadata(path) {
+        // Windows cannot open a directory as a file at all: say what it is, as Unix does.
+        Ok(metadata) if metadata.is_dir() => wrong_type(path, metadata.file_type()),
+        _ => LocalFileError::io("open", path, e),
+    })?;
     let metadata = file
         .metadata()
         .map_err(|e| LocalFileError::io("inspect", path, e))?;

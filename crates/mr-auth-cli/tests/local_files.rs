@@ -383,6 +383,57 @@ async fn directories_of_another_user_are_refused_and_ours_repaired() {
     .await;
 }
 
+/// Held already, kept: what `login` saved, tampered with or replaced (not JSON, another
+/// version, too large, a named pipe), is refused before any request, with what to do.
+#[tokio::test]
+async fn hostile_saved_sign_in_files_are_refused_before_any_request() {
+    mr_auth_test_support::bounded(async {
+        let machine = Machine::new().await;
+        machine.login().await;
+        let record = machine.config.join("authentication_record.json");
+        let settings = machine.config.join("login_settings.json");
+        let saved = std::fs::read_to_string(&settings).unwrap();
+        let cases: [(&Path, &str, i32, &str); 3] = [
+            (&record, "{not json", 6, "run `mr-auth login` again"),
+            (
+                &settings,
+                &saved.replace("\"version\":1", "\"version\":9"),
+                6,
+                "run `mr-auth login` again",
+            ),
+            (
+                &record,
+                &"x".repeat(70 * 1024),
+                1,
+                "larger than 65536 bytes",
+            ),
+        ];
+        for (file, content, code, expected) in cases {
+            let before = std::fs::read(file).unwrap();
+            std::fs::write(file, content).unwrap();
+            let out = machine.entra_token().await;
+            assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains(expected),
+                "{expected}: {}",
+                stderr(&out)
+            );
+            std::fs::write(file, before).unwrap();
+        }
+        std::fs::remove_file(&record).unwrap();
+        make_fifo(&record);
+        let out = machine.entra_token().await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is a named pipe (FIFO)"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(machine.token_requests(), 1, "nothing was sent");
+    })
+    .await;
+}
+
 /// Issue 21, case 8: a configuration directory or cache that cannot be written was found only
 /// after the user signed in. Now `login` checks both first: it fails before printing the
 /// sign-in address, and the authority sees no request.

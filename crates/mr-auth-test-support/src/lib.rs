@@ -11,6 +11,8 @@
 //! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
 //!   over HTTPS with bearer-token checks.
 //! - [`LogCapture`]: `tracing` output as text, for the no-secrets tests.
+//! - [`planted_files`]: named pipes and files of processes that are gone, for the local
+//!   files tests.
 //! - [`TlsFront`] (feature `tls`): TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
 //!   (the emulator's `LocalCa`).
 
@@ -26,6 +28,7 @@ pub mod fake_linux_broker;
 pub mod gate;
 pub mod log_capture;
 pub mod mock_authority;
+pub mod planted_files;
 #[cfg(target_os = "linux")]
 pub mod private_session_bus;
 pub mod scripted_http;

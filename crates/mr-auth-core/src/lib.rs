@@ -1,10 +1,11 @@
 //! The Mixed Reality Security Token Service (STS) protocol.
 //!
-//! This crate holds the protocol values ([`AccountId`], [`AccountDomain`], [`StsEndpoint`],
-//! [`CorrelationVector`]), reading a token's expiry ([`jwt_expires_on`]), the typed [`Error`],
-//! the async [`MixedRealityStsClient`] that exchanges an `azure_core`
-//! [`TokenCredential`](azure_core::credentials::TokenCredential) for a Mixed Reality access
-//! token, and the single-flight [`TokenCache`] shared by the caching credentials.
+//! This crate holds the protocol values ([`AccountId`], [`AccountKey`], [`AccountDomain`],
+//! [`StsEndpoint`], [`CorrelationVector`]), the [`Clock`], reading a token's expiry
+//! ([`jwt_expires_on`]), the typed [`Error`], the async [`MixedRealityStsClient`] that
+//! exchanges an `azure_core` [`TokenCredential`](azure_core::credentials::TokenCredential) for a
+//! Mixed Reality access token, and the single-flight [`TokenCache`] shared by the caching
+//! credentials.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -28,6 +29,7 @@
 
 mod account_domain;
 mod account_id;
+mod account_key;
 mod clock;
 mod correlation_vector;
 mod error;
@@ -45,6 +47,7 @@ mod transport_failure;
 
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
+pub use account_key::AccountKey;
 pub use clock::*;
 pub use correlation_vector::CorrelationVector;
 pub use error::{Error, ErrorKind};

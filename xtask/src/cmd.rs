@@ -124,6 +124,14 @@ impl Cmd {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Runs the command quietly and returns its stdout whatever its exit status (`None` only
+    /// when it cannot be started): for commands that report partial answers with a failure
+    /// status, as `dpkg-query` does for unknown packages.
+    pub(crate) fn read_quietly_even_on_failure(&self) -> Option<String> {
+        let output = self.command().stderr(Stdio::null()).output().ok()?;
+        Some(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Echoes the command line, runs it and returns whether it succeeded with its stdout and
     /// stderr together; fails only when it cannot be started.
     pub(crate) fn output_quietly(&self) -> Result<(bool, String)> {

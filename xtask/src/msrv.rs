@@ -77,13 +77,8 @@ pub(crate) fn check(root: &Path) -> Result<String> {
         .env_remove("RUSTDOC")
         .env_remove("RUSTUP_TOOLCHAIN")
         .args(["run", &version, "cargo", "check"])
-        .args([
-            "--workspace",
-            "--lib",
-            "--bins",
-            "--all-features",
-            "--locked",
-        ])
+        // No target selection: every library and binary, and no tests, benches or examples.
+        .args(["--workspace", "--all-features", "--locked"])
         .run()
         .map_err(|e| {
             format!(

@@ -5,7 +5,7 @@
 //!   dependency has a version, metadata is complete) and the `.crate` files are made;
 //! - every source file a crate compiles is in its package: each file under `src/` and each
 //!   file an `include_str!` / `include_bytes!` names ([`missing_from_package`]);
-//! - each crate type-checks alone (`cargo check -p CRATE --lib --bins`): with only its own
+//! - each crate type-checks alone (`cargo check -p CRATE`: its library and binaries) with only its own
 //!   features, not those other workspace members turn on.
 //!
 //! The verify build compiled each package's dependencies again for every crate's own feature
@@ -51,7 +51,8 @@ pub(crate) fn check(cargo: &std::ffi::OsStr, root: &Path) -> Result {
     }
     for krate in &publishable {
         cargo()
-            .args(["check", "-p", krate, "--lib", "--bins", "--locked"])
+            // No target selection: the library and binaries, as the verify build built.
+            .args(["check", "-p", krate, "--locked"])
             .run()?;
     }
     Ok(())

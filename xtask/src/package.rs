@@ -5,8 +5,8 @@
 //!   dependency has a version, metadata is complete) and the `.crate` files are made;
 //! - every source file a crate compiles is in its package: each file under `src/` and each
 //!   file an `include_str!` / `include_bytes!` names ([`missing_from_package`]);
-//! - each crate type-checks alone (`cargo check -p CRATE`: its library and binaries) with only its own
-//!   features, not those other workspace members turn on.
+//! - each crate type-checks alone (`cargo check -p CRATE`: its library and binaries) with
+//!   only its own features, not those other workspace members turn on.
 //!
 //! The verify build compiled each package's dependencies again for every crate's own feature
 //! set (424 s of a 2237 s CI run on 2 cores); these checks reuse the workspace's target

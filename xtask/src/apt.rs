@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cmd::{which, Cmd, Result};
+use crate::cmd::{missing_programs, which, Cmd, Result};
 
 /// Whether this process already ran `apt-get update` (run it at most once).
 static UPDATED: AtomicBool = AtomicBool::new(false);
@@ -10,21 +10,13 @@ static UPDATED: AtomicBool = AtomicBool::new(false);
 /// Makes sure every command in `commands` is on `PATH`, installing `packages` with apt when
 /// any is missing (see [`install`]). Returns whether anything was installed.
 pub(crate) fn ensure(commands: &[&str], packages: &[&str]) -> Result<bool> {
-    let missing: Vec<&str> = commands
-        .iter()
-        .copied()
-        .filter(|c| which(c).is_none())
-        .collect();
+    let missing = missing_programs(commands);
     if missing.is_empty() {
         return Ok(false);
     }
     eprintln!("missing {}", missing.join(", "));
     install(packages)?;
-    let still_missing: Vec<&str> = commands
-        .iter()
-        .copied()
-        .filter(|c| which(c).is_none())
-        .collect();
+    let still_missing = missing_programs(commands);
     if still_missing.is_empty() {
         Ok(true)
     } else {

@@ -213,6 +213,15 @@ pub(crate) fn which(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The programs of `programs` that [`which`] does not find.
+pub(crate) fn missing_programs<'a>(programs: &[&'a str]) -> Vec<&'a str> {
+    programs
+        .iter()
+        .copied()
+        .filter(|program| which(program).is_none())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +281,9 @@ mod tests {
         );
         assert!(which("sh").is_some());
         assert!(which("xtask-no-such-program").is_none());
+        assert_eq!(
+            missing_programs(&["sh", "xtask-no-such-program"]),
+            ["xtask-no-such-program"]
+        );
     }
 }

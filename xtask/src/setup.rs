@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::cmd::{which, Cmd, Result};
+use crate::cmd::{missing_programs, which, Cmd, Result};
 use crate::summary::Status;
 use crate::{apt, azurite, msal_python, msrv, wall_clock};
 
@@ -163,11 +163,7 @@ pub(crate) fn debian_packages() -> Result {
     } else {
         apt::install(&missing)?;
     }
-    let absent: Vec<&str> = DEBIAN_COMMANDS
-        .iter()
-        .copied()
-        .filter(|c| which(c).is_none())
-        .collect();
+    let absent = missing_programs(DEBIAN_COMMANDS);
     if absent.is_empty() {
         Ok(())
     } else {
@@ -211,11 +207,7 @@ pub(crate) fn cargo_deny_installed(cargo: &std::ffi::OsStr) -> bool {
 
 /// Fails naming the setup when any of `commands` is not on `PATH`.
 pub(crate) fn require_commands(commands: &[&str]) -> Result {
-    let missing: Vec<&str> = commands
-        .iter()
-        .copied()
-        .filter(|c| which(c).is_none())
-        .collect();
+    let missing = missing_programs(commands);
     if missing.is_empty() {
         Ok(())
     } else {

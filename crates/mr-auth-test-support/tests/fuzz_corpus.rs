@@ -2,6 +2,10 @@
 //! point, in an ordinary stable test build: what `cargo xtask ci` runs instead of a short
 //! fuzzing session. Exploring for new inputs (nightly, libFuzzer, ASan) is `cargo xtask fuzz`'s
 //! job; see FUZZING.md for what this keeps and what it leaves to that command.
+//!
+//! Linux only, as the fuzz targets are (cargo-fuzz and libFuzzer; the Linux broker's entry point
+//! exists only there).
+#![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
 

@@ -290,7 +290,9 @@ impl Ci {
             |phase: Phase| -> Vec<&Step> { STEPS.iter().filter(|s| s.phase == phase).collect() };
         let background = Background::start(&self.root, &self.target_dir)?;
         let early = self.run_in_order(&in_phase(Phase::Early));
-        let (times, setup_result, setup_elapsed) = background.finish();
+        let (times, setup_result, waited) = background.finish();
+        // The setup's steps ran one after the other: their sum is how long it worked.
+        let setup_elapsed: Duration = times.iter().map(|(_, _, elapsed)| *elapsed).sum();
         for (name, status, elapsed) in times {
             let title = STEPS
                 .iter()
@@ -300,11 +302,12 @@ impl Ci {
         }
         let early_titles: Vec<&str> = in_phase(Phase::Early).iter().map(|s| s.title).collect();
         self.summary.note(format!(
-            "the setup steps ran in a second process alongside {} ({:.1} s for the whole \
-             setup); their times overlap those steps', so the total is the wall-clock time, \
-             not the sum of the rows",
+            "the setup steps ran in a second process alongside {} ({:.1} s of setup; {:.1} s \
+             from its start until those steps and it had both ended); their times overlap \
+             those steps', so the total is the wall-clock time, not the sum of the rows",
             early_titles.join(", "),
-            setup_elapsed.as_secs_f64()
+            setup_elapsed.as_secs_f64(),
+            waited.as_secs_f64()
         ));
         let checks = in_phase(Phase::Check);
         if let Err(e) = early.and(setup_result.map_err(|e| format!("setup failed: {e}"))) {

@@ -285,8 +285,8 @@ impl Background {
         })
     }
 
-    /// Waits for the setup to end, prints its output and returns each step's time, and whether
-    /// the whole phase passed, with how long it ran.
+    /// Waits for the setup to end, prints its output and returns each step's time, whether
+    /// the whole phase passed, and how long it was from its start until this wait ended.
     pub(crate) fn finish(mut self) -> (Vec<StepTime>, Result, Duration) {
         let status = self.child.wait();
         let elapsed = wall_clock::since(self.started);

@@ -24,7 +24,7 @@ use azure_core::{
 };
 use mr_auth_broker::{
     AuthorizeUrlHandler, InteractiveBrowserBrokerCredential,
-    InteractiveBrowserBrokerCredentialOptions, SystemBrowser, TenantId,
+    InteractiveBrowserBrokerCredentialOptions, TenantId,
 };
 use std::sync::Arc;
 
@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("To sign in, open this address in a browser:\n{url}");
                 }
                 // Headless: no browser to start, the printed URL is enough.
-                let _ = SystemBrowser.open(url);
+                let _ = AuthorizeUrlHandler::SystemBrowser.open(url);
                 Ok(())
             }),
             ..Default::default()

@@ -25,13 +25,19 @@ const WINDOWS_GNU_CLIPPY_EXCLUDED: &[(&str, &str)] = &[];
 /// Packages type-checked (clippy) for `x86_64-pc-windows-msvc`: the ones with Windows-only
 /// code (`#[cfg(windows)]`). The rest of the workspace compiles the same code for every
 /// Windows target, and the windows-gnu step lints it.
-const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-wam-fake"];
+const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] =
+    &["mr-auth-msal-cache", "mr-auth-broker", "mr-auth-wam-fake"];
 
 /// Packages whose tests are built for `x86_64-pc-windows-gnu` and run under Wine, with the
 /// extra `cargo test` arguments for each. Core runs only its unit tests (`--lib`): its
 /// integration tests exercise platform-neutral HTTP code that the Linux run already covers.
+/// The MSAL cache runs all of its tests (DPAPI, the cache file in `%LOCALAPPDATA%`).
 /// They run without the fake WAM provider registered: WAM is missing, as it is under plain Wine.
-const WINE_TESTS: &[(&str, &[&str])] = &[("mr-auth-core", &["--lib"]), ("mr-auth-broker", &[])];
+const WINE_TESTS: &[(&str, &[&str])] = &[
+    ("mr-auth-core", &["--lib"]),
+    ("mr-auth-msal-cache", &[]),
+    ("mr-auth-broker", &[]),
+];
 
 /// The tests that run under Wine with the fake WAM provider registered (see `wam_fake.rs`),
 /// after [`WINE_TESTS`]: the WAM module's success, failure and cancellation paths.

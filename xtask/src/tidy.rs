@@ -2,11 +2,15 @@
 //! `../shared/STYLE.md`).
 //!
 //! - Every crate root (`src/lib.rs`, `src/main.rs`, `src/bin/*.rs`) of the packages in
-//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker and the fake WAM
-//!   provider (Windows FFI) may say `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
+//!   `crates/` and of xtask says `#![forbid(unsafe_code)]`. The broker, the MSAL cache and the
+//!   fake WAM provider (Windows FFI) may say `#![deny(unsafe_code)]` instead, and then allows unsafe code only in its Windows module:
 //!   a file whose path names `windows` or `wam`, or an item gated by `cfg(windows)`.
 //! - Each `"allow"` level in a Cargo.toml `[lints]` table has a `#` comment on the same line
 //!   or the line above.
+//!
+//! - The broker crate keeps its layers (`oauth/` <- `platform/` <- `credential/`, one way) and
+//!   no file in its `credential/` has more than 300 lines of code: see [`layers`], which says
+//!   how a file's names are read and what counts as a line of code.
 //!
 //! That every `#[allow(...)]` in Rust code carries its reason is clippy's job
 //! (`allow_attributes_without_reason` in the workspace lints), not tidy's.
@@ -18,9 +22,12 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::Result;
 
+mod layers;
+
 /// The packages allowed `#![deny(unsafe_code)]` with unsafe code in their Windows module: the
-/// broker, and the fake WAM provider its Wine tests load (a COM server, FFI throughout).
-const FFI_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-wam-fake"];
+/// broker (WAM), the MSAL cache (DPAPI), and the fake WAM provider the broker's Wine tests load
+/// (a COM server, FFI throughout).
+const FFI_PACKAGES: &[&str] = &["mr-auth-broker", "mr-auth-msal-cache", "mr-auth-wam-fake"];
 
 /// Runs every tidy check over the workspace at `root`; returns the problems found, each as
 /// `path:line: what is wrong`.
@@ -70,6 +77,7 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
             }));
         }
     }
+    problems.extend(layers::check(root)?);
     Ok(problems)
 }
 

@@ -18,7 +18,7 @@ pub enum ErrorKind {
     #[error("tenant not allowed")]
     TenantNotAllowed,
     /// Silent sign-in failed and interaction was not allowed
-    /// (`disable_interactive_fallback`).
+    /// (`disable_automatic_authentication`); the message lists what each silent source said.
     #[error("authentication required")]
     AuthenticationRequired,
     /// The user closed or cancelled the sign-in.
@@ -35,9 +35,10 @@ pub enum ErrorKind {
     /// public client (AADSTS7000218). [`Error::redirect_uri`] names the URI to register.
     #[error("redirect uri not registered")]
     RedirectUriNotRegistered,
-    /// The interactive step did not finish within the configured timeout.
+    /// The interactive step did not finish within the configured timeout, or a broker did not
+    /// answer a call within its bound (`mr-auth-core`'s `Timeout`).
     #[error("timed out")]
-    TimedOut,
+    Timeout,
     /// No loopback port was free for the browser flow's redirect receiver.
     #[error("loopback port unavailable")]
     LoopbackUnavailable,
@@ -45,7 +46,12 @@ pub enum ErrorKind {
     /// the token endpoint, other than the cases with their own kind).
     #[error("authentication failed")]
     AuthenticationFailed,
-    /// The authority answered 429 or 5xx: retrying later may help.
+    /// The authority answered 429 (too many requests, after `azure_core`'s retries): retry
+    /// later (`mr-auth-core`'s `Throttled`).
+    #[error("throttled")]
+    Throttled,
+    /// The authority (or a broker on its behalf) answered 5xx or said it is temporarily
+    /// unavailable: retrying later may help.
     #[error("service error")]
     ServiceError,
     /// The request could not be sent or the answer could not be read.

@@ -5,8 +5,10 @@
 //! `MR_AUTH_SKIP_BROWSER_TESTS=1` is set, in which case they print why they skip.
 
 use mr_auth_broker::{
+    test_util::{credential_with_hooks, TestHooks},
     BrokerTokenRequestOptions, ErrorKind, InteractiveBrowserBrokerCredential,
-    InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters, TenantId, TokenType,
+    InteractiveBrowserBrokerCredentialOptions, PopMethod, PopParameters, RedirectUri, TenantId,
+    TokenType,
 };
 use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
@@ -38,7 +40,7 @@ impl Setup {
         InteractiveBrowserBrokerCredentialOptions {
             client_id: CLIENT_ID.parse().unwrap(),
             tenant_id: TENANT.parse().unwrap(),
-            authority_host: Some(self.authority.authority_host().parse().unwrap()),
+            authority: Some(self.authority.authority_host().parse().unwrap()),
             authorize_url_handler: handler(self.chromium.clone()),
             timeout: Duration::from_secs(60),
             ..Default::default()
@@ -151,7 +153,7 @@ async fn a_response_with_the_wrong_state_is_refused_and_the_wait_goes_on() {
         ..s.options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     s.authority
         .log(|l| assert!(l.token_requests.is_empty(), "the code was not redeemed"));
 }
@@ -283,36 +285,26 @@ async fn times_out_when_the_browser_never_returns() {
         ..s.options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(s.chromium.launched(), 1);
     // The browser did reach the authorize page; it just never came back.
     assert!(s.authority.log(|l| l.authorize_requests) > 0);
 }
 
 #[tokio::test]
-async fn port_range_exhausted() {
+async fn a_taken_redirect_uri_port_is_loopback_unavailable_without_a_browser() {
     skip_without_chromium!();
     let _one = BROWSER_LOCK.lock().await;
     let s = Setup::new(AuthorizeMode::AutoPost).await;
-    let taken: Vec<std::net::TcpListener> = (0..2)
-        .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
-        .collect();
-    let ports: Vec<u16> = taken
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect();
-    let (lo, hi) = (ports[0].min(ports[1]), ports[0].max(ports[1]));
-    // Only a range whose every port is taken: use the two taken ports when adjacent, else one.
-    let range = if hi == lo + 1 { lo..=hi } else { lo..=lo };
+    let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
     let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
-        loopback_ports: range.clone(),
+        redirect_uri: Some(RedirectUri::new(&format!("http://localhost:{port}")).unwrap()),
         ..s.options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoopbackUnavailable, "{e}");
-    assert!(e
-        .message()
-        .contains(&format!("{}-{}", range.start(), range.end())));
+    assert!(e.message().contains(&format!("port {port}")), "{e}");
     assert_eq!(s.chromium.launched(), 0, "no browser without a receiver");
 }
 
@@ -342,10 +334,14 @@ async fn cache_hit_and_refresh_token_renewal_need_no_browser() {
     let clock = Arc::new(ManualClock::new(mr_auth_core::Clock::now(
         &mr_auth_core::SystemClock,
     )));
-    let c = s.credential(InteractiveBrowserBrokerCredentialOptions {
-        clock: clock.clone(),
-        ..s.options()
-    });
+    let c = credential_with_hooks(
+        Some(s.options()),
+        TestHooks {
+            clock: clock.clone(),
+            ..TestHooks::default()
+        },
+    )
+    .unwrap();
     let first = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
     assert_eq!(s.chromium.launched(), 1);
     s.chromium.shutdown();

@@ -6,11 +6,13 @@
 //! scripted browser against the loopback mock authority.
 
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheEnvironment, ErrorKind,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, MsalTokenCache,
-    PersistentTokenCache, TokenCachePersistenceOptions,
+    test_util::{credential_with_hooks, TestHooks},
+    AuthenticationRecord, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, ClientId,
+    ErrorKind, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
+    TokenCachePersistenceOptions,
 };
-use mr_auth_core::ManualClock;
+use mr_auth_core::{EnvironmentMap, ManualClock};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT, USERNAME},
@@ -32,9 +34,18 @@ impl Home {
         Self(dir)
     }
 
-    fn environment(&self) -> CacheEnvironment {
-        CacheEnvironment::new(Some(self.0.clone()), Some(self.0.clone()))
-            .with_session_bus_address(format!("unix:path={}", self.0.join("no-bus").display()))
+    /// The credential's environment: this home, and a session bus that leads nowhere.
+    fn environment(&self) -> EnvironmentMap {
+        let home = self.0.display().to_string();
+        EnvironmentMap::from_iter([
+            ("HOME", home.clone()),
+            ("LOCALAPPDATA", home),
+            ("DBUS_SESSION_BUS_ADDRESS", self.no_bus()),
+        ])
+    }
+
+    fn no_bus(&self) -> String {
+        format!("unix:path={}", self.0.join("no-bus").display())
     }
 
     fn cache_file(&self) -> PathBuf {
@@ -47,7 +58,7 @@ impl Home {
             allow_unencrypted_storage: true,
             ..Default::default()
         };
-        PersistentTokenCache::open_in(&options, false, &self.environment())
+        PersistentTokenCache::open_with_environment(&options, false, &self.environment())
             .await
             .unwrap()
             .load()
@@ -84,18 +95,30 @@ impl Setup {
         InteractiveBrowserBrokerCredentialOptions {
             client_id: CLIENT_ID.parse().unwrap(),
             tenant_id: TENANT.parse().unwrap(),
-            authority_host: Some(self.authority.authority_host().parse().unwrap()),
+            authority: Some(self.authority.authority_host().parse().unwrap()),
             authorize_url_handler: handler(self.browser.clone()),
             broker: BrokerMode::BrowserOnly,
             timeout: Duration::from_secs(20),
-            clock: self.clock.clone(),
-            token_cache_persistence: Some(TokenCachePersistenceOptions {
+            cache_persistence_options: Some(TokenCachePersistenceOptions {
                 allow_unencrypted_storage: allow_unencrypted,
                 ..Default::default()
             }),
-            cache_environment: Some(self.home.environment()),
             ..Default::default()
         }
+    }
+
+    /// A credential on this setup's clock and home.
+    fn credential(
+        &self,
+        options: InteractiveBrowserBrokerCredentialOptions,
+    ) -> mr_auth_broker::Result<Arc<InteractiveBrowserBrokerCredential>> {
+        credential_with_hooks(
+            Some(options),
+            TestHooks {
+                clock: self.clock.clone(),
+                environment: Arc::new(self.home.environment()),
+            },
+        )
     }
 
     /// A credential as a new process would make it: the record, and no UI.
@@ -103,12 +126,12 @@ impl Setup {
         &self,
         record: &AuthenticationRecord,
     ) -> Arc<InteractiveBrowserBrokerCredential> {
-        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+        self.credential(InteractiveBrowserBrokerCredentialOptions {
             authentication_record: Some(record.clone()),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             authorize_url_handler: handler(Arc::new(NoBrowser::default())),
             ..self.options(true)
-        }))
+        })
         .unwrap()
     }
 
@@ -139,7 +162,7 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
 async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
     bounded(async {
         let s = Setup::new().await;
-        let first = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let first = s.credential(s.options(true)).unwrap();
         let record = first.authenticate(&[SCOPE], None).await.unwrap();
         assert_eq!(s.browser.count(), 1);
         assert_eq!(s.grants(), ["authorization_code"]);
@@ -204,8 +227,8 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
             .await
             .refresh_token(CLIENT_ID, "u.t", "127.0.0.1")
             .unwrap();
-        assert_ne!(rotated, first_rt);
-        assert_eq!(rotated.as_str(), s.last_refresh_token());
+        assert_ne!(rotated.secret(), first_rt.secret());
+        assert_eq!(rotated.secret(), s.last_refresh_token());
 
         // The mock redeems each refresh token once: only the rotated one works now.
         s.clock.advance(Duration::from_secs(3600));
@@ -228,7 +251,7 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
 async fn another_scope_and_tenant_rules_follow_msal() {
     bounded(async {
         let s = Setup::new().await;
-        let first = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let first = s.credential(s.options(true)).unwrap();
         let record = first.authenticate(&[SCOPE], None).await.unwrap();
 
         // Another scope: the access token does not answer it; the refresh token does, once.
@@ -273,13 +296,12 @@ async fn a_record_of_another_client_or_authority_is_refused() {
     )
     .unwrap();
     for (record, says) in [(other_client, "client id"), (other_authority, "authority")] {
-        let e = InteractiveBrowserBrokerCredential::new(Some(
-            InteractiveBrowserBrokerCredentialOptions {
+        let e = s
+            .credential(InteractiveBrowserBrokerCredentialOptions {
                 authentication_record: Some(record),
                 ..s.options(true)
-            },
-        ))
-        .unwrap_err();
+            })
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e.message().contains(says), "{e}");
     }
@@ -294,7 +316,7 @@ async fn without_a_store_authenticate_fails_before_any_ui_and_get_token_uses_mem
         let s = Setup::new().await;
         let logs = LogCapture::default();
         let _guard = logs.install_at(tracing::Level::WARN);
-        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(false))).unwrap();
+        let c = s.credential(s.options(false)).unwrap();
         let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PersistentCache);
         assert!(e.message().contains("allow_unencrypted_storage"), "{e}");
@@ -325,7 +347,7 @@ async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory()
         let logs = LogCapture::default();
         let _guard = logs.install_at(tracing::Level::WARN);
 
-        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let c = s.credential(s.options(true)).unwrap();
         let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
@@ -334,7 +356,7 @@ async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory()
         assert_eq!(s.browser.count(), 1);
 
         // get_token with the corrupt file: a warning, a token, the file as it was.
-        let other = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let other = s.credential(s.options(true)).unwrap();
         other
             .get_token_info(&["https://graph.microsoft.com/.default"], None)
             .await
@@ -379,13 +401,12 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
             },
             ..FakeBroker::interactive_only()
         });
-        let c = InteractiveBrowserBrokerCredential::new(Some(
-            InteractiveBrowserBrokerCredentialOptions {
+        let c = s
+            .credential(InteractiveBrowserBrokerCredentialOptions {
                 broker: BrokerMode::Custom(broker.clone()),
                 ..s.options(false)
-            },
-        ))
-        .unwrap();
+            })
+            .unwrap();
         // No Secret Service here and no plaintext allowed: with a broker that does not matter.
         let record = c.authenticate(&[SCOPE], None).await.unwrap();
         assert_eq!(record.home_account_id(), "0000-oid.72f0a1c4-tid");
@@ -406,20 +427,14 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
     .await;
 }
 
-/// Linux: a record seeds the broker's account, so a new process's first call is the broker's
-/// silent call for it (the Microsoft identity broker finds accounts by home account id).
-#[cfg(target_os = "linux")]
+/// A record seeds the broker's account where the broker finds accounts by home account id (the
+/// Microsoft identity broker on Linux does), so a new process's first call is the broker's
+/// silent call for it; a broker that cannot (WAM) is not asked for an account it never saw.
 #[tokio::test]
-async fn with_the_linux_broker_a_record_makes_the_first_call_silent() {
+async fn a_record_names_the_brokers_account_where_the_broker_finds_accounts_by_id() {
     use mr_auth_test_support::fake_broker::{Call, FakeBroker, Script};
     bounded(async {
         let s = Setup::new().await;
-        let broker = Arc::new(FakeBroker {
-            silent: Script::Token {
-                account: "linux-broker:u.t",
-            },
-            ..FakeBroker::interactive_only()
-        });
         let record = AuthenticationRecord::new(
             "127.0.0.1",
             CLIENT_ID.parse().unwrap(),
@@ -428,22 +443,84 @@ async fn with_the_linux_broker_a_record_makes_the_first_call_silent() {
             "user@contoso.com",
         )
         .unwrap();
-        let c = InteractiveBrowserBrokerCredential::new(Some(
-            InteractiveBrowserBrokerCredentialOptions {
-                broker: BrokerMode::Custom(broker.clone()),
-                authentication_record: Some(record),
-                disable_interactive_fallback: true,
-                ..s.options(false)
-            },
-        ))
-        .unwrap();
+        let fake = || {
+            Arc::new(FakeBroker {
+                silent: Script::Token {
+                    account: "linux-broker:u.t",
+                },
+                ..FakeBroker::interactive_only()
+            })
+        };
+        let options = |broker: Arc<dyn PlatformBroker>| InteractiveBrowserBrokerCredentialOptions {
+            broker: BrokerMode::Custom(broker),
+            authentication_record: Some(record.clone()),
+            disable_automatic_authentication: true,
+            ..s.options(false)
+        };
+
+        let broker = fake();
+        let c = s
+            .credential(options(Arc::new(FindsAccountsById(broker.clone()))))
+            .unwrap();
         c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(
             broker.calls(),
             [Call::Silent("linux-broker:u.t".to_owned())]
         );
+
+        let broker = fake();
+        let c = s.credential(options(broker.clone())).unwrap();
+        let e = c.get_token_info(&[SCOPE], None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
+        assert!(broker.calls().is_empty(), "{:?}", broker.calls());
     })
     .await;
+}
+
+/// The fake broker, finding its accounts by home account id as the Linux broker does.
+#[derive(Debug)]
+struct FindsAccountsById(Arc<mr_auth_test_support::fake_broker::FakeBroker>);
+
+#[async_trait::async_trait]
+impl PlatformBroker for FindsAccountsById {
+    fn supports_pop(&self) -> bool {
+        self.0.supports_pop()
+    }
+    fn redirect_uri(&self, client_id: &ClientId) -> String {
+        self.0.redirect_uri(client_id)
+    }
+    fn account_for_home_account_id(
+        &self,
+        home_account_id: &str,
+        username: Option<&str>,
+    ) -> Option<BrokerAccount> {
+        Some(BrokerAccount {
+            id: format!("linux-broker:{home_account_id}"),
+            username: username.map(str::to_owned),
+        })
+    }
+    async fn acquire_token_silently(
+        &self,
+        request: &BrokerRequest,
+        account: &BrokerAccount,
+    ) -> mr_auth_broker::Result<BrokerToken> {
+        self.0.acquire_token_silently(request, account).await
+    }
+    async fn acquire_token_with_default_account(
+        &self,
+        request: &BrokerRequest,
+    ) -> mr_auth_broker::Result<BrokerToken> {
+        self.0.acquire_token_with_default_account(request).await
+    }
+    async fn acquire_token_interactively(
+        &self,
+        request: &BrokerRequest,
+        parent_window: Option<ParentWindowHandle>,
+    ) -> mr_auth_broker::Result<BrokerToken> {
+        self.0
+            .acquire_token_interactively(request, parent_window)
+            .await
+    }
 }
 
 /// Rounds of sign-in each writer process of
@@ -468,7 +545,7 @@ async fn credential_writer_child() {
     let writer: usize = writer.parse().unwrap();
     let mut s = Setup::new().await;
     s.home = Home(PathBuf::from(home));
-    let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+    let c = s.credential(s.options(true)).unwrap();
     for round in 0..WRITER_ROUNDS {
         let scope = writer_scope(writer, round);
         bounded(c.get_token_info(&[scope.as_str()], None))
@@ -526,22 +603,26 @@ fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
 async fn a_refused_stored_refresh_token_falls_back_to_the_credentials_own() {
     bounded(async {
         let s = Setup::new().await;
-        let c = InteractiveBrowserBrokerCredential::new(Some(s.options(true))).unwrap();
+        let c = s.credential(s.options(true)).unwrap();
         c.authenticate(&[SCOPE], None).await.unwrap();
-        let mut foreign = mr_auth_broker::CacheWrite::default();
-        foreign.client_id = CLIENT_ID.to_owned();
-        foreign.environment = "127.0.0.1".to_owned();
-        foreign.realm = TENANT.to_owned();
-        foreign.scopes = vec!["https://other.example/.default".to_owned()];
-        foreign.refresh_token = Some(zeroize::Zeroizing::new("unknown-to-the-authority".into()));
-        foreign.client_info = Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()); // {"uid":"u","utid":"t"}
-        foreign.expires_in = 3600;
-        foreign.now = Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10));
+        let foreign = mr_auth_broker::CacheWrite {
+            client_id: CLIENT_ID.to_owned(),
+            environment: "127.0.0.1".to_owned(),
+            realm: TENANT.to_owned(),
+            scopes: vec!["https://other.example/.default".to_owned()],
+            refresh_token: Some(mr_auth_msal_cache::RefreshTokenSecret::new(
+                "unknown-to-the-authority",
+            )),
+            client_info: Some("eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ".to_owned()), // {"uid":"u","utid":"t"}
+            expires_in: 3600,
+            now: Some(mr_auth_core::Clock::now(&*s.clock) + Duration::from_secs(10)),
+            ..Default::default()
+        };
         let options = TokenCachePersistenceOptions {
             allow_unencrypted_storage: true,
             ..Default::default()
         };
-        PersistentTokenCache::open_in(&options, false, &s.home.environment())
+        PersistentTokenCache::open_with_environment(&options, false, &s.home.environment())
             .await
             .unwrap()
             .modify(|d| d.add(&foreign))

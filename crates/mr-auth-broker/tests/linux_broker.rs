@@ -198,7 +198,7 @@ async fn default_broker_account_signs_in_silently_without_ui() {
     };
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
         use_default_broker_account: true,
-        disable_interactive_fallback: true,
+        disable_automatic_authentication: true,
         ..options()
     });
     let token = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
@@ -228,7 +228,7 @@ async fn default_account_with_several_accounts_follows_the_login_hint() {
     };
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
         use_default_broker_account: true,
-        disable_interactive_fallback: true,
+        disable_automatic_authentication: true,
         login_hint: Some("bob@contoso.com".into()),
         ..options()
     });
@@ -239,7 +239,7 @@ async fn default_account_with_several_accounts_follows_the_login_hint() {
     // Without a hint two accounts are ambiguous: a silent miss, and no UI allowed.
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
         use_default_broker_account: true,
-        disable_interactive_fallback: true,
+        disable_automatic_authentication: true,
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
@@ -268,12 +268,15 @@ async fn interaction_required_goes_interactive_or_is_authentication_required() {
 
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
         use_default_broker_account: true,
-        disable_interactive_fallback: true,
+        disable_automatic_authentication: true,
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
-    assert!(e.message().contains("disable_interactive_fallback"), "{e}");
+    assert!(
+        e.message().contains("disable_automatic_authentication"),
+        "{e}"
+    );
     assert!(
         e.message().contains("fake-tag-silent"),
         "the broker's tag is kept: {e}"
@@ -441,7 +444,7 @@ async fn malformed_answers_are_broker_unavailable_and_fall_back_to_the_browser()
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         authorize_url_handler: handler(browser.clone()),
         ..options()
     });
@@ -467,7 +470,7 @@ async fn no_service_on_the_bus_falls_back_to_the_browser_and_pop_is_refused() {
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let c = env.credential(InteractiveBrowserBrokerCredentialOptions {
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         authorize_url_handler: handler(browser.clone()),
         ..options()
     });
@@ -555,7 +558,7 @@ async fn personal_accounts_go_to_the_browser_not_the_broker() {
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert_eq!(browser.count(), 1, "the browser flow was used");
     assert_eq!(
         env.fake().counts(),
@@ -611,7 +614,7 @@ async fn the_credential_timeout_cancels_the_broker_flow() {
         ..options()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     bounded(env.fake().wait_for(|c| c.cancel == 1)).await;
 
     env.fake()

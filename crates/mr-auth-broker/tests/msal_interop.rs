@@ -14,11 +14,12 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheEnvironment, CacheWrite,
-    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
+    test_util::{credential_with_hooks, TestHooks},
+    AuthenticationRecord, BrokerMode, CacheWrite, InteractiveBrowserBrokerCredentialOptions,
     PersistentTokenCache, TokenCachePersistenceOptions,
 };
-use mr_auth_core::{Clock as _, SystemClock};
+use mr_auth_core::{Clock as _, EnvironmentMap, SystemClock};
+use mr_auth_msal_cache::{AccessTokenSecret, IdTokenSecret, RefreshTokenSecret};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{self, AuthorizeMode, MockAuthority},
@@ -28,7 +29,6 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use zeroize::Zeroizing;
 
 const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -59,6 +59,13 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// `HOME` and the session bus the cache is looked for on.
+fn session_environment(home: &Path, bus: &str) -> EnvironmentMap {
+    EnvironmentMap::new()
+        .with("HOME", home.to_str().unwrap())
+        .with("DBUS_SESSION_BUS_ADDRESS", bus)
+}
+
 fn b64(json: &str) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
@@ -74,19 +81,20 @@ fn rust_sign_in() -> CacheWrite {
             now.unix_timestamp() + 3600
         ))
     );
-    let mut write = CacheWrite::default();
-    write.client_id = CLIENT.to_owned();
-    write.environment = "login.microsoftonline.com".to_owned();
-    write.realm = TENANT.to_owned();
-    write.scopes = vec![SCOPE.to_owned()];
-    write.access_token = Some(Zeroizing::new("at-from-rust".to_owned()));
-    write.expires_in = 3600;
-    write.refresh_token = Some(Zeroizing::new("rt-from-rust".to_owned()));
-    write.id_token = Some(Zeroizing::new(id_token));
-    write.client_info = Some(b64(&format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#)));
-    write.grant_type = Some("authorization_code".to_owned());
-    write.now = Some(now);
-    write
+    CacheWrite {
+        client_id: CLIENT.to_owned(),
+        environment: "login.microsoftonline.com".to_owned(),
+        realm: TENANT.to_owned(),
+        scopes: vec![SCOPE.to_owned()],
+        access_token: Some(AccessTokenSecret::new("at-from-rust")),
+        expires_in: 3600,
+        refresh_token: Some(RefreshTokenSecret::new("rt-from-rust")),
+        id_token: Some(IdTokenSecret::new(id_token)),
+        client_info: Some(b64(&format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#))),
+        grant_type: Some("authorization_code".to_owned()),
+        now: Some(now),
+        ..Default::default()
+    }
 }
 
 /// Runs the MSAL side; returns its JSON report.
@@ -190,7 +198,7 @@ async fn round_trip(
         .refresh_token(CLIENT, &home, "login.microsoftonline.com")
         .unwrap();
     assert_eq!(
-        rt.as_str(),
+        rt.secret(),
         "rt-from-python",
         "Rust sees the token MSAL rotated"
     );
@@ -204,7 +212,7 @@ async fn round_trip(
             SystemClock.now(),
         )
         .unwrap();
-    assert_eq!(at.secret.as_str(), "at-from-python");
+    assert_eq!(at.secret.secret(), "at-from-python");
 
     // MSAL first, on an empty cache.
     open()
@@ -221,7 +229,7 @@ async fn round_trip(
     let rt = read
         .refresh_token(CLIENT, &home, "login.microsoftonline.com")
         .unwrap();
-    assert_eq!(rt.as_str(), "rt-from-python");
+    assert_eq!(rt.secret(), "rt-from-python");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,10 +259,9 @@ async fn msal_python_shares_the_secret_service_cache() {
                     return;
                 }
             };
-        let env = CacheEnvironment::new(Some(session.home()), None)
-            .with_session_bus_address(session.bus_address());
+        let env = session_environment(&session.home(), session.bus_address());
         let options = TokenCachePersistenceOptions::default();
-        let first = PersistentTokenCache::open_in(&options, false, &env)
+        let first = PersistentTokenCache::open_with_environment(&options, false, &env)
             .await
             .unwrap();
         assert!(!first.is_plaintext(), "{}", first.describe());
@@ -277,14 +284,14 @@ async fn msal_python_shares_the_secret_service_cache() {
 }
 
 /// The credential signs in (a scripted browser at the mock authority) into the cache that
-/// `cache_environment` and `persistence` describe; MSAL reads what it wrote and gets tokens
+/// `environment` and `persistence` describe; MSAL reads what it wrote and gets tokens
 /// silently; then MSAL signs in, and a credential with a record for MSAL's account gets MSAL's
 /// access token with no request at all.
 async fn credential_round_trip(
     python: &Path,
     store: &str,
     persistence: TokenCachePersistenceOptions,
-    cache_environment: CacheEnvironment,
+    environment: EnvironmentMap,
     location: &Path,
     bus: Option<&str>,
 ) {
@@ -293,15 +300,18 @@ async fn credential_round_trip(
     let options = InteractiveBrowserBrokerCredentialOptions {
         client_id: mock_authority::CLIENT_ID.parse().unwrap(),
         tenant_id: mock_authority::TENANT.parse().unwrap(),
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         broker: BrokerMode::BrowserOnly,
         authorize_url_handler: handler(browser.clone()),
         timeout: Duration::from_secs(30),
-        token_cache_persistence: Some(persistence),
-        cache_environment: Some(cache_environment),
+        cache_persistence_options: Some(persistence),
         ..Default::default()
     };
-    let credential = InteractiveBrowserBrokerCredential::new(Some(options.clone())).unwrap();
+    let hooks = TestHooks {
+        environment: Arc::new(environment),
+        ..TestHooks::default()
+    };
+    let credential = credential_with_hooks(Some(options.clone()), hooks.clone()).unwrap();
     let record = credential.authenticate(&[SCOPE], None).await.unwrap();
     let rust_token = credential.get_token_info(&[SCOPE], None).await.unwrap();
     let rust_rt = authority.log(|l| {
@@ -355,14 +365,16 @@ async fn credential_round_trip(
     )
     .unwrap();
     let requests_before = authority.log(|l| l.token_requests.len());
-    let silent =
-        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+    let silent = credential_with_hooks(
+        Some(InteractiveBrowserBrokerCredentialOptions {
             authentication_record: Some(python_record),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             authorize_url_handler: handler(Arc::new(NoBrowser::default())),
             ..options
-        }))
-        .unwrap();
+        }),
+        hooks,
+    )
+    .unwrap();
     let token = silent.get_token_info(&[SCOPE], None).await.unwrap();
     assert_eq!(token.token.secret(), "at-from-python");
     assert_eq!(authority.log(|l| l.token_requests.len()), requests_before);
@@ -375,8 +387,10 @@ async fn msal_python_and_the_credential_share_the_plaintext_cache() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let home = temp_dir();
         // No Secret Service at this address: the plaintext file, as allowed.
-        let env = CacheEnvironment::new(Some(home.clone()), None)
-            .with_session_bus_address(format!("unix:path={}", home.join("no-bus").display()));
+        let env = session_environment(
+            &home,
+            &format!("unix:path={}", home.join("no-bus").display()),
+        );
         let persistence = TokenCachePersistenceOptions {
             allow_unencrypted_storage: true,
             ..Default::default()
@@ -404,8 +418,7 @@ async fn msal_python_and_the_credential_share_the_secret_service_cache() {
                     return;
                 }
             };
-        let env = CacheEnvironment::new(Some(session.home()), None)
-            .with_session_bus_address(session.bus_address());
+        let env = session_environment(&session.home(), session.bus_address());
         let signal = session
             .home()
             .join(".IdentityService")

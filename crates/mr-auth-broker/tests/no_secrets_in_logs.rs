@@ -23,7 +23,7 @@ async fn secrets_never_reach_the_logs() {
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
             client_id: CLIENT_ID.parse().unwrap(),
             tenant_id: TENANT.parse().unwrap(),
-            authority_host: Some(authority.authority_host().parse().unwrap()),
+            authority: Some(authority.authority_host().parse().unwrap()),
             authorize_url_handler: handler(browser.clone()),
             timeout: Duration::from_secs(20),
             ..Default::default()
@@ -61,17 +61,23 @@ async fn secrets_never_reach_the_logs() {
 #[tokio::test]
 async fn secrets_never_reach_the_logs_with_the_persistent_cache() {
     use mr_auth_broker::{
-        BrokerMode, CacheEnvironment, PersistentTokenCache, TokenCachePersistenceOptions,
+        test_util::{credential_with_hooks, TestHooks},
+        BrokerMode, PersistentTokenCache, TokenCachePersistenceOptions,
     };
-    use mr_auth_core::ManualClock;
+    use mr_auth_core::{EnvironmentMap, ManualClock};
     use mr_auth_test_support::LogCapture;
 
     let logs = LogCapture::default();
     let _guard = logs.install_at(tracing::Level::TRACE);
     let home = std::env::temp_dir().join(format!("mr-auth-logs-{}", uuid::Uuid::new_v4()));
     // No Secret Service at this address: the (allowed) plaintext file; DPAPI on Windows.
-    let environment = CacheEnvironment::new(Some(home.clone()), Some(home.clone()))
-        .with_session_bus_address(format!("unix:path={}", home.join("no-bus").display()));
+    let environment = EnvironmentMap::new()
+        .with("HOME", home.to_str().unwrap())
+        .with("LOCALAPPDATA", home.to_str().unwrap())
+        .with(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", home.join("no-bus").display()),
+        );
     let persistence = TokenCachePersistenceOptions {
         allow_unencrypted_storage: true,
         ..Default::default()
@@ -79,38 +85,42 @@ async fn secrets_never_reach_the_logs_with_the_persistent_cache() {
     let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
     let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
     let clock = Arc::new(ManualClock::at_fixed_start());
+    let hooks = TestHooks {
+        clock: clock.clone(),
+        environment: Arc::new(environment.clone()),
+    };
     let options = InteractiveBrowserBrokerCredentialOptions {
         client_id: CLIENT_ID.parse().unwrap(),
         tenant_id: TENANT.parse().unwrap(),
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         authorize_url_handler: handler(browser.clone()),
         broker: BrokerMode::BrowserOnly,
         timeout: Duration::from_secs(20),
-        clock: clock.clone(),
-        token_cache_persistence: Some(persistence.clone()),
-        cache_environment: Some(environment.clone()),
+        cache_persistence_options: Some(persistence.clone()),
         ..Default::default()
     };
     let scope = "https://storage.azure.com/.default";
     let (debug, document) = tokio::time::timeout(Duration::from_secs(60), async {
-        let first = InteractiveBrowserBrokerCredential::new(Some(options.clone())).unwrap();
+        let first = credential_with_hooks(Some(options.clone()), hooks.clone()).unwrap();
         let record = first.authenticate(&[scope], None).await.unwrap();
         clock.advance(Duration::from_secs(3600));
-        let second = InteractiveBrowserBrokerCredential::new(Some(
-            InteractiveBrowserBrokerCredentialOptions {
+        let second = credential_with_hooks(
+            Some(InteractiveBrowserBrokerCredentialOptions {
                 authentication_record: Some(record.clone()),
-                disable_interactive_fallback: true,
+                disable_automatic_authentication: true,
                 ..options
-            },
-        ))
+            }),
+            hooks,
+        )
         .unwrap();
         let token = second.get_token_info(&[scope], None).await.unwrap();
-        let document = PersistentTokenCache::open_in(&persistence, false, &environment)
-            .await
-            .unwrap()
-            .load()
-            .await
-            .unwrap();
+        let document =
+            PersistentTokenCache::open_with_environment(&persistence, false, &environment)
+                .await
+                .unwrap()
+                .load()
+                .await
+                .unwrap();
         (
             format!("{first:?} {second:?} {token:?} {record:?} {document:?}"),
             document,

@@ -7,6 +7,7 @@ use azure_core::{
     http::{ClientMethodOptions, Context},
 };
 use mr_auth_broker::{
+    test_util::{credential_with_hooks, TestHooks},
     AdditionallyAllowedTenants, AuthorizeUrlHandler, BrokerMode, BrokerTokenRequestOptions,
     ErrorKind, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
     ParentWindowHandle, PopMethod, PopParameters, TenantId, TokenType,
@@ -156,12 +157,15 @@ async fn disabled_interactive_fallback_gives_authentication_required() {
         let broker = Arc::new(FakeBroker::interactive_only());
         let c = credential(InteractiveBrowserBrokerCredentialOptions {
             use_default_broker_account: true,
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             ..options(&broker)
         });
         let e = c.get_token_info(&[SCOPE], None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
-        assert!(e.message().contains("disable_interactive_fallback"), "{e}");
+        assert!(
+            e.message().contains("disable_automatic_authentication"),
+            "{e}"
+        );
         assert!(
             std::error::Error::source(&e).is_some(),
             "keeps the silent failure as its source"
@@ -171,7 +175,7 @@ async fn disabled_interactive_fallback_gives_authentication_required() {
         // With nothing silent to try at all.
         let broker = Arc::new(FakeBroker::interactive_only());
         let c = credential(InteractiveBrowserBrokerCredentialOptions {
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             ..options(&broker)
         });
         let e = c.get_token_info(&[SCOPE], None).await.unwrap_err();
@@ -249,7 +253,7 @@ async fn interactive_step_times_out() {
             .await
             .expect("bounded by the credential's timeout")
             .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        assert_eq!(e.kind(), ErrorKind::Timeout);
     })
     .await
 }
@@ -447,7 +451,7 @@ async fn get_token_reads_request_options_from_the_context() {
 
         // Errors cross the azure_core boundary with their kind.
         let c = credential(InteractiveBrowserBrokerCredentialOptions {
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             ..options(&broker)
         });
         let e = c.get_token(&[SCOPE], None).await.unwrap_err();
@@ -471,7 +475,7 @@ fn browser_options(
     let o = InteractiveBrowserBrokerCredentialOptions {
         client_id: CLIENT_ID.parse().unwrap(),
         tenant_id: TENANT.parse().unwrap(),
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         authorize_url_handler: handler(browser.clone()),
         timeout: Duration::from_secs(20),
         ..Default::default()
@@ -513,7 +517,7 @@ async fn broker_unavailable_falls_back_to_the_browser_flow() {
         let (o, browser) = browser_options(&authority);
         let c = credential(InteractiveBrowserBrokerCredentialOptions {
             broker: BrokerMode::Custom(broker.clone()),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             ..o
         });
         assert_eq!(
@@ -739,10 +743,14 @@ impl HeldRefresh {
             clock: clock.clone(),
             ..FakeBroker::interactive_only()
         });
-        let c = credential(InteractiveBrowserBrokerCredentialOptions {
-            clock: clock.clone(),
-            ..options(&broker)
-        });
+        let c = credential_with_hooks(
+            Some(options(&broker)),
+            TestHooks {
+                clock: clock.clone(),
+                ..TestHooks::default()
+            },
+        )
+        .unwrap();
         let first = c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(broker.take_calls(), [Call::Interactive(None)]);
         Self {

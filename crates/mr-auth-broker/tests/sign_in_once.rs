@@ -5,21 +5,27 @@
 //! token, the third from the stored access token without any request.
 //!
 //! Needs Chromium (`MR_AUTH_SKIP_BROWSER_TESTS=1` skips with a reason), `dbus-daemon` and
-//! `gnome-keyring-daemon` (skipped with a reason unless `CI` is set, as in
+//! `gnome-keyring-daemon` (skipped with a reason unless `CI` is set, as in mr-auth-msal-cache's
 //! `tests/persistent_cache.rs`).
 
 #![cfg(target_os = "linux")]
 
 use mr_auth_broker::{
-    AuthenticationRecord, BrokerMode, CacheEnvironment, InteractiveBrowserBrokerCredential,
+    test_util::{credential_with_hooks, TestHooks},
+    AuthenticationRecord, BrokerMode, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, TokenCachePersistenceOptions,
 };
+use mr_auth_core::EnvironmentMap;
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, handler, Chromium, NoBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
     secret_service_session::SecretServiceSession,
 };
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 /// The scope of the browser sign-in.
 const SCOPE: &str = "https://management.azure.com/.default";
@@ -35,24 +41,37 @@ const CHILD_RECORD: &str = "MR_AUTH_SIGN_IN_ONCE_RECORD";
 const CHILD_HOME: &str = "MR_AUTH_SIGN_IN_ONCE_HOME";
 const CHILD_BUS: &str = "MR_AUTH_SIGN_IN_ONCE_BUS";
 
-fn options(
-    authority_host: &str,
-    home: PathBuf,
-    bus: &str,
-) -> InteractiveBrowserBrokerCredentialOptions {
+fn options(authority_host: &str) -> InteractiveBrowserBrokerCredentialOptions {
     InteractiveBrowserBrokerCredentialOptions {
         client_id: CLIENT_ID.parse().unwrap(),
         tenant_id: TENANT.parse().unwrap(),
-        authority_host: Some(authority_host.parse().unwrap()),
+        authority: Some(authority_host.parse().unwrap()),
         broker: BrokerMode::BrowserOnly,
         timeout: Duration::from_secs(60),
         // Encrypted only: no plaintext fallback.
-        token_cache_persistence: Some(TokenCachePersistenceOptions::default()),
-        cache_environment: Some(
-            CacheEnvironment::new(Some(home), None).with_session_bus_address(bus),
-        ),
+        cache_persistence_options: Some(TokenCachePersistenceOptions::default()),
         ..Default::default()
     }
+}
+
+/// A credential whose persistent cache is in `home`'s keyring, on the session bus `bus`.
+fn credential(
+    options: InteractiveBrowserBrokerCredentialOptions,
+    home: &Path,
+    bus: &str,
+) -> Arc<InteractiveBrowserBrokerCredential> {
+    let environment = EnvironmentMap::from_iter([
+        ("HOME", home.display().to_string()),
+        ("DBUS_SESSION_BUS_ADDRESS", bus.to_owned()),
+    ]);
+    credential_with_hooks(
+        Some(options),
+        TestHooks {
+            environment: Arc::new(environment),
+            ..TestHooks::default()
+        },
+    )
+    .unwrap()
 }
 
 /// The later processes: a credential with the record, no browser and no interactive
@@ -66,14 +85,16 @@ async fn child_process() {
     let home = PathBuf::from(std::env::var(CHILD_HOME).unwrap());
     let bus = std::env::var(CHILD_BUS).unwrap();
     let browser = Arc::new(NoBrowser::default());
-    let credential =
-        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+    let credential = credential(
+        InteractiveBrowserBrokerCredentialOptions {
             authentication_record: Some(record),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             authorize_url_handler: handler(browser.clone()),
-            ..options(&authority, home, &bus)
-        }))
-        .unwrap();
+            ..options(&authority)
+        },
+        &home,
+        &bus,
+    );
     let token = tokio::time::timeout(
         CHILD_TIMEOUT,
         credential.get_token_info(&[OTHER_SCOPE], None),
@@ -127,17 +148,14 @@ async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
         };
         let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
         let chromium = Arc::new(Chromium::default());
-        let credential = InteractiveBrowserBrokerCredential::new(Some(
+        let credential = credential(
             InteractiveBrowserBrokerCredentialOptions {
                 authorize_url_handler: handler(chromium.clone()),
-                ..options(
-                    &authority.authority_host(),
-                    session.home(),
-                    session.bus_address(),
-                )
+                ..options(&authority.authority_host())
             },
-        ))
-        .unwrap();
+            &session.home(),
+            session.bus_address(),
+        );
         let record = credential.authenticate(&[SCOPE], None).await;
         assert_eq!(chromium.launched(), 1);
         chromium.shutdown();
@@ -192,7 +210,7 @@ async fn signed_in_once_through_the_browser_then_silent_in_other_processes() {
             .refresh_token(CLIENT_ID, record.home_account_id(), "127.0.0.1")
             .unwrap();
         assert_eq!(
-            stored.as_str(),
+            stored.secret(),
             latest,
             "the rotated refresh token replaced the first"
         );

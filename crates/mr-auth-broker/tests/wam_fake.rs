@@ -449,7 +449,7 @@ async fn interaction_required_with_interaction_disabled_is_authentication_requir
     };
     let (c, browser) = credential(InteractiveBrowserBrokerCredentialOptions {
         use_default_broker_account: true,
-        disable_interactive_fallback: true,
+        disable_automatic_authentication: true,
         ..Default::default()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
@@ -780,7 +780,7 @@ async fn the_credentials_timeout_cancels_the_pending_dialog() {
         ..Default::default()
     });
     let e = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert_eq!(browser.count(), 0);
     let wam = fake.wam;
     let cancelled = tokio::task::spawn_blocking(move || {

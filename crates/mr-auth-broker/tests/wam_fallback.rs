@@ -1,6 +1,6 @@
 //! The real WAM broker where WAM does not exist (Wine, which is how CI runs the Windows
 //! build): activation fails with `REGDB_E_CLASSNOTREG` (0x80040154), the credential treats it
-//! as "broker unavailable" and uses the browser flow, unless `disable_interactive_fallback`
+//! as "broker unavailable" and uses the browser flow, unless `disable_automatic_authentication`
 //! forbids UI. Each case is bounded by a timeout, so a hang fails instead of blocking CI.
 //!
 //! On real Windows these cases are skipped (with the reason printed): there WAM exists and
@@ -39,7 +39,7 @@ fn options(authority: &MockAuthority) -> InteractiveBrowserBrokerCredentialOptio
     InteractiveBrowserBrokerCredentialOptions {
         client_id: CLIENT_ID.parse().unwrap(),
         tenant_id: TENANT.parse().unwrap(),
-        authority_host: Some(authority.authority_host().parse().unwrap()),
+        authority: Some(authority.authority_host().parse().unwrap()),
         use_default_broker_account: true,
         timeout: Duration::from_secs(30),
         ..Default::default()
@@ -95,7 +95,7 @@ async fn missing_wam_with_fallback_disabled_is_authentication_required_and_opens
     let c =
         InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
             authorize_url_handler: handler(browser.clone()),
-            disable_interactive_fallback: true,
+            disable_automatic_authentication: true,
             ..options(&authority)
         }))
         .unwrap();

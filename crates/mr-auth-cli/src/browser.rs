@@ -5,9 +5,9 @@
 //! and `xdg-open` read it: a list of commands separated by `:` (`;` on Windows), each split on
 //! whitespace, with `%s` replaced by the address or, without one, the address appended; the
 //! first command that starts is used. Without `BROWSER`, the system's default browser
-//! ([`SystemBrowser`]).
+//! ([`AuthorizeUrlHandler::SystemBrowser`]).
 
-use mr_auth_broker::{AuthorizeUrlHandler, SystemBrowser};
+use mr_auth_broker::AuthorizeUrlHandler;
 use std::{
     ffi::OsString,
     process::{Command, Stdio},
@@ -24,7 +24,7 @@ pub(crate) fn authorize_url_handler() -> AuthorizeUrlHandler {
         eprintln!("To sign in, open this address in a browser:\n{url}");
         let opened = match &browser {
             Some(list) => open_with(list, url),
-            None => SystemBrowser.open(url).is_ok(),
+            None => AuthorizeUrlHandler::SystemBrowser.open(url).is_ok(),
         };
         if !opened {
             tracing::debug!(

@@ -2,7 +2,7 @@
 //! read what `login` saved.
 
 use clap::Args;
-use mr_auth_broker::{PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME};
+use mr_auth_msal_cache::{PersistentTokenCache, TokenCachePersistenceOptions, DEFAULT_CACHE_NAME};
 
 /// Where the tokens are kept between runs.
 #[derive(Debug, Clone, Args)]

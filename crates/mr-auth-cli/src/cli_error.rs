@@ -80,8 +80,8 @@ impl From<mr_auth_broker::Error> for CliError {
             Kind::UserCancelled
             | Kind::AuthenticationFailed
             | Kind::RedirectUriNotRegistered
-            | Kind::TimedOut => EXIT_AUTHENTICATION,
-            Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
+            | Kind::Timeout => EXIT_AUTHENTICATION,
+            Kind::Throttled | Kind::ServiceError | Kind::Transport => EXIT_TRANSIENT,
             Kind::Protocol => EXIT_PROTOCOL,
             // Broker unavailable, PoP without a broker, no loopback port, the persistent
             // cache, internal errors: configuration or environment, said in the message.
@@ -99,6 +99,13 @@ impl From<mr_auth_broker::Error> for CliError {
             message.push_str("; run `mr-auth login`");
         }
         Self { code, message }
+    }
+}
+
+impl From<mr_auth_msal_cache::Error> for CliError {
+    /// As the broker's error for the same failure: the cache is the broker's persistent cache.
+    fn from(error: mr_auth_msal_cache::Error) -> Self {
+        mr_auth_broker::Error::from(error).into()
     }
 }
 
@@ -134,6 +141,7 @@ mod tests {
         assert_eq!(code(Kind::AuthenticationRequired), EXIT_NOT_SIGNED_IN);
         assert_eq!(code(Kind::UserCancelled), EXIT_AUTHENTICATION);
         assert_eq!(code(Kind::AuthenticationFailed), EXIT_AUTHENTICATION);
+        assert_eq!(code(Kind::Throttled), EXIT_TRANSIENT);
         assert_eq!(code(Kind::ServiceError), EXIT_TRANSIENT);
         assert_eq!(code(Kind::Protocol), EXIT_PROTOCOL);
         assert_eq!(code(Kind::PersistentCache), EXIT_OTHER);
@@ -142,6 +150,24 @@ mod tests {
             "x",
         ));
         assert!(required.one_line().ends_with("run `mr-auth login`"));
+    }
+
+    #[test]
+    fn cache_errors_map_as_the_broker_s() {
+        use mr_auth_msal_cache::{Error, ErrorKind as Kind};
+        let unavailable = CliError::from(Error::new(
+            Kind::StoreUnavailable,
+            "no Secret Service; start one, or set allow_unencrypted_storage to keep a file",
+        ));
+        assert_eq!(unavailable.exit_code(), EXIT_OTHER);
+        assert!(
+            unavailable
+                .one_line()
+                .contains("pass --allow-unencrypted-storage"),
+            "{unavailable}"
+        );
+        let bad_name = CliError::from(Error::new(Kind::InvalidInput, "bad name"));
+        assert_eq!(bad_name.exit_code(), EXIT_BAD_INPUT);
     }
 
     #[test]

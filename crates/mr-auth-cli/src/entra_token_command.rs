@@ -8,8 +8,9 @@ use crate::{
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
     AccessTokenInfo, AdditionallyAllowedTenants, BrokerTokenRequestOptions, ErrorKind,
-    InteractiveBrowserBrokerCredential, PersistentTokenCache, TenantId,
+    InteractiveBrowserBrokerCredential, TenantId,
 };
+use mr_auth_msal_cache::PersistentTokenCache;
 use serde_json::json;
 
 /// Arguments of `mr-auth entra-token`.
@@ -73,7 +74,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         Some(saved.record.clone()),
         Some(persistence),
     )?;
-    options.disable_interactive_fallback = true;
+    options.disable_automatic_authentication = true;
     if let Some(tenant) = &request_tenant {
         options.additionally_allowed_tenants =
             AdditionallyAllowedTenants::Listed(vec![tenant.clone()]);

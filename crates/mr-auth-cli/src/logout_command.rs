@@ -1,8 +1,7 @@
 use crate::{cli_error::CliError, config_dir::ConfigDir, saved_sign_in::SavedSignIn};
 use clap::Args;
-use mr_auth_broker::{
-    AuthenticationRecord, ErrorKind, PersistentTokenCache, TokenCachePersistenceOptions,
-};
+use mr_auth_broker::AuthenticationRecord;
+use mr_auth_msal_cache::{ErrorKind, PersistentTokenCache, TokenCachePersistenceOptions};
 
 /// Arguments of `mr-auth logout`.
 #[derive(Debug, Args)]
@@ -40,7 +39,8 @@ pub(crate) async fn run(_args: LogoutArgs) -> Result<(), CliError> {
             Ok(n) => removed += n,
             // The broker keeps its own tokens: without a usable store, nothing of this sign-in
             // can be in the cache (the browser fallback would have failed to write it too).
-            Err(e) if saved.settings.broker && e.kind() == ErrorKind::PersistentCache => {
+            // Only a bad cache name is the user's to fix.
+            Err(e) if saved.settings.broker && e.kind() != ErrorKind::InvalidInput => {
                 tracing::debug!(error = %e, "no token cache to clean after a broker sign-in");
             }
             Err(e) => return Err(e.into()),
@@ -68,7 +68,7 @@ async fn remove_tokens(
     persistence: &TokenCachePersistenceOptions,
     cae: bool,
     record: &AuthenticationRecord,
-) -> mr_auth_broker::Result<usize> {
+) -> mr_auth_msal_cache::Result<usize> {
     let cache = PersistentTokenCache::open(persistence, cae).await?;
     let (client_id, account) = (record.client_id().as_str(), record.home_account_id());
     let mut probe = cache.load().await?;

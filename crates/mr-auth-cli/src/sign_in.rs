@@ -60,7 +60,7 @@ pub(crate) fn credential_options(
     Ok(InteractiveBrowserBrokerCredentialOptions {
         client_id,
         tenant_id,
-        authority_host: Some(authority_host),
+        authority: Some(authority_host),
         broker: match mode {
             SignInMode::Broker => BrokerMode::Platform,
             SignInMode::Browser => BrokerMode::BrowserOnly,
@@ -69,7 +69,7 @@ pub(crate) fn credential_options(
         // elsewhere) and starts a browser on it.
         authorize_url_handler: browser::authorize_url_handler(),
         authentication_record: record,
-        token_cache_persistence: persistence,
+        cache_persistence_options: persistence,
         ..Default::default()
     })
 }

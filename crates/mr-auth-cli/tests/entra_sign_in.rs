@@ -9,10 +9,11 @@
 //! unless `CI` is set).
 #![cfg(target_os = "linux")]
 
-use mr_auth_broker::{
-    CacheEnvironment, CacheWrite, PersistentTokenCache, TokenCachePersistenceOptions,
-};
 use mr_auth_emulator::{AadMode, Emulator};
+use mr_auth_msal_cache::{
+    AccessTokenSecret, CacheWrite, EnvironmentMap, PersistentTokenCache, RefreshTokenSecret,
+    TokenCachePersistenceOptions,
+};
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, BrowserLauncher as _, Chromium},
     mock_authority::{AuthorizeMode, MockAuthority, V1AccessTokens, CLIENT_ID, TENANT},
@@ -163,9 +164,10 @@ impl Machine {
             allow_unencrypted_storage,
             ..Default::default()
         };
-        let env = CacheEnvironment::new(Some(self.home.clone()), None)
-            .with_session_bus_address(self.bus.clone());
-        PersistentTokenCache::open_in(&options, false, &env)
+        let env = EnvironmentMap::new()
+            .with("HOME", self.home.to_str().unwrap())
+            .with("DBUS_SESSION_BUS_ADDRESS", self.bus.clone());
+        PersistentTokenCache::open_with_environment(&options, false, &env)
             .await
             .unwrap()
     }
@@ -208,16 +210,17 @@ fn stderr(out: &Output) -> String {
 /// An access and refresh token of another app for the same account, as another MSAL app
 /// would have written them.
 fn other_apps_tokens() -> CacheWrite {
-    let mut write = CacheWrite::default();
-    write.client_id = OTHER_CLIENT.into();
-    write.environment = "127.0.0.1".into();
-    write.realm = "t".into();
-    write.scopes = vec![LOGIN_SCOPE.into()];
-    write.access_token = Some(String::from("other-apps-access-token").into());
-    write.expires_in = 3600;
-    write.refresh_token = Some(String::from("other-apps-refresh-token").into());
-    write.client_info = Some(CLIENT_INFO.into());
-    write
+    CacheWrite {
+        client_id: OTHER_CLIENT.into(),
+        environment: "127.0.0.1".into(),
+        realm: "t".into(),
+        scopes: vec![LOGIN_SCOPE.into()],
+        access_token: Some(AccessTokenSecret::new("other-apps-access-token")),
+        expires_in: 3600,
+        refresh_token: Some(RefreshTokenSecret::new("other-apps-refresh-token")),
+        client_info: Some(CLIENT_INFO.into()),
+        ..Default::default()
+    }
 }
 
 /// Login, silent entra-token in new processes, warm calls without network, logout keeping

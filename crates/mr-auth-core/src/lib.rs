@@ -4,8 +4,9 @@
 //! [`StsEndpoint`], [`CorrelationVector`]), the [`Clock`], reading a token's expiry
 //! ([`jwt_expires_on`]), the typed [`Error`], the async [`MixedRealityStsClient`] that
 //! exchanges an `azure_core` [`TokenCredential`](azure_core::credentials::TokenCredential) for a
-//! Mixed Reality access token, and the single-flight [`TokenCache`] shared by the caching
-//! credentials.
+//! Mixed Reality access token, the single-flight [`TokenCache`] shared by the caching
+//! credentials, and the [`EnvironmentSource`] through which the workspace's crates read
+//! environment variables.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -32,6 +33,7 @@ mod account_id;
 mod account_key;
 mod clock;
 mod correlation_vector;
+mod environment_source;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -50,6 +52,7 @@ pub use account_id::AccountId;
 pub use account_key::AccountKey;
 pub use clock::*;
 pub use correlation_vector::CorrelationVector;
+pub use environment_source::{EnvironmentMap, EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind};
 pub use jwt::{
     decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,

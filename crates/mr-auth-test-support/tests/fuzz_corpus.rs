@@ -3,8 +3,7 @@
 //! fuzzing session. Exploring for new inputs (nightly, libFuzzer, ASan) is `cargo xtask fuzz`'s
 //! job; see FUZZING.md for what this keeps and what it leaves to that command.
 //!
-//! Linux only, as the fuzz targets are (cargo-fuzz and libFuzzer; the Linux broker's entry point
-//! exists only there).
+//! Linux only, as the fuzz targets are (cargo-fuzz and libFuzzer run them on Linux).
 #![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
@@ -28,11 +27,6 @@ const TARGETS: &[Target] = &[
         "broker_loopback_request",
         "mr_auth_broker::fuzzing::loopback_request",
         mr_auth_broker::fuzzing::loopback_request,
-    ),
-    (
-        "broker_msal_cache",
-        "mr_auth_broker::fuzzing::msal_cache",
-        mr_auth_broker::fuzzing::msal_cache,
     ),
     (
         "broker_token_endpoint_response",
@@ -63,6 +57,11 @@ const TARGETS: &[Target] = &[
         "emulator_request",
         "mr_auth_emulator::fuzzing::request",
         mr_auth_emulator::fuzzing::request,
+    ),
+    (
+        "msal_cache_document",
+        "mr_auth_msal_cache::fuzzing::msal_cache_document",
+        mr_auth_msal_cache::fuzzing::msal_cache_document,
     ),
 ];
 

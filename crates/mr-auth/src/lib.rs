@@ -31,6 +31,7 @@
 //! |---|---|
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`](mr_auth_core::TokenCache) with its injectable [`Clock`] (for tests: `test_util`, feature `test-util`) |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`mixed_reality_credential_with_aad`]), and with `blocking` the blocking client and credential |
+//! | `mr-auth-msal-cache` | MSAL's token cache shared with MSAL for Python, .NET and Java: the cache document, its stores (Secret Service, DPAPI file, plaintext file) and MSAL's cross-process lock; its main types re-exported in [`broker`] ([`broker::PersistentTokenCache`]) |
 //! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows, the Microsoft identity broker on Linux) or the interactive browser flow, and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |

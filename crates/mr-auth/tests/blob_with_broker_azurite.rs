@@ -70,7 +70,7 @@ impl Setup {
             InteractiveBrowserBrokerCredentialOptions {
                 client_id: CLIENT_ID.parse().expect("the mock's client id"),
                 tenant_id: TENANT.parse().expect("the mock's tenant"),
-                authority_host: Some(authority.authority_host().parse().expect("a loopback host")),
+                authority: Some(authority.authority_host().parse().expect("a loopback host")),
                 authorize_url_handler: handler(chromium.clone()),
                 // The browser flow, whatever broker this machine has.
                 broker: BrokerMode::BrowserOnly,

@@ -1,0 +1,270 @@
+//! What the credential knows and remembers between requests, shared by the silent chain (run
+//! in the shared cache's fetch task) and the interactive sign-in (run in the caller's task):
+//! the configuration, the account signed in, the browser flow's refresh tokens and whether
+//! the broker reported itself unavailable; and what the credential does with the tokens a
+//! step obtained (MSAL Python's `on_obtaining_tokens`).
+
+use super::{
+    authentication_record::AuthenticationRecord, credential_config::CredentialConfig,
+    credential_persistence::CredentialPersistence, token_request::TokenRequest,
+};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    oauth::{AccessTokenInfo, RefreshToken, TokenResponse, TokenType},
+    platform::{BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker},
+};
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+/// The credential's state; see the module documentation.
+pub(crate) struct Session {
+    pub(crate) config: CredentialConfig,
+    /// The browser flow's refresh tokens, per tenant (lower-cased).
+    refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
+    /// The broker's account: signed in before, or the configured record's.
+    broker_account: Mutex<Option<BrokerAccount>>,
+    /// Set once the broker reported itself unavailable: the browser flow is used from then on.
+    broker_unavailable: Mutex<Option<Error>>,
+    /// The browser flow's account: the configured record, then the last one signed in. Its
+    /// tokens are looked for in the persistent cache.
+    account: Mutex<Option<AuthenticationRecord>>,
+    pub(crate) persistence: Option<CredentialPersistence>,
+}
+
+/// What an interactive sign-in (or a refresh) brought.
+pub(crate) struct SignIn {
+    pub(crate) token: AccessTokenInfo,
+    /// The account, when the answer identified it.
+    pub(crate) record: Option<AuthenticationRecord>,
+    /// Why the tokens could not be stored in the persistent cache, when it is configured.
+    pub(crate) persist_error: Option<Error>,
+}
+
+impl Session {
+    pub(crate) fn new(config: CredentialConfig) -> Self {
+        let persistence = config.cache_persistence_options.clone().map(|options| {
+            CredentialPersistence::new(
+                options,
+                config.environment.clone(),
+                config.client_id.as_str(),
+                &config.authority_name,
+                config.clock.clone(),
+            )
+        });
+        // A record of an earlier process names the broker's account too, where the broker can
+        // find its accounts by home account id (the Linux broker; not WAM).
+        let broker_account = match (&config.broker, &config.authentication_record) {
+            (Some(broker), Some(record)) => broker.account_for_home_account_id(
+                record.home_account_id(),
+                Some(record.username()).filter(|u| !u.is_empty()),
+            ),
+            _ => None,
+        };
+        Self {
+            account: Mutex::new(config.authentication_record.clone()),
+            persistence,
+            config,
+            refresh_tokens: Mutex::new(HashMap::new()),
+            broker_account: Mutex::new(broker_account),
+            broker_unavailable: Mutex::new(None),
+        }
+    }
+
+    /// The broker, unless there is none or it reported itself unavailable.
+    pub(crate) fn usable_broker(&self) -> Option<Arc<dyn PlatformBroker>> {
+        if lock(&self.broker_unavailable).is_some() {
+            return None;
+        }
+        self.config.broker.clone()
+    }
+
+    /// Why there is no usable broker, for a step that needs one.
+    pub(crate) fn why_no_broker(&self) -> String {
+        match &*lock(&self.broker_unavailable) {
+            Some(e) => format!("the platform broker is unavailable: {}", e.message()),
+            None => "this credential has no authentication broker (none on this platform, or BrokerMode::BrowserOnly)".to_owned(),
+        }
+    }
+
+    pub(crate) fn mark_unavailable(&self, reason: Error) {
+        tracing::info!(reason = %reason, "the platform broker is unavailable; using the browser flow from now on");
+        *lock(&self.broker_unavailable) = Some(reason);
+    }
+
+    /// A PoP request with no usable broker: never downgraded to Bearer.
+    pub(crate) fn pop_needs_broker(&self) -> Error {
+        Error::new(
+            ErrorKind::PopNeedsBroker,
+            format!("a proof-of-possession token needs a platform broker that can make one, and {}; the request is not downgraded to a bearer token", self.why_no_broker()),
+        )
+    }
+
+    /// Before an explicit sign-in with persistence asked for: the cache the browser flow would
+    /// store into must open, so the user does not sign in for nothing.
+    pub(crate) async fn check_persistence(&self, request: &TokenRequest) -> Result<()> {
+        match &self.persistence {
+            Some(p) if self.usable_broker().is_none() => {
+                p.cache(request.enable_cae).await.map(|_| ())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn broker_request(
+        &self,
+        broker: &dyn PlatformBroker,
+        request: &TokenRequest,
+    ) -> BrokerRequest {
+        let config = &self.config;
+        BrokerRequest {
+            client_id: config.client_id.clone(),
+            tenant_id: request.tenant.clone(),
+            authority: config.authority.authority(&request.tenant),
+            scopes: request.scopes.clone(),
+            redirect_uri: config
+                .broker_redirect_uri
+                .clone()
+                .unwrap_or_else(|| broker.redirect_uri(&config.client_id)),
+            claims: request.claims.clone(),
+            pop: request.pop.clone(),
+            login_hint: config.login_hint.clone(),
+            enable_msa_passthrough: config.enable_msa_passthrough,
+            validate_authority: !config.disable_instance_discovery,
+        }
+    }
+
+    /// The broker's account signed in before (or the record's), if any.
+    pub(crate) fn broker_account(&self) -> Option<BrokerAccount> {
+        lock(&self.broker_account).clone()
+    }
+
+    /// The browser flow's account: the record, or the last one signed in.
+    pub(crate) fn account(&self) -> Option<AuthenticationRecord> {
+        lock(&self.account).clone()
+    }
+
+    /// This credential's own refresh token for the request's tenant.
+    pub(crate) fn refresh_token(&self, request: &TokenRequest) -> Option<RefreshToken> {
+        lock(&self.refresh_tokens)
+            .get(&refresh_token_key(request))
+            .cloned()
+    }
+
+    /// Forgets this credential's own refresh token for the request's tenant (the authority
+    /// refused it).
+    pub(crate) fn forget_refresh_token(&self, request: &TokenRequest) {
+        lock(&self.refresh_tokens).remove(&refresh_token_key(request));
+    }
+
+    /// Checks a broker token against the request (never a Bearer for PoP or the reverse) and
+    /// remembers its account for later silent calls.
+    pub(crate) fn accept_broker_token(
+        &self,
+        token: BrokerToken,
+        request: &TokenRequest,
+    ) -> Result<AccessTokenInfo> {
+        let wanted = if request.pop.is_some() {
+            TokenType::Pop
+        } else {
+            TokenType::Bearer
+        };
+        if token.token.token_type != wanted {
+            return Err(Error::protocol(format!(
+                "the broker returned a {} token for a {} request; refusing it",
+                token.token.token_type, wanted
+            )));
+        }
+        if let Some(account) = token.account {
+            *lock(&self.broker_account) = Some(account);
+        }
+        Ok(token.token)
+    }
+
+    /// The record of the account a broker token is for.
+    pub(crate) fn broker_record(
+        &self,
+        token: &BrokerToken,
+        request: &TokenRequest,
+    ) -> Option<AuthenticationRecord> {
+        AuthenticationRecord::from_broker_token(
+            &self.config.authority_name,
+            &self.config.client_id,
+            token,
+            &request.tenant,
+        )
+    }
+
+    /// Takes in a token response of the browser flow: remembers its account and refresh
+    /// token, and stores it in the persistent cache when one is configured (a failure there
+    /// is a warning: the tokens stay in memory).
+    pub(crate) async fn accept_browser_response(
+        &self,
+        response: TokenResponse,
+        request: &TokenRequest,
+        grant_type: &str,
+    ) -> SignIn {
+        let config = &self.config;
+        let details = &response.details;
+        let record = AuthenticationRecord::from_token_response(
+            &config.authority_name,
+            &config.client_id,
+            details.client_info.as_deref(),
+            details.id_token.as_deref().map(String::as_str),
+            &request.tenant,
+        );
+        if let Some(record) = &record {
+            *lock(&self.account) = Some(record.clone());
+        }
+        let mut persist_error = None;
+        if let Some(persistence) = &self.persistence {
+            if let Err(e) = persistence.store(request, &response, grant_type).await {
+                tracing::warn!(error = %e, "the token response could not be stored in the persistent token cache; it is kept in memory only");
+                persist_error = Some(e);
+            }
+        }
+        if let Some(rt) = response.refresh_token {
+            lock(&self.refresh_tokens).insert(refresh_token_key(request), rt);
+        }
+        SignIn {
+            token: response.token,
+            record,
+            persist_error,
+        }
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("config", &self.config)
+            .field(
+                "broker_unavailable",
+                &lock(&self.broker_unavailable).is_some(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A broker that cannot make PoP tokens does not get a PoP request.
+pub(crate) fn check_pop_support(broker: &dyn PlatformBroker, request: &TokenRequest) -> Result<()> {
+    if request.pop.is_some() && !broker.supports_pop() {
+        return Err(Error::new(
+            ErrorKind::PopNeedsBroker,
+            "the platform broker here cannot issue proof-of-possession tokens; the request is not downgraded to a bearer token",
+        ));
+    }
+    Ok(())
+}
+
+/// Only whole values move in and out under these locks, so a poisoned one is consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Refresh tokens are kept per tenant.
+fn refresh_token_key(request: &TokenRequest) -> String {
+    request.tenant.as_str().to_ascii_lowercase()
+}

@@ -1,0 +1,366 @@
+//! The authority's `/oauth2/v2.0/token` endpoint: posts a grant, reads the answer (bounded)
+//! and returns the tokens it got, or a typed error. Storing them is the caller's business.
+
+use super::{
+    authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
+    pkce_verifier::PkceVerifier, refresh_token::RefreshToken, token_response::TokenResponse,
+};
+use crate::error::{Error, ErrorKind, Result};
+use azure_core::http::{
+    headers::{self, content_type},
+    AsyncResponseBody, Context, Method, Pipeline, PipelineStreamOptions, Request,
+};
+use futures::StreamExt as _;
+use mr_auth_core::Clock;
+use serde::Deserialize;
+use std::sync::Arc;
+use url::Url;
+use zeroize::Zeroizing;
+
+/// What is exchanged for tokens at the token endpoint.
+pub(crate) enum Grant<'a> {
+    /// `grant_type=authorization_code`, with the PKCE verifier (used up here).
+    AuthorizationCode {
+        code: &'a AuthorizationCode,
+        verifier: PkceVerifier,
+        redirect_uri: &'a str,
+    },
+    /// `grant_type=refresh_token`.
+    RefreshToken(&'a RefreshToken),
+}
+
+/// The most the token endpoint's response body may be: 64 KiB, far beyond any token response
+/// (the same bound as the STS client's, `mr_auth_core::MAX_RESPONSE_BYTES`).
+pub(crate) const MAX_RESPONSE_BYTES: usize = mr_auth_core::MAX_RESPONSE_BYTES;
+
+/// The authority's `/oauth2/v2.0/token` endpoint, called through an `azure_core` pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenEndpoint {
+    pipeline: Pipeline,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<i64>,
+    #[serde(default)]
+    suberror: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
+}
+
+impl TokenEndpoint {
+    pub(crate) fn new(pipeline: Pipeline, clock: Arc<dyn Clock>) -> Self {
+        Self { pipeline, clock }
+    }
+
+    /// Posts the grant and returns the tokens, or a typed error. `redirect_uri` is the one to
+    /// name in a "redirect uri not registered" error.
+    #[allow(clippy::too_many_arguments, reason = "each is one protocol parameter")]
+    pub(crate) async fn request(
+        &self,
+        url: Url,
+        client_id: &ClientId,
+        grant: Grant<'_>,
+        scopes: &[String],
+        claims: Option<&str>,
+        redirect_uri: &str,
+        context: &Context<'_>,
+    ) -> Result<TokenResponse> {
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("client_id", client_id.as_str());
+            match &grant {
+                Grant::AuthorizationCode {
+                    code,
+                    verifier,
+                    redirect_uri,
+                } => {
+                    form.append_pair("grant_type", "authorization_code")
+                        .append_pair("code", code.secret())
+                        .append_pair("redirect_uri", redirect_uri)
+                        .append_pair("code_verifier", verifier.secret());
+                }
+                Grant::RefreshToken(token) => {
+                    form.append_pair("grant_type", "refresh_token")
+                        .append_pair("refresh_token", token.secret());
+                }
+            }
+            form.append_pair("scope", &scopes.join(" "))
+                .append_pair("client_info", "1");
+            if let Some(claims) = claims {
+                form.append_pair("claims", claims);
+            }
+            Zeroizing::new(form.finish())
+        };
+        drop(grant);
+
+        let mut request = Request::new(url, Method::Post);
+        request.insert_header(
+            headers::CONTENT_TYPE,
+            content_type::APPLICATION_X_WWW_FORM_URLENCODED,
+        );
+        // The pipeline takes its own copy of the form (azure_core's request body is a `Bytes`
+        // this crate cannot zeroize); the copy lives until the request is sent and dropped at
+        // the end of this call, and is never logged (azure_core logs no bodies).
+        request.set_body(body.as_bytes().to_vec());
+        drop(body);
+        let response = self
+            .pipeline
+            .stream(
+                context,
+                &mut request,
+                Some(PipelineStreamOptions {
+                    skip_checks: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    "could not reach the authority's token endpoint",
+                )
+                .with_source(e)
+            })?;
+        drop(request);
+        let status = u16::from(response.status());
+        let (_, _, body) = response.deconstruct();
+        let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| e.with_status(status))?;
+        parse_response(&*self.clock, status, &bytes, redirect_uri)
+    }
+}
+
+/// Turns the token endpoint's answer (status and body) into tokens or a typed error.
+fn parse_response(
+    clock: &dyn Clock,
+    status: u16,
+    bytes: &[u8],
+    redirect_uri: &str,
+) -> Result<TokenResponse> {
+    if (200..300).contains(&status) {
+        return TokenResponse::from_json(clock, status, bytes);
+    }
+    let wire: WireError = serde_json::from_slice(bytes).unwrap_or_default();
+    let codes = wire
+        .error_codes
+        .iter()
+        .map(|c| format!("AADSTS{c}"))
+        .collect();
+    let error = match transient_kind(status) {
+        Some(kind) if wire.error.is_empty() => Error::new(
+            kind,
+            format!("the authority answered {status}; try again later"),
+        ),
+        Some(kind) => authority_error(
+            &wire.error,
+            &wire.error_description,
+            None,
+            codes,
+            None,
+            redirect_uri,
+        )
+        .retyped(kind),
+        None => authority_error(
+            &wire.error,
+            &wire.error_description,
+            wire.suberror.as_deref(),
+            codes,
+            None,
+            redirect_uri,
+        ),
+    };
+    Err(error
+        .with_status(status)
+        .with_correlation_id(wire.correlation_id))
+}
+
+/// The kind of an answer that retrying later may change: 429 is throttling, 5xx the service
+/// failing (as `mr-auth-core` names them).
+fn transient_kind(status: u16) -> Option<ErrorKind> {
+    match status {
+        429 => Some(ErrorKind::Throttled),
+        500.. => Some(ErrorKind::ServiceError),
+        _ => None,
+    }
+}
+
+/// The fuzzing entry: the first byte picks the status (2xx, 4xx, 429 or 5xx), the rest is the
+/// body; the response, when it parses. The crate's fuzzing module hands it on to what the
+/// credential does with a response.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_raw_response(data: &[u8], clock: &dyn Clock) -> Option<TokenResponse> {
+    let (first, body) = data.split_first()?;
+    let status = [200, 400, 401, 429, 500, 503][usize::from(*first) % 6];
+    parse_response(clock, status, body, "http://localhost:8400").ok()
+}
+
+/// Reads the response body, refusing more than `limit` bytes.
+async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                "the connection failed before the whole token response arrived",
+            )
+            .with_source(e)
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(Error::protocol(format!(
+                "the token endpoint's response is larger than {limit} bytes, far beyond any token response; refusing to read it"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::TokenType;
+    use std::time::Duration;
+
+    #[derive(Debug)]
+    struct Canned(u16, &'static str);
+
+    #[async_trait::async_trait]
+    impl azure_core::http::HttpClient for Canned {
+        async fn execute_request(
+            &self,
+            _: &Request,
+        ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+            Ok(azure_core::http::AsyncRawResponse::from_bytes(
+                azure_core::http::StatusCode::from(self.0),
+                headers::Headers::new(),
+                self.1.as_bytes().to_vec(),
+            ))
+        }
+    }
+
+    async fn call(status: u16, body: &'static str) -> Result<TokenResponse> {
+        let options = azure_core::http::ClientOptions {
+            transport: Some(azure_core::http::Transport::new(Arc::new(Canned(
+                status, body,
+            )))),
+            retry: azure_core::http::RetryOptions::none(),
+            ..Default::default()
+        };
+        let clock = Arc::new(mr_auth_core::ManualClock::at_fixed_start());
+        let endpoint = TokenEndpoint::new(
+            Pipeline::new(None, None, options, vec![], vec![], None),
+            clock.clone(),
+        );
+        let rt = RefreshToken::new("rt".into());
+        endpoint
+            .request(
+                Url::parse("https://login.example.com/t/oauth2/v2.0/token").unwrap(),
+                &ClientId::default(),
+                Grant::RefreshToken(&rt),
+                &["s".to_owned()],
+                None,
+                "http://localhost:8400",
+                &Context::new(),
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn parses_success_and_maps_failures() {
+        let ok = call(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3600","refresh_in":1800,"refresh_token":"rt2"}"#)
+            .await
+            .unwrap();
+        let start = mr_auth_core::ManualClock::at_fixed_start().now();
+        assert_eq!(ok.token.expires_on, start + Duration::from_secs(3600));
+        assert_eq!(ok.token.refresh_on, Some(start + Duration::from_secs(1800)));
+        assert_eq!(ok.token.token_type, TokenType::Bearer);
+        assert_eq!(ok.refresh_token.unwrap().secret(), "rt2");
+
+        // A refresh hint past the clock type's range is ignored, not an overflow.
+        let far = call(
+            200,
+            r#"{"access_token":"at","expires_in":60,"refresh_in":9223372036854775807}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(far.token.refresh_on, None);
+
+        for (status, body, kind) in [
+            (200, "not json", ErrorKind::Protocol),
+            (
+                200,
+                r#"{"access_token":"at","expires_in":0}"#,
+                ErrorKind::Protocol,
+            ),
+            (
+                200,
+                r#"{"access_token":"at","token_type":"mac","expires_in":60}"#,
+                ErrorKind::Protocol,
+            ),
+            // Found by the long fuzz run: an expiry past the clock type's range overflowed.
+            (
+                200,
+                r#"{"access_token":"armr","expires_in":555500000670553598,"refresh_token":"r"}"#,
+                ErrorKind::Protocol,
+            ),
+            (503, "", ErrorKind::ServiceError),
+            (
+                429,
+                r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: loop"}"#,
+                ErrorKind::Throttled,
+            ),
+            (
+                400,
+                r#"{"error":"invalid_grant","error_codes":[70000],"correlation_id":"c"}"#,
+                ErrorKind::AuthenticationFailed,
+            ),
+            (
+                400,
+                r#"{"error":"interaction_required","error_codes":[50076]}"#,
+                ErrorKind::AuthenticationRequired,
+            ),
+            (
+                401,
+                r#"{"error":"invalid_client","error_codes":[7000218]}"#,
+                ErrorKind::RedirectUriNotRegistered,
+            ),
+        ] {
+            let e = call(status, body).await.unwrap_err();
+            assert_eq!(e.kind(), kind, "{status} {body}: {e}");
+            if status != 200 {
+                assert_eq!(e.status(), Some(status));
+            }
+        }
+        let e = call(
+            400,
+            r#"{"error":"invalid_grant","error_codes":[70000],"correlation_id":"c"}"#,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (e.error_codes(), e.correlation_id()),
+            (&["AADSTS70000".to_owned()][..], Some("c"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_response_is_refused_without_reading_it_all() {
+        static HUGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{{\"access_token\":\"{}\"}}",
+                "a".repeat(MAX_RESPONSE_BYTES)
+            )
+        });
+        let e = call(200, HUGE.as_str()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(e.message().contains("larger than"), "{e}");
+    }
+}

@@ -1,0 +1,208 @@
+//! A successful answer of the token endpoint, checked: what the protocol reports back to
+//! whoever asked (MSAL's `on_obtaining_tokens`); it names nothing of the cache.
+
+use super::{
+    access_token_info::AccessTokenInfo, refresh_token::RefreshToken, token_type::TokenType,
+};
+use crate::error::{Error, Result};
+use azure_core::credentials::Secret;
+use mr_auth_core::Clock;
+use serde::Deserialize;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A successful token response: the tokens, and what came with them.
+pub(crate) struct TokenResponse {
+    pub(crate) token: AccessTokenInfo,
+    pub(crate) refresh_token: Option<RefreshToken>,
+    /// The `nonce` claim of the id token, when one came back.
+    pub(crate) id_token_nonce: Option<String>,
+    pub(crate) has_id_token: bool,
+    /// The rest of the response, for whoever keeps the tokens.
+    pub(crate) details: ResponseDetails,
+}
+
+/// The parts of a token response besides the tokens: what a token cache stores with them (the
+/// fields MSAL's `TokenCache.add` takes) and what names the account.
+pub(crate) struct ResponseDetails {
+    /// `expires_in`, seconds (checked positive).
+    pub(crate) expires_in: i64,
+    /// `ext_expires_in`, seconds, when given and positive.
+    pub(crate) ext_expires_in: Option<i64>,
+    /// `refresh_in`, seconds, when given and positive.
+    pub(crate) refresh_in: Option<i64>,
+    /// The granted `scope`, when given.
+    pub(crate) scope: Option<String>,
+    /// `client_info` (base64url JSON with `uid` and `utid`), when given.
+    pub(crate) client_info: Option<String>,
+    /// The id token, when given (it names the user: zeroized on drop, never logged).
+    pub(crate) id_token: Option<Zeroizing<String>>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token", &self.token)
+            .field("refresh_token", &self.refresh_token)
+            .field("has_id_token", &self.has_id_token)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct WireToken {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    expires_in: NumberOrString,
+    #[serde(default)]
+    refresh_in: Option<NumberOrString>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    ext_expires_in: Option<NumberOrString>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    client_info: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrString {
+    Number(i64),
+    String(String),
+}
+
+impl NumberOrString {
+    fn seconds(&self) -> Option<i64> {
+        match self {
+            Self::Number(n) => Some(*n),
+            Self::String(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+impl TokenResponse {
+    /// Reads a 2xx answer's body (`status` is kept on the errors).
+    pub(crate) fn from_json(clock: &dyn Clock, status: u16, bytes: &[u8]) -> Result<Self> {
+        let wire: WireToken = serde_json::from_slice(bytes).map_err(|e| {
+            Error::protocol(
+                "the token endpoint answered with something that is not a token response",
+            )
+            .with_status(status)
+            .with_source(e)
+        })?;
+        parse(clock, wire, status)
+    }
+}
+
+fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenResponse> {
+    let now = clock.now();
+    let expires_in = wire
+        .expires_in
+        .seconds()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            Error::protocol("the token response has no usable expires_in").with_status(status)
+        })?;
+    let token_type = match wire.token_type.as_deref() {
+        None => TokenType::Bearer,
+        Some(t) => TokenType::parse(t).ok_or_else(|| {
+            Error::protocol(format!(
+                "the token response has the unknown token_type {t:?}"
+            ))
+        })?,
+    };
+    if wire.access_token.is_empty() {
+        return Err(Error::protocol(
+            "the token response has an empty access_token",
+        ));
+    }
+    // A server can send any number: an instant past what the clock type holds is refused
+    // (expiry) or ignored (refresh hint), never an overflow.
+    let after = |s: i64| now.checked_add(time::Duration::seconds(s));
+    let expires_on = after(expires_in).ok_or_else(|| {
+        Error::protocol(format!(
+            "the token response's expires_in ({expires_in} seconds) is out of range"
+        ))
+        .with_status(status)
+    })?;
+    let refresh_on = wire
+        .refresh_in
+        .as_ref()
+        .and_then(NumberOrString::seconds)
+        .filter(|s| *s > 0)
+        .and_then(after);
+    let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
+    let has_id_token = wire.id_token.is_some();
+    let positive = |v: &Option<NumberOrString>| {
+        v.as_ref()
+            .and_then(NumberOrString::seconds)
+            .filter(|s| *s > 0)
+    };
+    let details = ResponseDetails {
+        expires_in,
+        ext_expires_in: positive(&wire.ext_expires_in),
+        refresh_in: positive(&wire.refresh_in),
+        scope: wire.scope.filter(|s| !s.trim().is_empty()),
+        client_info: wire.client_info.filter(|s| !s.is_empty()),
+        id_token: wire.id_token.map(Zeroizing::new),
+    };
+    Ok(TokenResponse {
+        token: AccessTokenInfo {
+            token: Secret::new(wire.access_token),
+            expires_on,
+            token_type,
+            refresh_on,
+        },
+        refresh_token: wire
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
+        id_token_nonce,
+        has_id_token,
+        details,
+    })
+}
+
+/// The `nonce` claim of an id token, read with `mr-auth-core`'s JWT decoder (the signature is
+/// not checked: the token came straight from the authority over TLS, and only the nonce is
+/// read, to bind it to this sign-in). The claims decoder, not the expiry one: the nonce does
+/// not depend on `exp`, and an id token without a usable `exp` must not read as one without
+/// a nonce.
+fn id_token_nonce(id_token: &str) -> Option<String> {
+    let parts = mr_auth_core::decode_jwt_parts_unverified(id_token).ok()?;
+    parts.claims.get("nonce")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_nonce_of_an_id_token() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"nonce":"n-1","sub":"x","exp":1700000000}"#);
+        assert_eq!(
+            id_token_nonce(&format!("e30.{payload}.sig")),
+            Some("n-1".into())
+        );
+        assert_eq!(id_token_nonce("garbage"), None);
+        for claims in [
+            &br#"{"nonce":"n-2"}"#[..],
+            br#"{"nonce":"n-2","exp":"soon"}"#,
+            br#"{"nonce":"n-2","exp":1e300}"#,
+        ] {
+            let payload = URL_SAFE_NO_PAD.encode(claims);
+            assert_eq!(
+                id_token_nonce(&format!("e30.{payload}.sig")),
+                Some("n-2".into()),
+                "the nonce is read whatever exp is: {}",
+                String::from_utf8_lossy(claims)
+            );
+        }
+    }
+}

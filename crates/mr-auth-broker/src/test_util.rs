@@ -1,0 +1,66 @@
+//! What tests of code built on this crate inject into an
+//! [`InteractiveBrowserBrokerCredential`]: the clock its tokens expire by, and the
+//! environment it reads (`AZURE_AUTHORITY_HOST`, and where the persistent cache is kept:
+//! `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`). Not needed to use the credential: it
+//! takes the system clock and the process environment.
+//!
+//! ```
+//! # fn run() -> mr_auth_broker::Result<()> {
+//! use std::sync::Arc;
+//! use mr_auth_broker::test_util::{credential_with_hooks, TestHooks};
+//! use mr_auth_core::EnvironmentMap;
+//!
+//! let credential = credential_with_hooks(
+//!     None,
+//!     TestHooks {
+//!         clock: Arc::new(mr_auth_core::ManualClock::at_fixed_start()),
+//!         environment: Arc::new(EnvironmentMap::from_iter([("HOME", "/tmp/test-home")])),
+//!     },
+//! )?;
+//! # let _ = credential; Ok(()) }
+//! ```
+
+use crate::{
+    credential::Surroundings, EnvironmentSource, InteractiveBrowserBrokerCredential,
+    InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
+};
+use mr_auth_core::{Clock, SystemClock};
+use std::sync::Arc;
+
+/// The clock and environment a credential takes; [`Default`] is what
+/// [`InteractiveBrowserBrokerCredential::new`] uses.
+#[derive(Debug, Clone)]
+pub struct TestHooks {
+    /// The source of "now" for token expiry (`mr_auth_core::ManualClock` in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Where configuration read from the environment comes from.
+    pub environment: Arc<dyn EnvironmentSource>,
+}
+
+impl Default for TestHooks {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            environment: Arc::new(ProcessEnvironment),
+        }
+    }
+}
+
+/// [`InteractiveBrowserBrokerCredential::new`] with `hooks` in place of the system clock and
+/// the process environment.
+///
+/// # Errors
+///
+/// Those of [`InteractiveBrowserBrokerCredential::new`].
+pub fn credential_with_hooks(
+    options: Option<InteractiveBrowserBrokerCredentialOptions>,
+    hooks: TestHooks,
+) -> Result<Arc<InteractiveBrowserBrokerCredential>> {
+    InteractiveBrowserBrokerCredential::with_surroundings(
+        options.unwrap_or_default(),
+        Surroundings {
+            clock: hooks.clock,
+            environment: hooks.environment,
+        },
+    )
+}

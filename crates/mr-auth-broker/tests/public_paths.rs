@@ -1,0 +1,265 @@
+//! Every public item a user of `mr-auth-broker` imports, by the path they import it from, and
+//! the public fields and error kinds they name. This file compiles only while each path
+//! resolves: a rename or a move of the public API shows here, in its diff, on purpose.
+//!
+//! Each item is `use`d once and touched once below, so an import that no longer names anything
+//! cannot hide behind `unused_imports`.
+
+#[cfg(feature = "test-util")]
+use mr_auth_broker::test_util::{credential_with_hooks, TestHooks};
+use mr_auth_broker::{
+    default_platform_broker, AccessTokenInfo, AdditionallyAllowedTenants, AuthenticationRecord,
+    AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, BrokerAccount, BrokerMode,
+    BrokerRequest, BrokerToken, BrokerTokenRequestOptions, CacheWrite, CachedAccessToken,
+    CachedAccount, ClientId, EnvironmentSource, Error, ErrorKind,
+    InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, LinuxBroker,
+    LinuxBrokerOptions, MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
+    PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
+    TenantId, TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION,
+    DEFAULT_CACHE_NAME, DEFAULT_INTERACTIVE_TIMEOUT, MAX_CACHE_BYTES,
+};
+#[cfg(feature = "test-util")]
+use mr_auth_core::EnvironmentMap;
+use std::{any::type_name, sync::Arc, time::Duration};
+
+#[test]
+fn every_public_type_and_trait_is_at_the_crate_root() {
+    let names = [
+        type_name::<AccessTokenInfo>(),
+        type_name::<AdditionallyAllowedTenants>(),
+        type_name::<AuthenticationRecord>(),
+        type_name::<AuthorityHost>(),
+        type_name::<Box<AuthorizeUrlCallback>>(),
+        type_name::<AuthorizeUrlHandler>(),
+        type_name::<BrokerAccount>(),
+        type_name::<BrokerMode>(),
+        type_name::<BrokerRequest>(),
+        type_name::<BrokerToken>(),
+        type_name::<BrokerTokenRequestOptions>(),
+        type_name::<CacheWrite>(),
+        type_name::<CachedAccessToken>(),
+        type_name::<CachedAccount>(),
+        type_name::<ClientId>(),
+        type_name::<dyn EnvironmentSource>(),
+        type_name::<Error>(),
+        type_name::<ErrorKind>(),
+        type_name::<InteractiveBrowserBrokerCredential>(),
+        type_name::<InteractiveBrowserBrokerCredentialOptions>(),
+        type_name::<LinuxBroker>(),
+        type_name::<MsalTokenCache>(),
+        type_name::<ParentWindowHandle>(),
+        type_name::<PersistentTokenCache>(),
+        type_name::<dyn PlatformBroker>(),
+        type_name::<PopAuthorizationPolicy>(),
+        type_name::<PopMethod>(),
+        type_name::<PopParameters>(),
+        type_name::<ProcessEnvironment>(),
+        type_name::<RedirectUri>(),
+        type_name::<Result<()>>(),
+        type_name::<TenantId>(),
+        type_name::<TokenCachePersistenceOptions>(),
+        type_name::<TokenType>(),
+    ];
+    for name in names {
+        assert!(name.contains("mr_auth"), "{name}");
+    }
+    // On every platform: elsewhere than Linux it reports itself unavailable at run time.
+    let options = LinuxBrokerOptions {
+        bus_address: None,
+        call_timeout: Duration::from_secs(60),
+    };
+    assert_eq!(
+        options.call_timeout,
+        LinuxBrokerOptions::default().call_timeout
+    );
+}
+
+/// The test hooks (feature `test-util`, on for this crate's own tests): a clock and an
+/// environment injected, off the options every user reads.
+#[cfg(feature = "test-util")]
+#[test]
+fn the_test_util_hooks() {
+    let hooks = TestHooks {
+        clock: Arc::new(mr_auth_core::ManualClock::at_fixed_start()),
+        environment: Arc::new(EnvironmentMap::from_iter([(
+            "AZURE_AUTHORITY_HOST",
+            "https://login.example.com",
+        )])),
+    };
+    let credential = credential_with_hooks(None, hooks).unwrap();
+    assert!(format!("{credential:?}").contains("https://login.example.com"));
+    assert!(format!("{:?}", TestHooks::default()).contains("SystemClock"));
+}
+
+#[test]
+fn the_public_functions_and_constants() {
+    let _: fn() -> Option<Arc<dyn PlatformBroker>> = default_platform_broker;
+    assert_eq!(AUTHENTICATION_RECORD_VERSION, "1.0");
+    assert_eq!(DEFAULT_CACHE_NAME, "msal.cache");
+    assert_eq!(DEFAULT_INTERACTIVE_TIMEOUT, Duration::from_secs(300));
+    assert_eq!(MAX_CACHE_BYTES, 16 * 1024 * 1024);
+}
+
+/// The options a user sets, every field by name.
+#[test]
+fn the_credential_options_by_field() {
+    let options = InteractiveBrowserBrokerCredentialOptions {
+        client_id: ClientId::default(),
+        tenant_id: TenantId::default(),
+        authority: None,
+        parent_window_handle: None,
+        use_default_broker_account: false,
+        enable_msa_passthrough: false,
+        disable_automatic_authentication: false,
+        login_hint: None,
+        redirect_uri: None,
+        timeout: DEFAULT_INTERACTIVE_TIMEOUT,
+        additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+        disable_instance_discovery: false,
+        authorize_url_handler: AuthorizeUrlHandler::SystemBrowser,
+        broker: BrokerMode::Platform,
+        client_options: Default::default(),
+        cache_persistence_options: Some(TokenCachePersistenceOptions {
+            name: DEFAULT_CACHE_NAME.to_owned(),
+            allow_unencrypted_storage: false,
+        }),
+        authentication_record: None,
+    };
+    assert!(format!("{options:?}").contains("InteractiveBrowserBrokerCredentialOptions"));
+    let request = BrokerTokenRequestOptions {
+        claims: None,
+        enable_cae: false,
+        tenant_id: None,
+        pop: None,
+    };
+    assert_eq!(request, BrokerTokenRequestOptions::default());
+    let modes = [
+        BrokerMode::Platform,
+        BrokerMode::BrowserOnly,
+        BrokerMode::Custom(Arc::new(NoBroker)),
+    ];
+    assert_eq!(modes.len(), 3);
+    let handler = AuthorizeUrlHandler::callback(|_| Ok(()));
+    assert!(matches!(handler, AuthorizeUrlHandler::Callback(_)));
+    handler
+        .open(&"https://login.example.com/authorize".parse().unwrap())
+        .unwrap();
+}
+
+/// The error kinds a user matches on, every one by name.
+#[test]
+fn the_error_kinds_by_name() {
+    let kinds = [
+        ErrorKind::InvalidInput,
+        ErrorKind::UnsupportedAuthority,
+        ErrorKind::TenantNotAllowed,
+        ErrorKind::AuthenticationRequired,
+        ErrorKind::UserCancelled,
+        ErrorKind::BrokerUnavailable,
+        ErrorKind::PopNeedsBroker,
+        ErrorKind::RedirectUriNotRegistered,
+        ErrorKind::Timeout,
+        ErrorKind::LoopbackUnavailable,
+        ErrorKind::AuthenticationFailed,
+        ErrorKind::Throttled,
+        ErrorKind::ServiceError,
+        ErrorKind::Transport,
+        ErrorKind::Protocol,
+        ErrorKind::Internal,
+        ErrorKind::PersistentCache,
+    ];
+    for kind in kinds {
+        assert_eq!(Error::new(kind, "m").kind(), kind);
+    }
+}
+
+/// What a platform broker implementation sees: the trait's methods and the request's fields.
+#[derive(Debug)]
+struct NoBroker;
+
+#[async_trait::async_trait]
+impl PlatformBroker for NoBroker {
+    fn supports_pop(&self) -> bool {
+        false
+    }
+    fn redirect_uri(&self, client_id: &ClientId) -> String {
+        format!("ms-appx-web://Microsoft.AAD.BrokerPlugin/{client_id}")
+    }
+    async fn acquire_token_silently(
+        &self,
+        request: &BrokerRequest,
+        account: &BrokerAccount,
+    ) -> Result<BrokerToken> {
+        let _ = (&account.id, &account.username);
+        Err(unavailable(request))
+    }
+    async fn acquire_token_with_default_account(
+        &self,
+        request: &BrokerRequest,
+    ) -> Result<BrokerToken> {
+        Err(unavailable(request))
+    }
+    async fn acquire_token_interactively(
+        &self,
+        request: &BrokerRequest,
+        parent_window: Option<ParentWindowHandle>,
+    ) -> Result<BrokerToken> {
+        let _ = parent_window.map(ParentWindowHandle::as_raw);
+        Err(unavailable(request))
+    }
+}
+
+fn unavailable(request: &BrokerRequest) -> Error {
+    let BrokerRequest {
+        client_id,
+        tenant_id,
+        authority,
+        scopes,
+        redirect_uri,
+        claims,
+        pop,
+        login_hint,
+        enable_msa_passthrough,
+        validate_authority,
+        ..
+    } = request;
+    let _ = (
+        client_id,
+        tenant_id,
+        authority,
+        scopes,
+        redirect_uri,
+        claims,
+        pop,
+        login_hint,
+        enable_msa_passthrough,
+        validate_authority,
+    );
+    Error::new(ErrorKind::BrokerUnavailable, "no broker in this test")
+}
+
+#[test]
+fn a_broker_token_by_field() {
+    let token = BrokerToken {
+        token: AccessTokenInfo {
+            token: azure_core::credentials::Secret::new("t"),
+            expires_on: time::OffsetDateTime::UNIX_EPOCH,
+            token_type: TokenType::Bearer,
+            refresh_on: None,
+        },
+        account: Some(BrokerAccount {
+            id: "a".into(),
+            username: None,
+        }),
+    };
+    assert_eq!(token.account.map(|a| a.id), Some("a".to_owned()));
+    // A broker that cannot find accounts by home account id keeps the default: none.
+    assert_eq!(NoBroker.account_for_home_account_id("o.t", None), None);
+    assert_eq!(
+        NoBroker.redirect_uri(&ClientId::default()),
+        format!(
+            "ms-appx-web://Microsoft.AAD.BrokerPlugin/{}",
+            ClientId::DEVELOPER_SIGN_ON
+        )
+    );
+}

@@ -1,0 +1,224 @@
+//! MSAL's cross-process lock on a cache: `<cache>.lockfile`.
+
+use crate::{Error, ErrorKind, Result};
+use std::{
+    fs::{File, OpenOptions, TryLockError},
+    io::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// How often a held lock is tried again (MSAL .NET's `CrossPlatLock` uses 100 ms).
+pub(crate) const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long [`PersistentTokenCache`](crate::PersistentTokenCache) waits for another process's
+/// lock before giving up (MSAL .NET: 60 s).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An exclusive, cross-process lock on `<cache>.lockfile`, the convention of MSAL's
+/// extensions for .NET and Python: the file is opened (created when missing), locked with the
+/// OS's advisory lock (`flock` on Unix, `LockFileEx` on Windows), stamped with
+/// `<pid> <program>`, and removed when the lock is released.
+///
+/// Deleting the file while other processes wait on it is a known hazard of the convention: a
+/// waiter could lock the deleted file while a newcomer locks a new one. After locking, this
+/// lock checks that the path still names the file it locked, and starts again if not.
+#[derive(Debug)]
+pub(crate) struct CacheLock {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl CacheLock {
+    /// Takes the lock at `path`, trying every [`LOCK_RETRY_INTERVAL`] for up to `timeout`.
+    /// The file operations run on the blocking pool, never on an executor thread.
+    pub(crate) async fn acquire(path: PathBuf, timeout: Duration) -> Result<Self> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let attempt_path = path.clone();
+            let attempt = tokio::task::spawn_blocking(move || try_lock_once(&attempt_path))
+                .await
+                .map_err(crate::cache_file::join_error)??;
+            if let Some(file) = attempt {
+                return Ok(Self {
+                    path,
+                    file: Some(file),
+                });
+            }
+            if tokio::time::Instant::now() + LOCK_RETRY_INTERVAL > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "another process held the token cache lock {} for more than {} s; if no \
+                         other sign-in is running, delete that file",
+                        path.display(),
+                        timeout.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(LOCK_RETRY_INTERVAL).await;
+        }
+    }
+}
+
+impl Drop for CacheLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock, then unlock by closing it; a waiter
+        // that then locks the removed file sees it is gone and tries again.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
+}
+
+/// One attempt: `Ok(Some(file))` when locked, `Ok(None)` when another process holds it.
+fn try_lock_once(path: &Path) -> Result<Option<File>> {
+    let io_error = |what: &str, e: std::io::Error| {
+        Error::new(
+            ErrorKind::Storage,
+            format!("cannot {what} the token cache lock {}: {e}", path.display()),
+        )
+        .with_source(e)
+    };
+    // The first cache of a machine: its directory does not exist yet.
+    if let Some(dir) = path.parent() {
+        crate::cache_file::create_private_dir(dir)?;
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| io_error("open", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(None),
+        Err(TryLockError::Error(e)) => return Err(io_error("lock", e)),
+    }
+    if !still_named_by(&file, path) {
+        return Ok(None);
+    }
+    let program = std::env::args().next().unwrap_or_default();
+    // The stamp is for people looking at a stuck lock; failing to write it is not an error.
+    let _ = file.set_len(0);
+    let _ = write!(file, "{} {}", std::process::id(), program);
+    Ok(Some(file))
+}
+
+/// Whether `path` still names the file `file` has open (it may have been removed and
+/// re-created by the previous holder between our open and our lock).
+#[cfg(unix)]
+fn still_named_by(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+/// On Windows an open file cannot be removed while another handle has it open without
+/// `FILE_SHARE_DELETE`, which std does not pass, so the race above cannot happen.
+#[cfg(not(unix))]
+fn still_named_by(_file: &File, _path: &Path) -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mr-auth-lock-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn holders_never_overlap() {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.lockfile");
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max_inside = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (path, inside, max_inside) = (path.clone(), inside.clone(), max_inside.clone());
+            tasks.push(tokio::spawn(async move {
+                let lock = CacheLock::acquire(path, Duration::from_secs(20))
+                    .await
+                    .unwrap();
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max_inside.fetch_max(now, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+                drop(lock);
+            }));
+        }
+        tokio::time::timeout(Duration::from_secs(30), async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+        .await
+        .expect("every task got the lock in time");
+        assert_eq!(max_inside.load(Ordering::SeqCst), 1);
+        assert!(!path.exists(), "the lock file is removed on release");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_holder_waits_until_the_first_releases() {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.lockfile");
+        let first = CacheLock::acquire(path.clone(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let mut second = tokio::spawn(CacheLock::acquire(path.clone(), Duration::from_secs(60)));
+        // Paused time advances only while every task waits: ten retry intervals pass with the
+        // second caller still waiting for the lock.
+        let waited = tokio::time::timeout(Duration::from_secs(1), &mut second).await;
+        assert!(
+            waited.is_err(),
+            "the second holder got the lock while the first held it"
+        );
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), second)
+            .await
+            .expect("the lock is taken soon after release")
+            .unwrap()
+            .unwrap();
+        drop(second);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lock_held_elsewhere_times_out_with_a_clear_error() {
+        mr_auth_test_support::bounded(async move {
+            let dir = temp_dir();
+            let path = dir.join("msal.cache.lockfile");
+            // Another process's lock: an open file description holding flock.
+            let other = File::create(&path).unwrap();
+            other.lock().unwrap();
+            let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Timeout);
+            assert!(err.to_string().contains("more than 2 s"), "{err}");
+            drop(other);
+            let lock = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap();
+            let stamp = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                stamp.starts_with(&format!("{} ", std::process::id())),
+                "{stamp}"
+            );
+            drop(lock);
+            std::fs::remove_dir_all(dir).unwrap();
+        })
+        .await;
+    }
+}

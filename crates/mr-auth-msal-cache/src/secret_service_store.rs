@@ -1,0 +1,246 @@
+//! The token cache in the freedesktop Secret Service (GNOME Keyring, KWallet), where MSAL's
+//! Python extensions keep it on Linux.
+
+use crate::{CacheStore, Result};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The cache as a Secret Service item (GNOME Keyring, KWallet), as msal-extensions'
+/// `LibsecretPersistence` and azure-identity keep it on Linux: an item labelled `MSALCache` in
+/// the default collection with the attributes `xdg:schema=<schema>` and
+/// `MsalClientID=Microsoft.Developer.IdentityService` (plus MSAL .NET's version attribute),
+/// and a signal file whose modification time tells other processes that the cache changed
+/// (and beside which the cache's lock file is placed).
+///
+/// The type exists on every platform; off Linux, [`load`](CacheStore::load) and
+/// [`save`](CacheStore::save) fail with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)
+/// and [`is_available`](Self::is_available) is `false`.
+#[derive(Debug, Clone)]
+pub struct SecretServiceStore {
+    schema: String,
+    signal_file: PathBuf,
+    /// The session bus to use; `None` for the user's, found as D-Bus does.
+    bus_address: Option<String>,
+}
+
+impl SecretServiceStore {
+    /// The item with the attribute `xdg:schema=<schema>` (`msal.cache.nocae` for
+    /// azure-identity's default cache), signalled through `signal_file`
+    /// (`~/.IdentityService/<schema>`), on the user's session bus.
+    pub fn new(schema: impl Into<String>, signal_file: impl Into<PathBuf>) -> Self {
+        Self {
+            schema: schema.into(),
+            signal_file: signal_file.into(),
+            bus_address: None,
+        }
+    }
+
+    /// The same, on the session bus at `address` (a D-Bus address such as
+    /// `unix:path=/run/user/1000/bus`).
+    #[must_use]
+    pub fn with_session_bus_address(mut self, address: impl Into<String>) -> Self {
+        self.bus_address = Some(address.into());
+        self
+    }
+
+    /// Whether a Secret Service answers on the session bus (a cheap session open).
+    pub async fn is_available(&self) -> bool {
+        platform::is_available(self).await
+    }
+}
+
+#[async_trait]
+impl CacheStore for SecretServiceStore {
+    async fn load(&self) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        platform::load(self).await
+    }
+
+    async fn save(&self, document: &[u8]) -> Result<()> {
+        platform::save(self, document).await
+    }
+
+    fn location(&self) -> &Path {
+        &self.signal_file
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "Secret Service item {} (signal file {})",
+            self.schema,
+            self.signal_file.display()
+        )
+    }
+
+    fn is_plaintext(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::SecretServiceStore;
+    use crate::{cache_file, Error, ErrorKind, Result, MAX_CACHE_BYTES};
+    use secret_service::{EncryptionType, SecretService};
+    use std::collections::HashMap;
+    use zeroize::Zeroizing;
+
+    /// The attribute MSAL's extensions use to find the cache item, and its value.
+    const CLIENT_ATTRIBUTE: (&str, &str) = ("MsalClientID", "Microsoft.Developer.IdentityService");
+    /// The version attribute MSAL .NET adds; written for it, never required when reading.
+    const VERSION_ATTRIBUTE: (&str, &str) = ("Microsoft.Developer.IdentityService", "1.0.0.0");
+    /// The item's label, as azure-identity gives it.
+    const LABEL: &str = "MSALCache";
+
+    fn search_attributes(store: &SecretServiceStore) -> HashMap<&str, &str> {
+        HashMap::from([("xdg:schema", store.schema.as_str()), CLIENT_ATTRIBUTE])
+    }
+
+    pub(super) async fn is_available(store: &SecretServiceStore) -> bool {
+        connect(store).await.is_ok()
+    }
+
+    async fn connect(store: &SecretServiceStore) -> Result<SecretService<'static>> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            Error::new(
+                ErrorKind::StoreUnavailable,
+                format!(
+                    "no Secret Service (GNOME Keyring, KWallet) answers on the session bus: {e}; \
+                     start one, or set allow_unencrypted_storage to keep the cache in a 0600 file"
+                ),
+            )
+        };
+        let connected = match &store.bus_address {
+            None => SecretService::connect(EncryptionType::Dh).await,
+            Some(address) => {
+                let connection = zbus::connection::Builder::address(address.as_str())
+                    .map_err(|e| unavailable(&e))?
+                    .build()
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                SecretService::connect_with_existing(EncryptionType::Dh, connection).await
+            }
+        };
+        connected.map_err(|e| unavailable(&e))
+    }
+
+    pub(super) async fn load(store: &SecretServiceStore) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let service = connect(store).await?;
+        let found = service
+            .search_items(search_attributes(store))
+            .await
+            .map_err(|e| failed("search", e))?;
+        let mut items = found.unlocked;
+        if items.is_empty() && !found.locked.is_empty() {
+            for item in &found.locked {
+                item.unlock().await.map_err(|e| failed("unlock", e))?;
+            }
+            items = found.locked;
+        }
+        // Several items can exist when other tools wrote theirs with other attributes on top;
+        // the most recently modified is the current cache.
+        let mut newest = None;
+        for item in items {
+            let modified = item.get_modified().await.unwrap_or(0);
+            if newest.as_ref().is_none_or(|(m, _)| modified >= *m) {
+                newest = Some((modified, item));
+            }
+        }
+        let Some((_, item)) = newest else {
+            return Ok(None);
+        };
+        let secret = Zeroizing::new(item.get_secret().await.map_err(|e| failed("read", e))?);
+        if secret.len() > MAX_CACHE_BYTES {
+            return Err(Error::new(
+                ErrorKind::InvalidDocument,
+                format!(
+                    "the token cache in the Secret Service is {} bytes, more than an MSAL cache \
+                     can be; it was left as it is",
+                    secret.len()
+                ),
+            ));
+        }
+        Ok(Some(secret))
+    }
+
+    pub(super) async fn save(store: &SecretServiceStore, data: &[u8]) -> Result<()> {
+        let service = connect(store).await?;
+        let collection = match service.get_default_collection().await {
+            Ok(c) => c,
+            Err(_) => service
+                .get_any_collection()
+                .await
+                .map_err(|e| failed("open a collection of", e))?,
+        };
+        collection
+            .ensure_unlocked()
+            .await
+            .map_err(|e| failed("unlock", e))?;
+        // Replace every item that readers would find, whatever extra attributes its writer
+        // added, so that exactly one current item remains.
+        let existing = service
+            .search_items(search_attributes(store))
+            .await
+            .map_err(|e| failed("search", e))?;
+        for item in existing.unlocked.iter().chain(existing.locked.iter()) {
+            item.delete().await.map_err(|e| failed("replace", e))?;
+        }
+        let mut attributes = search_attributes(store);
+        attributes.insert(VERSION_ATTRIBUTE.0, VERSION_ATTRIBUTE.1);
+        collection
+            .create_item(LABEL, attributes, data, true, "text/plain")
+            .await
+            .map_err(|e| failed("write", e))?;
+        let signal_file = store.signal_file.clone();
+        tokio::task::spawn_blocking(move || cache_file::touch(&signal_file))
+            .await
+            .map_err(cache_file::join_error)?
+    }
+
+    fn failed(what: &str, e: secret_service::Error) -> Error {
+        Error::new(
+            ErrorKind::Storage,
+            format!("cannot {what} the token cache in the Secret Service: {e}"),
+        )
+        .with_source(e)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod platform {
+    use super::SecretServiceStore;
+    use crate::{Error, ErrorKind, Result};
+    use zeroize::Zeroizing;
+
+    fn unsupported() -> Error {
+        Error::new(
+            ErrorKind::Unsupported,
+            "the Secret Service token cache exists only on Linux; open the platform's store with \
+             PersistentTokenCache::open instead",
+        )
+    }
+
+    #[allow(
+        clippy::unused_async,
+        reason = "the same signature as the Linux implementation's"
+    )]
+    pub(super) async fn is_available(_store: &SecretServiceStore) -> bool {
+        false
+    }
+
+    #[allow(
+        clippy::unused_async,
+        reason = "the same signature as the Linux implementation's"
+    )]
+    pub(super) async fn load(_store: &SecretServiceStore) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        Err(unsupported())
+    }
+
+    #[allow(
+        clippy::unused_async,
+        reason = "the same signature as the Linux implementation's"
+    )]
+    pub(super) async fn save(_store: &SecretServiceStore, _data: &[u8]) -> Result<()> {
+        Err(unsupported())
+    }
+}

@@ -1,3 +1,0 @@
-#![no_main]
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| mr_auth_broker::fuzzing::msal_cache(data));

@@ -1,15 +1,15 @@
 //! The Mixed Reality Security Token Service (STS) protocol.
 //!
-//! This crate holds the protocol values ([`AccountId`], [`AccountDomain`], [`StsEndpoint`],
-//! [`CorrelationVector`]), reading a token's expiry ([`jwt_expires_on`]), the typed [`Error`],
-//! the async [`MixedRealityStsClient`] that exchanges an `azure_core`
-//! [`TokenCredential`](azure_core::credentials::TokenCredential) for a Mixed Reality access
-//! token, the single-flight [`TokenCache`] shared by the caching credentials, the
-//! [`EnvironmentSource`] through which the workspace's crates read environment variables, and
-//! the safe local file handling they share ([`read_regular_file`], [`open_private_file`],
-//! [`replace_private_file`], [`ensure_private_directory`]: regular files only, bounded, never
-//! blocking on a named pipe, no symbolic link followed where a file is created, directories
-//! checked as ssh checks `~/.ssh`).
+//! This crate holds the protocol values ([`AccountId`], [`AccountKey`], [`AccountDomain`],
+//! [`StsEndpoint`], [`CorrelationVector`]), the [`Clock`], reading a token's expiry
+//! ([`jwt_expires_on`]), the typed [`Error`], the async [`MixedRealityStsClient`] that
+//! exchanges an `azure_core` [`TokenCredential`](azure_core::credentials::TokenCredential) for a
+//! Mixed Reality access token, the single-flight [`TokenCache`] shared by the caching
+//! credentials, the [`EnvironmentSource`] through which the workspace's crates read environment
+//! variables, and the safe local file handling they share ([`read_regular_file`],
+//! [`open_private_file`], [`replace_private_file`], [`ensure_private_directory`]: regular files
+//! only, bounded, never blocking on a named pipe, no symbolic link followed where a file is
+//! created, directories checked as ssh checks `~/.ssh`).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -33,6 +33,7 @@
 
 mod account_domain;
 mod account_id;
+mod account_key;
 mod clock;
 mod control_characters;
 mod correlation_vector;
@@ -55,6 +56,7 @@ mod transport_failure;
 
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
+pub use account_key::AccountKey;
 pub use clock::*;
 pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;

@@ -11,8 +11,10 @@
 
 use super::{
     authentication_record::AuthenticationRecord,
-    broker_token_request_options::BrokerTokenRequestOptions, credential_config::CredentialConfig,
-    interactive_sign_in::sign_in_interactively, silent_chain::SilentChain,
+    broker_token_request_options::BrokerTokenRequestOptions,
+    credential_config::CredentialConfig,
+    interactive_sign_in::{sign_in_interactively, CacheCheck},
+    silent_chain::SilentChain,
     silent_tokens::SilentTokens,
 };
 use crate::{
@@ -78,7 +80,13 @@ impl CredentialCore {
                 other => return other,
             }
         }
-        let sign_in = sign_in_interactively(&self.tokens.session, &request, context).await?;
+        let sign_in = sign_in_interactively(
+            &self.tokens.session,
+            &request,
+            context,
+            CacheCheck::BestEffort,
+        )
+        .await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.tokens.insert(&key, sign_in.token)
     }
@@ -101,10 +109,14 @@ impl CredentialCore {
         options: Option<BrokerTokenRequestOptions>,
     ) -> Result<AuthenticationRecord> {
         let (request, key) = self.tokens.resolve(scopes, &options.unwrap_or_default())?;
-        let session = &self.tokens.session;
-        session.check_persistence(&request).await?;
         let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(session, &request, &Context::new()).await?;
+        let sign_in = sign_in_interactively(
+            &self.tokens.session,
+            &request,
+            &Context::new(),
+            CacheCheck::Required,
+        )
+        .await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.tokens.insert(&key, sign_in.token)?;
         if let Some(e) = sign_in.persist_error {

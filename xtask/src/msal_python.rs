@@ -1,7 +1,6 @@
 //! The real peers of the persistent-cache tests: a Secret Service (gnome-keyring on a private
 //! dbus-daemon, started by the tests) and MSAL for Python and azure-identity in a venv, pinned.
-//! The Debian
-//! packages they need are in the setup's apt list ([`crate::setup`]).
+//! The Debian packages they need are in the setup's apt list ([`crate::setup`]).
 
 use std::path::{Path, PathBuf};
 

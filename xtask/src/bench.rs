@@ -18,6 +18,7 @@
 //!   the key, both trusting only the emulator's CA, and `mr-auth token` trusting the system
 //!   roots too.
 //! - `cargo xtask bench entra-token [--runs N]`: only the `entra_token_process` bench.
+//! - `cargo xtask bench summary`: the table of the last full run again, from its files.
 //! - `cargo xtask bench ARGS...` (anything else): `cargo bench --workspace ARGS...`.
 
 use std::fmt::Write as _;
@@ -49,6 +50,7 @@ const DEFAULT_RUNS: u32 = 50;
 pub(crate) fn run(root: &Path, args: &[String]) -> Result {
     match args {
         [] => suite(root),
+        [first] if first == "summary" => summary(root),
         [first, rest @ ..] if first == "one-shot" => {
             let table = one_shot(root, runs(rest, "one-shot")?)?;
             println!("{table}");
@@ -177,26 +179,48 @@ fn suite(root: &Path) -> Result {
         .run()
         .is_ok();
     let load_after = loadavg();
+    let run = format!(
+        "/proc/loadavg before: {load_before}\n/proc/loadavg after:  {load_after}\n\
+         1,000 cold callers test: {}\n",
+        if cold_callers { "passed" } else { "FAILED" }
+    );
+    write(&out.join(RUN_FILE), &run)?;
+    summary(root)
+}
 
+/// What the suite records besides criterion's and hyperfine's files: the load and the test.
+const RUN_FILE: &str = "run.txt";
+
+/// Prints (and writes to `<target>/bench/summary.md`) the table of the last suite run, from the
+/// files it left in `<target>/bench`.
+fn summary(root: &Path) -> Result {
+    let out = out_dir(root)?;
+    let run = std::fs::read_to_string(out.join(RUN_FILE)).map_err(|e| {
+        format!(
+            "no finished `cargo xtask bench` run in {}: {e}",
+            out.display()
+        )
+    })?;
     let results = Results {
-        criterion: criterion_medians(&criterion_home)?,
+        criterion: criterion_medians(&out.join("criterion"))?,
         hyperfine: [
             hyperfine_rows(&out.join("entra-token.json"))?,
             hyperfine_rows(&out.join("one-shot.json"))?,
         ]
         .concat(),
-        cold_callers,
+        cold_callers: run.contains("cold callers test: passed"),
     };
-    let mut summary = String::new();
-    let _ = writeln!(
-        summary,
-        "/proc/loadavg before: {load_before}\n/proc/loadavg after:  {load_after}\n"
-    );
+    let mut summary = run;
+    let _ = writeln!(summary);
     summary.push_str(&summary_table(&results));
     let path = out.join("summary.md");
-    std::fs::write(&path, &summary).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write(&path, &summary)?;
     println!("\n{summary}\n(written to {})", path.display());
     Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The test that proves "1,000 cold callers -> 1 request" (a counting mock STS).

@@ -50,10 +50,10 @@ impl Results {
 /// A target a figure is held to.
 #[derive(Debug, Clone, Copy)]
 enum Target {
-    /// The figure must be at most this.
-    AtMost(f64),
-    /// The figure must be at least this.
-    AtLeast(f64),
+    /// The figure must be at most this (the unit shown after it).
+    AtMost(f64, &'static str),
+    /// The figure must be at least this (the unit shown after it).
+    AtLeast(f64, &'static str),
     /// Pass/fail (a test).
     Holds,
     /// No target: a floor or context.
@@ -81,8 +81,14 @@ fn row(
     target: Target,
 ) -> Row {
     let (target_text, met) = match target {
-        Target::AtMost(limit) => (format!("<= {}", short(limit)), value.map(|v| v <= limit)),
-        Target::AtLeast(limit) => (format!(">= {}", short(limit)), value.map(|v| v >= limit)),
+        Target::AtMost(limit, unit) => (
+            format!("<= {}{unit}", short(limit)),
+            value.map(|v| v <= limit),
+        ),
+        Target::AtLeast(limit, unit) => (
+            format!(">= {}{unit}", short(limit)),
+            value.map(|v| v >= limit),
+        ),
         Target::Holds => ("holds".to_owned(), value.map(|v| v > 0.0)),
         Target::None => ("-".to_owned(), None),
     };
@@ -164,7 +170,7 @@ fn rows(r: &Results) -> Vec<Row> {
             "-".into(),
             None,
             hit,
-            Target::AtMost(300.0),
+            Target::AtMost(300.0, " ns"),
         ),
         row(
             "Entra cache hit vs azure_identity `ClientSecretCredential` (cached)",
@@ -172,7 +178,7 @@ fn rows(r: &Results) -> Vec<Row> {
             ns(hit_theirs),
             ratio(hit, hit_theirs),
             ratio(hit, hit_theirs),
-            Target::AtMost(0.5),
+            Target::AtMost(0.5, "x"),
         ),
         row(
             "floor of a hit: clock read + `AccessToken` clone (same token)",
@@ -188,7 +194,7 @@ fn rows(r: &Results) -> Vec<Row> {
             theirs_scaling.map_or_else(|| "missing".into(), |s| format!("{s:.2}x")),
             None,
             ours_scaling,
-            Target::AtLeast(1.6),
+            Target::AtLeast(1.6, "x"),
         ),
         row(
             "refresh grant over TLS, client CPU, vs bare reqwest POST",
@@ -196,7 +202,7 @@ fn rows(r: &Results) -> Vec<Row> {
             us(refresh_bare),
             ratio(refresh, refresh_bare),
             ratio(refresh, refresh_bare),
-            Target::AtMost(1.3),
+            Target::AtMost(1.3, "x"),
         ),
         row(
             "Mixed Reality cached `get_token`",
@@ -204,7 +210,7 @@ fn rows(r: &Results) -> Vec<Row> {
             "-".into(),
             None,
             mr_cached,
-            Target::AtMost(200.0),
+            Target::AtMost(200.0, " ns"),
         ),
         row(
             "floor of a Mixed Reality hit: clock read + `AccessToken` clone",
@@ -220,7 +226,7 @@ fn rows(r: &Results) -> Vec<Row> {
             us(mr_bare),
             ratio(mr_uncached, mr_bare),
             ratio(mr_uncached, mr_bare),
-            Target::AtMost(1.6),
+            Target::AtMost(1.6, "x"),
         ),
         row(
             "Mixed Reality: 1,000 cold callers -> 1 STS request (test)",
@@ -240,7 +246,7 @@ fn rows(r: &Results) -> Vec<Row> {
             "-".into(),
             None,
             entra_token,
-            Target::AtMost(3.0),
+            Target::AtMost(3.0, " ms"),
         ),
         row(
             "Python azure-identity `get_token` (fresh process) / warm entra-token",
@@ -248,7 +254,7 @@ fn rows(r: &Results) -> Vec<Row> {
             ms(python),
             ratio(python, entra_token),
             ratio(python, entra_token),
-            Target::AtLeast(50.0),
+            Target::AtLeast(50.0, "x"),
         ),
         row(
             "floor: `mr-auth --version` (start-up) / `cat` of the cache file",
@@ -264,7 +270,7 @@ fn rows(r: &Results) -> Vec<Row> {
             ms(curl),
             ratio(one_shot, curl),
             ratio(one_shot, curl),
-            Target::AtMost(1.5),
+            Target::AtMost(1.5, "x"),
         ),
         row(
             "emulator: tokens/s, 32 keep-alive TLS connections",
@@ -272,7 +278,7 @@ fn rows(r: &Results) -> Vec<Row> {
             "-".into(),
             None,
             emulator.map(|t| 1e9 / t),
-            Target::AtLeast(20_000.0),
+            Target::AtLeast(20_000.0, "/s"),
         ),
         row(
             "Linux broker: silent token over D-Bus (fake broker)",

@@ -59,6 +59,7 @@ commands:
                    time `mr-auth token` against curl as whole processes (hyperfine)
   bench entra-token [--runs N]
                    time the warm `mr-auth entra-token` against Python azure-identity
+  bench summary    print the table of the last `bench` run again
   bench ARGS...    cargo bench --workspace ARGS...
   help             this text";
 

@@ -245,6 +245,10 @@ fn one_shot(root: &Path, runs: u32) -> Result<String> {
 /// The one-shot comparison with the CLI at `bin`, results in `out`.
 fn one_shot_with(bin: &Path, out: &Path, runs: u32) -> Result<String> {
     let ca = out.join("one-shot-ca.pem");
+    // `mr-auth emulator --ca-out` refuses to overwrite a file: this is the last run's.
+    if ca.exists() {
+        std::fs::remove_file(&ca).map_err(|e| format!("cannot remove {}: {e}", ca.display()))?;
+    }
     let table = out.join("one-shot.md");
 
     let mut emulator = Emulator::start(bin, &ca)?;

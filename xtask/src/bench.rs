@@ -1,14 +1,14 @@
 //! `cargo xtask bench`: every benchmark of the workspace, and one table of what they show.
 //!
 //! - `cargo xtask bench` runs, in this order: the criterion benches of every crate (`cargo bench
-//!   --workspace --bench '*'`, with criterion's output in `<target>/bench/criterion`, emptied
-//!   first, so every figure comes from this run), among them `mr-auth-cli`'s
+//!   --workspace --bench '*'`, with criterion's output in `<target>/bench/suite/criterion`,
+//!   emptied first, so every figure comes from this run), among them `mr-auth-cli`'s
 //!   `entra_token_process` (the warm `mr-auth entra-token` against a fresh Python
 //!   azure-identity `get_token`, hyperfine); the one-shot `mr-auth token` comparison; and the
 //!   "1,000 cold callers make one request" test. It installs what they need (hyperfine and
 //!   curl with apt, Python azure-identity in the MSAL tests' `<target>/msal-venv`), records
 //!   `/proc/loadavg` before and after, and prints one table (figure, ours, reference, ratio,
-//!   target, met), also written to `<target>/bench/summary.md`. Not part of `cargo xtask ci`:
+//!   target, met), also written to `<target>/bench/suite/summary.md`. Not part of `cargo xtask ci`:
 //!   timings on a shared machine are too noisy for a pass/fail. The benches run without
 //!   `RUST_BACKTRACE`/`RUST_LIB_BACKTRACE` (see [`production_env`]), and the whole-process ones
 //!   time a copy of the plain release build (see [`release_cli`]).
@@ -79,9 +79,18 @@ fn runs(args: &[String], command: &str) -> Result<u32> {
     }
 }
 
-/// `<target>/bench`, where the runs leave their results.
+/// `<target>/bench`, where the single comparisons leave their results.
 fn out_dir(root: &Path) -> Result<PathBuf> {
-    let dir = ci::target_dir(root).join("bench");
+    created(ci::target_dir(root).join("bench"))
+}
+
+/// `<target>/bench/suite`: the full run's files only, so that a single comparison run later
+/// does not mix into the table `summary` prints again.
+fn suite_dir(root: &Path) -> Result<PathBuf> {
+    created(ci::target_dir(root).join("bench").join("suite"))
+}
+
+fn created(dir: PathBuf) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
 }
@@ -118,20 +127,22 @@ fn production_env(cmd: Cmd) -> Cmd {
         .env_remove("RUST_LIB_BACKTRACE")
 }
 
-/// The bench command with what `entra_token_process` reads from the environment.
-fn cargo_bench(root: &Path, python: &Path, bin: &Path, runs: u32) -> Result<Cmd> {
-    Ok(production_env(Cmd::new(crate::cargo()))
+/// The bench command with what `entra_token_process` reads from the environment (its hyperfine
+/// export goes to `out`).
+fn cargo_bench(root: &Path, python: &Path, bin: &Path, out: &Path, runs: u32) -> Cmd {
+    production_env(Cmd::new(crate::cargo()))
         .current_dir(root)
         .args(["bench", "--locked"])
         .env("MR_AUTH_BENCH_PYTHON", python)
         .env("MR_AUTH_BENCH_BIN", bin)
-        .env("MR_AUTH_BENCH_OUT", out_dir(root)?)
-        .env("MR_AUTH_BENCH_RUNS", runs.to_string()))
+        .env("MR_AUTH_BENCH_OUT", out)
+        .env("MR_AUTH_BENCH_RUNS", runs.to_string())
 }
 
 fn entra_token(root: &Path, runs: u32) -> Result {
     let python = install_tools(root)?;
-    cargo_bench(root, &python, Path::new(""), runs)?
+    let out = out_dir(root)?;
+    cargo_bench(root, &python, Path::new(""), &out, runs)
         .args([
             "-p",
             "mr-auth-cli",
@@ -141,13 +152,13 @@ fn entra_token(root: &Path, runs: u32) -> Result {
         ])
         .run()?;
     let bin = release_cli(root)?;
-    cargo_bench(root, &python, &bin, runs)?
+    cargo_bench(root, &python, &bin, &out, runs)
         .args(["-p", "mr-auth-cli", "--bench", "entra_token_process"])
         .run()
 }
 
 fn suite(root: &Path) -> Result {
-    let out = out_dir(root)?;
+    let out = suite_dir(root)?;
     let python = install_tools(root)?;
     let criterion_home = out.join("criterion");
     if criterion_home.exists() {
@@ -155,7 +166,7 @@ fn suite(root: &Path) -> Result {
             .map_err(|e| format!("cannot empty {}: {e}", criterion_home.display()))?;
     }
     // Build first, so the load recorded is that of the runs, not of the compiler.
-    cargo_bench(root, &python, Path::new(""), DEFAULT_RUNS)?
+    cargo_bench(root, &python, Path::new(""), &out, DEFAULT_RUNS)
         .args(["--workspace", "--bench", "*", "--no-run"])
         .run()?;
     let bin = release_cli(root)?;
@@ -166,7 +177,7 @@ fn suite(root: &Path) -> Result {
         .run()?;
 
     let load_before = loadavg();
-    cargo_bench(root, &python, &bin, DEFAULT_RUNS)?
+    cargo_bench(root, &python, &bin, &out, DEFAULT_RUNS)
         .env("CRITERION_HOME", &criterion_home)
         .args(["--workspace", "--bench", "*"])
         .run()?;
@@ -191,10 +202,10 @@ fn suite(root: &Path) -> Result {
 /// What the suite records besides criterion's and hyperfine's files: the load and the test.
 const RUN_FILE: &str = "run.txt";
 
-/// Prints (and writes to `<target>/bench/summary.md`) the table of the last suite run, from the
-/// files it left in `<target>/bench`.
+/// Prints (and writes to `<target>/bench/suite/summary.md`) the table of the last suite run,
+/// from the files it left in `<target>/bench/suite`.
 fn summary(root: &Path) -> Result {
-    let out = out_dir(root)?;
+    let out = suite_dir(root)?;
     let run = std::fs::read_to_string(out.join(RUN_FILE)).map_err(|e| {
         format!(
             "no finished `cargo xtask bench` run in {}: {e}",

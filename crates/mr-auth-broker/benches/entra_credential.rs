@@ -8,9 +8,11 @@
 //! ```
 //!
 //! - `entra_cache_hit`: a valid token in the credential's memory, through
-//!   `dyn TokenCredential` (ours got its token from a scripted browser sign-in at the mock;
-//!   azure_identity's from the client credentials grant; both are the same kind of v1 JWT).
-//!   Polled directly, without a runtime (a hit never waits). Wall time per call.
+//!   `dyn TokenCredential`: `InteractiveBrowserBrokerCredential` (its token from a scripted
+//!   browser sign-in at the mock), `DeviceCodeCredential` (from a device code sign-in the mock
+//!   approves at its first poll) and azure_identity's `ClientSecretCredential` (from the client
+//!   credentials grant); all three hold the same kind of v1 JWT. Polled directly, without a
+//!   runtime (a hit never waits). Wall time per call.
 //! - `entra_cache_hit_floor`: what any hit pays on this machine: a clock read, and the copy of
 //!   the token an owned `AccessToken` needs.
 //! - `entra_cache_hit_threads`: per-call wall time on each of 1 and 2 threads calling at once;
@@ -39,7 +41,8 @@ mod entra {
     use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
     use criterion::Criterion;
     use mr_auth_broker::{
-        AuthorityHost, BrokerMode, InteractiveBrowserBrokerCredential,
+        AuthorityHost, BrokerMode, DeviceCodeCredential, DeviceCodeCredentialOptions,
+        DeviceCodePromptCallback, InteractiveBrowserBrokerCredential,
         InteractiveBrowserBrokerCredentialOptions,
     };
     use mr_auth_core::{Clock as _, SystemClock};
@@ -47,7 +50,8 @@ mod entra {
         bench::{cpu_of, on_threads, ready},
         chromium::{handler, ScriptedBrowser},
         mock_authority::{
-            AuthorizeMode, MockAuthority, V1AccessTokens, CLIENT_ID, CLIENT_SECRET, TENANT,
+            AuthorizeMode, DevicePoll, MockAuthority, V1AccessTokens, CLIENT_ID, CLIENT_SECRET,
+            DEVICE_CODE_GRANT, TENANT,
         },
         TlsFront,
     };
@@ -158,6 +162,20 @@ mod entra {
             },
         ))
         .unwrap();
+        // The device code sign-in: the mock approves at the first poll, a second after the code.
+        authority.mock.set_device_code_timing(900, Some(1));
+        authority.mock.script_device_polls([DevicePoll::Success]);
+        let device = DeviceCodeCredential::new(
+            DeviceCodePromptCallback::new(|_| Ok(())),
+            Some(DeviceCodeCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: TENANT.parse().unwrap(),
+                authority: Some(AuthorityHost::new(authority.front.url()).unwrap()),
+                client_options: options(&authority, &client),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
         let theirs = ClientSecretCredential::new(
             TENANT,
             CLIENT_ID.to_owned(),
@@ -168,11 +186,14 @@ mod entra {
         )
         .unwrap();
         let ours_dyn: Arc<dyn TokenCredential> = ours.clone();
+        let device_dyn: Arc<dyn TokenCredential> = device;
         let theirs_dyn: Arc<dyn TokenCredential> = theirs;
-        let (our_token, their_token) = runtime.block_on(async {
-            let ours = ours_dyn.get_token(&[SCOPE], None).await.unwrap();
-            let theirs = theirs_dyn.get_token(&[SCOPE], None).await.unwrap();
-            (ours, theirs)
+        let tokens: Vec<AccessToken> = runtime.block_on(async {
+            let mut tokens = Vec::new();
+            for credential in [&ours_dyn, &device_dyn, &theirs_dyn] {
+                tokens.push(credential.get_token(&[SCOPE], None).await.unwrap());
+            }
+            tokens
         });
         let grants = authority.mock.log(|log| log.token_requests.clone());
         assert_eq!(
@@ -180,32 +201,41 @@ mod entra {
                 .iter()
                 .map(|(g, ok)| (g.as_str(), *ok))
                 .collect::<Vec<_>>(),
-            [("authorization_code", true), ("client_credentials", true)],
-            "one sign-in and one client credentials grant fill the two caches"
+            [
+                ("authorization_code", true),
+                (DEVICE_CODE_GRANT, true),
+                ("client_credentials", true)
+            ],
+            "one sign-in of each kind and one client credentials grant fill the three caches"
         );
+        let sizes: Vec<usize> = tokens.iter().map(|t| t.token.secret().len()).collect();
         println!(
-            "tokens: ours {} bytes, azure_identity's {} bytes",
-            our_token.token.secret().len(),
-            their_token.token.secret().len()
+            "token sizes: browser {}, device code {}, azure_identity {} bytes",
+            sizes[0], sizes[1], sizes[2]
         );
 
-        cache_hits(c, &ours_dyn, &theirs_dyn, &our_token);
+        let credentials = [
+            ("InteractiveBrowserBrokerCredential", &ours_dyn),
+            ("DeviceCodeCredential", &device_dyn),
+            ("azure_identity_ClientSecretCredential", &theirs_dyn),
+        ];
+        cache_hits(c, &credentials, &tokens[0]);
         refresh_grant(c, &runtime, &authority, &client, &ours_dyn);
     }
 
     fn cache_hits(
         c: &mut Criterion,
-        ours: &Arc<dyn TokenCredential>,
-        theirs: &Arc<dyn TokenCredential>,
+        credentials: &[(&str, &Arc<dyn TokenCredential>)],
         token: &AccessToken,
     ) {
         let mut group = c.benchmark_group("entra_cache_hit");
-        group.bench_function("InteractiveBrowserBrokerCredential", |b| {
-            b.iter(|| black_box(ready(ours.get_token(black_box(&[SCOPE]), None)).unwrap()))
-        });
-        group.bench_function("azure_identity_ClientSecretCredential", |b| {
-            b.iter(|| black_box(ready(theirs.get_token(black_box(&[SCOPE]), None)).unwrap()))
-        });
+        for (name, credential) in credentials {
+            group.bench_function(*name, |b| {
+                b.iter(|| {
+                    black_box(ready(credential.get_token(black_box(&[SCOPE]), None)).unwrap())
+                })
+            });
+        }
         group.finish();
 
         let mut group = c.benchmark_group("entra_cache_hit_floor");
@@ -222,10 +252,7 @@ mod entra {
 
         let mut group = c.benchmark_group("entra_cache_hit_threads");
         for threads in [1usize, 2] {
-            for (name, credential) in [
-                ("InteractiveBrowserBrokerCredential", ours),
-                ("azure_identity_ClientSecretCredential", theirs),
-            ] {
+            for (name, credential) in credentials {
                 group.bench_function(format!("{name}/{threads}_threads"), |b| {
                     b.iter_custom(|iters| {
                         on_threads(threads, iters, credential, |credential| {

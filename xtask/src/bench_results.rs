@@ -139,6 +139,7 @@ fn scaling(results: &Results, name: &str) -> Option<f64> {
 fn rows(r: &Results) -> Vec<Row> {
     let hit = r.ns("entra_cache_hit/InteractiveBrowserBrokerCredential");
     let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
+    let hit_device = r.ns("entra_cache_hit/DeviceCodeCredential");
     let floor = r
         .ns("entra_cache_hit_floor/SystemClock::unix_nanos")
         .zip(r.ns("entra_cache_hit_floor/AccessToken::clone"))
@@ -165,7 +166,7 @@ fn rows(r: &Results) -> Vec<Row> {
     let dbus = r.ns("linux_broker/silent_token_over_dbus");
     vec![
         row(
-            "Entra cache hit, `dyn TokenCredential`, 1 thread",
+            "Entra cache hit, `InteractiveBrowserBrokerCredential` as `dyn TokenCredential`",
             ns(hit),
             "-".into(),
             None,
@@ -178,6 +179,22 @@ fn rows(r: &Results) -> Vec<Row> {
             ns(hit_theirs),
             ratio(hit, hit_theirs),
             ratio(hit, hit_theirs),
+            Target::AtMost(0.5, "x"),
+        ),
+        row(
+            "Entra cache hit, `DeviceCodeCredential` as `dyn TokenCredential`",
+            ns(hit_device),
+            "-".into(),
+            None,
+            hit_device,
+            Target::AtMost(300.0, " ns"),
+        ),
+        row(
+            "Entra cache hit, `DeviceCodeCredential` vs azure_identity",
+            ns(hit_device),
+            ns(hit_theirs),
+            ratio(hit_device, hit_theirs),
+            ratio(hit_device, hit_theirs),
             Target::AtMost(0.5, "x"),
         ),
         row(
@@ -501,7 +518,8 @@ mod tests {
         };
         let rows = rows(&results);
         let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
-        assert_eq!(find("Entra cache hit, `dyn").met, "met");
+        assert_eq!(find("Entra cache hit, `Interactive").met, "met");
+        assert_eq!(find("Entra cache hit, `DeviceCode").met, "no figure");
         let versus = find("Entra cache hit vs");
         assert_eq!(
             (versus.ratio.as_str(), versus.met.as_str()),

@@ -339,6 +339,22 @@ where
             .map(|cached| cached.value.clone())
     }
 
+    /// The cached value for `key` and its refresh point (jitter included), when one is cached
+    /// and still before that point: what [`get_or_fetch`](Self::get_or_fetch) would return at
+    /// once. Read under one lock, so the value and the point belong together (a caller that
+    /// keeps a copy elsewhere, such as a lock-free index of fresh values, serves it no longer
+    /// than this cache would).
+    pub fn fresh_with_refresh_at(&self, key: &K) -> Option<(V, OffsetDateTime)> {
+        let now = self.inner.options.clock.now();
+        let slots = self.inner.lock();
+        slots
+            .map
+            .get(key)
+            .and_then(|slot| slot.cached.as_ref())
+            .filter(|cached| now < cached.refresh_at)
+            .map(|cached| (cached.value.clone(), cached.refresh_at))
+    }
+
     /// Stores `value` for `key` as if a fetch had produced it (for values obtained outside the
     /// cache, such as an interactive sign-in that must run in the caller's task). A fetch
     /// running for `key` keeps running; if it succeeds, its value replaces this one.

@@ -6,11 +6,13 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    oauth::{AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint},
+    oauth::{
+        AuthorityHost, ClientId, InteractiveBrowserFlow, LazyPipeline, TenantId, TokenEndpoint,
+    },
     platform::{ParentWindowHandle, PlatformBroker},
     EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
-use azure_core::http::{ClientOptions, Pipeline, RetryOptions};
+use azure_core::http::{ClientOptions, RetryOptions};
 use mr_auth_core::{Clock, SystemClock};
 use mr_auth_msal_cache::same_environment;
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
@@ -65,8 +67,9 @@ pub(crate) struct CredentialConfig {
     pub(crate) interactive: InteractiveStep,
     pub(crate) token_endpoint: TokenEndpoint,
     /// The pipeline of the device code flow: the token endpoint's, without retries (a poll is
-    /// sent once; the flow polls again after its interval).
-    pub(crate) polling_pipeline: Pipeline,
+    /// sent once; the flow polls again after its interval). Built at its first request, as
+    /// the token endpoint's.
+    pub(crate) polling_pipeline: LazyPipeline,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Arc<dyn EnvironmentSource>,
     /// The authority host's host name, lower-cased: the `environment` of cache entries and
@@ -106,12 +109,16 @@ impl CredentialConfig {
         if let Some(record) = &options.authentication_record {
             check_record(record, &options.client_id, &authority_name)?;
         }
-        let polling_pipeline = pipeline(ClientOptions {
+        // Neither pipeline is built here: a credential that answers from its caches never
+        // builds an HTTP client (nor loads root certificates).
+        let polling_pipeline = LazyPipeline::new(ClientOptions {
             retry: RetryOptions::none(),
             ..options.client_options.clone()
         });
-        let token_endpoint =
-            TokenEndpoint::new(pipeline(options.client_options), surroundings.clock.clone());
+        let token_endpoint = TokenEndpoint::new(
+            LazyPipeline::new(options.client_options),
+            surroundings.clock.clone(),
+        );
         let flow = InteractiveBrowserFlow {
             authority_host: authority.clone(),
             client_id: options.client_id.clone(),
@@ -160,18 +167,6 @@ impl CredentialConfig {
             authentication_record: options.authentication_record,
         })
     }
-}
-
-/// The pipeline every request of the credential goes through.
-fn pipeline(options: ClientOptions) -> Pipeline {
-    Pipeline::new(
-        option_env!("CARGO_PKG_NAME"),
-        option_env!("CARGO_PKG_VERSION"),
-        options,
-        Vec::new(),
-        Vec::new(),
-        None,
-    )
 }
 
 fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -> Result<()> {

@@ -62,12 +62,24 @@ impl CredentialCore {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
+        let plain = options.is_plain();
+        if plain {
+            if let Some(token) = self.tokens.fresh(scopes) {
+                return Ok(token);
+            }
+        }
         let (request, key) = self.tokens.resolve(scopes, &options)?;
         let ui_allowed = !self.config().disable_automatic_authentication;
 
         let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
         match self.tokens.get(&key, &request, context).await {
             Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
+            Ok(token) => {
+                if plain {
+                    self.tokens.remember(scopes, &key);
+                }
+                return Ok(token);
+            }
             other => return other,
         }
 

@@ -3,9 +3,9 @@
 //! used), or the device code flow alone.
 
 use crate::oauth::{
-    AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback, TokenEndpoint,
+    AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback, LazyPipeline,
+    TokenEndpoint,
 };
-use azure_core::http::Pipeline;
 use mr_auth_core::Clock;
 use std::{sync::Arc, time::Duration};
 
@@ -30,7 +30,7 @@ pub(crate) fn device_code_flow(
     client_id: &ClientId,
     timeout: Option<Duration>,
     prompt: DeviceCodePromptCallback,
-    polling_pipeline: &Pipeline,
+    polling_pipeline: &LazyPipeline,
     clock: &Arc<dyn Clock>,
 ) -> DeviceCodeFlow {
     DeviceCodeFlow {

@@ -118,8 +118,18 @@ impl SharedTokenCacheCredential {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
+        let plain = options.is_plain();
+        if plain {
+            if let Some(token) = self.tokens.fresh(scopes) {
+                return Ok(token);
+            }
+        }
         let (request, key) = self.resolve(scopes, &options)?;
-        self.tokens.get(&key, &request, context).await
+        let token = self.tokens.get(&key, &request, context).await?;
+        if plain {
+            self.tokens.remember(scopes, &key);
+        }
+        Ok(token)
     }
 
     /// Signs in silently with the account's refresh token (never a cached access token), for

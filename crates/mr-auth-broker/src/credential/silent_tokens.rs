@@ -1,11 +1,13 @@
 //! The silent half every credential of this crate is built on: what the credential remembers
 //! between requests ([`Session`]), its chain of silent sources, and the in-memory token cache
 //! (`mr-auth-core`'s single-flight cache) the chain runs in, so that any number of concurrent
-//! callers of one request share one run and the cache stays bounded.
+//! callers of one request share one run and the cache stays bounded; in front of it, the
+//! lock-free hit path of plain requests ([`FreshTokens`]).
 
 use super::{
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, EXPIRY_BUFFER},
+    fresh_tokens::FreshTokens,
     session::Session,
     silent_chain::SilentChain,
     token_request::{CacheKey, TokenRequest},
@@ -20,6 +22,7 @@ pub(crate) struct SilentTokens {
     pub(crate) session: Arc<Session>,
     chain: Arc<SilentChain>,
     cache: TokenCache<CacheKey, AccessTokenInfo, Error>,
+    fresh: FreshTokens,
 }
 
 impl SilentTokens {
@@ -34,6 +37,7 @@ impl SilentTokens {
             session: Arc::new(Session::new(config)),
             chain: Arc::new(chain),
             cache,
+            fresh: FreshTokens::new(),
         }
     }
 
@@ -72,10 +76,28 @@ impl SilentTokens {
             .await
     }
 
+    /// The token of a plain request (no per-request options) for exactly `scopes`, when the
+    /// cache would hand it out at once: no lock, no shared write, no key built.
+    pub(crate) fn fresh(&self, scopes: &[&str]) -> Option<AccessTokenInfo> {
+        self.fresh.get(scopes, self.config().clock.unix_nanos())
+    }
+
+    /// After a plain request for `scopes` was answered: its token becomes a
+    /// [`fresh`](Self::fresh) hit until the cache's refresh point.
+    pub(crate) fn remember(&self, scopes: &[&str], key: &CacheKey) {
+        let now = self.config().clock.unix_nanos();
+        self.fresh.remember(scopes, key, now, || {
+            self.cache.fresh_with_refresh_at(key)
+        });
+    }
+
     /// Keeps a token another step obtained (an interactive sign-in, an explicit refresh) for
-    /// the request's key, and returns it.
+    /// the request's key, and returns it. The key's [`fresh`](Self::fresh) hits go (after the
+    /// cache has the new token, so none can come back with the old one).
     pub(crate) fn insert(&self, key: &CacheKey, token: AccessTokenInfo) -> Result<AccessTokenInfo> {
-        self.cache.insert(key, token)
+        let stored = self.cache.insert(key, token);
+        self.fresh.forget(key);
+        stored
     }
 
     /// How many requests' tokens are in memory.
@@ -89,6 +111,7 @@ impl fmt::Debug for SilentTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SilentTokens")
             .field("cache", &self.cache)
+            .field("fresh", &self.fresh)
             .finish_non_exhaustive()
     }
 }

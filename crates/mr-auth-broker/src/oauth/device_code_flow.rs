@@ -9,12 +9,13 @@ use super::{
         request_device_authorization, DeviceAuthorization, MAX_EXPIRES_IN, MIN_INTERVAL,
     },
     device_code_prompt::DeviceCodePromptCallback,
+    lazy_pipeline::LazyPipeline,
     tenant_id::TenantId,
     token_endpoint::{Grant, TokenEndpoint},
     token_response::TokenResponse,
 };
 use crate::error::{Error, ErrorKind, Result};
-use azure_core::http::{Context, Pipeline};
+use azure_core::http::Context;
 use mr_auth_core::Clock;
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
@@ -43,7 +44,7 @@ pub(crate) struct DeviceCodeFlow {
     pub(crate) prompt: DeviceCodePromptCallback,
     /// The pipeline of both endpoints, without retries: a poll is sent once, and the next
     /// one only after the interval.
-    pub(crate) pipeline: Pipeline,
+    pub(crate) pipeline: LazyPipeline,
     pub(crate) token_endpoint: TokenEndpoint,
     /// For the prompt's `expires_on`.
     pub(crate) clock: Arc<dyn Clock>,
@@ -97,7 +98,7 @@ impl DeviceCodeFlow {
     ) -> Result<TokenResponse> {
         let scopes = with_oidc_scopes(scopes);
         let authorization = request_device_authorization(
-            &self.pipeline,
+            self.pipeline.get()?,
             self.authority_host.device_code_endpoint(tenant),
             &self.client_id,
             &scopes,

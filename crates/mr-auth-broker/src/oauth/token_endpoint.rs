@@ -3,13 +3,13 @@
 
 use super::{
     authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
-    device_authorization::DeviceCode, pkce_verifier::PkceVerifier, refresh_token::RefreshToken,
+    device_authorization::DeviceCode, lazy_pipeline::LazyPipeline, pkce_verifier::PkceVerifier, refresh_token::RefreshToken,
     token_response::TokenResponse,
 };
 use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{
     headers::{self, content_type},
-    AsyncResponseBody, Context, Method, Pipeline, PipelineStreamOptions, Request,
+    AsyncResponseBody, Context, Method, PipelineStreamOptions, Request,
 };
 use futures::StreamExt as _;
 use mr_auth_core::Clock;
@@ -43,7 +43,7 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = mr_auth_core::MAX_RESPONSE_BYTES;
 /// The authority's `/oauth2/v2.0/token` endpoint, called through an `azure_core` pipeline.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenEndpoint {
-    pipeline: Pipeline,
+    pipeline: LazyPipeline,
     clock: Arc<dyn Clock>,
 }
 
@@ -62,7 +62,7 @@ struct WireError {
 }
 
 impl TokenEndpoint {
-    pub(crate) fn new(pipeline: Pipeline, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(pipeline: LazyPipeline, clock: Arc<dyn Clock>) -> Self {
         Self { pipeline, clock }
     }
 
@@ -123,6 +123,7 @@ impl TokenEndpoint {
         drop(body);
         let response = self
             .pipeline
+            .get()?
             .stream(
                 context,
                 &mut request,
@@ -266,10 +267,7 @@ mod tests {
             ..Default::default()
         };
         let clock = Arc::new(mr_auth_core::ManualClock::at_fixed_start());
-        let endpoint = TokenEndpoint::new(
-            Pipeline::new(None, None, options, vec![], vec![], None),
-            clock.clone(),
-        );
+        let endpoint = TokenEndpoint::new(LazyPipeline::new(options), clock.clone());
         let rt = RefreshToken::new("rt".into());
         endpoint
             .request(

@@ -1,6 +1,6 @@
-//! `InteractiveBrowserBrokerCredential` next to `azure_identity`'s `ClientSecretCredential`,
-//! in one criterion run, both against the test-support mock authority behind a loopback TLS
-//! front (azure_identity refuses a plain-HTTP authority), both trusting only the front's CA
+//! The Entra credentials next to `azure_identity`'s `ClientSecretCredential`,
+//! in one criterion run, all against the test-support mock authority behind a loopback TLS
+//! front (azure_identity refuses a plain-HTTP authority), all trusting only the front's CA
 //! through the same `reqwest` client.
 //!
 //! ```text
@@ -10,9 +10,10 @@
 //! - `entra_cache_hit`: a valid token in the credential's memory, through
 //!   `dyn TokenCredential`: `InteractiveBrowserBrokerCredential` (its token from a scripted
 //!   browser sign-in at the mock), `DeviceCodeCredential` (from a device code sign-in the mock
-//!   approves at its first poll) and azure_identity's `ClientSecretCredential` (from the client
-//!   credentials grant); all three hold the same kind of v1 JWT. Polled directly, without a
-//!   runtime (a hit never waits). Wall time per call.
+//!   approves at its first poll), `SharedTokenCacheCredential` (from a plaintext persistent
+//!   cache seeded with the browser credential's token) and azure_identity's
+//!   `ClientSecretCredential` (from the client credentials grant); all four hold the same kind
+//!   of v1 JWT. Polled directly, without a runtime (a hit never waits). Wall time per call.
 //! - `entra_cache_hit_floor`: what any hit pays on this machine: a clock read, and the copy of
 //!   the token an owned `AccessToken` needs.
 //! - `entra_cache_hit_threads`: per-call wall time on each of 1 and 2 threads calling at once;
@@ -41,19 +42,22 @@ mod entra {
     use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
     use criterion::Criterion;
     use mr_auth_broker::{
-        AuthorityHost, BrokerMode, DeviceCodeCredential, DeviceCodeCredentialOptions,
+        test_util::{shared_token_cache_credential_with_hooks, TestHooks},
+        AuthorityHost, BrokerMode, CacheWrite, DeviceCodeCredential, DeviceCodeCredentialOptions,
         DeviceCodePromptCallback, InteractiveBrowserBrokerCredential,
-        InteractiveBrowserBrokerCredentialOptions,
+        InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredentialOptions,
+        TokenCachePersistenceOptions,
     };
+    use mr_auth_msal_cache::AccessTokenSecret;
     use mr_auth_core::{Clock as _, SystemClock};
     use mr_auth_test_support::{
         bench::{cpu_of, on_threads, ready},
         chromium::{handler, ScriptedBrowser},
         mock_authority::{
-            AuthorizeMode, DevicePoll, MockAuthority, V1AccessTokens, CLIENT_ID, CLIENT_SECRET,
-            DEVICE_CODE_GRANT, TENANT,
+            AuthorizeMode, DevicePoll, MockAccount, MockAuthority, V1AccessTokens, CLIENT_ID,
+            CLIENT_SECRET, DEVICE_CODE_GRANT, TENANT,
         },
-        TlsFront,
+        TempHome, TlsFront,
     };
     use std::{
         hint::black_box,
@@ -213,14 +217,58 @@ mod entra {
             "token sizes: browser {}, device code {}, azure_identity {} bytes",
             sizes[0], sizes[1], sizes[2]
         );
+        let (shared_dyn, _home) = runtime.block_on(shared_cache(&authority, &client, &tokens[0]));
 
         let credentials = [
             ("InteractiveBrowserBrokerCredential", &ours_dyn),
             ("DeviceCodeCredential", &device_dyn),
+            ("SharedTokenCacheCredential", &shared_dyn),
             ("azure_identity_ClientSecretCredential", &theirs_dyn),
         ];
         cache_hits(c, &credentials, &tokens[0]);
         refresh_grant(c, &runtime, &authority, &client, &ours_dyn);
+    }
+
+    /// A `SharedTokenCacheCredential` on a plaintext cache in a home of its own, which holds an
+    /// account's sign-in with `token` (the browser credential's, so all hold the same kind of
+    /// token) as its access token; its first call reads it from the file, later ones are hits.
+    async fn shared_cache(
+        authority: &Authority,
+        client: &reqwest::Client,
+        token: &AccessToken,
+    ) -> (Arc<dyn TokenCredential>, TempHome) {
+        let home = TempHome::new();
+        let account = MockAccount::new("a", "ta", "alice@contoso.com");
+        let host = url::Url::parse(authority.front.url()).unwrap();
+        home.seed(&[CacheWrite {
+            scopes: vec![SCOPE.to_owned()],
+            access_token: Some(AccessTokenSecret::new(token.token.secret().to_owned())),
+            expires_in: 3600,
+            now: Some(SystemClock.now()),
+            ..account.sign_in(CLIENT_ID, host.host_str().unwrap(), "rt-of-a")
+        }])
+        .await;
+        let credential = shared_token_cache_credential_with_hooks(
+            Some(SharedTokenCacheCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: Some(TENANT.parse().unwrap()),
+                authority: Some(AuthorityHost::new(authority.front.url()).unwrap()),
+                cache_persistence_options: Some(TokenCachePersistenceOptions {
+                    allow_unencrypted_storage: true,
+                    ..Default::default()
+                }),
+                client_options: options(authority, client),
+                ..Default::default()
+            }),
+            TestHooks {
+                environment: Arc::new(home.environment()),
+                ..TestHooks::default()
+            },
+        )
+        .unwrap();
+        let first = credential.get_token(&[SCOPE], None).await.unwrap();
+        assert_eq!(first.token.secret(), token.token.secret());
+        (credential, home)
     }
 
     fn cache_hits(

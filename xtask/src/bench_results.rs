@@ -144,12 +144,7 @@ const ENTRA_CREDENTIALS: [&str; 3] = [
 ];
 
 /// A credential's hit: alone, against azure_identity's, and on two threads.
-fn hit_rows(
-    r: &Results,
-    name: &str,
-    theirs: Option<f64>,
-    theirs_scaling: Option<f64>,
-) -> [Row; 3] {
+fn hit_rows(r: &Results, name: &str, theirs: Option<f64>, theirs_scaling: Option<f64>) -> [Row; 3] {
     let hit = r.ns(&format!("entra_cache_hit/{name}"));
     let scaling = scaling(r, name);
     let times = |s: Option<f64>| s.map_or_else(|| "missing".into(), |s| format!("{s:.2}x"));
@@ -185,7 +180,7 @@ fn rows(r: &Results) -> Vec<Row> {
     let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
     let theirs_scaling = scaling(r, "azure_identity_ClientSecretCredential");
     let floor = r
-        .ns("entra_cache_hit_floor/SystemClock::unix_nanos")
+        .ns("entra_cache_hit_floor/SystemClock::coarse_unix_nanos")
         .zip(r.ns("entra_cache_hit_floor/AccessToken::clone"))
         .map(|(clock, clone)| clock + clone);
     let refresh =
@@ -193,7 +188,7 @@ fn rows(r: &Results) -> Vec<Row> {
     let refresh_bare = r.ns("entra_refresh_grant_tls_client_cpu/bare_reqwest_post");
     let mr_cached = r.ns("cached/TokenCredential::get_token");
     let mr_floor = r
-        .ns("floor/SystemClock::unix_nanos")
+        .ns("floor/SystemClock::coarse_unix_nanos")
         .zip(r.ns("floor/AccessToken::clone"))
         .map(|(clock, clone)| clock + clone);
     let mr_uncached = r.ns("uncached_exchange_tls_client_cpu/MixedRealityStsClient::get_token");
@@ -212,7 +207,7 @@ fn rows(r: &Results) -> Vec<Row> {
         .collect();
     rows.extend([
         row(
-            "floor of a hit: clock read + `AccessToken` clone (same token)",
+            "floor of a hit: coarse clock read + `AccessToken` clone (same token)",
             ns(floor),
             "-".into(),
             None,
@@ -236,7 +231,7 @@ fn rows(r: &Results) -> Vec<Row> {
             Target::AtMost(200.0, " ns"),
         ),
         row(
-            "floor of a Mixed Reality hit: clock read + `AccessToken` clone",
+            "floor of a Mixed Reality hit: coarse clock read + `AccessToken` clone",
             ns(mr_floor),
             "-".into(),
             None,

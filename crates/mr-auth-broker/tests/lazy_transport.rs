@@ -10,9 +10,9 @@ use mr_auth_broker::{
         credential_with_hooks, default_http_clients_built, device_code_credential_with_hooks,
         shared_token_cache_credential_with_hooks, TestHooks,
     },
-    AuthenticationRecord, BrokerMode, CacheWrite, DeviceCodeCredentialOptions, DeviceCodePromptCallback,
-    InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredentialOptions,
-    TokenCachePersistenceOptions,
+    AuthenticationRecord, BrokerMode, CacheWrite, DeviceCodeCredentialOptions,
+    DeviceCodePromptCallback, InteractiveBrowserBrokerCredentialOptions,
+    SharedTokenCacheCredentialOptions, TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock as _, ManualClock};
 use mr_auth_msal_cache::AccessTokenSecret;

@@ -54,20 +54,31 @@ impl CredentialCore {
         self.tokens.config()
     }
 
-    /// A token: silently if any silent step has one, else (unless automatic authentication
-    /// is disabled) through the interactive step.
+    /// A token: a fresh one from memory at once, else silently if any silent step has one,
+    /// else (unless automatic authentication is disabled) through the interactive step.
     pub(crate) async fn get_token_info(
         &self,
         scopes: &[&str],
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        let plain = options.is_plain();
-        if plain {
+        if options.is_plain() {
             if let Some(token) = self.tokens.fresh(scopes) {
                 return Ok(token);
             }
         }
+        // The rest in a box of its own, so that a hit's future stays a few words: moving and
+        // setting up the whole request's state was most of a hit's time.
+        Box::pin(self.get_token_info_from_cache_or_sign_in(scopes, options, context)).await
+    }
+
+    async fn get_token_info_from_cache_or_sign_in(
+        &self,
+        scopes: &[&str],
+        options: BrokerTokenRequestOptions,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let plain = options.is_plain();
         let (request, key) = self.tokens.resolve(scopes, &options)?;
         let ui_allowed = !self.config().disable_automatic_authentication;
 
@@ -110,6 +121,9 @@ impl CredentialCore {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
+        if let Some(token) = self.tokens.fresh_for_sdk(scopes, options.as_ref()) {
+            return Ok(token.into());
+        }
         let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
         Ok(self.get_token_info(scopes, request, &context).await?.into())
     }

@@ -208,8 +208,14 @@ mod tests {
         fresh.remember(&["a", "b", "a"], &k, NOW, || Some((token("t"), at(2_000))));
         assert_eq!(fresh.len(), 2);
         assert_eq!(fresh.get(&["b", "a"], NOW).unwrap().token.secret(), "t");
-        assert_eq!(fresh.get(&["a", "b", "a"], 1_999).unwrap().token.secret(), "t");
-        assert!(fresh.get(&["b", "a"], 2_000).is_none(), "at the refresh point");
+        assert_eq!(
+            fresh.get(&["a", "b", "a"], 1_999).unwrap().token.secret(),
+            "t"
+        );
+        assert!(
+            fresh.get(&["b", "a"], 2_000).is_none(),
+            "at the refresh point"
+        );
         assert!(fresh.get(&["a", "b"], NOW).is_none(), "other scopes");
         assert!(fresh.get(&["b"], NOW).is_none());
         // Nothing fresh in the cache: nothing remembered.
@@ -223,7 +229,9 @@ mod tests {
     #[test]
     fn the_entries_stay_bounded_and_stale_ones_go_first() {
         let fresh = FreshTokens::new();
-        fresh.remember(&["stale"], &key(&["stale"]), NOW, || Some((token("s"), at(NOW + 1))));
+        fresh.remember(&["stale"], &key(&["stale"]), NOW, || {
+            Some((token("s"), at(NOW + 1)))
+        });
         for i in 0..(2 * MAX_ENTRIES) {
             let scope = format!("s{i}");
             fresh.remember(&[scope.as_str()], &key(&[scope.as_str()]), NOW + 1, || {
@@ -259,7 +267,10 @@ mod tests {
                             let was_replaced = replaced.load(Ordering::SeqCst);
                             match fresh.get(&["s"], NOW) {
                                 Some(t) if was_replaced => {
-                                    panic!("a hit after the replacement gave {:?}", t.token.secret())
+                                    panic!(
+                                        "a hit after the replacement gave {:?}",
+                                        t.token.secret()
+                                    )
                                 }
                                 Some(t) => {
                                     assert_eq!(t.token.secret(), "old");

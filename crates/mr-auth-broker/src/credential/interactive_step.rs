@@ -3,8 +3,7 @@
 //! used), or the device code flow alone.
 
 use crate::oauth::{
-    AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback, LazyPipeline,
-    TokenEndpoint,
+    AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback, LazyPipeline, TokenEndpoint,
 };
 use mr_auth_core::Clock;
 use std::{sync::Arc, time::Duration};

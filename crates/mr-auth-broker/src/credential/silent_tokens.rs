@@ -13,7 +13,7 @@ use super::{
     token_request::{CacheKey, TokenRequest},
 };
 use crate::{error::Error, error::Result, oauth::AccessTokenInfo};
-use azure_core::http::Context;
+use azure_core::{credentials::TokenRequestOptions, http::Context};
 use mr_auth_core::{TokenCache, TokenCacheOptions};
 use std::{fmt, sync::Arc};
 
@@ -79,16 +79,37 @@ impl SilentTokens {
     /// The token of a plain request (no per-request options) for exactly `scopes`, when the
     /// cache would hand it out at once: no lock, no shared write, no key built.
     pub(crate) fn fresh(&self, scopes: &[&str]) -> Option<AccessTokenInfo> {
-        self.fresh.get(scopes, self.config().clock.unix_nanos())
+        self.fresh
+            .get(scopes, self.config().clock.coarse_unix_nanos())
+    }
+
+    /// [`fresh`](Self::fresh) for a caller of `azure_core`'s `TokenCredential::get_token`,
+    /// when its options hold no per-request options (or only the defaults).
+    pub(crate) fn fresh_for_sdk(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequestOptions<'_>>,
+    ) -> Option<AccessTokenInfo> {
+        let plain = options
+            .and_then(|o| {
+                o.method_options
+                    .context
+                    .value::<BrokerTokenRequestOptions>()
+            })
+            .is_none_or(BrokerTokenRequestOptions::is_plain);
+        if plain {
+            self.fresh(scopes)
+        } else {
+            None
+        }
     }
 
     /// After a plain request for `scopes` was answered: its token becomes a
     /// [`fresh`](Self::fresh) hit until the cache's refresh point.
     pub(crate) fn remember(&self, scopes: &[&str], key: &CacheKey) {
         let now = self.config().clock.unix_nanos();
-        self.fresh.remember(scopes, key, now, || {
-            self.cache.fresh_with_refresh_at(key)
-        });
+        self.fresh
+            .remember(scopes, key, now, || self.cache.fresh_with_refresh_at(key));
     }
 
     /// Keeps a token another step obtained (an interactive sign-in, an explicit refresh) for

@@ -3,8 +3,8 @@
 
 use super::{
     authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
-    device_authorization::DeviceCode, lazy_pipeline::LazyPipeline, pkce_verifier::PkceVerifier, refresh_token::RefreshToken,
-    token_response::TokenResponse,
+    device_authorization::DeviceCode, lazy_pipeline::LazyPipeline, pkce_verifier::PkceVerifier,
+    refresh_token::RefreshToken, token_response::TokenResponse,
 };
 use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{

@@ -92,6 +92,7 @@ fn default_transport() -> Result<Transport> {
 
 /// How many default HTTP clients (each with its TLS configuration and the system's root
 /// certificates) the credentials of this process have built so far.
+#[cfg(feature = "test-util")]
 pub(crate) fn default_clients_built() -> usize {
     DEFAULT_CLIENTS_BUILT.load(Ordering::Relaxed)
 }

@@ -45,7 +45,9 @@ pub(crate) use aad_error_codes::{aadsts_codes, names_redirect_uri_problem};
 pub(crate) use authorization_request::with_oidc_scopes;
 pub(crate) use device_code_flow::DeviceCodeFlow;
 pub(crate) use interactive_browser_flow::InteractiveBrowserFlow;
-pub(crate) use lazy_pipeline::{default_clients_built, LazyPipeline};
+#[cfg(feature = "test-util")]
+pub(crate) use lazy_pipeline::default_clients_built;
+pub(crate) use lazy_pipeline::LazyPipeline;
 pub(crate) use refresh_token::RefreshToken;
 pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
 pub(crate) use token_response::TokenResponse;

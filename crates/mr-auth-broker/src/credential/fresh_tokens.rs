@@ -35,8 +35,9 @@ struct Fresh {
 
 /// See the module documentation.
 pub(crate) struct FreshTokens {
-    /// Replaced as a whole by writers; readers load it without a lock.
-    entries: ArcSwap<Vec<Fresh>>,
+    /// Replaced as a whole by writers (sharing the entries they keep); readers load it
+    /// without a lock.
+    entries: ArcSwap<Vec<Arc<Fresh>>>,
     /// Serialises writers, and holds the cache read inside [`remember`](Self::remember) and
     /// [`forget`](Self::forget)'s removal in one order: an entry removed for a new token
     /// cannot be put back with the old one.
@@ -81,21 +82,21 @@ impl FreshTokens {
         {
             return;
         }
-        let mut entries: Vec<Fresh> = current
+        let mut entries: Vec<Arc<Fresh>> = current
             .iter()
             .filter(|f| !same_scopes(&f.scopes, scopes) && now < f.refresh_at)
-            .map(Fresh::copy)
+            .cloned()
             .collect();
         if entries.len() >= MAX_ENTRIES {
             // The oldest entries go; their requests find the cache, which keeps them anyway.
             entries.drain(..=entries.len() - MAX_ENTRIES);
         }
-        entries.push(Fresh {
+        entries.push(Arc::new(Fresh {
             scopes: scopes.iter().map(|s| Box::from(*s)).collect(),
             key: key.clone(),
             token,
             refresh_at,
-        });
+        }));
         self.entries.store(Arc::new(entries));
     }
 
@@ -104,11 +105,7 @@ impl FreshTokens {
         let _writer = self.lock_writer();
         let current = self.entries.load();
         if current.iter().any(|f| f.key == *key) {
-            let entries = current
-                .iter()
-                .filter(|f| f.key != *key)
-                .map(Fresh::copy)
-                .collect();
+            let entries = current.iter().filter(|f| f.key != *key).cloned().collect();
             self.entries.store(Arc::new(entries));
         }
     }
@@ -124,17 +121,6 @@ impl FreshTokens {
         self.writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Fresh {
-    fn copy(&self) -> Self {
-        Self {
-            scopes: self.scopes.clone(),
-            key: self.key.clone(),
-            token: self.token.clone(),
-            refresh_at: self.refresh_at,
-        }
     }
 }
 

@@ -5,21 +5,20 @@
 //! Mixed Reality token from the STS emulator with the device code sign-in's token.
 #![cfg(unix)]
 
-use mr_auth_emulator::{AadMode, Emulator, RunningEmulator};
+mod cli_support;
+
+use cli_support::{aad_sts, mr_auth, stderr, stdout};
+use mr_auth_emulator::RunningEmulator;
 use mr_auth_test_support::{
     bounded,
-    mock_authority::{AuthorizeMode, DevicePoll, MockAuthority, V1AccessTokens, CLIENT_ID, TENANT},
+    mock_authority::{AuthorizeMode, DevicePoll, MockAuthority, TENANT},
 };
-use std::{
-    path::PathBuf,
-    process::{Output, Stdio},
-};
+use std::{path::PathBuf, process::Output};
 use tokio::{
     io::{AsyncBufReadExt as _, BufReader},
     process::Child,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
 /// A user's machine: a home and config dir of its own, no Secret Service, the mock authority.
@@ -41,24 +40,10 @@ impl Machine {
 
     /// `mr-auth <args>` with `environment` on top of this machine's own.
     fn command(&self, args: &[&str], environment: &[(&str, &str)]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(BIN);
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("MR_AUTH_CONFIG_DIR", self.root.join("config"))
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}", self.root.join("no-bus").display()),
-            )
-            .env("AZURE_AUTHORITY_HOST", self.authority.authority_host())
-            .env("MR_AUTH_CLIENT_ID", CLIENT_ID)
-            .envs(environment.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let (home, config) = (self.root.join("home"), self.root.join("config"));
+        let bus = format!("unix:path={}", self.root.join("no-bus").display());
+        let mut command = mr_auth(args, &home, &config, bus, &self.authority);
+        command.envs(environment.iter().copied());
         command
     }
 
@@ -75,34 +60,18 @@ impl Machine {
     /// An STS emulator that takes any unexpired JWT as an Azure AD token (the mock authority
     /// issues JWTs from now on), and `mr-auth token --aad device-code` against it.
     async fn token_with_device_code(&self) -> (RunningEmulator, tokio::process::Command) {
-        const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
-        self.authority
-            .issue_v1_access_tokens(V1AccessTokens::default());
-        let emulator = Emulator::builder()
-            .account(uuid::Uuid::parse_str(ACCOUNT).unwrap(), "unused-key")
-            .aad(AadMode::Permissive)
-            .start()
-            .await
-            .unwrap();
-        let ca = self.root.join("ca.pem");
-        std::fs::write(&ca, emulator.ca_pem().unwrap()).unwrap();
-        let (endpoint, ca) = (emulator.endpoint().to_string(), ca.display().to_string());
-        let args = [
-            "token",
-            "--account-id",
-            ACCOUNT,
-            "--account-domain",
-            "mixedreality.azure.com",
-            "--endpoint",
-            &endpoint,
-            "--ca-file",
-            &ca,
-            "--aad",
-            "device-code",
-            "--tenant",
-            TENANT,
-            "--allow-unencrypted-storage",
-        ];
+        let (emulator, mut args) = aad_sts(&self.authority, &self.root).await;
+        args.extend(
+            [
+                "--aad",
+                "device-code",
+                "--tenant",
+                TENANT,
+                "--allow-unencrypted-storage",
+            ]
+            .map(str::to_owned),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         (emulator, self.command(&args, DESKTOP))
     }
 
@@ -124,14 +93,6 @@ impl Drop for Machine {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Reads `child`'s stderr until a line contains `needle`; every line read so far.

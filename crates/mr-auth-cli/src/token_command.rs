@@ -171,11 +171,11 @@ async fn interactive_credential(
         }
     };
     let tenant = args.tenant.clone().unwrap_or(tenant);
+    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
     if mode == SignInMode::DeviceCode {
-        let options = device_code_options(&tenant, client_id, host, record, persistence)?;
+        let options = device_code_options(options);
         return Ok(DeviceCodeCredential::new(prompt_callback(), Some(options))?);
     }
-    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
     Ok(InteractiveBrowserBrokerCredential::new(Some(options))?)
 }
 

@@ -820,7 +820,7 @@ mod tests {
         cache.add(&family).unwrap();
         // The document, and its only refresh token.
         let written = |cache: &MsalTokenCache| {
-            let doc = document(&cache);
+            let doc = document(cache);
             let rt = first_entry(&doc, "RefreshToken");
             (doc, rt)
         };

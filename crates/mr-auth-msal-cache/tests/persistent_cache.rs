@@ -30,6 +30,21 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// The tool a `start_or_skip` future starts, or the end of the test (saying what is missing)
+/// where this machine lacks it.
+#[cfg(target_os = "linux")]
+macro_rules! or_skip {
+    ($start:expr) => {
+        match $start.await {
+            Ok(started) => started,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return;
+            }
+        }
+    };
+}
+
 /// A new directory and the path of a cache file in it (not created).
 fn cache_path() -> (PathBuf, PathBuf) {
     let dir = temp_dir();
@@ -599,7 +614,7 @@ fn killed_writers_leave_a_valid_document_and_nothing_behind() {
 #[cfg(windows)]
 #[tokio::test]
 async fn the_windows_cache_file_is_dpapi_encrypted() {
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    mr_auth_test_support::bounded(async {
         let dir = temp_dir();
         let env = EnvironmentMap::new().with("LOCALAPPDATA", dir.to_str().unwrap());
         let options = TokenCachePersistenceOptions::default();
@@ -628,8 +643,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
         assert_eq!(rt.secret(), "rt-sealed-by-dpapi");
         std::fs::remove_dir_all(dir).unwrap();
     })
-    .await
-    .expect("the test finished in time");
+    .await;
 }
 
 #[cfg(target_os = "linux")]
@@ -642,14 +656,8 @@ mod keyring {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signed_in_once_then_found_by_a_new_cache_with_msal_attributes() {
-        tokio::time::timeout(TEST_TIMEOUT, async {
-            let session = match SecretServiceSession::start_or_skip("secret service cache").await {
-                Ok(session) => session,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
+        mr_auth_test_support::bounded(async {
+            let session = or_skip!(SecretServiceSession::start_or_skip("secret service cache"));
             let env = environment(&session.home(), session.bus_address());
             let options = TokenCachePersistenceOptions::default();
             let first = PersistentTokenCache::open_with_environment(&options, false, &env)
@@ -701,8 +709,7 @@ mod keyring {
                 1
             );
         })
-        .await
-        .expect("the test finished in time");
+        .await;
     }
 
     /// gnome-keyring unlocked with an empty password has no default collection, only the
@@ -711,17 +718,11 @@ mod keyring {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_default_collection_nothing_is_stored_in_the_session_collection() {
         mr_auth_test_support::bounded(async {
-            let session = match SecretServiceSession::start_without_default_collection_or_skip(
-                "secret service without a default collection",
-            )
-            .await
-            {
-                Ok(session) => session,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
+            let session = or_skip!(
+                SecretServiceSession::start_without_default_collection_or_skip(
+                    "secret service without a default collection"
+                )
+            );
             let (collections, default) = session.collections().await;
             assert_eq!(default, "/", "{collections:?}");
             assert!(
@@ -777,14 +778,8 @@ mod keyring {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_secret_service_plaintext_needs_consent() {
-        tokio::time::timeout(TEST_TIMEOUT, async {
-            let bus = match PrivateSessionBus::start_or_skip("no secret service").await {
-                Ok(bus) => bus,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
+        mr_auth_test_support::bounded(async {
+            let bus = or_skip!(PrivateSessionBus::start_or_skip("no secret service"));
             let home = temp_dir();
             let env = environment(&home, bus.address());
             let err = PersistentTokenCache::open_with_environment(
@@ -814,7 +809,6 @@ mod keyring {
             );
             std::fs::remove_dir_all(home).unwrap();
         })
-        .await
-        .expect("the test finished in time");
+        .await;
     }
 }

@@ -380,3 +380,34 @@ async fn token_aad_device_code_declined_or_expired_fails_with_the_reason() {
     })
     .await;
 }
+
+/// After `login --use-device-code`, `token --aad device-code` is silent for the saved account:
+/// the refresh token gets the Azure AD token for the STS, and no second code is shown.
+#[tokio::test]
+async fn token_aad_device_code_is_silent_after_login() {
+    bounded(async {
+        let m = Machine::new().await;
+        m.authority.script_device_polls([DevicePoll::Success]);
+        let out = m
+            .run(&Machine::login_args(&["--use-device-code"]), DESKTOP)
+            .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (emulator, mut command) = m.token_with_device_code().await;
+        let out = command.output().await.unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("/devicelogin"), "no code shown: {err}");
+        assert_eq!(
+            m.authority.log(|l| l.device_code_requests),
+            1,
+            "no second code"
+        );
+        let grants: Vec<String> = m
+            .authority
+            .log(|l| l.token_requests.iter().map(|(g, _)| g.clone()).collect());
+        assert_eq!(grants.last().map(String::as_str), Some("refresh_token"));
+        assert_eq!(emulator.stats().tokens_issued, 1);
+        m.assert_no_secret_in(&err);
+    })
+    .await;
+}

@@ -60,6 +60,14 @@ pub mod fuzzing {
         }
     }
 
+    /// The device code sign-in's answers: the devicecode endpoint's (the device authorization
+    /// or a refusal), then the token endpoint's to each poll (pending, `slow_down`, declined,
+    /// expired, a bad code, throttling, tokens), polled on a paused clock; the layout is in
+    /// `device_code_flow::fuzz_responses`.
+    pub fn device_code_responses(data: &[u8]) {
+        crate::oauth::fuzz_device_code_responses(data);
+    }
+
     /// An `AuthenticationRecord` from an application's settings.
     pub fn authentication_record(data: &[u8]) {
         let Ok(text) = std::str::from_utf8(data) else {

@@ -4,6 +4,8 @@
 //! tenant or record, several accounts and none, a refused refresh token, claims, CAE and PoP.
 //! The interop with Python's azure-identity and MSAL is in `tests/shared_token_cache_interop.rs`.
 
+mod shared_cache_support;
+
 use azure_core::credentials::TokenCredential as _;
 use mr_auth_broker::{
     test_util::{shared_token_cache_credential_with_hooks, TestHooks},
@@ -18,11 +20,19 @@ use mr_auth_test_support::{
     mock_authority::{AuthorizeMode, MockAccount, MockAuthority, CLIENT_ID, TENANT},
     TempHome,
 };
+use shared_cache_support::{token_secret, SCOPE};
 use std::{sync::Arc, time::Duration};
 
-const SCOPE: &str = "https://storage.azure.com/.default";
 /// Another app registration, whose sign-ins are not this credential's.
 const OTHER_CLIENT: &str = "99999999-8888-7777-6666-555555555555";
+
+/// `e` is `AuthenticationRequired`, and its message says each of `needles`.
+fn assert_required_saying(e: &mr_auth_broker::Error, needles: &[&str]) {
+    assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
+    for needle in needles {
+        assert!(e.message().contains(needle), "{needle:?} missing: {e}");
+    }
+}
 
 fn alice() -> MockAccount {
     MockAccount::new("a", "ta", "alice@contoso.com")
@@ -175,15 +185,7 @@ async fn an_expiring_token_is_refreshed_and_the_new_tokens_are_stored_back() {
 
         // A new process: the stored token, no request; the same credential: from memory.
         let again = s.credential(s.options());
-        assert_eq!(
-            again
-                .get_token_info(&[SCOPE], None)
-                .await
-                .unwrap()
-                .token
-                .secret(),
-            token.token.secret()
-        );
+        assert_eq!(token_secret(&again).await, token.token.secret());
         c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(s.grants(), ["refresh_token"]);
 
@@ -219,15 +221,15 @@ async fn the_account_by_user_name_tenant_or_record() {
             ..s.options()
         };
         let e = token(unchosen).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
-        for needle in [
-            "several accounts",
-            "alice@contoso.com (tenant ta)",
-            "bob@fabrikam.com (tenant tb)",
-            "choose one with username",
-        ] {
-            assert!(e.message().contains(needle), "{needle:?} missing: {e}");
-        }
+        assert_required_saying(
+            &e,
+            &[
+                "several accounts",
+                "alice@contoso.com (tenant ta)",
+                "bob@fabrikam.com (tenant tb)",
+                "choose one with username",
+            ],
+        );
         assert!(
             !e.message().contains("mr-auth login"),
             "a choice, not a sign-in: {e}"
@@ -316,10 +318,7 @@ async fn no_account_of_this_client_is_authentication_required() {
         let s = Setup::new().await;
         let c = s.credential(s.options());
         let e = c.get_token_info(&[SCOPE], None).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
-        assert!(e.message().contains("holds no account"), "{e}");
-        assert!(e.message().contains("mr-auth login"), "{e}");
-        assert!(e.message().contains(CLIENT_ID), "names the client id: {e}");
+        assert_required_saying(&e, &["holds no account", "mr-auth login", CLIENT_ID]);
 
         // Another app's sign-in is not this client's.
         s.home
@@ -345,14 +344,8 @@ async fn a_refused_refresh_token_is_authentication_required_naming_the_account()
         s.home.seed(&[revoked]).await;
         let c = s.credential(s.options());
         let e = c.get_token_info(&[SCOPE], None).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
-        for needle in [
-            "alice@contoso.com (tenant ta)",
-            "mr-auth login",
-            "refresh token is unknown",
-        ] {
-            assert!(e.message().contains(needle), "{needle:?} missing: {e}");
-        }
+        let account = "alice@contoso.com (tenant ta)";
+        assert_required_saying(&e, &[account, "mr-auth login", "refresh token is unknown"]);
         assert!(
             !e.error_codes().is_empty(),
             "the authority's codes are kept: {e:?}"
@@ -360,9 +353,7 @@ async fn a_refused_refresh_token_is_authentication_required_naming_the_account()
         assert_eq!(s.grants(), ["refresh_token"]);
 
         let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired, "{e}");
-        assert!(e.message().contains("alice@contoso.com (tenant ta)"), "{e}");
-        assert!(e.message().contains("mr-auth login"), "{e}");
+        assert_required_saying(&e, &[account, "mr-auth login"]);
         assert!(!e.error_codes().is_empty(), "{e:?}");
     })
     .await;
@@ -390,15 +381,7 @@ async fn authenticate_redeems_the_refresh_token_and_returns_the_record() {
         );
         assert_eq!(s.grants(), ["refresh_token"]);
         let fresh = s.credential(s.options());
-        assert_eq!(
-            fresh
-                .get_token_info(&[SCOPE], None)
-                .await
-                .unwrap()
-                .token
-                .secret(),
-            token.token.secret()
-        );
+        assert_eq!(token_secret(&fresh).await, token.token.secret());
     })
     .await;
 }
@@ -453,14 +436,7 @@ async fn by_default_the_developer_cache_is_read_where_another_app_left_it() {
             cache_persistence_options: None,
             ..s.options()
         });
-        assert_eq!(
-            c.get_token_info(&[SCOPE], None)
-                .await
-                .unwrap()
-                .token
-                .secret(),
-            "at-of-a"
-        );
+        assert_eq!(token_secret(&c).await, "at-of-a");
         // Refusing plaintext: the cache cannot be opened, and the error says why (Windows
         // always has its encrypted store, DPAPI).
         #[cfg(not(windows))]

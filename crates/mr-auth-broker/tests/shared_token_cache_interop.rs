@@ -12,6 +12,8 @@
 
 #![cfg(target_os = "linux")]
 
+mod shared_cache_support;
+
 use mr_auth_broker::{
     test_util::{shared_token_cache_credential_with_hooks, TestHooks},
     AuthenticationRecord, BrokerTokenRequestOptions, PersistentTokenCache,
@@ -25,6 +27,7 @@ use mr_auth_test_support::{
     secret_service_session::SecretServiceSession,
     TempHome,
 };
+use shared_cache_support::{token_secret, SCOPE};
 use std::{
     ffi::OsStr,
     path::{Path, PathBuf},
@@ -32,7 +35,6 @@ use std::{
     time::Duration,
 };
 
-const SCOPE: &str = "https://storage.azure.com/.default";
 const CLAIMS: &str = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -61,11 +63,17 @@ impl Machine {
     /// The credential a Rust program on this machine makes: the mock's client and tenant, the
     /// default cache options (as azure-identity's), the system clock (Python's is the same).
     fn credential(&self) -> Arc<SharedTokenCacheCredential> {
+        self.credential_with(None)
+    }
+
+    /// [`Machine::credential`], for the account `username` when given.
+    fn credential_with(&self, username: Option<&str>) -> Arc<SharedTokenCacheCredential> {
         shared_token_cache_credential_with_hooks(
             Some(SharedTokenCacheCredentialOptions {
                 client_id: CLIENT_ID.parse().unwrap(),
                 tenant_id: Some(TENANT.parse().unwrap()),
                 authority: Some(self.authority.authority_host().parse().unwrap()),
+                username: username.map(str::to_owned),
                 ..Default::default()
             }),
             TestHooks {
@@ -208,16 +216,9 @@ async fn msal_round_trip(python: &Path, machine: &Machine, store: &str, location
         TENANT_ID,
         "user@contoso.com",
     );
-    let c = machine.credential_for("user@contoso.com");
+    let c = machine.credential_with(Some("user@contoso.com"));
     let requests = machine.authority.log(|l| l.token_requests.len());
-    assert_eq!(
-        c.get_token_info(&[SCOPE], None)
-            .await
-            .unwrap()
-            .token
-            .secret(),
-        "at-from-python"
-    );
+    assert_eq!(token_secret(&c).await, "at-from-python");
     assert_eq!(machine.authority.log(|l| l.token_requests.len()), requests);
 
     machine
@@ -236,26 +237,6 @@ async fn msal_round_trip(python: &Path, machine: &Machine, store: &str, location
         machine.redeemed().last().map(String::as_str),
         Some("rt-from-python")
     );
-}
-
-impl Machine {
-    /// [`Machine::credential`] for the account `username` (the cache holds two by then).
-    fn credential_for(&self, username: &str) -> Arc<SharedTokenCacheCredential> {
-        shared_token_cache_credential_with_hooks(
-            Some(SharedTokenCacheCredentialOptions {
-                client_id: CLIENT_ID.parse().unwrap(),
-                tenant_id: Some(TENANT.parse().unwrap()),
-                authority: Some(self.authority.authority_host().parse().unwrap()),
-                username: Some(username.to_owned()),
-                ..Default::default()
-            }),
-            TestHooks {
-                environment: Arc::new(self.environment()),
-                ..TestHooks::default()
-            },
-        )
-        .unwrap()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

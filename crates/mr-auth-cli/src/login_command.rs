@@ -152,17 +152,6 @@ async fn sign_in(
     persistence: TokenCachePersistenceOptions,
 ) -> Result<AuthenticationRecord, CliError> {
     let client_id = client_id(args.client_id.as_deref())?;
-    if mode == SignInMode::DeviceCode {
-        let options = device_code_options(
-            &args.tenant,
-            client_id,
-            authority_host,
-            None,
-            Some(persistence),
-        )?;
-        let credential = DeviceCodeCredential::new(prompt_callback(), Some(options))?;
-        return Ok(credential.authenticate(scopes, None).await?);
-    }
     let mut options = credential_options(
         mode,
         &args.tenant,
@@ -171,6 +160,11 @@ async fn sign_in(
         None,
         Some(persistence),
     )?;
+    if mode == SignInMode::DeviceCode {
+        let options = device_code_options(options);
+        let credential = DeviceCodeCredential::new(prompt_callback(), Some(options))?;
+        return Ok(credential.authenticate(scopes, None).await?);
+    }
     // `--username` fills in the sign-in page (the device code's has no such field).
     options.login_hint.clone_from(&args.username);
     let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;

@@ -77,23 +77,18 @@ pub(crate) fn credential_options(
     })
 }
 
-/// The device code credential's options: the tenant, client id, authority host, the account to
-/// be silent for and the persistent cache; it waits as long as the code is valid.
+/// The device code credential's options for the sign-in `options` describe: its tenant,
+/// client id, authority host, the account to be silent for and the persistent cache. It waits
+/// as long as the code is valid.
 pub(crate) fn device_code_options(
-    tenant: &str,
-    client_id: ClientId,
-    authority_host: AuthorityHost,
-    record: Option<AuthenticationRecord>,
-    persistence: Option<TokenCachePersistenceOptions>,
-) -> Result<DeviceCodeCredentialOptions, CliError> {
-    let tenant_id =
-        TenantId::new(tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
-    Ok(DeviceCodeCredentialOptions {
-        client_id,
-        tenant_id,
-        authority: Some(authority_host),
-        authentication_record: record,
-        cache_persistence_options: persistence,
+    options: InteractiveBrowserBrokerCredentialOptions,
+) -> DeviceCodeCredentialOptions {
+    DeviceCodeCredentialOptions {
+        client_id: options.client_id,
+        tenant_id: options.tenant_id,
+        authority: options.authority,
+        authentication_record: options.authentication_record,
+        cache_persistence_options: options.cache_persistence_options,
         ..Default::default()
-    })
+    }
 }

@@ -4,7 +4,10 @@ use crate::{
     config_dir::ConfigDir,
     device_code::{prompt_callback, until_interrupted},
     saved_sign_in::SavedSignIn,
-    sign_in::{authority_host, credential_options, device_code_options, SignInMode},
+    sign_in::{
+        authority_host, client_id, credential_options, device_code_options, SignInMode,
+        CLIENT_ID_ENV,
+    },
 };
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
@@ -54,6 +57,11 @@ pub(crate) struct TokenArgs {
     /// Authenticate with an Azure AD credential instead of an account key.
     #[arg(long, value_enum)]
     aad: Option<AadSource>,
+    /// With --aad broker|browser|device-code: the tenant to sign in to [default: the one
+    /// `mr-auth login` used, else organizations]. The app registration is the one `login`
+    /// used, else `MR_AUTH_CLIENT_ID`'s, else the Azure CLI's.
+    #[arg(long, requires = "aad", value_name = "TENANT")]
+    tenant: Option<String>,
     /// The Azure AD scope to request (default: `https://sts.mixedreality.azure.com//.default`).
     #[arg(long, requires = "aad")]
     aad_scope: Option<String>,
@@ -123,19 +131,22 @@ fn read_key(args: &TokenArgs) -> Result<AccountKey, CliError> {
 
 /// The interactive credential of `--aad broker|browser|device-code`: with the persistent
 /// cache (unless `--no-persistent-cache`) and, when `mr-auth login` saved an account, silent
-/// for it with the client id, tenant and cache it used.
+/// for it with the client id, tenant and cache it used. Without a saved account it signs in
+/// to `--tenant` (else `organizations`) with `MR_AUTH_CLIENT_ID`'s app (else the Azure CLI's).
 async fn interactive_credential(
     mode: SignInMode,
     args: &TokenArgs,
 ) -> Result<Arc<dyn TokenCredential>, CliError> {
-    let (tenant, client_id, host, record, persistence) = if args.no_persistent_cache {
-        (
+    let unsaved = || -> Result<(String, ClientId, _), CliError> {
+        Ok((
             "organizations".to_owned(),
-            ClientId::default(),
+            client_id(std::env::var(CLIENT_ID_ENV).ok().as_deref())?,
             authority_host(None)?,
-            None,
-            None,
-        )
+        ))
+    };
+    let (tenant, client_id, host, record, persistence) = if args.no_persistent_cache {
+        let (tenant, client_id, host) = unsaved()?;
+        (tenant, client_id, host, None, None)
     } else {
         let saved = SavedSignIn::load(&ConfigDir::from_env()?)?;
         let persistence = args.cache.persistence(saved.as_ref().map(|s| {
@@ -153,20 +164,18 @@ async fn interactive_credential(
                 Some(saved.record),
                 Some(persistence),
             ),
-            None => (
-                "organizations".to_owned(),
-                ClientId::default(),
-                authority_host(None)?,
-                None,
-                Some(persistence),
-            ),
+            None => {
+                let (tenant, client_id, host) = unsaved()?;
+                (tenant, client_id, host, None, Some(persistence))
+            }
         }
     };
+    let tenant = args.tenant.clone().unwrap_or(tenant);
+    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
     if mode == SignInMode::DeviceCode {
-        let options = device_code_options(&tenant, client_id, host, record, persistence)?;
+        let options = device_code_options(options);
         return Ok(DeviceCodeCredential::new(prompt_callback(), Some(options))?);
     }
-    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
     Ok(InteractiveBrowserBrokerCredential::new(Some(options))?)
 }
 

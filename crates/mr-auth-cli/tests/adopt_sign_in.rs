@@ -7,6 +7,9 @@
 //! unless `CI` is set); the others seed the cache as another app would have.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
+
+use cli_support::{mr_auth, stderr, stdout};
 use mr_auth_msal_cache::{AccessTokenSecret, CacheWrite, RefreshTokenSecret};
 use mr_auth_test_support::{
     bounded,
@@ -14,14 +17,9 @@ use mr_auth_test_support::{
     msal_python::{python, run_json},
     TempHome,
 };
-use std::{
-    ffi::OsStr,
-    path::Path,
-    process::{Output, Stdio},
-};
+use std::{ffi::OsStr, path::Path, process::Output};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
 /// `login`'s scope when none is given (as `az login`'s, with its double slash).
 const LOGIN_SCOPE: &str = "https://management.azure.com//.default";
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
@@ -48,28 +46,11 @@ impl Machine {
 
     /// `mr-auth <args> -vv` here, killed if the test gives up on it.
     fn mr_auth(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(BIN);
-        command.args(args).arg("-vv").env_clear();
-        for (name, value) in [
-            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
-            ("HOME", self.home.path().into()),
-            ("MR_AUTH_CONFIG_DIR", self.home.path().join("config").into()),
-            ("DBUS_SESSION_BUS_ADDRESS", self.home.no_bus().into()),
-            (
-                "AZURE_AUTHORITY_HOST",
-                self.authority.authority_host().into(),
-            ),
-            ("MR_AUTH_CLIENT_ID", CLIENT_ID.into()),
-            // A sign-in page is only looked for on stderr; no browser opens it.
-            ("BROWSER", "true".into()),
-        ] {
-            command.env(name, value);
-        }
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let home = self.home.path();
+        let config = home.join("config");
+        let mut command = mr_auth(args, home, &config, self.home.no_bus(), &self.authority);
+        // A sign-in page is only looked for on stderr; no browser opens it.
+        command.arg("-vv").env("BROWSER", "true");
         command
     }
 
@@ -130,14 +111,6 @@ impl Machine {
             assert!(!stderr.contains(&secret), "{secret} leaked on stderr");
         }
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn alice() -> MockAccount {

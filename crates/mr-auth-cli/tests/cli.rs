@@ -1,5 +1,8 @@
 //! The `mr-auth` binary, run as a user would, against the emulator on loopback.
 
+mod cli_support;
+
+use cli_support::{stderr, BIN};
 use mr_auth_emulator::{Emulator, Fault, RunningEmulator};
 use std::{
     io::{BufRead as _, BufReader, Write as _},
@@ -8,7 +11,6 @@ use std::{
 };
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
 const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
 const KEY: &str = "cli-test-key";
 
@@ -62,12 +64,20 @@ fn token_command_for(
     domain: &str,
     endpoint: &str,
 ) -> Command {
+    let mut command = account_token_command(account, domain, key);
+    command
+        .args(["--endpoint", endpoint])
+        .arg("--ca-file")
+        .arg(&sts.ca_file.0);
+    command
+}
+
+/// `mr-auth token` for `account` in `domain`, with `key` (if any) in the environment and
+/// nothing else of the test's Mixed Reality settings.
+fn account_token_command(account: &str, domain: &str, key: Option<&str>) -> Command {
     let mut command = Command::new(BIN);
     command
         .args(["token", "--account-id", account, "--account-domain", domain])
-        .args(["--endpoint", endpoint])
-        .arg("--ca-file")
-        .arg(&sts.ca_file.0)
         .env_remove("MIXEDREALITY_ACCOUNT_KEY")
         .env_remove("MIXEDREALITY_STS_ENDPOINT")
         .stdin(Stdio::null());
@@ -81,10 +91,6 @@ async fn output(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[tokio::test]
@@ -343,15 +349,11 @@ async fn a_ca_file_that_is_not_a_small_regular_file_is_refused_at_once() {
         ];
         for (path, expected) in cases {
             let path: std::path::PathBuf = path;
-            let mut command = Command::new(BIN);
+            let mut command = account_token_command(ACCOUNT, "mixedreality.azure.com", Some(KEY));
             command
-                .args(["token", "--account-id", ACCOUNT])
-                .args(["--account-domain", "mixedreality.azure.com"])
                 .args(["--endpoint", sts.emulator.endpoint().as_str()])
                 .arg("--ca-file")
-                .arg(&path)
-                .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
-                .stdin(Stdio::null());
+                .arg(&path);
             let out = output(command).await;
             assert_eq!(
                 out.status.code(),
@@ -448,19 +450,8 @@ async fn emulator_command_serves_the_token_command() {
         let result = async {
             let endpoint = endpoint.expect("the emulator printed its endpoint");
             assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-            let mut command = Command::new(BIN);
-            command
-                .args([
-                    "token",
-                    "--account-id",
-                    ACCOUNT,
-                    "--account-domain",
-                    "mixedreality.azure.com",
-                    "--endpoint",
-                    &endpoint,
-                ])
-                .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
-                .stdin(Stdio::null());
+            let mut command = account_token_command(ACCOUNT, "mixedreality.azure.com", Some(KEY));
+            command.args(["--endpoint", &endpoint]);
             let out = output(command).await;
             assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         }
@@ -495,18 +486,8 @@ async fn no_system_roots_trusts_only_the_ca_file() {
     assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
     assert_eq!(mismatched.emulator.stats().token_requests, 0);
 
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "token",
-            "--account-id",
-            ACCOUNT,
-            "--account-domain",
-            "mixedreality.azure.com",
-        ])
-        .arg("--no-system-roots")
-        .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
-        .stdin(Stdio::null());
+    let mut command = account_token_command(ACCOUNT, "mixedreality.azure.com", Some(KEY));
+    command.arg("--no-system-roots");
     let out = output(command).await;
     assert_eq!(
         out.status.code(),

@@ -9,25 +9,26 @@
 //! unless `CI` is set).
 #![cfg(target_os = "linux")]
 
-use mr_auth_emulator::{AadMode, Emulator};
+mod cli_support;
+
+use cli_support::{aad_sts, mr_auth, stderr, stdout};
 use mr_auth_msal_cache::{
     AccessTokenSecret, CacheWrite, EnvironmentMap, PersistentTokenCache, RefreshTokenSecret,
     TokenCachePersistenceOptions,
 };
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, BrowserLauncher as _, Chromium},
-    mock_authority::{AuthorizeMode, MockAuthority, V1AccessTokens, CLIENT_ID, TENANT},
+    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
     secret_service_session::SecretServiceSession,
 };
 use std::{
     path::{Path, PathBuf},
-    process::{Output, Stdio},
+    process::Output,
     time::Duration,
 };
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
 const LOGIN_SCOPE: &str = "https://management.azure.com/.default";
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 /// Another app's client id, whose entries logout must leave alone.
@@ -73,25 +74,14 @@ impl Machine {
 
     /// `mr-auth <args> -vv` in this machine's environment, killed if the test gives up on it.
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(BIN);
+        let config = self.config_dir();
+        let mut command = mr_auth(args, &self.home, &config, &self.bus, &self.authority);
         command
-            .args(args)
             .arg("-vv")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("MR_AUTH_CONFIG_DIR", self.config_dir())
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .env("AZURE_AUTHORITY_HOST", self.authority.authority_host())
-            .env("MR_AUTH_CLIENT_ID", CLIENT_ID)
             // The address is handed to Chromium by the test, from stderr, as a user on a
             // headless machine would open it; the "browser" of the CLI does nothing.
             .env("BROWSER", "true")
-            .env("TZ", "UTC")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env("TZ", "UTC");
         command
     }
 
@@ -197,14 +187,6 @@ impl Drop for Machine {
         self.chromium.shutdown();
         let _ = std::fs::remove_dir_all(&self.root);
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// An access and refresh token of another app for the same account, as another MSAL app
@@ -478,33 +460,15 @@ async fn token_aad_browser_uses_the_saved_sign_in() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
         // The emulator takes any unexpired JWT as an Azure AD token.
-        machine
-            .authority
-            .issue_v1_access_tokens(V1AccessTokens::default());
-        let account = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
-        let emulator = Emulator::builder()
-            .account(Uuid::parse_str(account).unwrap(), "unused-key")
-            .aad(AadMode::Permissive)
-            .start()
-            .await
-            .unwrap();
-        let ca = machine.root.join("ca.pem");
-        std::fs::write(&ca, emulator.ca_pem().unwrap()).unwrap();
+        let (emulator, base) = aad_sts(&machine.authority, &machine.root).await;
         let token_args = |extra: &'static [&'static str]| {
-            let mut args = vec![
-                "token".to_owned(),
-                "--account-id".into(),
-                account.into(),
-                "--account-domain".into(),
-                "mixedreality.azure.com".into(),
-                "--endpoint".into(),
-                emulator.endpoint().to_string(),
-                "--ca-file".into(),
-                ca.display().to_string(),
-                "--aad".into(),
-                "browser".into(),
-            ];
-            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            let mut args = base.clone();
+            args.extend(
+                ["--aad", "browser"]
+                    .iter()
+                    .chain(extra)
+                    .map(|s| (*s).to_owned()),
+            );
             args
         };
         let args = token_args(&[]);

@@ -9,20 +9,22 @@
 //! unless `CI` is set).
 #![cfg(target_os = "linux")]
 
+mod cli_support;
+
+use cli_support::{mr_auth, stderr};
 use mr_auth_test_support::{
-    mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
+    mock_authority::{AuthorizeMode, MockAuthority, TENANT},
     planted_files::{exited_process_id, make_fifo},
     secret_service_session::SecretServiceSession,
 };
 use std::{
     os::unix::fs::{MetadataExt as _, PermissionsExt as _},
     path::{Path, PathBuf},
-    process::{Output, Stdio},
+    process::Output,
 };
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mr-auth");
 const SCOPE: &str = "https://storage.azure.com/.default";
 /// What `login` prints before it waits for the browser: never seen when `login` refuses first.
 const SIGN_IN_PROMPT: &str = "open this address in a browser";
@@ -60,21 +62,8 @@ impl Machine {
 
     /// `mr-auth <args>` in this machine's environment, killed if the test gives up on it.
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(BIN);
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("MR_AUTH_CONFIG_DIR", &self.config)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .env("AZURE_AUTHORITY_HOST", self.authority.authority_host())
-            .env("MR_AUTH_CLIENT_ID", CLIENT_ID)
-            .env("BROWSER", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut command = mr_auth(args, &self.home, &self.config, &self.bus, &self.authority);
+        command.env("BROWSER", "true");
         command
     }
 
@@ -159,10 +148,6 @@ async fn deliver_redirect(redirect_uri: &str, code: &str, state: &str) {
         "{}",
         String::from_utf8_lossy(&response)
     );
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn mode(path: &Path) -> u32 {

@@ -41,13 +41,20 @@ pub fn open_regular_file(path: &Path) -> Result<File, LocalFileError> {
         Ok(metadata) if metadata.is_dir() => wrong_type(path, metadata.file_type()),
         _ => LocalFileError::io("open", path, e),
     })?;
+    regular_file_metadata(path, &file)?;
+    Ok(file)
+}
+
+/// `file`'s metadata (opened from `path`), when it is a regular file; else the error that
+/// names what it is.
+fn regular_file_metadata(path: &Path, file: &File) -> Result<fs::Metadata, LocalFileError> {
     let metadata = file
         .metadata()
         .map_err(|e| LocalFileError::io("inspect", path, e))?;
     if !metadata.is_file() {
         return Err(wrong_type(path, metadata.file_type()));
     }
-    Ok(file)
+    Ok(metadata)
 }
 
 /// Reads the regular file at `path` ([`open_regular_file`]), at most `max_bytes` of it: a longer
@@ -131,13 +138,7 @@ pub fn open_private_file(path: &Path) -> Result<File, LocalFileError> {
             LocalFileError::io("open", path, e)
         }
     })?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| LocalFileError::io("inspect", path, e))?;
-    if !metadata.is_file() {
-        return Err(wrong_type(path, metadata.file_type()));
-    }
-    check_private_file(path, &metadata)?;
+    check_private_file(path, &regular_file_metadata(path, &file)?)?;
     Ok(file)
 }
 
@@ -379,6 +380,24 @@ mod tests {
         dir
     }
 
+    /// A file someone wants to reach through a link (`dir/victim`, holding "precious"), and a
+    /// symbolic link `dir/<name>` to it: `(victim, link)`.
+    #[cfg(unix)]
+    fn link_to_a_victim(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let victim = dir.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        (victim, link)
+    }
+
+    /// `path`'s permission bits.
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
     #[test]
     fn regular_files_are_read_within_their_bound() {
         let dir = temp_dir();
@@ -426,13 +445,7 @@ mod tests {
         drop(open_private_file(&path).unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"kept");
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
+        assert_eq!(mode(&path), 0o600);
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -441,10 +454,7 @@ mod tests {
     #[test]
     fn private_files_never_follow_symbolic_links() {
         let dir = temp_dir();
-        let victim = dir.join("victim");
-        fs::write(&victim, b"precious").unwrap();
-        let link = dir.join("link");
-        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let (victim, link) = link_to_a_victim(&dir, "link");
         let err = open_private_file(&link).unwrap_err();
         assert_eq!(err.kind(), LocalFileErrorKind::WrongType);
         assert!(err.to_string().contains("is a symbolic link"), "{err}");
@@ -482,16 +492,11 @@ mod tests {
         assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt as _;
-            let victim = dir.join("victim");
-            fs::write(&victim, b"precious").unwrap();
-            let link = dir.join("link");
-            std::os::unix::fs::symlink(&victim, &link).unwrap();
+            let (victim, link) = link_to_a_victim(&dir, "link");
             replace_private_file(&link, b"new").unwrap();
             assert_eq!(fs::read(&victim).unwrap(), b"precious");
-            let meta = fs::symlink_metadata(&link).unwrap();
-            assert!(meta.is_file());
-            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+            assert!(fs::symlink_metadata(&link).unwrap().is_file());
+            assert_eq!(mode(&link), 0o600);
         }
         fs::remove_dir_all(dir).unwrap();
     }
@@ -559,13 +564,8 @@ mod tests {
     #[test]
     fn links_named_like_temp_files_are_left_alone() {
         let dir = temp_dir();
-        let victim = dir.join("victim");
-        fs::write(&victim, b"precious").unwrap();
-        let link = dir.join(format!(
-            ".c.nocae.999999999.{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let name = format!(".c.nocae.999999999.{}.tmp", uuid::Uuid::new_v4().simple());
+        let (victim, link) = link_to_a_victim(&dir, &name);
         let now = SystemTime::from(crate::Clock::now(&crate::SystemClock));
         assert_eq!(
             remove_stale_temp_files(&dir.join("c.nocae"), now).unwrap(),

@@ -13,42 +13,42 @@ use zeroize::Zeroizing;
 /// Encrypts `data` for the current user (`CryptProtectData`, no UI, no extra entropy: what
 /// MSAL's extensions write).
 pub(crate) fn protect(data: &[u8]) -> Result<Vec<u8>> {
-    let input = blob(data)?;
-    let mut output = CRYPT_INTEGER_BLOB::default();
-    // SAFETY: `input` points at `data`, alive for the call; `output` is written by the call
-    // and its buffer freed below with LocalFree, as the API requires.
-    let result = unsafe {
-        CryptProtectData(
-            &input,
-            None,
-            None,
-            None,
-            None,
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut output,
-        )
-    };
-    result.map_err(|e| failed("encrypt", &e))?;
-    Ok(take(output).to_vec())
+    Ok(crypt(Direction::Protect, data)?.to_vec())
 }
 
 /// Decrypts what [`protect`] (or MSAL) wrote for the current user.
 pub(crate) fn unprotect(data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    crypt(Direction::Unprotect, data)
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Protect,
+    Unprotect,
+}
+
+/// One DPAPI call on `data` for the current user, without UI or extra entropy.
+fn crypt(direction: Direction, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    const NO_UI: u32 = CRYPTPROTECT_UI_FORBIDDEN;
     let input = blob(data)?;
     let mut output = CRYPT_INTEGER_BLOB::default();
-    // SAFETY: as in `protect`.
+    // SAFETY: `input` points at `data`, alive for the call; `output` is written by the call
+    // and its buffer freed by `take` with LocalFree, as the API requires.
     let result = unsafe {
-        CryptUnprotectData(
-            &input,
-            None,
-            None,
-            None,
-            None,
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut output,
-        )
+        match direction {
+            Direction::Protect => {
+                CryptProtectData(&input, None, None, None, None, NO_UI, &mut output)
+            }
+            Direction::Unprotect => {
+                CryptUnprotectData(&input, None, None, None, None, NO_UI, &mut output)
+            }
+        }
     };
-    result.map_err(|e| failed("decrypt", &e))?;
+    let what = match direction {
+        Direction::Protect => "encrypt",
+        Direction::Unprotect => "decrypt",
+    };
+    result.map_err(|e| failed(what, &e))?;
     Ok(take(output))
 }
 

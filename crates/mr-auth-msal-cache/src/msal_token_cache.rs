@@ -462,12 +462,54 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(seconds).unwrap()
     }
 
+    /// The cache's document as JSON.
+    fn document(cache: &MsalTokenCache) -> Value {
+        serde_json::from_slice(&cache.to_vec()).unwrap()
+    }
+
+    /// The first entry of `section` in `doc`.
+    fn first_entry(doc: &Value, section: &str) -> Value {
+        doc[section]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .clone()
+    }
+
+    /// The account `write` signs in.
+    fn home_account_id() -> String {
+        format!("{UID}.{UTID}")
+    }
+
+    /// A cache `write(CLIENT, 1000)` went into.
+    fn signed_in() -> MsalTokenCache {
+        let mut cache = MsalTokenCache::new();
+        cache.add(&write(CLIENT, 1000)).unwrap();
+        cache
+    }
+
+    /// `CLIENT`'s cached access token in the public cloud for `scope`, valid at `seconds`.
+    fn token_at(cache: &MsalTokenCache, scope: &str, seconds: i64) -> Option<CachedAccessToken> {
+        let scopes = [scope.to_owned()];
+        let environment = "login.microsoftonline.com";
+        cache.access_token(
+            CLIENT,
+            &home_account_id(),
+            environment,
+            UTID,
+            &scopes,
+            at(seconds),
+        )
+    }
+
     #[test]
     fn add_writes_msal_keys_and_fields() {
         let mut cache = MsalTokenCache::new();
         let home = cache.add(&write(CLIENT, 1000)).unwrap().unwrap();
         assert_eq!(home, format!("{UID}.{UTID}"));
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         let rt_key = format!("{UID}.{UTID}-login.microsoftonline.com-refreshtoken-{CLIENT}--https://storage.azure.com/.default https://storage.azure.com/user_impersonation");
         let rt = &doc["RefreshToken"][&rt_key];
         assert_eq!(rt["secret"], format!("rt-{CLIENT}-1000"));
@@ -491,48 +533,19 @@ mod tests {
 
     #[test]
     fn look_ups_find_what_add_wrote() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let cache = signed_in();
+        let home = home_account_id();
         let rt = cache
             .refresh_token(CLIENT, &home, "login.windows.net")
             .unwrap();
         assert_eq!(rt.secret(), format!("rt-{CLIENT}-1000"));
-        let scopes = vec!["https://storage.azure.com/.default".to_owned()];
-        let token = cache
-            .access_token(
-                CLIENT,
-                &home,
-                "login.microsoftonline.com",
-                UTID,
-                &scopes,
-                at(2000),
-            )
-            .unwrap();
+        let storage = "https://storage.azure.com/.default";
+        let token = token_at(&cache, storage, 2000).unwrap();
         assert_eq!(token.secret.secret(), format!("at-{CLIENT}-1000"));
         assert_eq!(token.expires_on, at(4600));
         assert_eq!(token.refresh_on, Some(at(2800)));
-        assert!(cache
-            .access_token(
-                CLIENT,
-                &home,
-                "login.microsoftonline.com",
-                UTID,
-                &scopes,
-                at(4600)
-            )
-            .is_none());
-        let other_scope = vec!["https://graph.microsoft.com/.default".to_owned()];
-        assert!(cache
-            .access_token(
-                CLIENT,
-                &home,
-                "login.microsoftonline.com",
-                UTID,
-                &other_scope,
-                at(2000)
-            )
-            .is_none());
+        assert!(token_at(&cache, storage, 4600).is_none());
+        assert!(token_at(&cache, "https://graph.microsoft.com/.default", 2000).is_none());
         assert!(cache
             .refresh_token(OTHER_CLIENT, &home, "login.microsoftonline.com")
             .is_none());
@@ -544,25 +557,23 @@ mod tests {
 
     #[test]
     fn a_newer_refresh_token_replaces_the_old_one() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
+        let mut cache = signed_in();
         let mut second = write(CLIENT, 2000);
         second.scopes = vec!["https://graph.microsoft.com/.default".to_owned()];
         cache.add(&second).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let home = home_account_id();
         let rt = cache
             .refresh_token(CLIENT, &home, "login.microsoftonline.com")
             .unwrap();
         assert_eq!(rt.secret(), format!("rt-{CLIENT}-2000"));
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         assert_eq!(doc["RefreshToken"].as_object().unwrap().len(), 1);
     }
 
     #[test]
     fn unknown_fields_sections_and_bad_entries_survive_a_round_trip() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
-        let mut doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let cache = signed_in();
+        let mut doc = document(&cache);
         doc["FutureSection"] = serde_json::json!({"k": {"v": 1}});
         doc["RefreshToken"]["broken"] = serde_json::json!({"secret": 42});
         doc["AccessToken"]
@@ -574,13 +585,13 @@ mod tests {
 
         let mut cache = MsalTokenCache::from_slice(&bytes).unwrap();
         assert_eq!(cache.skipped_entries(), 1);
-        let home = format!("{UID}.{UTID}");
+        let home = home_account_id();
         // The bad entry does not hide the good one.
         assert!(cache
             .refresh_token(CLIENT, &home, "login.microsoftonline.com")
             .is_some());
         cache.add(&write(CLIENT, 1500)).unwrap();
-        let again: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let again = document(&cache);
         assert_eq!(again["FutureSection"]["k"]["v"], 1);
         assert!(again["RefreshToken"]["broken"].is_object());
         let at = again["AccessToken"]
@@ -626,10 +637,9 @@ mod tests {
 
     #[test]
     fn remove_client_tokens_leaves_other_apps_alone() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
+        let mut cache = signed_in();
         cache.add(&write(OTHER_CLIENT, 1000)).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let home = home_account_id();
         let removed = cache.remove_client_tokens(CLIENT, Some(&home));
         assert_eq!(removed, 3, "one access, refresh and id token");
         assert!(cache
@@ -665,8 +675,7 @@ mod tests {
 
     #[test]
     fn debug_shows_counts_not_secrets() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
+        let cache = signed_in();
         let debug = format!("{cache:?}");
         assert!(!debug.contains("rt-"), "{debug}");
         assert!(debug.contains("refresh_tokens: 1"), "{debug}");
@@ -676,13 +685,12 @@ mod tests {
     /// `TokenCache.add` writes for the same response.
     #[test]
     fn add_writes_exactly_msal_s_document() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let cache = signed_in();
+        let home = home_account_id();
         let env = "login.microsoftonline.com";
         let target =
             "https://storage.azure.com/.default https://storage.azure.com/user_impersonation";
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         let expected = json!({
             "AccessToken": {
                 format!("{home}-{env}-accesstoken-{CLIENT}-{UTID}-{target}"): {
@@ -746,7 +754,7 @@ mod tests {
         w.client_info = None;
         w.realm = String::new();
         assert_eq!(cache.add(&w).unwrap().as_deref(), Some("s"));
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         assert!(
             doc.get("Account").is_none(),
             "no account without client_info"
@@ -759,7 +767,7 @@ mod tests {
         let mut cache = MsalTokenCache::new();
         w.id_token = None;
         assert_eq!(cache.add(&w).unwrap(), None);
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         assert_eq!(doc.as_object().unwrap().len(), 1, "only AppMetadata: {doc}");
         assert!(doc["AppMetadata"].is_object());
     }
@@ -771,15 +779,8 @@ mod tests {
             let mut w = write(CLIENT, 1000);
             w.grant_type = Some(grant.to_owned());
             cache.add(&w).unwrap();
-            let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
-            let account = doc["Account"]
-                .as_object()
-                .unwrap()
-                .values()
-                .next()
-                .unwrap()
-                .clone();
-            account.get("account_source").cloned()
+            let doc = document(&cache);
+            first_entry(&doc, "Account").get("account_source").cloned()
         };
         // As MSAL Python writes it for `acquire_token_by_device_flow`.
         let device_code = "urn:ietf:params:oauth:grant-type:device_code";
@@ -793,15 +794,14 @@ mod tests {
 
     #[test]
     fn a_rewritten_refresh_token_keeps_what_other_apps_added_to_it() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
-        let mut doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let cache = signed_in();
+        let mut doc = document(&cache);
         for rt in doc["RefreshToken"].as_object_mut().unwrap().values_mut() {
             rt["family_id"] = "1".into();
         }
         let mut cache = MsalTokenCache::from_slice(&serde_json::to_vec(&doc).unwrap()).unwrap();
         cache.add(&write(CLIENT, 2000)).unwrap();
-        let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+        let doc = document(&cache);
         let rts = doc["RefreshToken"].as_object().unwrap();
         assert_eq!(rts.len(), 1);
         let rt = rts.values().next().unwrap();
@@ -820,14 +820,8 @@ mod tests {
         cache.add(&family).unwrap();
         // The document, and its only refresh token.
         let written = |cache: &MsalTokenCache| {
-            let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
-            let rt = doc["RefreshToken"]
-                .as_object()
-                .unwrap()
-                .values()
-                .next()
-                .unwrap()
-                .clone();
+            let doc = document(cache);
+            let rt = first_entry(&doc, "RefreshToken");
             (doc, rt)
         };
         let (doc, rt) = written(&cache);
@@ -851,14 +845,13 @@ mod tests {
 
     #[test]
     fn an_account_s_realms_are_every_tenant_it_signed_in_to() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
+        let mut cache = signed_in();
         let guest = CacheWrite {
             realm: "guest.onmicrosoft.com".to_owned(),
             ..write(CLIENT, 1100)
         };
         cache.add(&guest).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let home = home_account_id();
         assert_eq!(
             cache.account_realms(&home, "login.windows.net"),
             [UTID, "guest.onmicrosoft.com"],
@@ -879,23 +872,12 @@ mod tests {
 
     #[test]
     fn look_ups_hand_out_secret_types() {
-        let mut cache = MsalTokenCache::new();
-        cache.add(&write(CLIENT, 1000)).unwrap();
-        let home = format!("{UID}.{UTID}");
+        let cache = signed_in();
+        let home = home_account_id();
         let rt = cache
             .refresh_token(CLIENT, &home, "login.microsoftonline.com")
             .unwrap();
-        let scopes = vec!["https://storage.azure.com/.default".to_owned()];
-        let at = cache
-            .access_token(
-                CLIENT,
-                &home,
-                "login.microsoftonline.com",
-                UTID,
-                &scopes,
-                at(0),
-            )
-            .unwrap();
+        let at = token_at(&cache, "https://storage.azure.com/.default", 0).unwrap();
         let debug = format!("{rt:?} {at:?}");
         assert!(!debug.contains("rt-") && !debug.contains("at-"), "{debug}");
     }

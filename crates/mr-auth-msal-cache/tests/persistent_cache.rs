@@ -7,7 +7,11 @@ use mr_auth_msal_cache::{
     AccessTokenSecret, CacheWrite, EnvironmentMap, ErrorKind, MsalTokenCache, PersistentTokenCache,
     RefreshTokenSecret, TokenCachePersistenceOptions,
 };
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
 use time::OffsetDateTime;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -26,6 +30,35 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// The tool a `start_or_skip` future starts, or the end of the test (saying what is missing)
+/// where this machine lacks it.
+#[cfg(target_os = "linux")]
+macro_rules! or_skip {
+    ($start:expr) => {
+        match $start.await {
+            Ok(started) => started,
+            Err(missing) => {
+                eprintln!("{missing}");
+                return;
+            }
+        }
+    };
+}
+
+/// A new directory and the path of a cache file in it (not created).
+fn cache_path() -> (PathBuf, PathBuf) {
+    let dir = temp_dir();
+    let path = dir.join("msal.cache.nocae");
+    (dir, path)
+}
+
+/// [`cache_path`] and the plaintext cache there.
+fn plaintext_cache() -> (PathBuf, PathBuf, PersistentTokenCache) {
+    let (dir, path) = cache_path();
+    let cache = PersistentTokenCache::plaintext_file(&path);
+    (dir, path, cache)
+}
+
 /// A token response for `client_id`, as the browser flow's token endpoint returns it.
 fn response(client_id: &str, refresh_token: &str) -> CacheWrite {
     let client_info = URL_SAFE_NO_PAD.encode(format!(r#"{{"uid":"{UID}","utid":"{TENANT}"}}"#));
@@ -41,6 +74,35 @@ fn response(client_id: &str, refresh_token: &str) -> CacheWrite {
         now: Some(OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap()),
         ..Default::default()
     }
+}
+
+/// Adds `response(client_id, refresh_token)` to `cache`; the write must succeed.
+async fn add(cache: &PersistentTokenCache, client_id: &str, refresh_token: &str) {
+    cache
+        .modify(|c| c.add(&response(client_id, refresh_token)))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// The cache options with consent to a plaintext file where no encrypted store is available.
+fn plaintext_allowed() -> TokenCachePersistenceOptions {
+    TokenCachePersistenceOptions {
+        allow_unencrypted_storage: true,
+        ..Default::default()
+    }
+}
+
+/// A user's environment: `HOME`, and the session bus at `bus` (a D-Bus address).
+fn environment(home: &Path, bus: impl Into<String>) -> EnvironmentMap {
+    EnvironmentMap::new()
+        .with("HOME", home.to_str().unwrap())
+        .with("DBUS_SESSION_BUS_ADDRESS", bus)
+}
+
+/// A session bus address where no bus listens.
+fn no_bus(dir: &Path) -> String {
+    format!("unix:path={}", dir.join("no-bus").display())
 }
 
 fn home_account_id() -> String {
@@ -76,8 +138,7 @@ async fn child_writer() {
 
 #[test]
 fn two_processes_writing_concurrently_lose_no_entry() {
-    let dir = temp_dir();
-    let path = dir.join("msal.cache.nocae");
+    let (dir, path) = cache_path();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (1..=2)
         .map(|writer| {
@@ -111,96 +172,79 @@ fn two_processes_writing_concurrently_lose_no_entry() {
 
 #[tokio::test]
 async fn bad_documents_are_reported_and_never_overwritten() {
-    let dir = temp_dir();
-    let path = dir.join("msal.cache.nocae");
-    let cache =
-        PersistentTokenCache::plaintext_file(&path).with_lock_timeout(Duration::from_secs(10));
-    let good = {
-        let mut c = MsalTokenCache::new();
-        c.add(&response(CLIENT_ID, "rt-good")).unwrap();
-        String::from_utf8(c.to_vec().to_vec()).unwrap()
-    };
-    let truncated = good[..good.len() / 2].to_owned();
-    for bad in [
-        "{not json",
-        truncated.as_str(),
-        "[1,2,3]",
-        "\u{0}\u{1}binary",
-    ] {
-        std::fs::write(&path, bad).unwrap();
-        let err = tokio::time::timeout(
-            TEST_TIMEOUT,
-            cache.modify(|c| c.remove_client_tokens("x", None)),
-        )
-        .await
-        .unwrap()
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{bad:.20}");
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            bad,
-            "the bad file was changed"
-        );
-        let err = tokio::time::timeout(TEST_TIMEOUT, cache.load())
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidDocument);
-    }
+    mr_auth_test_support::bounded(async {
+        let (dir, path) = cache_path();
+        let cache =
+            PersistentTokenCache::plaintext_file(&path).with_lock_timeout(Duration::from_secs(10));
+        let good = {
+            let mut c = MsalTokenCache::new();
+            c.add(&response(CLIENT_ID, "rt-good")).unwrap();
+            String::from_utf8(c.to_vec().to_vec()).unwrap()
+        };
+        let truncated = good[..good.len() / 2].to_owned();
+        for bad in [
+            "{not json",
+            truncated.as_str(),
+            "[1,2,3]",
+            "\u{0}\u{1}binary",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = cache
+                .modify(|c| c.remove_client_tokens("x", None))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{bad:.20}");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                bad,
+                "the bad file was changed"
+            );
+            let err = cache.load().await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+        }
 
-    // Unknown fields, a foreign section and one bad entry: the good entry is still found, and
-    // a write keeps everything.
-    let mut doc: serde_json::Value = serde_json::from_str(&good).unwrap();
-    doc["Version"] = serde_json::json!({"schema": 9});
-    doc["RefreshToken"]["bad-entry"] = serde_json::json!("not an object");
-    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let loaded = tokio::time::timeout(TEST_TIMEOUT, cache.load())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(loaded.skipped_entries(), 1);
-    assert!(loaded
-        .refresh_token(CLIENT_ID, &home_account_id(), "login.microsoftonline.com")
-        .is_some());
-    tokio::time::timeout(
-        TEST_TIMEOUT,
-        cache.modify(|c| c.add(&response("11111111-2222-3333-4444-555555555555", "rt-2"))),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .unwrap();
-    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(after["Version"]["schema"], 9);
-    assert_eq!(after["RefreshToken"]["bad-entry"], "not an object");
-    assert_eq!(after["RefreshToken"].as_object().unwrap().len(), 3);
-    std::fs::remove_dir_all(dir).unwrap();
+        // Unknown fields, a foreign section and one bad entry: the good entry is still found, and
+        // a write keeps everything.
+        let mut doc: serde_json::Value = serde_json::from_str(&good).unwrap();
+        doc["Version"] = serde_json::json!({"schema": 9});
+        doc["RefreshToken"]["bad-entry"] = serde_json::json!("not an object");
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let loaded = cache.load().await.unwrap();
+        assert_eq!(loaded.skipped_entries(), 1);
+        assert!(loaded
+            .refresh_token(CLIENT_ID, &home_account_id(), "login.microsoftonline.com")
+            .is_some());
+        add(&cache, "11111111-2222-3333-4444-555555555555", "rt-2").await;
+        let after: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(after["Version"]["schema"], 9);
+        assert_eq!(after["RefreshToken"]["bad-entry"], "not an object");
+        assert_eq!(after["RefreshToken"].as_object().unwrap().len(), 3);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
 }
 
 /// A document over `MAX_CACHE_BYTES` (16 MiB) is refused, not read whole, and left alone.
 #[tokio::test]
 async fn an_oversized_cache_is_refused_and_left_alone() {
-    let dir = temp_dir();
-    let path = dir.join("msal.cache.nocae");
-    let big = vec![b' '; mr_auth_msal_cache::MAX_CACHE_BYTES + 1];
-    std::fs::write(&path, &big).unwrap();
-    let cache = PersistentTokenCache::plaintext_file(&path);
-    let err = tokio::time::timeout(TEST_TIMEOUT, cache.load())
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
-    assert!(err.to_string().contains("left as it is"), "{err}");
-    let err = tokio::time::timeout(
-        TEST_TIMEOUT,
-        cache.modify(|c| c.remove_client_tokens("x", None)),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), big.len() as u64);
-    std::fs::remove_dir_all(dir).unwrap();
+    mr_auth_test_support::bounded(async {
+        let (dir, path) = cache_path();
+        let big = vec![b' '; mr_auth_msal_cache::MAX_CACHE_BYTES + 1];
+        std::fs::write(&path, &big).unwrap();
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        let err = cache.load().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
+        assert!(err.to_string().contains("left as it is"), "{err}");
+        let err = cache
+            .modify(|c| c.remove_client_tokens("x", None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), big.len() as u64);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
 }
 
 /// A symbolic link planted at the cache's path (to make the cache write elsewhere) is
@@ -209,40 +253,33 @@ async fn an_oversized_cache_is_refused_and_left_alone() {
 #[tokio::test]
 async fn a_symlinked_cache_is_replaced_not_followed() {
     use std::os::unix::fs::PermissionsExt as _;
-    let dir = temp_dir();
-    let target = dir.join("elsewhere");
-    std::fs::write(&target, "not the cache").unwrap();
-    let path = dir.join("msal.cache.nocae");
-    std::os::unix::fs::symlink(&target, &path).unwrap();
-    let cache = PersistentTokenCache::plaintext_file(&path);
-    // The link's target is read as the cache (not JSON): refused, nothing written.
-    let err = tokio::time::timeout(
-        TEST_TIMEOUT,
-        cache.modify(|c| c.add(&response(CLIENT_ID, "rt-1"))),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
-    // A link to an empty file reads as an empty cache; the write replaces the link.
-    std::fs::write(&target, "").unwrap();
-    tokio::time::timeout(
-        TEST_TIMEOUT,
-        cache.modify(|c| c.add(&response(CLIENT_ID, "rt-1"))),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&target).unwrap(),
-        "",
-        "written through the link"
-    );
-    let meta = std::fs::symlink_metadata(&path).unwrap();
-    assert!(meta.file_type().is_file(), "the link is still there");
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    std::fs::remove_dir_all(dir).unwrap();
+    mr_auth_test_support::bounded(async {
+        let dir = temp_dir();
+        let target = dir.join("elsewhere");
+        std::fs::write(&target, "not the cache").unwrap();
+        let path = dir.join("msal.cache.nocae");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        // The link's target is read as the cache (not JSON): refused, nothing written.
+        let err = cache
+            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+        // A link to an empty file reads as an empty cache; the write replaces the link.
+        std::fs::write(&target, "").unwrap();
+        add(&cache, CLIENT_ID, "rt-1").await;
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "",
+            "written through the link"
+        );
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file(), "the link is still there");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
 }
 
 /// A cache with a valid access token, and the lock on it held by someone else (an open file
@@ -252,14 +289,8 @@ async fn a_symlinked_cache_is_replaced_not_followed() {
 #[tokio::test(start_paused = true)]
 async fn a_held_lock_never_delays_reading_the_cache() {
     mr_auth_test_support::bounded(async {
-        let dir = temp_dir();
-        let path = dir.join("msal.cache.nocae");
-        let cache = PersistentTokenCache::plaintext_file(&path);
-        cache
-            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
-            .await
-            .unwrap()
-            .unwrap();
+        let (dir, _, cache) = plaintext_cache();
+        add(&cache, CLIENT_ID, "rt-1").await;
         let held = std::fs::File::create(cache.lock_file()).unwrap();
         held.lock().unwrap();
         let start = tokio::time::Instant::now();
@@ -297,8 +328,7 @@ async fn a_held_lock_never_delays_reading_the_cache() {
 #[tokio::test]
 async fn a_named_pipe_at_the_cache_path_fails_at_once() {
     mr_auth_test_support::bounded(async {
-        let dir = temp_dir();
-        let path = dir.join("msal.cache.nocae");
+        let (dir, path) = cache_path();
         mr_auth_test_support::planted_files::make_fifo(&path);
         let cache = PersistentTokenCache::plaintext_file(&path);
         let load = cache.load().await.map(|_| ());
@@ -323,9 +353,7 @@ async fn a_named_pipe_at_the_cache_path_fails_at_once() {
 #[tokio::test]
 async fn check_access_finds_a_broken_cache_before_any_sign_in() {
     mr_auth_test_support::bounded(async {
-        let dir = temp_dir();
-        let path = dir.join("msal.cache.nocae");
-        let cache = PersistentTokenCache::plaintext_file(&path);
+        let (dir, path, cache) = plaintext_cache();
         cache.check_access().await.unwrap();
         assert!(!path.exists(), "checking writes no cache");
         assert_eq!(
@@ -340,18 +368,9 @@ async fn check_access_finds_a_broken_cache_before_any_sign_in() {
         // HOME is a file: ~/.IdentityService cannot be created (even by root).
         let home = dir.join("home-is-a-file");
         std::fs::write(&home, "").unwrap();
-        let options = TokenCachePersistenceOptions {
-            allow_unencrypted_storage: true,
-            ..Default::default()
-        };
-        let env = EnvironmentMap::new()
-            .with("HOME", home.to_str().unwrap())
-            .with("LOCALAPPDATA", home.to_str().unwrap())
-            .with(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}", dir.join("no-bus").display()),
-            );
-        let cache = PersistentTokenCache::open_with_environment(&options, false, &env).await;
+        let env = environment(&home, no_bus(&dir)).with("LOCALAPPDATA", home.to_str().unwrap());
+        let cache =
+            PersistentTokenCache::open_with_environment(&plaintext_allowed(), false, &env).await;
         // Windows' DPAPI store is opened the same way.
         let err = cache.unwrap().check_access().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
@@ -372,24 +391,11 @@ async fn a_cache_directory_that_is_not_private_is_refused_or_repaired() {
         let identity = home.join(".IdentityService");
         std::fs::create_dir(&identity).unwrap();
         std::fs::set_permissions(&identity, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let options = TokenCachePersistenceOptions {
-            allow_unencrypted_storage: true,
-            ..Default::default()
-        };
-        let env = EnvironmentMap::new()
-            .with("HOME", home.to_str().unwrap())
-            .with(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}", home.join("no-bus").display()),
-            );
-        let cache = PersistentTokenCache::open_with_environment(&options, false, &env)
+        let env = environment(&home, no_bus(&home));
+        let cache = PersistentTokenCache::open_with_environment(&plaintext_allowed(), false, &env)
             .await
             .unwrap();
-        cache
-            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
-            .await
-            .unwrap()
-            .unwrap();
+        add(&cache, CLIENT_ID, "rt-1").await;
         let mode = std::fs::metadata(&identity).unwrap().permissions().mode() & 0o777;
         assert_eq!(
             mode, 0o755,
@@ -439,9 +445,7 @@ fn effective_uid() -> u32 {
 #[tokio::test]
 async fn what_a_killed_writer_left_is_removed_by_the_next_write_and_on_sign_out() {
     mr_auth_test_support::bounded(async {
-        let dir = temp_dir();
-        let path = dir.join("msal.cache.nocae");
-        let cache = PersistentTokenCache::plaintext_file(&path);
+        let (dir, _, cache) = plaintext_cache();
         let plant = || {
             let left = dir.join(format!(
                 ".msal.cache.nocae.{}.{}.tmp",
@@ -456,11 +460,7 @@ async fn what_a_killed_writer_left_is_removed_by_the_next_write_and_on_sign_out(
             left
         };
         let left = plant();
-        cache
-            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
-            .await
-            .unwrap()
-            .unwrap();
+        add(&cache, CLIENT_ID, "rt-1").await;
         assert!(!left.exists(), "the next write removes it");
         let left = plant();
         assert_eq!(cache.remove_leftovers().await.unwrap(), 1);
@@ -511,8 +511,7 @@ async fn endless_writer() {
 #[test]
 fn killed_writers_leave_a_valid_document_and_nothing_behind() {
     use std::io::BufRead as _;
-    let dir = temp_dir();
-    let path = dir.join("msal.cache.nocae");
+    let (dir, path) = cache_path();
     std::fs::write(
         &path,
         format!("{{\"Padding\": \"{}\"}}", "x".repeat(1 << 20)),
@@ -615,7 +614,7 @@ fn killed_writers_leave_a_valid_document_and_nothing_behind() {
 #[cfg(windows)]
 #[tokio::test]
 async fn the_windows_cache_file_is_dpapi_encrypted() {
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    mr_auth_test_support::bounded(async {
         let dir = temp_dir();
         let env = EnvironmentMap::new().with("LOCALAPPDATA", dir.to_str().unwrap());
         let options = TokenCachePersistenceOptions::default();
@@ -624,11 +623,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
             .unwrap();
         assert!(cache.describe().contains("DPAPI"), "{}", cache.describe());
         let client = CLIENT_ID;
-        cache
-            .modify(|c| c.add(&response(client, "rt-sealed-by-dpapi")))
-            .await
-            .unwrap()
-            .unwrap();
+        add(&cache, client, "rt-sealed-by-dpapi").await;
         let file = dir.join(".IdentityService").join("msal.cache.nocae");
         let sealed = std::fs::read(&file).unwrap();
         let marker = b"rt-sealed-by-dpapi";
@@ -648,8 +643,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
         assert_eq!(rt.secret(), "rt-sealed-by-dpapi");
         std::fs::remove_dir_all(dir).unwrap();
     })
-    .await
-    .expect("the test finished in time");
+    .await;
 }
 
 #[cfg(target_os = "linux")]
@@ -662,27 +656,15 @@ mod keyring {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signed_in_once_then_found_by_a_new_cache_with_msal_attributes() {
-        tokio::time::timeout(TEST_TIMEOUT, async {
-            let session = match SecretServiceSession::start_or_skip("secret service cache").await {
-                Ok(session) => session,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
-            let env = EnvironmentMap::new()
-                .with("HOME", session.home().to_str().unwrap())
-                .with("DBUS_SESSION_BUS_ADDRESS", session.bus_address());
+        mr_auth_test_support::bounded(async {
+            let session = or_skip!(SecretServiceSession::start_or_skip("secret service cache"));
+            let env = environment(&session.home(), session.bus_address());
             let options = TokenCachePersistenceOptions::default();
             let first = PersistentTokenCache::open_with_environment(&options, false, &env)
                 .await
                 .unwrap();
             assert!(!first.is_plaintext(), "{}", first.describe());
-            first
-                .modify(|c| c.add(&response(CLIENT_ID, "rt-from-the-keyring")))
-                .await
-                .unwrap()
-                .unwrap();
+            add(&first, CLIENT_ID, "rt-from-the-keyring").await;
 
             // A second opening, as a new process would do.
             let second = PersistentTokenCache::open_with_environment(&options, false, &env)
@@ -719,11 +701,7 @@ mod keyring {
             assert_eq!(std::fs::read(&signal).unwrap().len(), 0);
 
             // A second write replaces the item rather than adding one.
-            second
-                .modify(|c| c.add(&response(CLIENT_ID, "rt-rotated")))
-                .await
-                .unwrap()
-                .unwrap();
+            add(&second, CLIENT_ID, "rt-rotated").await;
             assert_eq!(
                 session
                     .count_items(&[("xdg:schema", "msal.cache.nocae")])
@@ -731,8 +709,7 @@ mod keyring {
                 1
             );
         })
-        .await
-        .expect("the test finished in time");
+        .await;
     }
 
     /// gnome-keyring unlocked with an empty password has no default collection, only the
@@ -741,17 +718,11 @@ mod keyring {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_default_collection_nothing_is_stored_in_the_session_collection() {
         mr_auth_test_support::bounded(async {
-            let session = match SecretServiceSession::start_without_default_collection_or_skip(
-                "secret service without a default collection",
-            )
-            .await
-            {
-                Ok(session) => session,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
+            let session = or_skip!(
+                SecretServiceSession::start_without_default_collection_or_skip(
+                    "secret service without a default collection"
+                )
+            );
             let (collections, default) = session.collections().await;
             assert_eq!(default, "/", "{collections:?}");
             assert!(
@@ -760,9 +731,7 @@ mod keyring {
                     .all(|c| c.ends_with("/collection/session")),
                 "{collections:?}"
             );
-            let env = EnvironmentMap::new()
-                .with("HOME", session.home().to_str().unwrap())
-                .with("DBUS_SESSION_BUS_ADDRESS", session.bus_address());
+            let env = environment(&session.home(), session.bus_address());
             let err = PersistentTokenCache::open_with_environment(
                 &TokenCachePersistenceOptions::default(),
                 false,
@@ -796,19 +765,12 @@ mod keyring {
             let schema = [("xdg:schema", "msal.cache.nocae")];
             assert_eq!(session.count_items(&schema).await, 0);
 
-            let options = TokenCachePersistenceOptions {
-                allow_unencrypted_storage: true,
-                ..Default::default()
-            };
-            let cache = PersistentTokenCache::open_with_environment(&options, false, &env)
-                .await
-                .unwrap();
+            let cache =
+                PersistentTokenCache::open_with_environment(&plaintext_allowed(), false, &env)
+                    .await
+                    .unwrap();
             assert!(cache.is_plaintext(), "{}", cache.describe());
-            cache
-                .modify(|c| c.add(&response(CLIENT_ID, "rt-plain")))
-                .await
-                .unwrap()
-                .unwrap();
+            add(&cache, CLIENT_ID, "rt-plain").await;
             assert_eq!(session.count_items(&schema).await, 0);
         })
         .await;
@@ -816,18 +778,10 @@ mod keyring {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_secret_service_plaintext_needs_consent() {
-        tokio::time::timeout(TEST_TIMEOUT, async {
-            let bus = match PrivateSessionBus::start_or_skip("no secret service").await {
-                Ok(bus) => bus,
-                Err(missing) => {
-                    eprintln!("{missing}");
-                    return;
-                }
-            };
+        mr_auth_test_support::bounded(async {
+            let bus = or_skip!(PrivateSessionBus::start_or_skip("no secret service"));
             let home = temp_dir();
-            let env = EnvironmentMap::new()
-                .with("HOME", home.to_str().unwrap())
-                .with("DBUS_SESSION_BUS_ADDRESS", bus.address());
+            let env = environment(&home, bus.address());
             let err = PersistentTokenCache::open_with_environment(
                 &TokenCachePersistenceOptions::default(),
                 false,
@@ -841,19 +795,12 @@ mod keyring {
                 "{err}"
             );
 
-            let options = TokenCachePersistenceOptions {
-                allow_unencrypted_storage: true,
-                ..Default::default()
-            };
-            let cache = PersistentTokenCache::open_with_environment(&options, true, &env)
-                .await
-                .unwrap();
+            let cache =
+                PersistentTokenCache::open_with_environment(&plaintext_allowed(), true, &env)
+                    .await
+                    .unwrap();
             assert!(cache.is_plaintext());
-            cache
-                .modify(|c| c.add(&response(CLIENT_ID, "rt-plain")))
-                .await
-                .unwrap()
-                .unwrap();
+            add(&cache, CLIENT_ID, "rt-plain").await;
             let file = home.join(".IdentityService").join("msal.cache.cae");
             use std::os::unix::fs::PermissionsExt as _;
             assert_eq!(
@@ -862,7 +809,6 @@ mod keyring {
             );
             std::fs::remove_dir_all(home).unwrap();
         })
-        .await
-        .expect("the test finished in time");
+        .await;
     }
 }

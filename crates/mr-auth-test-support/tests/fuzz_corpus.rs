@@ -12,57 +12,29 @@ use std::path::{Path, PathBuf};
 /// written in that file, and the same entry point.
 type Target = (&'static str, &'static str, fn(&[u8]));
 
+/// `target!("name" => crate::fuzzing::entry)`: the [`Target`] of that name and entry point.
+macro_rules! target {
+    ($name:literal => $krate:ident::fuzzing::$entry:ident) => {
+        (
+            $name,
+            concat!(stringify!($krate), "::fuzzing::", stringify!($entry)),
+            $krate::fuzzing::$entry,
+        )
+    };
+}
+
 const TARGETS: &[Target] = &[
-    (
-        "broker_authentication_record",
-        "mr_auth_broker::fuzzing::authentication_record",
-        mr_auth_broker::fuzzing::authentication_record,
-    ),
-    (
-        "broker_linux_broker_response",
-        "mr_auth_broker::fuzzing::linux_broker_response",
-        mr_auth_broker::fuzzing::linux_broker_response,
-    ),
-    (
-        "broker_loopback_request",
-        "mr_auth_broker::fuzzing::loopback_request",
-        mr_auth_broker::fuzzing::loopback_request,
-    ),
-    (
-        "broker_token_endpoint_response",
-        "mr_auth_broker::fuzzing::token_endpoint_response",
-        mr_auth_broker::fuzzing::token_endpoint_response,
-    ),
-    (
-        "broker_wam_response",
-        "mr_auth_broker::fuzzing::wam_response_properties",
-        mr_auth_broker::fuzzing::wam_response_properties,
-    ),
-    (
-        "core_jwt",
-        "mr_auth_core::fuzzing::jwt",
-        mr_auth_core::fuzzing::jwt,
-    ),
-    (
-        "core_sts_error_response",
-        "mr_auth_core::fuzzing::sts_error_response",
-        mr_auth_core::fuzzing::sts_error_response,
-    ),
-    (
-        "core_sts_success_body",
-        "mr_auth_core::fuzzing::sts_success_body",
-        mr_auth_core::fuzzing::sts_success_body,
-    ),
-    (
-        "emulator_request",
-        "mr_auth_emulator::fuzzing::request",
-        mr_auth_emulator::fuzzing::request,
-    ),
-    (
-        "msal_cache_document",
-        "mr_auth_msal_cache::fuzzing::msal_cache_document",
-        mr_auth_msal_cache::fuzzing::msal_cache_document,
-    ),
+    target!("broker_authentication_record" => mr_auth_broker::fuzzing::authentication_record),
+    target!("broker_device_code_responses" => mr_auth_broker::fuzzing::device_code_responses),
+    target!("broker_linux_broker_response" => mr_auth_broker::fuzzing::linux_broker_response),
+    target!("broker_loopback_request" => mr_auth_broker::fuzzing::loopback_request),
+    target!("broker_token_endpoint_response" => mr_auth_broker::fuzzing::token_endpoint_response),
+    target!("broker_wam_response" => mr_auth_broker::fuzzing::wam_response_properties),
+    target!("core_jwt" => mr_auth_core::fuzzing::jwt),
+    target!("core_sts_error_response" => mr_auth_core::fuzzing::sts_error_response),
+    target!("core_sts_success_body" => mr_auth_core::fuzzing::sts_success_body),
+    target!("emulator_request" => mr_auth_emulator::fuzzing::request),
+    target!("msal_cache_document" => mr_auth_msal_cache::fuzzing::msal_cache_document),
 ];
 
 fn fuzz_dir() -> PathBuf {

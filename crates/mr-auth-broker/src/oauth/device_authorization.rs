@@ -213,7 +213,7 @@ pub(crate) async fn request_device_authorization(
 }
 
 /// The authority's refusal to start a device code sign-in, as a typed error.
-fn refusal(status: u16, bytes: &[u8]) -> Error {
+pub(super) fn refusal(status: u16, bytes: &[u8]) -> Error {
     let wire: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
     let text = |key: &str| wire[key].as_str().unwrap_or_default().to_owned();
     let codes = wire["error_codes"]

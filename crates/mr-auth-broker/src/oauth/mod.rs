@@ -53,6 +53,8 @@ pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
 pub(crate) use token_response::TokenResponse;
 
 #[cfg(feature = "fuzzing")]
+pub(crate) use device_code_flow::fuzz_responses as fuzz_device_code_responses;
+#[cfg(feature = "fuzzing")]
 pub(crate) use loopback_receiver::handle_raw_request;
 #[cfg(feature = "fuzzing")]
 pub(crate) use token_endpoint::parse_raw_response;

@@ -151,7 +151,7 @@ impl TokenEndpoint {
 }
 
 /// Turns the token endpoint's answer (status and body) into tokens or a typed error.
-fn parse_response(
+pub(super) fn parse_response(
     clock: &dyn Clock,
     status: u16,
     bytes: &[u8],

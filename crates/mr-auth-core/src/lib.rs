@@ -30,6 +30,7 @@
 mod account_domain;
 mod account_id;
 mod clock;
+mod control_characters;
 mod correlation_vector;
 mod environment_source;
 mod error;
@@ -37,6 +38,9 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jwt;
+mod outside_text;
+mod response_body;
+mod retry_loop;
 mod retry_policy;
 mod sts_client;
 mod sts_endpoint;
@@ -48,6 +52,7 @@ mod transport_failure;
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
 pub use clock::*;
+pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;
 pub use environment_source::{EnvironmentMap, EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind};
@@ -55,13 +60,19 @@ pub use jwt::{
     decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,
     UnverifiedJwt,
 };
-pub use retry_policy::StsRetryOptions;
+pub use outside_text::outside_text;
+pub use response_body::{read_bounded_body, BodyReadError};
+pub use retry_loop::{run_with_retries, FailedTry, RetryProgress};
+pub use retry_policy::{is_retryable_status, StsRetryOptions};
 pub use sts_client::{
     MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, StsTokenRequestOptions,
     DEFAULT_AAD_SCOPE, DEFAULT_MAX_CONNECTIONS_PER_HOST, MAX_RESPONSE_BYTES,
 };
 pub use sts_endpoint::{is_loopback_url, StsEndpoint};
 pub use token_cache::*;
+pub use transport_failure::{
+    describe_transport_failure, DescribedTransportFailure, TransportFailure,
+};
 
 /// The `api-version` query value of the STS token call. The service went GA under this
 /// preview string and every SDK still sends it.

@@ -19,7 +19,7 @@ use mr_auth_broker::{
     LinuxBrokerOptions, MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
     PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
     TenantId, TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION,
-    DEFAULT_CACHE_NAME, DEFAULT_INTERACTIVE_TIMEOUT, MAX_CACHE_BYTES,
+    DEFAULT_CACHE_NAME, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, MAX_CACHE_BYTES,
 };
 #[cfg(feature = "test-util")]
 use mr_auth_core::EnvironmentMap;
@@ -109,6 +109,7 @@ fn the_public_functions_and_constants() {
     assert_eq!(AUTHENTICATION_RECORD_VERSION, "1.0");
     assert_eq!(DEFAULT_CACHE_NAME, "msal.cache");
     assert_eq!(DEFAULT_INTERACTIVE_TIMEOUT, Duration::from_secs(300));
+    assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(60));
     assert_eq!(MAX_CACHE_BYTES, 16 * 1024 * 1024);
 }
 
@@ -126,6 +127,7 @@ fn the_credential_options_by_field() {
         login_hint: None,
         redirect_uri: None,
         timeout: DEFAULT_INTERACTIVE_TIMEOUT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
         disable_instance_discovery: false,
         authorize_url_handler: AuthorizeUrlHandler::SystemBrowser,
@@ -156,6 +158,7 @@ fn the_credential_options_by_field() {
         disable_automatic_authentication: false,
         timeout: Some(Duration::from_secs(900)),
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+        request_timeout: Duration::from_secs(30),
         client_options: Default::default(),
         cache_persistence_options: None,
         authentication_record: None,

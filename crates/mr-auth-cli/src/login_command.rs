@@ -19,6 +19,9 @@ use mr_auth_broker::{
 /// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
 const DEFAULT_LOGIN_SCOPE: &str = "https://management.azure.com//.default";
 
+/// The longest user name shown; real ones are e-mail addresses.
+const MAX_DISPLAYED_NAME: usize = 256;
+
 /// Arguments of `mr-auth login`.
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
@@ -135,10 +138,11 @@ async fn sign_in(
     Ok(credential.authenticate(scopes, None).await?)
 }
 
-/// The user name for people, without control characters (it comes from the authority); a
-/// record may have none (MSAL's schema allows an empty one).
-fn display_name(username: &str) -> String {
-    let clean: String = username.chars().filter(|c| !c.is_control()).collect();
+/// The user name for people (it comes from the authority, or from the saved record, a file
+/// anyone with the user's rights can edit): bounded, control characters replaced, so it cannot
+/// drive the terminal; a record may have none (MSAL's schema allows an empty one).
+pub(crate) fn display_name(username: &str) -> String {
+    let clean = mr_auth_core::outside_text(username.trim(), MAX_DISPLAYED_NAME);
     if clean.is_empty() {
         "an account without a user name".to_owned()
     } else {
@@ -153,7 +157,11 @@ mod tests {
     #[test]
     fn user_names_cannot_drive_the_terminal() {
         assert_eq!(display_name("user@contoso.com"), "user@contoso.com");
-        assert_eq!(display_name("evil\u{1b}[2J\nname"), "evil[2Jname");
+        assert_eq!(
+            display_name("evil\u{1b}]0;title\u{7}\r\nname"),
+            "evil\u{fffd}]0;title\u{fffd}\u{fffd}\u{fffd}name"
+        );
+        assert!(display_name(&"a".repeat(5000)).len() <= MAX_DISPLAYED_NAME + 3);
         assert_eq!(display_name(""), "an account without a user name");
     }
 }

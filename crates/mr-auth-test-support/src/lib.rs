@@ -5,6 +5,8 @@
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
 //! - [`bounded()`]: a time bound for every async test.
+//! - [`fault_server`]: a loopback HTTP server that stalls, drips, resets or never ends, for
+//!   the clients' fault tests.
 //! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
 //! - [`chromium`]: browser launchers for the broker credential, among them a real headless
 //!   Chromium.
@@ -23,6 +25,7 @@ pub mod chromium;
 pub mod fake_broker;
 #[cfg(target_os = "linux")]
 pub mod fake_linux_broker;
+pub mod fault_server;
 pub mod gate;
 pub mod log_capture;
 pub mod mock_authority;

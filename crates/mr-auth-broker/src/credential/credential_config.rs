@@ -6,11 +6,12 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    oauth::{AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint},
+    oauth::{
+        AuthorityClient, AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint,
+    },
     platform::{ParentWindowHandle, PlatformBroker},
     EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
-use azure_core::http::{ClientOptions, Pipeline, RetryOptions};
 use mr_auth_core::{Clock, SystemClock};
 use mr_auth_msal_cache::same_environment;
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
@@ -64,9 +65,9 @@ pub(crate) struct CredentialConfig {
     /// What signs the user in when the silent steps cannot.
     pub(crate) interactive: InteractiveStep,
     pub(crate) token_endpoint: TokenEndpoint,
-    /// The pipeline of the device code flow: the token endpoint's, without retries (a poll is
-    /// sent once; the flow polls again after its interval).
-    pub(crate) polling_pipeline: Pipeline,
+    /// Every request to the authority goes through it (the token endpoint's, the device code
+    /// flow's): bounded tries, each grant retried only as it may be sent again.
+    pub(crate) authority_client: AuthorityClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Arc<dyn EnvironmentSource>,
     /// The authority host's host name, lower-cased: the `environment` of cache entries and
@@ -106,12 +107,10 @@ impl CredentialConfig {
         if let Some(record) = &options.authentication_record {
             check_record(record, &options.client_id, &authority_name)?;
         }
-        let polling_pipeline = pipeline(ClientOptions {
-            retry: RetryOptions::none(),
-            ..options.client_options.clone()
-        });
+        let authority_client =
+            AuthorityClient::new(options.client_options, options.request_timeout);
         let token_endpoint =
-            TokenEndpoint::new(pipeline(options.client_options), surroundings.clock.clone());
+            TokenEndpoint::new(authority_client.clone(), surroundings.clock.clone());
         let flow = InteractiveBrowserFlow {
             authority_host: authority.clone(),
             client_id: options.client_id.clone(),
@@ -128,7 +127,7 @@ impl CredentialConfig {
                 &options.client_id,
                 Some(options.timeout),
                 prompt,
-                &polling_pipeline,
+                &authority_client,
                 &surroundings.clock,
             );
             Box::new(flow)
@@ -137,7 +136,7 @@ impl CredentialConfig {
             interactive: InteractiveStep::BrokerOrBrowser {
                 device_code_fallback: fallback,
             },
-            polling_pipeline,
+            authority_client,
             client_id: options.client_id,
             tenant_id: options.tenant_id,
             authority,
@@ -162,21 +161,14 @@ impl CredentialConfig {
     }
 }
 
-/// The pipeline every request of the credential goes through.
-fn pipeline(options: ClientOptions) -> Pipeline {
-    Pipeline::new(
-        option_env!("CARGO_PKG_NAME"),
-        option_env!("CARGO_PKG_VERSION"),
-        options,
-        Vec::new(),
-        Vec::new(),
-        None,
-    )
-}
-
 fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -> Result<()> {
     if options.timeout.is_zero() {
         return Err(Error::invalid_input("timeout must be more than zero"));
+    }
+    if options.request_timeout.is_zero() {
+        return Err(Error::invalid_input(
+            "request_timeout must be more than zero",
+        ));
     }
     if let Some(hint) = &options.login_hint {
         if hint.trim().is_empty() || hint.chars().any(char::is_control) {
@@ -244,6 +236,10 @@ mod tests {
         let cases: Vec<InteractiveBrowserBrokerCredentialOptions> = vec![
             InteractiveBrowserBrokerCredentialOptions {
                 timeout: Duration::ZERO,
+                ..Default::default()
+            },
+            InteractiveBrowserBrokerCredentialOptions {
+                request_timeout: Duration::ZERO,
                 ..Default::default()
             },
             InteractiveBrowserBrokerCredentialOptions {

@@ -381,9 +381,9 @@ mod tests {
         let client_id = ClientId::new("04b07795-8ddb-461a-bbee-02f9e1bf7b46").unwrap();
         let requested = TenantId::new("organizations").unwrap();
         for claims in [
-            &br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":1700000000}"#[..],
-            br#"{"preferred_username":"a@contoso.com","tid":"t-1"}"#,
-            br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":"never"}"#,
+            &br#"{"preferred_username":"a@contoso.com","tid":"t-1.example","exp":1700000000}"#[..],
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1.example"}"#,
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1.example","exp":"never"}"#,
         ] {
             let id_token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
             let record = AuthenticationRecord::from_token_response(
@@ -396,7 +396,7 @@ mod tests {
             .unwrap();
             let what = String::from_utf8_lossy(claims);
             assert_eq!(record.username(), "a@contoso.com", "{what}");
-            assert_eq!(record.tenant_id().as_str(), "t-1", "{what}");
+            assert_eq!(record.tenant_id().as_str(), "t-1.example", "{what}");
             assert_eq!(record.home_account_id(), "u-1.t-home", "{what}");
         }
     }

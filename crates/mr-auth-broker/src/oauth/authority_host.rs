@@ -203,8 +203,9 @@ mod tests {
     fn keeps_a_path_prefix() {
         let host = AuthorityHost::new("https://login.example.com/prefix/").unwrap();
         assert_eq!(
-            host.token_endpoint(&TenantId::new("t").unwrap()).as_str(),
-            "https://login.example.com/prefix/t/oauth2/v2.0/token"
+            host.token_endpoint(&TenantId::new("t.example").unwrap())
+                .as_str(),
+            "https://login.example.com/prefix/t.example/oauth2/v2.0/token"
         );
     }
 

@@ -13,7 +13,6 @@ use crate::{
     EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
 use mr_auth_core::{Clock, SystemClock};
-use mr_auth_msal_cache::same_environment;
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
 
 /// Tokens count as expired this long before `expires_on`: in memory, and when a stored
@@ -70,8 +69,8 @@ pub(crate) struct CredentialConfig {
     pub(crate) authority_client: AuthorityClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Arc<dyn EnvironmentSource>,
-    /// The authority host's host name, lower-cased: the `environment` of cache entries and
-    /// the `authority` of records, as MSAL names it.
+    /// The authority host's host name, lower-cased: the `environment` of cache entries, as
+    /// MSAL names it (without a port).
     pub(crate) authority_name: String,
     pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
     pub(crate) authentication_record: Option<AuthenticationRecord>,
@@ -105,7 +104,7 @@ impl CredentialConfig {
             .unwrap_or_default()
             .to_ascii_lowercase();
         if let Some(record) = &options.authentication_record {
-            check_record(record, &options.client_id, &authority_name)?;
+            check_record(record, &options.client_id, &authority)?;
         }
         let authority_client =
             AuthorityClient::new(options.client_options, options.request_timeout);
@@ -180,11 +179,12 @@ fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -
     Ok(())
 }
 
-/// A record must be of this client and this authority host.
+/// A record must be of this client and this authority (host and port): its account's refresh
+/// token goes only to the authority it came from.
 fn check_record(
     record: &AuthenticationRecord,
     client_id: &ClientId,
-    authority_name: &str,
+    authority: &AuthorityHost,
 ) -> Result<()> {
     if !record
         .client_id()
@@ -196,10 +196,11 @@ fn check_record(
             record.client_id(),
         )));
     }
-    if !same_environment(record.authority(), authority_name) {
+    if !record.is_of(authority) {
         return Err(Error::invalid_input(format!(
-            "authentication_record was made at the authority {}, but the credential's authority host is {authority_name}; use the record's authority host, or sign in again with this one",
-            record.authority()
+            "authentication_record was made at the authority {}, but the credential's authority is {}; its refresh token is sent only where it came from: use the record's authority host (and port), or sign in again with this one",
+            record.authority(),
+            authority.record_authority(),
         )));
     }
     Ok(())

@@ -1,10 +1,9 @@
 //! Azurite, the storage emulator the facade's blob test runs against (see
-//! `crates/mr-auth-test-support/src/azurite.rs`): node and npm from Debian, Azurite installed
-//! with npm into a folder of the target directory, once.
+//! `crates/mr-auth-test-support/src/azurite.rs`): node and npm from Debian (the setup's apt
+//! list), Azurite installed with npm into a folder of the target directory, once.
 
 use std::path::{Path, PathBuf};
 
-use crate::apt;
 use crate::cmd::{Cmd, Result};
 
 /// The release the test runs against; the same as test-support's `AZURITE_VERSION` (a test
@@ -17,12 +16,23 @@ pub(crate) const ENV: &str = "MR_AUTH_AZURITE";
 /// How long `npm install` may take.
 const INSTALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Installs node and npm (apt) when missing and Azurite [`VERSION`] into `<target_dir>/azurite`
-/// unless present; returns the path of `azurite-blob`.
-pub(crate) fn ensure(target_dir: &Path) -> Result<PathBuf> {
-    apt::ensure(&["node", "npm"], &["nodejs", "npm"])?;
+/// Where Azurite [`VERSION`] is installed under `target_dir`, and its `azurite-blob`.
+fn paths(target_dir: &Path) -> (PathBuf, PathBuf) {
     let dir = target_dir.join("azurite").join(VERSION);
     let binary = dir.join("node_modules").join(".bin").join("azurite-blob");
+    (dir, binary)
+}
+
+/// `azurite-blob` when Azurite [`VERSION`] is installed under `target_dir`; installs nothing.
+pub(crate) fn installed(target_dir: &Path) -> Option<PathBuf> {
+    let (_, binary) = paths(target_dir);
+    binary.is_file().then_some(binary)
+}
+
+/// Installs Azurite [`VERSION`] with npm into `<target_dir>/azurite` unless present; returns
+/// the path of `azurite-blob`.
+pub(crate) fn ensure(target_dir: &Path) -> Result<PathBuf> {
+    let (dir, binary) = paths(target_dir);
     if binary.is_file() {
         eprintln!("{} present", binary.display());
         return Ok(binary);

@@ -1,23 +1,21 @@
-//! `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
+//! `cargo xtask ci`: every check CI runs, stopping at the first failure, after a setup phase
+//! that installs everything the checks need (see [`crate::setup`]): the checks install nothing.
+//!
+//! `cargo xtask ci` runs the setup in a second process alongside the checks that need nothing
+//! installed (tidy, fmt, clippy for the host), then the rest; `cargo xtask ci setup` runs only
+//! the setup; `cargo xtask ci STEP...` runs the named steps in order, one after the other.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cmd::{which, Cmd, Result};
-use crate::fuzz;
-use crate::msal_python;
+use crate::cmd::{Cmd, Result};
+use crate::setup::{self, Background, LINUX_ARM64, WINDOWS_GNU, WINDOWS_MSVC};
 use crate::summary::{Status, Summary};
 use crate::tidy;
 use crate::wall_clock;
 use crate::wam_fake;
 use crate::wine_prefix::WinePrefix;
-use crate::{advisories, apt, azurite, msrv, package};
-
-/// The Windows target whose binaries can be linked (mingw) and run (Wine) on Linux.
-const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
-
-/// The Windows target the broker ships for; it cannot link here, so it is only type-checked.
-const WINDOWS_MSVC: &str = "x86_64-pc-windows-msvc";
+use crate::{advisories, azurite, msal_python, msrv, package};
 
 /// Workspace packages left out of the `x86_64-pc-windows-gnu` clippy run, each with the reason.
 /// Empty today: on Windows our TLS is native-tls (schannel), so no crate needs to compile C for
@@ -25,8 +23,10 @@ const WINDOWS_MSVC: &str = "x86_64-pc-windows-msvc";
 const WINDOWS_GNU_CLIPPY_EXCLUDED: &[(&str, &str)] = &[];
 
 /// Packages type-checked (clippy) for `x86_64-pc-windows-msvc`: the ones with Windows-only
-/// code. Grows as more crates gain `#[cfg(windows)]` code.
-const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] = &["mr-auth-msal-cache", "mr-auth-broker"];
+/// code (`#[cfg(windows)]`). The rest of the workspace compiles the same code for every
+/// Windows target, and the windows-gnu step lints it.
+const WINDOWS_MSVC_CLIPPY_PACKAGES: &[&str] =
+    &["mr-auth-msal-cache", "mr-auth-broker", "mr-auth-wam-fake"];
 
 /// Packages whose tests are built for `x86_64-pc-windows-gnu` and run under Wine, with the
 /// extra `cargo test` arguments for each. Core runs only its unit tests (`--lib`): its
@@ -43,118 +43,149 @@ const WINE_TESTS: &[(&str, &[&str])] = &[
 /// after [`WINE_TESTS`]: the WAM module's success, failure and cancellation paths.
 const WINE_WAM_FAKE_TESTS: (&str, &[&str]) = ("mr-auth-broker", &["--test", "wam_fake"]);
 
-/// Commands the Windows steps need, and the Debian packages that provide them.
+/// Commands the Windows steps need (Debian packages installed by the setup).
 const WINDOWS_TOOLS: &[&str] = &["x86_64-w64-mingw32-gcc", "wine", "wineboot", "wineserver"];
-const WINDOWS_APT_PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wine64", "wine"];
 
-/// Where the broker's browser tests expect Chromium (Debian's `chromium` package).
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// The C compiler and archiver for `aarch64-unknown-linux-gnu` build scripts (Debian's
+/// `gcc-aarch64-linux-gnu`, installed by the setup).
+const ARM64_CC: &str = "aarch64-linux-gnu-gcc";
+const ARM64_AR: &str = "aarch64-linux-gnu-ar";
 
-/// How long CI fuzzes each target, on an unoptimised build (`cargo xtask fuzz --seconds 20
-/// --dev`; `cargo xtask fuzz --seconds N` runs longer, optimised).
-const FUZZ_SECONDS_PER_TARGET: u64 = 20;
-
-/// The Linux broker's tests run against a private `dbus-daemon --session` they start
-/// themselves (Debian's `dbus` package; they fail under CI when it is missing).
-const DBUS_TOOLS: &[&str] = &["dbus-daemon"];
-const DBUS_APT_PACKAGES: &[&str] = &["dbus"];
+/// Commands the test step's real peers need (Debian packages installed by the setup): the
+/// tests fail under CI when one is missing.
+const TEST_TOOLS: &[&str] = &["chromium", "dbus-daemon", "gnome-keyring-daemon"];
 
 /// How long the Wine test run of one package may take before it is killed as hung.
 const WINE_TEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// One CI step: a short name (usable on the command line), a title for the summary and the
-/// function that runs it.
+/// Which phase a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// An install (`cargo xtask ci setup` runs them all).
+    Setup,
+    /// A check that needs nothing the setup installs: runs alongside the setup.
+    Early,
+    /// A check that needs what the setup installed.
+    Check,
+}
+
+/// One CI step: a short name (usable on the command line), a title for the summary, its phase
+/// and the function that runs it.
 struct Step {
     name: &'static str,
     title: &'static str,
+    phase: Phase,
     run: fn(&mut Ci) -> Result,
 }
 
-/// Every step, in the order CI runs them.
+/// Every step, in the order CI runs them: the setup, then the checks.
 const STEPS: &[Step] = &[
+    Step {
+        name: "rustup",
+        title: "setup: rustup targets + MSRV toolchain",
+        phase: Phase::Setup,
+        run: Ci::setup_rustup,
+    },
+    Step {
+        name: "apt",
+        title: "setup: Debian packages",
+        phase: Phase::Setup,
+        run: Ci::setup_apt,
+    },
+    Step {
+        name: "msal-python",
+        title: "setup: msal for python (pip)",
+        phase: Phase::Setup,
+        run: Ci::setup_msal_python,
+    },
+    Step {
+        name: "azurite",
+        title: "setup: azurite (npm)",
+        phase: Phase::Setup,
+        run: Ci::setup_azurite,
+    },
+    Step {
+        name: "cargo-deny",
+        title: "setup: cargo-deny (cargo install)",
+        phase: Phase::Setup,
+        run: Ci::setup_cargo_deny,
+    },
     Step {
         name: "tidy",
         title: "tidy",
+        phase: Phase::Early,
         run: Ci::tidy,
     },
     Step {
         name: "fmt",
         title: "fmt --check",
+        phase: Phase::Early,
         run: Ci::fmt,
     },
     Step {
         name: "clippy",
         title: "clippy (host)",
+        phase: Phase::Early,
         run: Ci::clippy_host,
     },
     Step {
         name: "clippy-windows-gnu",
         title: "clippy (windows-gnu)",
+        phase: Phase::Check,
         run: Ci::clippy_windows_gnu,
     },
     Step {
         name: "clippy-windows-msvc",
         title: "clippy (windows-msvc)",
+        phase: Phase::Check,
         run: Ci::clippy_windows_msvc,
     },
     Step {
-        name: "chromium",
-        title: "install chromium",
-        run: Ci::chromium,
-    },
-    Step {
-        name: "dbus",
-        title: "install dbus-daemon",
-        run: Ci::dbus,
-    },
-    Step {
-        name: "msal-python",
-        title: "install keyring + msal (python)",
-        run: Ci::msal_python,
-    },
-    Step {
-        name: "azurite",
-        title: "install azurite",
-        run: Ci::azurite,
+        name: "clippy-linux-arm64",
+        title: "clippy (linux-arm64)",
+        phase: Phase::Check,
+        run: Ci::clippy_linux_arm64,
     },
     Step {
         name: "test",
-        title: "tests + doctests",
+        title: "tests + doctests + fuzz corpus",
+        phase: Phase::Check,
         run: Ci::test,
-    },
-    Step {
-        name: "fuzz",
-        title: "fuzz (dev build, 20 s per target)",
-        run: Ci::fuzz,
     },
     Step {
         name: "doc",
         title: "doc (-D warnings)",
+        phase: Phase::Check,
         run: Ci::doc,
     },
     Step {
         name: "deny",
         title: "deny (bans licenses sources)",
+        phase: Phase::Check,
         run: Ci::deny,
     },
     Step {
         name: "advisories",
         title: "deny advisories",
+        phase: Phase::Check,
         run: Ci::advisories,
     },
     Step {
         name: "msrv",
-        title: "msrv (declared rust-version)",
+        title: "msrv (libs + bins, declared rust-version)",
+        phase: Phase::Check,
         run: Ci::msrv,
     },
     Step {
         name: "package",
         title: "package (publishable crates)",
+        phase: Phase::Check,
         run: Ci::package,
     },
     Step {
         name: "wine",
         title: "windows tests (wine)",
+        phase: Phase::Check,
         run: Ci::wine,
     },
 ];
@@ -165,20 +196,20 @@ struct Ci {
     root: PathBuf,
     target_dir: PathBuf,
     summary: Summary,
-    /// The Python with MSAL for the persistent-cache interop tests (`msal-python` step).
-    msal_python: Option<PathBuf>,
-    /// `azurite-blob` once the `azurite` step installed it, for the tests.
-    azurite: Option<PathBuf>,
 }
 
-/// Runs the steps named in `only` (every step when empty), prints the summary and fails if any
-/// step failed.
+/// The name that selects every setup step.
+const SETUP: &str = "setup";
+
+/// Runs the steps named in `only` (`setup` names every setup step), or, when `only` is empty,
+/// the setup alongside the early checks and then every other check; prints the summary and
+/// fails if any step failed.
 pub(crate) fn run(root: &Path, only: &[String]) -> Result {
     for name in only {
-        if !STEPS.iter().any(|s| s.name == name) {
+        if name != SETUP && !STEPS.iter().any(|s| s.name == name) {
             let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
             return Err(format!(
-                "unknown step `{name}`; steps are: {}",
+                "unknown step `{name}`; steps are: {SETUP} (every setup step), {}",
                 names.join(", ")
             ));
         }
@@ -187,44 +218,36 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
         root: root.to_owned(),
         target_dir: target_dir(root),
         summary: Summary::default(),
-        msal_python: None,
-        azurite: None,
     };
-    let selected: Vec<&Step> = STEPS
-        .iter()
-        .filter(|s| only.is_empty() || only.iter().any(|n| n == s.name))
-        .collect();
-    let mut failure = None;
-    for (i, step) in selected.iter().enumerate() {
-        if failure.is_some() {
-            ci.summary.not_run(step.title);
-            continue;
+    let started = wall_clock::now();
+    let result = if only.is_empty() {
+        ci.run_everything()
+    } else {
+        let selected: Vec<&Step> = STEPS
+            .iter()
+            .filter(|s| {
+                only.iter()
+                    .any(|n| n == s.name || (n == SETUP && s.phase == Phase::Setup))
+            })
+            .collect();
+        let result = ci.run_in_order(&selected);
+        if selected.iter().all(|s| s.phase == Phase::Setup) {
+            // The times of a background setup, for the `cargo xtask ci` that started it.
+            let times: Vec<setup::StepTime> = ci
+                .summary
+                .rows()
+                .filter_map(|(title, status, elapsed)| {
+                    let step = STEPS.iter().find(|s| s.title == title)?;
+                    Some((step.name.to_owned(), status, elapsed))
+                })
+                .collect();
+            setup::report_times(&times)?;
         }
-        eprintln!(
-            "\n==> [{}/{}] {} (`cargo xtask ci {}`)",
-            i + 1,
-            selected.len(),
-            step.title,
-            step.name
-        );
-        let started = wall_clock::now();
-        let result = (step.run)(&mut ci);
-        let status = if result.is_ok() {
-            Status::Ok
-        } else {
-            Status::Failed
-        };
-        ci.summary
-            .record(step.title, status, wall_clock::since(started));
-        if let Err(e) = result {
-            failure = Some(format!("step `{}` failed: {e}", step.name));
-        }
-    }
+        result
+    };
+    ci.summary.set_wall_time(wall_clock::since(started));
     println!("\n{}", ci.summary);
-    match failure {
-        Some(message) => Err(message),
-        None => Ok(()),
-    }
+    result
 }
 
 /// The target directory cargo uses: `CARGO_TARGET_DIR` when set, else `<root>/target`.
@@ -236,8 +259,94 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 impl Ci {
+    /// Runs `steps` one after the other; after a failure the rest are listed as not run.
+    fn run_in_order(&mut self, steps: &[&Step]) -> Result {
+        let mut failure = None;
+        for (i, step) in steps.iter().enumerate() {
+            if failure.is_some() {
+                self.summary.not_run(step.title);
+                continue;
+            }
+            eprintln!(
+                "\n==> [{}/{}] {} (`cargo xtask ci {}`)",
+                i + 1,
+                steps.len(),
+                step.title,
+                step.name
+            );
+            let started = wall_clock::now();
+            let result = (step.run)(self);
+            let status = if result.is_ok() {
+                Status::Ok
+            } else {
+                Status::Failed
+            };
+            self.summary
+                .record(step.title, status, wall_clock::since(started));
+            if let Err(e) = result {
+                failure = Some(format!("step `{}` failed: {e}", step.name));
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// The setup in a second process while the early checks run, then the other checks.
+    fn run_everything(&mut self) -> Result {
+        let in_phase =
+            |phase: Phase| -> Vec<&Step> { STEPS.iter().filter(|s| s.phase == phase).collect() };
+        let background = Background::start(&self.root, &self.target_dir)?;
+        let early = self.run_in_order(&in_phase(Phase::Early));
+        let (times, setup_result, waited) = background.finish();
+        // The setup's steps ran one after the other: their sum is how long it worked.
+        let setup_elapsed: Duration = times.iter().map(|(_, _, elapsed)| *elapsed).sum();
+        for (name, status, elapsed) in times {
+            let title = STEPS
+                .iter()
+                .find(|s| s.name == name)
+                .map_or("setup: (unknown step)", |s| s.title);
+            self.summary.record_first(title, status, elapsed);
+        }
+        let early_titles: Vec<&str> = in_phase(Phase::Early).iter().map(|s| s.title).collect();
+        self.summary.note(format!(
+            "the setup steps ran in a second process alongside {} ({:.1} s of setup; {:.1} s \
+             from its start until those steps and it had both ended); their times overlap \
+             those steps', so the total is the wall-clock time, not the sum of the rows",
+            early_titles.join(", "),
+            setup_elapsed.as_secs_f64(),
+            waited.as_secs_f64()
+        ));
+        let checks = in_phase(Phase::Check);
+        if let Err(e) = early.and(setup_result.map_err(|e| format!("setup failed: {e}"))) {
+            for step in checks {
+                self.summary.not_run(step.title);
+            }
+            return Err(e);
+        }
+        self.run_in_order(&checks)
+    }
+
     fn cargo(&self) -> Cmd {
         Cmd::new(crate::cargo()).current_dir(&self.root)
+    }
+
+    fn setup_rustup(&mut self) -> Result {
+        setup::rustup(&self.root)
+    }
+
+    fn setup_apt(&mut self) -> Result {
+        setup::debian_packages()
+    }
+
+    fn setup_msal_python(&mut self) -> Result {
+        setup::msal_python(&self.target_dir)
+    }
+
+    fn setup_azurite(&mut self) -> Result {
+        setup::azurite(&self.target_dir)
+    }
+
+    fn setup_cargo_deny(&mut self) -> Result {
+        setup::cargo_deny(&crate::cargo())
     }
 
     fn tidy(&mut self) -> Result {
@@ -272,10 +381,9 @@ impl Ci {
     }
 
     fn clippy_windows_gnu(&mut self) -> Result {
-        ensure_rustup_target(WINDOWS_GNU)?;
-        // mingw for build scripts that compile C (and for linking in the Wine step), Wine for
-        // the Wine step; installed here so a machine set up once stays set up.
-        apt::ensure(WINDOWS_TOOLS, WINDOWS_APT_PACKAGES)?;
+        setup::require_target(WINDOWS_GNU)?;
+        // mingw for build scripts that compile C.
+        setup::require_commands(WINDOWS_TOOLS)?;
         let mut cmd = self.cargo().args([
             "clippy",
             "--workspace",
@@ -294,7 +402,7 @@ impl Ci {
     }
 
     fn clippy_windows_msvc(&mut self) -> Result {
-        ensure_rustup_target(WINDOWS_MSVC)?;
+        setup::require_target(WINDOWS_MSVC)?;
         let mut cmd = self.cargo().arg("clippy");
         for package in WINDOWS_MSVC_CLIPPY_PACKAGES {
             cmd = cmd.args(["-p", package]);
@@ -311,57 +419,51 @@ impl Ci {
         .run()
     }
 
-    fn chromium(&mut self) -> Result {
-        // The broker's browser-flow tests drive a real headless Chromium at this path.
-        if Path::new(CHROMIUM).is_file() {
-            eprintln!("{CHROMIUM} present");
-            return Ok(());
-        }
-        apt::install(&["chromium"])?;
-        if Path::new(CHROMIUM).is_file() {
-            Ok(())
-        } else {
-            Err(format!(
-                "installed chromium but {CHROMIUM} is still missing"
-            ))
-        }
+    /// The whole workspace for Linux on ARM64, with Debian's cross C toolchain for the build
+    /// scripts that compile C for the target (aws-lc-sys, ring). Type-checked only: nothing
+    /// is linked or run for ARM64.
+    fn clippy_linux_arm64(&mut self) -> Result {
+        setup::require_target(LINUX_ARM64)?;
+        setup::require_commands(&[ARM64_CC, ARM64_AR])?;
+        self.cargo()
+            .env("CC_aarch64_unknown_linux_gnu", ARM64_CC)
+            .env("AR_aarch64_unknown_linux_gnu", ARM64_AR)
+            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", ARM64_CC)
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--target",
+                LINUX_ARM64,
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .run()
     }
 
-    fn dbus(&mut self) -> Result {
-        if !apt::ensure(DBUS_TOOLS, DBUS_APT_PACKAGES)? {
-            eprintln!("dbus-daemon present");
-        }
-        Ok(())
-    }
-
-    fn msal_python(&mut self) -> Result {
-        let python = msal_python::ensure(&self.target_dir)?;
-        eprintln!("MR_AUTH_MSAL_PYTHON={}", python.display());
-        self.msal_python = Some(python);
-        Ok(())
-    }
-
-    /// `cargo` for the test step: with the MSAL interpreter when the `msal-python` step ran, and
-    /// the installed Azurite when the `azurite` step ran (without it, the blob test installs
-    /// Azurite itself).
-    fn test_cargo(&self) -> Cmd {
+    /// `cargo` for the test step: with the MSAL interpreter and Azurite the setup installed
+    /// (without the venv the interop tests skip; without Azurite the blob test installs it).
+    fn test_cargo(&mut self) -> Cmd {
         let mut cmd = self.cargo();
-        if let Some(python) = &self.msal_python {
-            cmd = cmd.env("MR_AUTH_MSAL_PYTHON", python);
+        match msal_python::installed(&self.target_dir) {
+            Some(python) => cmd = cmd.env("MR_AUTH_MSAL_PYTHON", python),
+            None => self
+                .summary
+                .note("no msal venv (run `cargo xtask ci setup`): the msal interop tests skipped"),
         }
-        if let Some(binary) = &self.azurite {
+        if let Some(binary) = azurite::installed(&self.target_dir) {
             cmd = cmd.env(azurite::ENV, binary);
         }
         cmd
     }
 
-    fn azurite(&mut self) -> Result {
-        // The facade's blob test runs the real azure_storage_blob client against Azurite.
-        self.azurite = Some(azurite::ensure(&self.target_dir)?);
-        Ok(())
-    }
-
+    /// The workspace's tests and doctests; among them `mr-auth-test-support`'s `fuzz_corpus`,
+    /// which replays every committed fuzz input through its target (see FUZZING.md).
     fn test(&mut self) -> Result {
+        setup::require_commands(TEST_TOOLS)?;
         let nextest = self
             .cargo()
             .args(["nextest", "--version"])
@@ -397,18 +499,6 @@ impl Ci {
         }
     }
 
-    /// Each fuzz target for a short bounded time from its seed corpus: a crash fails CI.
-    fn fuzz(&mut self) -> Result {
-        let fuzz_dir = self.root.join("fuzz");
-        let targets = fuzz::discover_targets(&fuzz_dir)?;
-        fuzz::run_targets(
-            &fuzz_dir,
-            &targets,
-            FUZZ_SECONDS_PER_TARGET,
-            fuzz::Build::Dev,
-        )
-    }
-
     fn doc(&mut self) -> Result {
         self.cargo()
             .env("RUSTDOCFLAGS", "-D warnings")
@@ -422,18 +512,16 @@ impl Ci {
             .run()
     }
 
-    fn ensure_cargo_deny(&self) -> Result {
-        if !self.cargo().args(["deny", "--version"]).succeeds_quietly() {
-            eprintln!("cargo-deny not installed: installing it (takes a few minutes)");
-            self.cargo()
-                .args(["install", "--locked", "cargo-deny"])
-                .run()?;
+    fn require_cargo_deny(&self) -> Result {
+        if setup::cargo_deny_installed(&crate::cargo()) {
+            Ok(())
+        } else {
+            Err("cargo-deny not installed: run `cargo xtask ci setup` first".to_owned())
         }
-        Ok(())
     }
 
     fn deny(&mut self) -> Result {
-        self.ensure_cargo_deny()?;
+        self.require_cargo_deny()?;
         // `advisories` is its own step (`advisories`), with its own database handling.
         self.cargo()
             .args([
@@ -452,7 +540,7 @@ impl Ci {
     }
 
     fn advisories(&mut self) -> Result {
-        self.ensure_cargo_deny()?;
+        self.require_cargo_deny()?;
         let note = advisories::check(&crate::cargo(), &self.root, &self.target_dir)?;
         self.summary.note(note);
         Ok(())
@@ -469,8 +557,8 @@ impl Ci {
     }
 
     fn wine(&mut self) -> Result {
-        ensure_rustup_target(WINDOWS_GNU)?;
-        apt::ensure(WINDOWS_TOOLS, WINDOWS_APT_PACKAGES)?;
+        setup::require_target(WINDOWS_GNU)?;
+        setup::require_commands(WINDOWS_TOOLS)?;
         let prefix = WinePrefix::ensure(&self.root, &self.target_dir)?;
         let result = self.wine_tests(&prefix);
         // Leave no wineserver or stray test process behind, pass or fail.
@@ -511,23 +599,6 @@ impl Ci {
     }
 }
 
-/// Installs a rustup target unless it is already installed.
-fn ensure_rustup_target(target: &str) -> Result {
-    if which("rustup").is_none() {
-        return Err(format!(
-            "rustup not found: install the {target} standard library some other way"
-        ));
-    }
-    let installed = Cmd::new("rustup")
-        .args(["target", "list", "--installed"])
-        .read_quietly()
-        .unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == target) {
-        return Ok(());
-    }
-    Cmd::new("rustup").args(["target", "add", target]).run()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +609,30 @@ mod tests {
             assert!(
                 STEPS[i + 1..].iter().all(|s| s.name != step.name),
                 "duplicate step {}",
+                step.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_setup_comes_first_then_the_early_checks_then_the_rest() {
+        let phases: Vec<Phase> = STEPS.iter().map(|s| s.phase).collect();
+        let first_early = phases.iter().position(|p| *p == Phase::Early).unwrap();
+        let first_check = phases.iter().position(|p| *p == Phase::Check).unwrap();
+        assert!(phases[..first_early].iter().all(|p| *p == Phase::Setup));
+        assert!(phases[first_early..first_check]
+            .iter()
+            .all(|p| *p == Phase::Early));
+        assert!(phases[first_check..].iter().all(|p| *p == Phase::Check));
+        assert!(first_early > 0, "there is a setup phase");
+    }
+
+    #[test]
+    fn the_usage_names_every_step() {
+        for step in STEPS {
+            assert!(
+                crate::USAGE.split_whitespace().any(|w| w == step.name),
+                "the usage text does not name `{}`",
                 step.name
             );
         }
@@ -558,6 +653,13 @@ mod tests {
             workflow.contains("run: cargo xtask ci\n"),
             "the linux job runs xtask"
         );
+        let mut clippy = "run: cargo clippy".to_owned();
+        for package in WINDOWS_MSVC_CLIPPY_PACKAGES {
+            clippy.push_str(" -p ");
+            clippy.push_str(package);
+        }
+        clippy.push_str(" --all-targets --locked -- -D warnings");
+        assert!(workflow.contains(&clippy), "ci.yml lacks `{clippy}`");
         for (package, args) in WINE_TESTS {
             let mut line = format!("run: cargo test -p {package}");
             for arg in *args {

@@ -124,6 +124,14 @@ impl Cmd {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Runs the command quietly and returns its stdout whatever its exit status (`None` only
+    /// when it cannot be started): for commands that report partial answers with a failure
+    /// status, as `dpkg-query` does for unknown packages.
+    pub(crate) fn read_quietly_even_on_failure(&self) -> Option<String> {
+        let output = self.command().stderr(Stdio::null()).output().ok()?;
+        Some(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Echoes the command line, runs it and returns whether it succeeded with its stdout and
     /// stderr together; fails only when it cannot be started.
     pub(crate) fn output_quietly(&self) -> Result<(bool, String)> {
@@ -205,6 +213,15 @@ pub(crate) fn which(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The programs of `programs` that [`which`] does not find.
+pub(crate) fn missing_programs<'a>(programs: &[&'a str]) -> Vec<&'a str> {
+    programs
+        .iter()
+        .copied()
+        .filter(|program| which(program).is_none())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +281,9 @@ mod tests {
         );
         assert!(which("sh").is_some());
         assert!(which("xtask-no-such-program").is_none());
+        assert_eq!(
+            missing_programs(&["sh", "xtask-no-such-program"]),
+            ["xtask-no-such-program"]
+        );
     }
 }

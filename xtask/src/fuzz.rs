@@ -5,9 +5,9 @@
 //!
 //! `--dev` builds the targets without optimisation (cargo-fuzz's `--dev`, still with ASan and
 //! debug assertions): measured here, a cold build takes 287 s instead of 627 s (opt-level 1
-//! took 575 s), and a target runs about 15 times fewer inputs per second. CI's short runs use
-//! it: they replay the seeds and explore briefly, and the build is most of their cost; long
-//! runs should not.
+//! took 575 s), and a target runs about 15 times fewer inputs per second: for a quick look,
+//! where the build is most of the cost; long runs should not use it. `cargo xtask ci` does not
+//! fuzz: its test step replays the committed inputs (see `FUZZING.md`).
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ mod fuzz;
 mod msal_python;
 mod msrv;
 mod package;
+mod setup;
 mod summary;
 mod tidy;
 mod wall_clock;
@@ -37,15 +38,18 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci [STEP...]     run every CI check, or only the named steps:
-                   tidy fmt clippy clippy-windows-gnu clippy-windows-msvc chromium
-                   dbus msal-python azurite test fuzz doc deny advisories msrv
-                   package wine
+  ci [STEP...]     the setup (every install), then every CI check; or only the
+                   named steps, in this order:
+                   setup steps (`setup` names them all): rustup apt msal-python
+                     azurite cargo-deny
+                   checks (install nothing): tidy fmt clippy clippy-windows-gnu
+                     clippy-windows-msvc clippy-linux-arm64 test doc deny
+                     advisories msrv package wine
   tidy             check the house rules the compiler does not check
   fuzz [--seconds N] [--dev] [TARGET...]
                    run the fuzz targets (all by default) for N seconds each
                    (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz;
-                   --dev builds unoptimised (fast build, slow runs; what CI uses)
+                   --dev builds unoptimised (fast build, slow runs)
   bench [ARGS...]  cargo bench --workspace ARGS...
   bench one-shot [--runs N]
                    time `mr-auth token` against curl as whole processes (hyperfine)

@@ -1,9 +1,9 @@
 //! The real peers of the persistent-cache tests: a Secret Service (gnome-keyring on a private
 //! dbus-daemon, started by the tests) and MSAL for Python and azure-identity in a venv, pinned.
+//! The Debian packages they need are in the setup's apt list ([`crate::setup`]).
 
 use std::path::{Path, PathBuf};
 
-use crate::apt;
 use crate::cmd::{Cmd, Result};
 
 /// Debian's Python: the one PyGObject (libsecret for msal-extensions) is built for.
@@ -17,13 +17,6 @@ const MSAL_PACKAGES: &[&str] = &[
     "azure-identity==1.27.0",
 ];
 
-/// Commands the Secret Service tests start, and the Debian packages that provide them.
-const KEYRING_TOOLS: &[&str] = &["dbus-daemon", "gnome-keyring-daemon"];
-const KEYRING_APT_PACKAGES: &[&str] = &["dbus", "gnome-keyring"];
-
-/// Debian packages for libsecret from Python, and for making a venv.
-const PYTHON_APT_PACKAGES: &[&str] = &["python3", "python3-venv", "python3-gi", "gir1.2-secret-1"];
-
 /// What the venv's Python must import for the tests to run.
 const PROBE: &str = "import gi; gi.require_version('Secret', '1'); \
     from gi.repository import Secret; import msal, msal_extensions; \
@@ -31,28 +24,26 @@ const PROBE: &str = "import gi; gi.require_version('Secret', '1'); \
     import azure.identity; \
     assert azure.identity.__version__ == '1.27.0', azure.identity.__version__";
 
-/// Makes sure the keyring tools are installed and a venv at `<target>/msal-venv` has MSAL and
-/// azure-identity;
-/// returns the venv's Python for `MR_AUTH_MSAL_PYTHON`.
+/// The venv's Python when the venv at `<target>/msal-venv` has MSAL and azure-identity;
+/// installs nothing.
+pub(crate) fn installed(target_dir: &Path) -> Option<PathBuf> {
+    let python = venv(target_dir).join("bin").join("python");
+    (python.is_file() && Cmd::new(&python).args(["-c", PROBE]).succeeds_quietly()).then_some(python)
+}
+
+fn venv(target_dir: &Path) -> PathBuf {
+    target_dir.join("msal-venv")
+}
+
+/// Makes sure a venv at `<target>/msal-venv` has MSAL and azure-identity (pip, from the system Python with the
+/// apt packages already installed); returns the venv's Python for `MR_AUTH_MSAL_PYTHON`.
 pub(crate) fn ensure(target_dir: &Path) -> Result<PathBuf> {
-    apt::ensure(KEYRING_TOOLS, KEYRING_APT_PACKAGES)?;
-    let gi_probe = "import gi; gi.require_version('Secret', '1'); from gi.repository import Secret";
-    let system_ready = Path::new(SYSTEM_PYTHON).is_file()
-        && Cmd::new(SYSTEM_PYTHON)
-            .args(["-c", gi_probe])
-            .succeeds_quietly()
-        && Cmd::new(SYSTEM_PYTHON)
-            .args(["-c", "import venv, ensurepip"])
-            .succeeds_quietly();
-    if !system_ready {
-        apt::install(PYTHON_APT_PACKAGES)?;
-    }
-    let venv = target_dir.join("msal-venv");
-    let python = venv.join("bin").join("python");
-    if python.is_file() && Cmd::new(&python).args(["-c", PROBE]).succeeds_quietly() {
-        eprintln!("{} has msal and azure-identity", venv.display());
+    if let Some(python) = installed(target_dir) {
+        eprintln!("{} has msal and azure-identity", python.display());
         return Ok(python);
     }
+    let venv = venv(target_dir);
+    let python = venv.join("bin").join("python");
     // System site packages for PyGObject, which pip cannot build without headers.
     Cmd::new(SYSTEM_PYTHON)
         .args(["-m", "venv", "--clear", "--system-site-packages"])

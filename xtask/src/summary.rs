@@ -29,6 +29,8 @@ struct Row {
     step: &'static str,
     status: Status,
     elapsed: Option<Duration>,
+    /// Recorded with [`Summary::record_first`].
+    first: bool,
 }
 
 /// The rows of the summary table, plus notes about what was skipped or weakened and why.
@@ -36,6 +38,8 @@ struct Row {
 pub(crate) struct Summary {
     rows: Vec<Row>,
     notes: Vec<String>,
+    /// The wall-clock time of the whole run, when steps overlapped (else the rows' sum).
+    wall: Option<Duration>,
 }
 
 impl Summary {
@@ -45,7 +49,35 @@ impl Summary {
             step,
             status,
             elapsed: Some(elapsed),
+            first: false,
         });
+    }
+
+    /// Records a step that ran before the ones recorded so far (the setup, which ran in a
+    /// second process alongside them), after the others recorded this way.
+    pub(crate) fn record_first(&mut self, step: &'static str, status: Status, elapsed: Duration) {
+        let at = self.rows.iter().take_while(|r| r.first).count();
+        self.rows.insert(
+            at,
+            Row {
+                step,
+                status,
+                elapsed: Some(elapsed),
+                first: true,
+            },
+        );
+    }
+
+    /// The total printed: the wall-clock time of the run instead of the sum of the rows.
+    pub(crate) fn set_wall_time(&mut self, wall: Duration) {
+        self.wall = Some(wall);
+    }
+
+    /// Each step recorded: its title, how it ended and how long it took (zero when not run).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&'static str, Status, Duration)> + '_ {
+        self.rows
+            .iter()
+            .map(|r| (r.step, r.status, r.elapsed.unwrap_or_default()))
     }
 
     /// Records a step that did not run.
@@ -54,6 +86,7 @@ impl Summary {
             step,
             status: Status::NotRun,
             elapsed: None,
+            first: false,
         });
     }
 
@@ -74,7 +107,7 @@ impl fmt::Display for Summary {
             .rows
             .iter()
             .map(|r| r.step.len())
-            .chain(["step".len(), "total".len()])
+            .chain(["step".len(), "total (wall clock)".len()])
             .max()
             .unwrap_or(0);
         writeln!(f, "{:<width$}  {:<7}  {:>8}", "step", "status", "seconds")?;
@@ -92,11 +125,13 @@ impl fmt::Display for Summary {
         }
         writeln!(f, "{:-<width$}  {:-<7}  {:->8}", "", "", "")?;
         let verdict = if self.passed() { "ok" } else { "FAILED" };
+        let (label, total) = match self.wall {
+            Some(wall) => ("total (wall clock)", wall),
+            None => ("total", total),
+        };
         writeln!(
             f,
-            "{:<width$}  {:<7}  {:>8.1}",
-            "total",
-            verdict,
+            "{label:<width$}  {verdict:<7}  {:>8.1}",
             total.as_secs_f64()
         )?;
         for note in &self.notes {
@@ -119,13 +154,30 @@ mod tests {
         summary.note("advisories skipped");
         let table = summary.to_string();
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[0], "step           status    seconds");
-        assert_eq!(lines[2], "fmt            ok            1.5");
-        assert_eq!(lines[3], "clippy (host)  FAILED       12.0");
-        assert_eq!(lines[4], "docs           not run         -");
-        assert_eq!(lines[6], "total          FAILED       13.5");
+        assert_eq!(lines[0], "step                status    seconds");
+        assert_eq!(lines[2], "fmt                 ok            1.5");
+        assert_eq!(lines[3], "clippy (host)       FAILED       12.0");
+        assert_eq!(lines[4], "docs                not run         -");
+        assert_eq!(lines[6], "total               FAILED       13.5");
         assert_eq!(lines[7], "note: advisories skipped");
         assert!(!summary.passed());
+    }
+
+    #[test]
+    fn overlapping_steps_go_first_and_the_total_is_the_wall_clock() {
+        let mut summary = Summary::default();
+        summary.record("tidy", Status::Ok, Duration::from_secs(2));
+        summary.record_first("setup: apt", Status::Ok, Duration::from_secs(30));
+        summary.record_first("setup: npm", Status::Ok, Duration::from_secs(5));
+        summary.record("test", Status::Ok, Duration::from_secs(10));
+        summary.set_wall_time(Duration::from_secs(41));
+        let order: Vec<&str> = summary.rows().map(|(step, _, _)| step).collect();
+        assert_eq!(order, ["setup: apt", "setup: npm", "tidy", "test"]);
+        let table = summary.to_string();
+        assert!(
+            table.contains("total (wall clock)  ok           41.0"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -133,6 +185,11 @@ mod tests {
         let mut summary = Summary::default();
         summary.record("fmt", Status::Ok, Duration::ZERO);
         assert!(summary.passed());
-        assert!(summary.to_string().contains("total  ok"));
+        let table = summary.to_string();
+        let total = table.lines().find(|l| l.starts_with("total")).unwrap();
+        assert_eq!(
+            total.split_whitespace().collect::<Vec<_>>(),
+            ["total", "ok", "0.0"]
+        );
     }
 }

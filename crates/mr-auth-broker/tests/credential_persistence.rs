@@ -371,13 +371,24 @@ async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory()
         let logs = LogCapture::default();
         let _guard = logs.install_at(tracing::Level::WARN);
 
+        // authenticate finds it before the sign-in (the tokens could not be kept).
         let c = s.credential(s.options(true)).unwrap();
         let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
+        assert!(e.message().contains("msal.cache.nocae"), "{e}");
+        assert_eq!(s.browser.count(), 0, "no sign-in for nothing");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
-        // The sign-in itself worked: this credential has the tokens.
+        // get_token signs in all the same, warned first, and keeps the tokens in memory.
         c.get_token_info(&[SCOPE], None).await.unwrap();
         assert_eq!(s.browser.count(), 1);
+        assert!(
+            logs.text()
+                .contains("cannot keep the tokens of this sign-in"),
+            "{}",
+            logs.text()
+        );
+        c.get_token_info(&[SCOPE], None).await.unwrap();
+        assert_eq!(s.browser.count(), 1, "the token is in memory");
 
         // get_token with the corrupt file: a warning, a token, the file as it was.
         let other = s.credential(s.options(true)).unwrap();
@@ -410,6 +421,36 @@ async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory()
         assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
         assert!(logs.text().contains("cannot be read"), "{}", logs.text());
         assert_eq!(std::fs::read_to_string(&file).unwrap(), corrupt);
+    })
+    .await;
+}
+
+/// Issue 21, case 8: a cache whose store cannot be written (its directory cannot be created;
+/// a named pipe at its path) was found only after the user signed in. `authenticate` now
+/// checks it can be read and written before any UI.
+#[tokio::test]
+async fn authenticate_finds_a_cache_it_cannot_write_before_any_ui() {
+    bounded(async {
+        let s = Setup::new().await;
+        // Where ~/.IdentityService should be, a file: the store opens, but cannot save.
+        std::fs::write(s.home.0.join(".IdentityService"), "").unwrap();
+        let c = s.credential(s.options(true)).unwrap();
+        let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
+        assert!(e.message().contains(".IdentityService"), "{e}");
+        assert_eq!(s.browser.count(), 0, "no sign-in for nothing");
+        assert!(s.grants().is_empty());
+
+        #[cfg(unix)]
+        {
+            std::fs::remove_file(s.home.0.join(".IdentityService")).unwrap();
+            std::fs::create_dir(s.home.0.join(".IdentityService")).unwrap();
+            mr_auth_test_support::planted_files::make_fifo(&s.home.cache_file());
+            let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
+            assert!(e.message().contains("named pipe"), "{e}");
+            assert_eq!(s.browser.count(), 0, "no sign-in for nothing");
+        }
     })
     .await;
 }

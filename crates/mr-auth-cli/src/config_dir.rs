@@ -8,13 +8,19 @@
 //!    `$HOME/.config/mr-auth`.
 //!
 //! The directory is created with mode 0700 and its files with 0600 (Unix); files are replaced
-//! atomically (a new private file renamed over the old one), so a reader never sees half a file.
+//! atomically (a new private file renamed over the old one), so a reader never sees half a file,
+//! and a symbolic link planted at a file's path is replaced, not followed. Before it is read or
+//! written the directory is checked as ssh checks `~/.ssh`: one of another user is refused
+//! (naming its owner and mode), one of this user that others can write to is repaired.
 
 use crate::cli_error::CliError;
+use mr_auth_core::{
+    check_directory_writable, ensure_private_directory, read_regular_file, replace_private_file,
+    verify_private_directory, LocalFileError, LocalFileErrorKind,
+};
 use std::{
     ffi::OsString,
     fs,
-    io::{Read as _, Write as _},
     path::{Path, PathBuf},
 };
 
@@ -62,57 +68,49 @@ impl ConfigDir {
         &self.0
     }
 
-    /// The contents of `name`, or `None` when it does not exist.
+    /// The contents of `name`, or `None` when it (or the directory) does not exist. The
+    /// directory is checked first ([`verify_private_directory`]: this user's, not writable by
+    /// others); the file must be a regular file (a named pipe is refused at once, not waited
+    /// on) of at most 64 KiB.
     pub(crate) fn read(&self, name: &str) -> Result<Option<String>, CliError> {
-        let path = self.0.join(name);
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("read", &path, &e)),
-        };
-        let mut text = String::new();
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| io_error("read", &path, &e))?;
-        if text.len() as u64 > MAX_FILE_BYTES {
-            return Err(CliError::other(format!(
-                "{} is larger than {MAX_FILE_BYTES} bytes, so not a file mr-auth wrote; remove it",
-                path.display()
-            )));
+        match verify_private_directory(&self.0) {
+            Err(e) if e.kind() == LocalFileErrorKind::NotFound => return Ok(None),
+            checked => checked.map_err(|e| local_error(&e))?,
         }
-        Ok(Some(text))
+        let path = self.0.join(name);
+        let bytes = match read_regular_file(&path, MAX_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == LocalFileErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == LocalFileErrorKind::TooLarge => {
+                return Err(CliError::other(format!(
+                    "{e}, so not a file mr-auth wrote; remove it"
+                )))
+            }
+            Err(e) => return Err(local_error(&e)),
+        };
+        String::from_utf8(bytes).map(Some).map_err(|_| {
+            CliError::other(format!(
+                "{} is not text, so not a file mr-auth wrote; remove it",
+                path.display()
+            ))
+        })
     }
 
     /// Replaces `name` with `contents` atomically, in a private file (mode 0600), creating the
-    /// directory (mode 0700) when needed.
+    /// directory (mode 0700) when needed and checking it is private.
     pub(crate) fn write_private(&self, name: &str, contents: &str) -> Result<PathBuf, CliError> {
-        #[cfg_attr(not(unix), allow(unused_mut, reason = "the mode is set on Unix only"))]
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&self.0)
-            .map_err(|e| io_error("create the directory", &self.0, &e))?;
-
+        ensure_private_directory(&self.0).map_err(|e| local_error(&e))?;
         let path = self.0.join(name);
-        let temp = self
-            .0
-            .join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = options.open(&temp).and_then(|mut file| {
-            file.write_all(contents.as_bytes())?;
-            file.sync_all()
-        });
-        let renamed = written.and_then(|()| fs::rename(&temp, &path));
-        if let Err(e) = renamed {
-            let _ = fs::remove_file(&temp);
-            return Err(io_error("write", &path, &e));
-        }
+        replace_private_file(&path, contents.as_bytes()).map_err(|e| local_error(&e))?;
         Ok(path)
+    }
+
+    /// Checks that the sign-in can be saved here, before anything asks the user to sign in:
+    /// the directory is (or is created) private, and files can be created in it.
+    pub(crate) fn check_writable(&self) -> Result<(), CliError> {
+        ensure_private_directory(&self.0)
+            .and_then(|()| check_directory_writable(&self.0))
+            .map_err(|e| local_error(&e))
     }
 
     /// Removes `name`; whether it existed.
@@ -124,6 +122,14 @@ impl ConfigDir {
             Err(e) => Err(io_error("remove", &path, &e)),
         }
     }
+}
+
+fn local_error(e: &LocalFileError) -> CliError {
+    CliError::other(match e.kind() {
+        // The message already says to use a directory of one's own.
+        LocalFileErrorKind::NotPrivate => format!("{e} ({CONFIG_DIR_ENV} chooses another)"),
+        _ => format!("{e}; check its permissions or set {CONFIG_DIR_ENV} to another directory"),
+    })
 }
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> CliError {
@@ -170,6 +176,35 @@ mod tests {
         let dir =
             ConfigDir::resolve(env(&[("XDG_CONFIG_HOME", "cfg"), ("HOME", "/home/u")])).unwrap();
         assert_eq!(dir.path(), Path::new("/home/u/.config/mr-auth"));
+    }
+
+    /// A link planted at a file's path (to make `login` write elsewhere) is replaced, not
+    /// followed; a named pipe there is refused at once, not waited on.
+    #[cfg(unix)]
+    #[test]
+    fn links_are_replaced_not_followed_and_named_pipes_refused() {
+        let root = std::env::temp_dir().join(format!("mr-auth-cfg-{}", uuid::Uuid::new_v4()));
+        let dir = ConfigDir(root.join("mr-auth"));
+        dir.write_private("other.json", "{}").unwrap();
+        let victim = root.join("victim");
+        fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("record.json")).unwrap();
+        dir.write_private("record.json", "{\"a\":1}").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(fs::symlink_metadata(dir.path().join("record.json"))
+            .unwrap()
+            .is_file());
+
+        let fifo = dir.path().join("settings.json");
+        mr_auth_test_support::planted_files::make_fifo(&fifo);
+        let err = dir.read("settings.json").unwrap_err();
+        assert!(
+            err.one_line()
+                .contains("is a named pipe (FIFO), not a regular file"),
+            "{}",
+            err.one_line()
+        );
+        let _ = fs::remove_dir_all(root);
     }
 
     #[test]

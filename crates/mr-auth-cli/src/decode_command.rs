@@ -29,22 +29,31 @@ const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 
 pub(crate) fn run(args: DecodeArgs) -> Result<(), CliError> {
     let token = match args.jwt.as_deref() {
-        None | Some("-") => {
-            let mut input = String::new();
-            std::io::stdin()
-                .take(MAX_TOKEN_BYTES)
-                .read_to_string(&mut input)
-                .map_err(|e| {
-                    CliError::bad_input(format!(
-                        "could not read the token from standard input: {e}"
-                    ))
-                })?;
-            input
-        }
+        None | Some("-") => read_token(std::io::stdin().lock())?,
         Some(token) => token.to_owned(),
     };
     print!("{}", render(token.trim(), args.output, SystemClock.now())?);
     Ok(())
+}
+
+/// The token from `input`: at most [`MAX_TOKEN_BYTES`], one byte more is read to tell a larger
+/// input, which is refused rather than cut (a cut token would be reported as "not a JWT").
+fn read_token(input: impl std::io::Read) -> Result<String, CliError> {
+    let mut token = String::new();
+    input
+        .take(MAX_TOKEN_BYTES + 1)
+        .read_to_string(&mut token)
+        .map_err(|e| {
+            CliError::bad_input(format!("could not read the token from standard input: {e}"))
+        })?;
+    if token.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(CliError::bad_input(format!(
+            "the input on standard input is larger than {} KiB ({MAX_TOKEN_BYTES} bytes), the \
+             most `decode` reads; a JWT is far smaller: give the token alone",
+            MAX_TOKEN_BYTES / 1024
+        )));
+    }
+    Ok(token)
 }
 
 fn render(token: &str, output: DecodeOutput, now: OffsetDateTime) -> Result<String, CliError> {
@@ -111,6 +120,24 @@ mod tests {
         assert_eq!(value["claims"]["exp"], 1_700_000_000);
         assert_eq!(value["expires_in_seconds"], 0);
         assert_eq!(value["expires_on"], "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn input_over_the_limit_is_refused_not_cut() {
+        let at_limit = "a".repeat(usize::try_from(MAX_TOKEN_BYTES).unwrap());
+        assert_eq!(
+            read_token(at_limit.as_bytes()).unwrap().len(),
+            at_limit.len()
+        );
+        let over = format!("{at_limit}b");
+        let error = read_token(over.as_bytes()).unwrap_err();
+        assert_eq!(error.exit_code(), crate::cli_error::EXIT_BAD_INPUT);
+        assert!(
+            error
+                .one_line()
+                .contains("larger than 64 KiB (65536 bytes)"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -62,9 +62,13 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         SignInMode::Browser
     };
     if mode == SignInMode::Browser {
-        // The credential falls back to memory when the cache cannot be used; here that would
-        // only end in "run mr-auth login", so say what is wrong with the cache instead.
-        PersistentTokenCache::open(&persistence, false).await?;
+        // The credential goes on without a cache it cannot open or read; here that would only
+        // end in "run mr-auth login", so say what is wrong with the cache instead (a named
+        // pipe, a corrupt document, a directory of another user). Reading takes no lock.
+        PersistentTokenCache::open(&persistence, false)
+            .await?
+            .load()
+            .await?;
     }
     let mut options = credential_options(
         mode,

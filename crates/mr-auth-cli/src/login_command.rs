@@ -56,6 +56,9 @@ pub(crate) struct LoginArgs {
 pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
+    // Before anything asks the user to sign in: the sign-in can be saved here. The cache its
+    // tokens go to is checked by the credential, before the browser (the broker keeps its own).
+    dir.check_writable()?;
     let authority_host = authority_host(None)?;
     let mode = sign_in_mode(&args);
     let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();

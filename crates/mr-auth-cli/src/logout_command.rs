@@ -65,14 +65,24 @@ pub(crate) async fn run(_args: LogoutArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Removes the account's tokens of the record's client id from one cache; how many entries.
-/// A cache without any is not written (so logout creates no store that did not exist).
+/// Removes the account's tokens of the record's client id from one cache, and temporary files
+/// killed writers left beside it; how many entries. A cache without any is not written (so
+/// logout creates no store that did not exist).
 async fn remove_tokens(
     persistence: &TokenCachePersistenceOptions,
     cae: bool,
     record: &AuthenticationRecord,
 ) -> mr_auth_msal_cache::Result<usize> {
     let cache = PersistentTokenCache::open(persistence, cae).await?;
+    // What writers killed mid-write left (whole documents with refresh tokens): removed even
+    // when the cache holds nothing of this account.
+    match cache.remove_leftovers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(removed = n, "removed temporary files killed writers left"),
+        Err(e) => {
+            tracing::debug!(error = %e, "temporary files of killed writers could not be removed")
+        }
+    }
     let (client_id, account) = (record.client_id().as_str(), record.home_account_id());
     let mut probe = cache.load().await?;
     if probe.remove_client_tokens(client_id, Some(account)) == 0 {

@@ -38,7 +38,8 @@ pub(crate) struct TokenArgs {
     /// A custom STS endpoint replacing `https://sts.<domain>` (e.g. the emulator's).
     #[arg(long, env = "MIXEDREALITY_STS_ENDPOINT")]
     endpoint: Option<String>,
-    /// A PEM file of extra root certificates to trust (e.g. the emulator's CA).
+    /// A PEM file of extra root certificates to trust (e.g. the emulator's CA): a regular file
+    /// of at most 4 MiB.
     #[arg(long)]
     ca_file: Option<PathBuf>,
     /// Trust only the certificates of --ca-file, not the system's roots (a pinned private STS).
@@ -182,9 +183,9 @@ pub(crate) async fn run(args: TokenArgs) -> Result<(), CliError> {
         options.custom_endpoint = Some(StsEndpoint::new(endpoint)?);
     }
     if let Some(path) = &args.ca_file {
-        let pem = std::fs::read_to_string(path).map_err(|e| {
-            CliError::bad_input(format!("cannot read the CA file {}: {e}", path.display()))
-        })?;
+        // A regular file of at most 4 MiB, checked on the opened handle: a FIFO or a device
+        // fails at once instead of blocking or reading without end.
+        let pem = mr_auth_core::read_root_certificates_file(path)?;
         options.extra_root_certificates_pem.push(pem);
     }
     let credential: Arc<dyn TokenCredential> = match args.aad {

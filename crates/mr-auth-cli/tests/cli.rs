@@ -278,6 +278,98 @@ async fn decode_rejects_garbage_with_exit_2() {
     .await;
 }
 
+/// Issue 21, case 15: `decode` cut standard input at 64 KiB and then said "not a JWT". Now
+/// input over the limit is refused as too large, naming the limit.
+#[tokio::test]
+async fn decode_says_when_the_input_is_too_large() {
+    mr_auth_test_support::bounded(async move {
+        let out = tokio::task::spawn_blocking(|| {
+            let mut child = Command::new(BIN)
+                .arg("decode")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            // `decode` stops reading at the limit: the rest may not be taken.
+            let _ = stdin.write_all(&vec![b'e'; 64 * 1024 + 1]);
+            drop(stdin);
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("larger than 64 KiB (65536 bytes)"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("cannot decode"), "{}", stderr(&out));
+    })
+    .await;
+}
+
+/// Issue 21, case 4: `--ca-file /dev/zero` grew to gigabytes and a named pipe blocked forever.
+/// Now anything but a regular file of at most 4 MiB is refused at once, naming the file and
+/// what is wrong with it, before any request.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_ca_file_that_is_not_a_small_regular_file_is_refused_at_once() {
+    mr_auth_test_support::bounded(async move {
+        let sts = sts(vec![]).await;
+        let dir = std::env::temp_dir().join(format!("mr-auth-cli-ca-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("ca.fifo");
+        mr_auth_test_support::planted_files::make_fifo(&fifo);
+        let huge = dir.join("huge.pem");
+        // Sparse: 4 MiB + 1 byte of zeros, without writing them.
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(4 * 1024 * 1024 + 1)
+            .unwrap();
+        let cases = [
+            (
+                "/dev/zero".into(),
+                "/dev/zero is a character device, not a regular file",
+            ),
+            (
+                fifo.clone(),
+                "ca.fifo is a named pipe (FIFO), not a regular file",
+            ),
+            (dir.clone(), " is a directory, not a regular file"),
+            (huge.clone(), "huge.pem is larger than 4194304 bytes"),
+            (dir.join("missing.pem"), "cannot open "),
+        ];
+        for (path, expected) in cases {
+            let path: std::path::PathBuf = path;
+            let mut command = Command::new(BIN);
+            command
+                .args(["token", "--account-id", ACCOUNT])
+                .args(["--account-domain", "mixedreality.azure.com"])
+                .args(["--endpoint", sts.emulator.endpoint().as_str()])
+                .arg("--ca-file")
+                .arg(&path)
+                .env("MIXEDREALITY_ACCOUNT_KEY", KEY)
+                .stdin(Stdio::null());
+            let out = output(command).await;
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{}: {}",
+                path.display(),
+                stderr(&out)
+            );
+            let text = stderr(&out);
+            assert!(text.contains("cannot use the CA file"), "{text}");
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+        assert_eq!(sts.emulator.stats().token_requests, 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
+}
+
 #[test]
 fn every_command_has_help() {
     for args in [

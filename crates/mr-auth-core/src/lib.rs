@@ -1,11 +1,15 @@
 //! The Mixed Reality Security Token Service (STS) protocol.
 //!
-//! This crate holds the protocol values ([`AccountId`], [`AccountDomain`], [`StsEndpoint`],
-//! [`CorrelationVector`]), reading a token's expiry ([`jwt_expires_on`]), the typed [`Error`],
-//! the async [`MixedRealityStsClient`] that exchanges an `azure_core`
-//! [`TokenCredential`](azure_core::credentials::TokenCredential) for a Mixed Reality access
-//! token, the single-flight [`TokenCache`] shared by the caching credentials, and the
-//! [`EnvironmentSource`] through which the workspace's crates read environment variables.
+//! This crate holds the protocol values ([`AccountId`], [`AccountKey`], [`AccountDomain`],
+//! [`StsEndpoint`], [`CorrelationVector`]), the [`Clock`], reading a token's expiry
+//! ([`jwt_expires_on`]), the typed [`Error`], the async [`MixedRealityStsClient`] that
+//! exchanges an `azure_core` [`TokenCredential`](azure_core::credentials::TokenCredential) for a
+//! Mixed Reality access token, the single-flight [`TokenCache`] shared by the caching
+//! credentials, the [`EnvironmentSource`] through which the workspace's crates read environment
+//! variables, and the safe local file handling they share ([`read_regular_file`],
+//! [`open_private_file`], [`replace_private_file`], [`ensure_private_directory`]: regular files
+//! only, bounded, never blocking on a named pipe, no symbolic link followed where a file is
+//! created, directories checked as ssh checks `~/.ssh`).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -29,6 +33,7 @@
 
 mod account_domain;
 mod account_id;
+mod account_key;
 mod clock;
 mod control_characters;
 mod correlation_vector;
@@ -38,7 +43,10 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jwt;
+mod local_file;
+mod local_file_error;
 mod outside_text;
+mod private_directory;
 mod response_body;
 mod retry_loop;
 mod retry_policy;
@@ -51,6 +59,7 @@ mod transport_failure;
 
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
+pub use account_key::AccountKey;
 pub use clock::*;
 pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;
@@ -60,7 +69,15 @@ pub use jwt::{
     decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,
     UnverifiedJwt,
 };
+pub use local_file::{
+    open_private_file, open_regular_file, read_regular_file, remove_stale_temp_files,
+    replace_private_file, STALE_TEMP_FILE_AGE,
+};
+pub use local_file_error::{LocalFileError, LocalFileErrorKind};
 pub use outside_text::outside_text;
+pub use private_directory::{
+    check_directory_writable, ensure_private_directory, verify_private_directory,
+};
 pub use response_body::{read_bounded_body, BodyReadError};
 pub use retry_loop::{run_with_retries, FailedTry, RetryProgress};
 pub use retry_policy::{is_retryable_status, StsRetryOptions};
@@ -69,6 +86,7 @@ pub use sts_client::{
     DEFAULT_AAD_SCOPE, DEFAULT_MAX_CONNECTIONS_PER_HOST, MAX_RESPONSE_BYTES,
 };
 pub use sts_endpoint::{is_loopback_url, StsEndpoint};
+pub use tls_config::{read_root_certificates_file, MAX_ROOT_CERTIFICATES_FILE_BYTES};
 pub use token_cache::*;
 pub use transport_failure::{
     describe_transport_failure, DescribedTransportFailure, TransportFailure,

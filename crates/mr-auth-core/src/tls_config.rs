@@ -8,7 +8,57 @@
 //! process default) keeps the choice local to this client, so an application that uses
 //! aws-lc-rs elsewhere is unaffected. On Windows the OS stack (schannel) is used.
 
-use crate::{Error, MixedRealityStsClientOptions};
+use crate::{read_regular_file, Error, LocalFileErrorKind, MixedRealityStsClientOptions};
+use std::path::Path;
+
+/// The largest file [`read_root_certificates_file`] reads: a system's whole CA bundle is a few
+/// hundred kilobytes.
+pub const MAX_ROOT_CERTIFICATES_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a PEM file of root certificates for
+/// [`extra_root_certificates_pem`](MixedRealityStsClientOptions::extra_root_certificates_pem)
+/// (the emulator's CA, a private STS's), safely for a path a user typed: it must be a regular
+/// file (checked on the opened handle, so a named pipe or `/dev/zero` is refused at once instead
+/// of blocking or growing without end) of at most [`MAX_ROOT_CERTIFICATES_FILE_BYTES`], in
+/// UTF-8. Whether it holds certificates is checked when the client is built.
+///
+/// ```
+/// use mr_auth_core::{read_root_certificates_file, ErrorKind, MixedRealityStsClientOptions};
+///
+/// # #[cfg(unix)] {
+/// let err = read_root_certificates_file("/dev/zero".as_ref()).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// assert!(err.to_string().contains("/dev/zero is a character device"), "{err}");
+/// # }
+/// # let path = std::env::temp_dir().join(format!("ca-doc-{}.pem", std::process::id()));
+/// # std::fs::write(&path, "-----BEGIN CERTIFICATE-----\n").unwrap();
+/// let mut options = MixedRealityStsClientOptions::default();
+/// options.extra_root_certificates_pem.push(read_root_certificates_file(&path)?);
+/// # std::fs::remove_file(path).unwrap();
+/// # Ok::<(), mr_auth_core::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), naming the file and what is
+/// wrong with it: missing, not a regular file, too large, not UTF-8, or unreadable.
+pub fn read_root_certificates_file(path: &Path) -> Result<String, Error> {
+    let bytes = read_regular_file(path, MAX_ROOT_CERTIFICATES_FILE_BYTES).map_err(|e| {
+        let hint = match e.kind() {
+            LocalFileErrorKind::TooLarge => "; a CA file holds a few certificates",
+            LocalFileErrorKind::WrongType => "; give a PEM file",
+            _ => "",
+        };
+        Error::invalid_input(format!("cannot use the CA file: {e}{hint}")).with_source(e)
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::invalid_input(format!(
+            "cannot use the CA file: {} is not a PEM file (not UTF-8 text)",
+            path.display()
+        ))
+        .with_source(e)
+    })
+}
 
 #[cfg(not(windows))]
 pub(crate) fn configure(

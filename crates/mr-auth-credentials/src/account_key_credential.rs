@@ -1,42 +1,10 @@
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use mr_auth_core::{
-    AccountDomain, AccountId, Error, MixedRealityStsClient, MixedRealityStsClientOptions,
+    AccountDomain, AccountId, AccountKey, Error, MixedRealityStsClient,
+    MixedRealityStsClientOptions,
 };
 use std::{fmt, sync::Arc};
 use time::{Date, Month, OffsetDateTime, Time};
-use zeroize::Zeroizing;
-
-/// A Mixed Reality account key: a secret.
-///
-/// No `Display`; `Debug` prints only the type name; the memory is zeroed on drop. Read it with
-/// [`secret`](Self::secret).
-#[derive(Clone)]
-pub struct AccountKey(Zeroizing<String>);
-
-impl AccountKey {
-    /// Wraps a key, refusing an empty (or all-whitespace) one.
-    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
-        let key = Zeroizing::new(key.into());
-        if key.trim().is_empty() {
-            return Err(Error::new(
-                mr_auth_core::ErrorKind::InvalidInput,
-                "the account key is empty; copy a key from the account's Access Keys page",
-            ));
-        }
-        Ok(Self(key))
-    }
-
-    /// The key itself.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for AccountKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccountKey(<redacted>)")
-    }
-}
 
 /// The `TokenCredential` of an account key: its token is `{account_id}:{account_key}`, with an
 /// effectively infinite expiry (9999-12-31), whatever scopes are asked for.
@@ -128,7 +96,6 @@ pub fn sts_client_with_account_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mr_auth_core::ErrorKind;
 
     fn id() -> AccountId {
         "87e9abb1-79b9-4502-bbae-cfae8c610f23".parse().unwrap()
@@ -152,15 +119,6 @@ mod tests {
             }
         })
         .await;
-    }
-
-    #[test]
-    fn empty_key_is_rejected() {
-        for key in ["", "   "] {
-            let error = AccountKey::new(key).unwrap_err();
-            assert_eq!(error.kind(), ErrorKind::InvalidInput);
-            assert!(error.message().contains("account key is empty"), "{error}");
-        }
     }
 
     #[test]

@@ -34,7 +34,9 @@ mod mixed_reality_token_credential;
 mod static_access_token_credential;
 
 pub use aad::mixed_reality_credential_with_aad;
-pub use account_key_credential::{sts_client_with_account_key, AccountKey, AccountKeyCredential};
+pub use account_key_credential::{sts_client_with_account_key, AccountKeyCredential};
+// The account key is core's type (the emulator accepts the same), re-exported beside the
+// credential that takes it.
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use blocking_mixed_reality_sts_client::BlockingMixedRealityStsClient;
@@ -47,4 +49,5 @@ pub use mixed_reality_credential_source::{
 pub use mixed_reality_token_credential::{
     MixedRealityTokenCredential, MixedRealityTokenCredentialOptions,
 };
+pub use mr_auth_core::AccountKey;
 pub use static_access_token_credential::StaticAccessTokenCredential;

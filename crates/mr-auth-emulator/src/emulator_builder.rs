@@ -98,7 +98,7 @@ impl EmulatorBuilder {
     /// Serves account `id` with one key (region `eastus`, see [`Account::new`]).
     /// An empty key or the nil UUID makes [`start`](Self::start) fail.
     pub fn account(self, id: Uuid, key: impl Into<String>) -> Self {
-        let account = AccountKey::new(key).and_then(|key| Account::new(id, key));
+        let account = account_key(key).and_then(|key| Account::new(id, key));
         self.push_account(account)
     }
 
@@ -109,9 +109,9 @@ impl EmulatorBuilder {
         primary: impl Into<String>,
         secondary: impl Into<String>,
     ) -> Self {
-        let account = AccountKey::new(primary)
+        let account = account_key(primary)
             .and_then(|primary| Account::new(id, primary))
-            .and_then(|account| account.with_key(AccountKey::new(secondary)?));
+            .and_then(|account| account.with_key(account_key(secondary)?));
         self.push_account(account)
     }
 
@@ -374,6 +374,12 @@ impl EmulatorBuilder {
     }
 }
 
+/// `key` as an [`AccountKey`], its refusal (empty, control characters) as a configuration error
+/// of the emulator.
+fn account_key(key: impl Into<String>) -> Result<AccountKey> {
+    AccountKey::new(key).map_err(|e| Error::new(ErrorKind::InvalidConfig, e.message()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +402,11 @@ mod tests {
     #[test]
     fn reports_bad_accounts_at_start() {
         assert!(config_error(EmulatorBuilder::new().account(id(), "")).contains("empty"));
+        assert!(config_error(EmulatorBuilder::new().account(id(), "a\nb")).contains("control"));
+        assert!(
+            config_error(EmulatorBuilder::new().account_with_keys(id(), "a", " "))
+                .contains("empty")
+        );
         assert!(config_error(EmulatorBuilder::new().account(Uuid::nil(), "k")).contains("nil"));
         assert!(
             config_error(EmulatorBuilder::new().account(id(), "a").account(id(), "b"))

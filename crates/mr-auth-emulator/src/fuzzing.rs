@@ -5,7 +5,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, OnceLock},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use http_body_util::BodyExt as _;
@@ -14,20 +14,12 @@ use uuid::Uuid;
 
 use crate::{
     stats::StatsRecorder, sts_service::StsService, token_signer::TokenSigner, AadMode, Account,
-    AccountKey, Clock, Fault,
+    AccountKey, Fault,
 };
+use mr_auth_core::ManualClock;
 
 /// The account the fuzzer's seeds address: `Bearer 87e9abb1-79b9-4502-bbae-cfae8c610f23:primary`.
 const ACCOUNT_ID: Uuid = Uuid::from_u128(0x87e9abb1_79b9_4502_bbae_cfae8c610f23);
-
-#[derive(Debug)]
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_735_689_600)
-    }
-}
 
 /// One service per AAD mode, built once (generating the signing key is slow).
 fn services() -> &'static [Arc<StsService>; 4] {
@@ -43,7 +35,8 @@ fn services() -> &'static [Arc<StsService>; 4] {
                 accounts: HashMap::from([(ACCOUNT_ID, account)]),
                 aad: mode,
                 signer: TokenSigner::generate().expect("the signing key generates"),
-                clock: Arc::new(FixedClock),
+                // 2025-01-01: the seeds' AAD tokens are checked against this time.
+                clock: Arc::new(ManualClock::at_fixed_start()),
                 token_lifetime: Duration::from_secs(86_400),
                 issuer: "https://127.0.0.1:1/".to_owned(),
                 audience: "https://sts.mixedreality.azure.com".to_owned(),

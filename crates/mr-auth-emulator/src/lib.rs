@@ -6,8 +6,6 @@
 mod aad_mode;
 mod aad_signing_keys;
 mod account;
-mod account_key;
-mod clock;
 mod emulator;
 mod emulator_builder;
 mod error;
@@ -27,8 +25,6 @@ mod token_signer;
 pub use aad_mode::AadMode;
 pub use aad_signing_keys::AadSigningKeys;
 pub use account::Account;
-pub use account_key::AccountKey;
-pub use clock::{Clock, SystemClock};
 pub use emulator::Emulator;
 pub use emulator_builder::{EmulatorBuilder, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME};
 pub use error::{Error, ErrorKind, Result};
@@ -37,6 +33,9 @@ pub use limits::Limits;
 pub use local_ca::LocalCa;
 pub use running_emulator::RunningEmulator;
 pub use stats::{CredentialKind, Outcome, RequestSummary, Stats};
+
+// The workspace's one account key and one clock, re-exported for the builder's callers.
+pub use mr_auth_core::{AccountKey, Clock, SystemClock};
 
 /// The `api-version` the emulator serves (and the only one the real STS knows).
 pub const API_VERSION: &str = sts_service::API_VERSION;

@@ -3,12 +3,13 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::sync::Arc;
 
+use mr_auth_core::ManualClock;
 use mr_auth_emulator::{
     AadMode, Clock, CredentialKind, Emulator, ErrorKind, Outcome, RunningEmulator, SystemClock,
 };
@@ -84,11 +85,7 @@ async fn issues_a_signed_token_over_tls() {
         let exp = claims["exp"].as_u64().unwrap();
         assert_eq!(claims["nbf"].as_u64().unwrap(), iat);
         assert_eq!(exp - iat, 86_400);
-        let now = SystemClock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = u64::try_from(SystemClock.now().unix_timestamp()).unwrap();
         assert!(iat.abs_diff(now) < 60);
 
         // The served JWKS validates the token; so does the discovery document's jwks_uri.
@@ -265,11 +262,7 @@ async fn aad_mode_accepts_tokens_from_the_configured_issuer() {
             format!("/sts/Accounts/{ACCOUNT}/token")
         );
         let client = client(&emulator);
-        let now = SystemClock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = u64::try_from(SystemClock.now().unix_timestamp()).unwrap();
         let aad_token = |iss: &str| {
             let claims = serde_json::json!({
                 "iss": iss,
@@ -342,21 +335,12 @@ async fn plain_http_on_loopback() {
     .await;
 }
 
-#[derive(Debug)]
-struct FixedClock(u64);
-
-impl Clock for FixedClock {
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0)
-    }
-}
-
 #[tokio::test]
 async fn token_times_come_from_the_injected_clock() {
     mr_auth_test_support::bounded(async move {
         let emulator = Emulator::builder()
             .account(account(), PRIMARY)
-            .clock(Arc::new(FixedClock(1_700_000_000)))
+            .clock(Arc::new(ManualClock::at_fixed_start()))
             .issuer("https://sts.eastus.mixedreality.azure.com/")
             .audience("https://downstream.test/")
             .start()
@@ -366,8 +350,9 @@ async fn token_times_come_from_the_injected_clock() {
         let response = send_token_request(&client, &emulator).await;
         let token = access_token(&response.bytes().await.unwrap());
         let claims = decode_segment(token.split('.').nth(1).unwrap());
-        assert_eq!(claims["iat"], 1_700_000_000u64);
-        assert_eq!(claims["exp"], 1_700_086_400u64);
+        // 2025-01-01T00:00:00Z, and a day later.
+        assert_eq!(claims["iat"], 1_735_689_600u64);
+        assert_eq!(claims["exp"], 1_735_776_000u64);
         assert_eq!(claims["iss"], "https://sts.eastus.mixedreality.azure.com/");
         assert_eq!(claims["aud"], "https://downstream.test/");
         emulator.shutdown().await;

@@ -2,7 +2,7 @@
 
 use crate::{Error, ErrorKind, Result};
 use std::{
-    fs::{File, OpenOptions, TryLockError},
+    fs::{File, TryLockError},
     io::Write as _,
     path::{Path, PathBuf},
     time::Duration,
@@ -31,26 +31,45 @@ pub(crate) struct CacheLock {
 
 impl CacheLock {
     /// Takes the lock at `path`, trying every [`LOCK_RETRY_INTERVAL`] for up to `timeout`.
-    /// The file operations run on the blocking pool, never on an executor thread.
+    /// The file operations run on the blocking pool, never on an executor thread. When another
+    /// process holds it, an `info` event says which lock, who holds it and how long this one
+    /// will wait; the timeout error says the same.
     pub(crate) async fn acquire(path: PathBuf, timeout: Duration) -> Result<Self> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let start = tokio::time::Instant::now();
+        let deadline = start + timeout;
+        let mut waiting = false;
         loop {
             let attempt_path = path.clone();
-            let attempt = tokio::task::spawn_blocking(move || try_lock_once(&attempt_path))
-                .await
-                .map_err(crate::cache_file::join_error)??;
+            let attempt = crate::cache_file::blocking(move || try_lock_once(&attempt_path)).await?;
             if let Some(file) = attempt {
+                if waiting {
+                    tracing::info!(
+                        lock = %path.display(),
+                        waited_ms = start.elapsed().as_millis(),
+                        "got the token cache lock"
+                    );
+                }
                 return Ok(Self {
                     path,
                     file: Some(file),
                 });
             }
+            if !waiting {
+                waiting = true;
+                tracing::info!(
+                    lock = %path.display(),
+                    holder = %holder(&path),
+                    timeout_secs = timeout.as_secs(),
+                    "waiting for the token cache lock, which another process holds"
+                );
+            }
             if tokio::time::Instant::now() + LOCK_RETRY_INTERVAL > deadline {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
-                        "another process held the token cache lock {} for more than {} s; if no \
-                         other sign-in is running, delete that file",
+                        "another process ({}) held the token cache lock {} for more than {} s; \
+                         if no other sign-in is running, delete that file",
+                        holder(&path),
                         path.display(),
                         timeout.as_secs()
                     ),
@@ -60,6 +79,25 @@ impl CacheLock {
         }
     }
 }
+
+/// Who holds the lock, from its stamp (`<pid> <program>`), for messages: the stamp is another
+/// process's text, read bounded and without blocking; control characters are replaced where
+/// the message is built.
+fn holder(path: &Path) -> String {
+    match mr_auth_core::read_regular_file(path, MAX_STAMP_BYTES) {
+        Ok(stamp) if !stamp.is_empty() => {
+            let stamp = String::from_utf8_lossy(&stamp);
+            match stamp.split_once(' ') {
+                Some((pid, program)) => format!("process {pid}, {program}"),
+                None => format!("process {stamp}"),
+            }
+        }
+        _ => "unknown process".to_owned(),
+    }
+}
+
+/// The longest lock stamp read for messages.
+const MAX_STAMP_BYTES: u64 = 512;
 
 impl Drop for CacheLock {
     fn drop(&mut self) {
@@ -71,29 +109,23 @@ impl Drop for CacheLock {
 }
 
 /// One attempt: `Ok(Some(file))` when locked, `Ok(None)` when another process holds it.
+///
+/// The file is opened without following a symbolic link and must be this user's, with one
+/// link ([`open_private_file`](mr_auth_core::open_private_file)): a link planted at the path
+/// (dangling or to a victim file) is refused, so no file but the lock itself is ever created or
+/// truncated.
 fn try_lock_once(path: &Path) -> Result<Option<File>> {
-    let io_error = |what: &str, e: std::io::Error| {
-        Error::new(
-            ErrorKind::Storage,
-            format!("cannot {what} the token cache lock {}: {e}", path.display()),
-        )
-        .with_source(e)
-    };
-    // The first cache of a machine: its directory does not exist yet.
-    if let Some(dir) = path.parent() {
-        crate::cache_file::create_private_dir(dir)?;
-    }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| io_error("open", e))?;
+    let mut file = crate::cache_file::open_lock_file(path)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Ok(None),
-        Err(TryLockError::Error(e)) => return Err(io_error("lock", e)),
+        Err(TryLockError::Error(e)) => {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                format!("cannot lock the token cache lock {}: {e}", path.display()),
+            )
+            .with_source(e))
+        }
     }
     if !still_named_by(&file, path) {
         return Ok(None);
@@ -110,7 +142,7 @@ fn try_lock_once(path: &Path) -> Result<Option<File>> {
 #[cfg(unix)]
 fn still_named_by(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt as _;
-    match (file.metadata(), std::fs::metadata(path)) {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
         (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
         _ => false,
     }
@@ -195,18 +227,41 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_lock_held_elsewhere_times_out_with_a_clear_error() {
+    async fn a_lock_held_elsewhere_times_out_naming_the_lock_and_its_holder() {
         mr_auth_test_support::bounded(async move {
             let dir = temp_dir();
             let path = dir.join("msal.cache.lockfile");
-            // Another process's lock: an open file description holding flock.
-            let other = File::create(&path).unwrap();
+            // Another process's lock: an open file description holding flock, stamped as
+            // MSAL's extensions stamp it.
+            let mut other = File::create(&path).unwrap();
+            other.write_all(b"4242 /usr/bin/other-tool").unwrap();
             other.lock().unwrap();
+            let logs = mr_auth_test_support::LogCapture::default();
+            let guard = logs.install();
             let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
                 .await
                 .unwrap_err();
+            drop(guard);
             assert_eq!(err.kind(), ErrorKind::Timeout);
-            assert!(err.to_string().contains("more than 2 s"), "{err}");
+            let message = err.to_string();
+            assert!(message.contains("more than 2 s"), "{message}");
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(
+                message.contains("process 4242, /usr/bin/other-tool"),
+                "{message}"
+            );
+            // The wait was said as it began: which lock, who holds it, for how long at most.
+            let text = logs.text();
+            assert_eq!(
+                text.matches("waiting for the token cache lock").count(),
+                1,
+                "{text}"
+            );
+            assert!(
+                text.contains("holder=process 4242, /usr/bin/other-tool"),
+                "{text}"
+            );
+            assert!(text.contains("timeout_secs=2"), "{text}");
             drop(other);
             let lock = CacheLock::acquire(path.clone(), Duration::from_secs(2))
                 .await
@@ -217,6 +272,47 @@ mod tests {
                 "{stamp}"
             );
             drop(lock);
+            std::fs::remove_dir_all(dir).unwrap();
+        })
+        .await;
+    }
+
+    /// A symbolic link planted at the lock's path (to a victim, or dangling) is refused: the
+    /// victim is neither truncated nor stamped, and no link target is created.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_planted_link_at_the_lock_path_is_refused_and_nothing_is_written() {
+        mr_auth_test_support::bounded(async move {
+            let dir = temp_dir();
+            let path = dir.join("msal.cache.nocae.lockfile");
+            let victim = dir.join("victim");
+            std::fs::write(&victim, b"precious").unwrap();
+            std::os::unix::fs::symlink(&victim, &path).unwrap();
+            let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+            assert!(err.to_string().contains("is a symbolic link"), "{err}");
+            assert!(err.to_string().contains("remove it"), "{err}");
+            assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+
+            std::fs::remove_file(&path).unwrap();
+            let target = dir.join("created-through-the-link");
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+            let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+            assert!(!target.exists(), "the dangling link's target was created");
+
+            // A hard link to the victim is the victim: refused too, left as it is.
+            std::fs::remove_file(&path).unwrap();
+            std::fs::hard_link(&victim, &path).unwrap();
+            let err = CacheLock::acquire(path.clone(), Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("hard links"), "{err}");
+            assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
             std::fs::remove_dir_all(dir).unwrap();
         })
         .await;

@@ -36,6 +36,32 @@ pub trait CacheStore: Send + Sync + fmt::Debug {
     /// As [`load`](Self::load), when the store cannot be written.
     async fn save(&self, document: &[u8]) -> Result<()>;
 
+    /// Checks, without changing the stored document, that [`save`](Self::save) could write
+    /// now: for a file, that its directory is private and files can be created in it; for the
+    /// Secret Service, that it has a default collection that persists. For checking before work
+    /// whose result must be saved (an interactive sign-in). The default does nothing: a store
+    /// that cannot tell finds out when it saves.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save) would fail, usually [`ErrorKind::Storage`](crate::ErrorKind::Storage)
+    /// or [`StoreUnavailable`](crate::ErrorKind::StoreUnavailable).
+    async fn check_writable(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Removes what writers of this store left behind when they were killed in the middle of a
+    /// save (a file store's temporary files, which hold a whole document with its refresh
+    /// tokens), never anyone else's files; how many. A save does this too. The default has
+    /// nothing to remove.
+    ///
+    /// # Errors
+    ///
+    /// When the store's location cannot be listed.
+    async fn remove_leftovers(&self) -> Result<usize> {
+        Ok(0)
+    }
+
     /// The file the store is known by: the cache file itself, or the signal file beside a
     /// keyring item. The cross-process lock is `<location>.lockfile`, as MSAL's extensions
     /// place it.

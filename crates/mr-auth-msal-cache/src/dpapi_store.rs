@@ -39,6 +39,16 @@ impl CacheStore for DpapiFileStore {
             .map_err(crate::cache_file::join_error)?
     }
 
+    async fn check_writable(&self) -> Result<()> {
+        let path = self.path.clone();
+        crate::cache_file::blocking(move || platform::check_writable(&path)).await
+    }
+
+    async fn remove_leftovers(&self) -> Result<usize> {
+        let path = self.path.clone();
+        crate::cache_file::blocking(move || platform::remove_leftovers(&path)).await
+    }
+
     fn location(&self) -> &Path {
         &self.path
     }
@@ -60,7 +70,9 @@ mod platform {
 
     pub(super) fn load(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
         match cache_file::read_bounded(path)? {
-            Some(sealed) => Ok(Some(dpapi::unprotect(&sealed)?)),
+            Some(sealed) => dpapi::unprotect(&sealed)
+                .map(Some)
+                .map_err(|e| e.at(&format!("DPAPI-encrypted file {}", path.display()))),
             None => Ok(None),
         }
     }
@@ -68,6 +80,18 @@ mod platform {
     pub(super) fn save(path: &Path, document: &[u8]) -> Result<()> {
         let sealed = Zeroizing::new(dpapi::protect(document)?);
         cache_file::write_atomically(path, &sealed)
+    }
+
+    pub(super) fn check_writable(path: &Path) -> Result<()> {
+        cache_file::check_writable(path)
+    }
+
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the same signature off Windows, an error"
+    )]
+    pub(super) fn remove_leftovers(path: &Path) -> Result<usize> {
+        Ok(cache_file::remove_leftovers(path))
     }
 }
 
@@ -92,6 +116,14 @@ mod platform {
     pub(super) fn save(_path: &Path, _document: &[u8]) -> Result<()> {
         Err(unsupported())
     }
+
+    pub(super) fn check_writable(_path: &Path) -> Result<()> {
+        Err(unsupported())
+    }
+
+    pub(super) fn remove_leftovers(_path: &Path) -> Result<usize> {
+        Err(unsupported())
+    }
 }
 
 // On Windows the store is tested for real (tests/persistent_cache.rs, under Wine in CI).
@@ -102,7 +134,12 @@ mod tests {
     #[tokio::test]
     async fn off_windows_it_is_a_typed_unsupported_error() {
         let store = DpapiFileStore::new(std::env::temp_dir().join("never-written.nocae"));
-        for result in [store.load().await.map(|_| ()), store.save(b"{}").await] {
+        for result in [
+            store.load().await.map(|_| ()),
+            store.save(b"{}").await,
+            store.check_writable().await,
+            store.remove_leftovers().await.map(|_| ()),
+        ] {
             let err = result.unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::Unsupported, "{err}");
         }

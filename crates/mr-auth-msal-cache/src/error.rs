@@ -1,3 +1,4 @@
+use mr_auth_core::without_control_characters;
 use std::sync::Arc;
 
 /// What went wrong, in a form a caller can `match` on.
@@ -15,14 +16,17 @@ pub enum ErrorKind {
     /// base64url JSON with `uid` and `utid`.
     #[error("protocol error")]
     Protocol,
-    /// The stored cache is not an MSAL cache document (not a JSON object, or larger than
-    /// [`MAX_CACHE_BYTES`](crate::MAX_CACHE_BYTES)): a corrupt, truncated or foreign file. It
-    /// was left as it is: repair or remove it.
+    /// The stored cache is not an MSAL cache document (not a JSON object, larger than
+    /// [`MAX_CACHE_BYTES`](crate::MAX_CACHE_BYTES), or not a regular file at all, such as a
+    /// named pipe): a corrupt, truncated or foreign file. It was left as it is: repair or
+    /// remove it.
     #[error("invalid cache document")]
     InvalidDocument,
-    /// There is no store to keep the cache in: no Secret Service answers on the session bus
-    /// and unencrypted storage is not allowed, or the directory the cache lives in is not known
-    /// (`HOME`, `LOCALAPPDATA`).
+    /// There is no store to keep the cache in: no Secret Service answers on the session bus,
+    /// or it has no default collection that persists, and unencrypted storage is not allowed;
+    /// the directory the cache lives in is not known (`HOME`, `LOCALAPPDATA`); or that
+    /// directory is not private (another user's, or one others can write to that cannot be
+    /// repaired).
     #[error("store unavailable")]
     StoreUnavailable,
     /// The store is not implemented on this platform: DPAPI off Windows, the Secret Service
@@ -33,7 +37,8 @@ pub enum ErrorKind {
     #[error("storage error")]
     Storage,
     /// Another process held the cache's lock (`<cache>.lockfile`) for longer than the lock
-    /// timeout.
+    /// timeout, while a change waited for it (reads take no lock). The message names the lock
+    /// and its holder.
     #[error("timed out")]
     Timeout,
     /// A bug: a background task of this crate failed. Please report it.
@@ -60,20 +65,17 @@ impl Error {
     /// Control characters in the message (from a file name, an OS or D-Bus message) are
     /// replaced, so the message is safe to show on a terminal.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let message: String = message.into();
-        let message = if message.chars().any(char::is_control) {
-            message
-                .chars()
-                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-                .collect()
-        } else {
-            message
-        };
         Self {
             kind,
-            message,
+            message: without_control_characters(message.into()),
             source: None,
         }
+    }
+
+    /// The same error, its message prefixed with where it happened (a store's description).
+    pub(crate) fn at(mut self, location: &str) -> Self {
+        self.message = without_control_characters(format!("{location}: {}", self.message));
+        self
     }
 
     /// Attaches the underlying cause.

@@ -8,8 +8,11 @@ use zeroize::Zeroizing;
 /// exists with `allow_unencrypted_storage`.
 ///
 /// Whoever can read the file can use the refresh tokens in it: protecting it is the
-/// application's job. Writes replace the file atomically (a new file renamed over it), so a
-/// symbolic link at the path is replaced, not followed.
+/// application's job. Writes replace the file atomically (a new file, flushed to disk, renamed
+/// over it), so a symbolic link at the path is replaced, not followed, and temporary files that
+/// killed writers left behind are removed. Reads accept regular files only (a named pipe at the
+/// path is refused at once), in a directory private to the user (Unix: this user's, not
+/// writable by others; see `mr_auth_core::verify_private_directory`).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
@@ -32,6 +35,16 @@ impl CacheStore for FileStore {
     async fn save(&self, document: &[u8]) -> Result<()> {
         cache_file::write_atomically_blocking(self.path.clone(), Zeroizing::new(document.to_vec()))
             .await
+    }
+
+    async fn check_writable(&self) -> Result<()> {
+        let path = self.path.clone();
+        cache_file::blocking(move || cache_file::check_writable(&path)).await
+    }
+
+    async fn remove_leftovers(&self) -> Result<usize> {
+        let path = self.path.clone();
+        cache_file::blocking(move || Ok(cache_file::remove_leftovers(&path))).await
     }
 
     fn location(&self) -> &Path {

@@ -10,12 +10,15 @@ use std::{
     time::Duration,
 };
 
-/// The persistent token cache: an [`MsalTokenCache`] document in a [`CacheStore`], read and
-/// changed under MSAL's cross-process lock (`<store location>.lockfile`), so that two processes
+/// The persistent token cache: an [`MsalTokenCache`] document in a [`CacheStore`], changed
+/// under MSAL's cross-process lock (`<store location>.lockfile`), so that two processes
 /// writing at once lose no entry (msal-extensions' `PersistedTokenCache`).
 ///
 /// Every change is read-modify-write under the lock ([`modify`](Self::modify)); a document that
-/// cannot be parsed is reported and left as it is, never overwritten.
+/// cannot be parsed is reported and left as it is, never overwritten. Reading
+/// ([`load`](Self::load)) takes no lock: every store replaces its document atomically, so a
+/// reader sees the old document or the new one (MSAL's extensions read without the lock too),
+/// and a lock held by another process never delays a valid cached token.
 ///
 /// ```no_run
 /// use mr_auth_msal_cache::{PersistentTokenCache, TokenCachePersistenceOptions};
@@ -128,25 +131,55 @@ impl PersistentTokenCache {
         &self.lock_file
     }
 
-    /// The cache as stored now (empty when nothing was stored yet), read under the lock.
+    /// The cache as stored now (empty when nothing was stored yet). It takes no lock (writers
+    /// replace the document atomically), so it never waits for another process.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when another process held the lock
-    /// too long; [`ErrorKind::InvalidDocument`](crate::ErrorKind::InvalidDocument) when the
-    /// stored document is not an MSAL cache; the store's error when it cannot be read.
+    /// [`ErrorKind::InvalidDocument`](crate::ErrorKind::InvalidDocument) when the stored
+    /// document is not an MSAL cache (or not a regular file); the store's error when it cannot
+    /// be read.
     pub async fn load(&self) -> Result<MsalTokenCache> {
-        let _lock = CacheLock::acquire(self.lock_file.clone(), self.lock_timeout).await?;
         self.read_unlocked().await
+    }
+
+    /// Checks that the cache can be read and written now, without changing it and without
+    /// waiting for the lock: the stored document parses, and the store could save
+    /// ([`CacheStore::check_writable`]: a private, writable directory; a Secret Service default
+    /// collection that persists). Call it before work whose tokens must be kept, such as an
+    /// interactive sign-in, so that a broken cache is reported before the user signs in.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load), and the store's error when it could not be written.
+    pub async fn check_access(&self) -> Result<()> {
+        self.read_unlocked().await?;
+        self.store.check_writable().await
+    }
+
+    /// Removes what writers killed in the middle of a save left behind (a file store's
+    /// temporary files, holding a whole document with its refresh tokens), never anyone else's
+    /// files; how many. Every [`modify`](Self::modify) does this too; call it when signing out.
+    ///
+    /// # Errors
+    ///
+    /// The store's, when its location cannot be listed.
+    pub async fn remove_leftovers(&self) -> Result<usize> {
+        self.store.remove_leftovers().await
     }
 
     /// Reads the cache, lets `change` modify it, and writes it back, all under the
     /// cross-process lock, so that concurrent writers in other processes lose no entry.
     /// Nothing is written when the stored document cannot be parsed.
     ///
+    /// While another process holds the lock, this waits (an `info` event says which lock, who
+    /// holds it and for how long at most) up to the lock timeout.
+    ///
     /// # Errors
     ///
-    /// As [`load`](Self::load), and the store's error when it cannot be written.
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when another process held the lock
+    /// too long (naming the lock and its holder); as [`load`](Self::load); and the store's
+    /// error when it cannot be written.
     pub async fn modify<R>(&self, change: impl FnOnce(&mut MsalTokenCache) -> R) -> Result<R> {
         let _lock = CacheLock::acquire(self.lock_file.clone(), self.lock_timeout).await?;
         let mut cache = self.read_unlocked().await?;
@@ -159,9 +192,11 @@ impl PersistentTokenCache {
         let Some(bytes) = self.store.load().await? else {
             return Ok(MsalTokenCache::new());
         };
-        let cache = MsalTokenCache::from_slice(&bytes).inspect_err(|e| {
-            tracing::warn!(cache = %self.describe(), error = %e, "the persistent token cache cannot be read");
-        })?;
+        let cache = MsalTokenCache::from_slice(&bytes)
+            .map_err(|e| e.at(&self.describe()))
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "the persistent token cache cannot be read");
+            })?;
         if cache.skipped_entries() > 0 {
             tracing::warn!(
                 cache = %self.describe(),

@@ -67,22 +67,19 @@ pub(crate) async fn platform_store(
         if let Some(address) = session_bus_address(env) {
             store = store.with_session_bus_address(address);
         }
-        if store.is_available().await {
-            return Ok(Arc::new(store));
-        }
+        let unusable = match store.probe().await {
+            Ok(()) => return Ok(Arc::new(store)),
+            Err(e) => e,
+        };
         if allow_unencrypted {
             tracing::warn!(
                 path = %file.display(),
-                "no Secret Service on the session bus: the token cache is stored unencrypted (allow_unencrypted_storage)"
+                reason = %unusable,
+                "the Secret Service cannot keep the token cache: it is stored unencrypted (allow_unencrypted_storage)"
             );
             return Ok(Arc::new(crate::FileStore::new(file)));
         }
-        Err(Error::new(
-            ErrorKind::StoreUnavailable,
-            "no Secret Service (GNOME Keyring, KWallet) answers on the session bus, so the token \
-             cache cannot be encrypted; start one (a desktop session has one), or set \
-             allow_unencrypted_storage to keep the cache in a 0600 file in ~/.IdentityService",
-        ))
+        Err(unusable)
     }
     #[cfg(not(any(windows, target_os = "linux")))]
     {

@@ -8,7 +8,10 @@ use zeroize::Zeroizing;
 
 /// The cache as a Secret Service item (GNOME Keyring, KWallet), as msal-extensions'
 /// `LibsecretPersistence` and azure-identity keep it on Linux: an item labelled `MSALCache` in
-/// the default collection with the attributes `xdg:schema=<schema>` and
+/// the default collection (never the in-memory `session` collection: without a default
+/// collection that persists, saving fails with
+/// [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable) and says how to fix it)
+/// with the attributes `xdg:schema=<schema>` and
 /// `MsalClientID=Microsoft.Developer.IdentityService` (plus MSAL .NET's version attribute),
 /// and a signal file whose modification time tells other processes that the cache changed
 /// (and beside which the cache's lock file is placed).
@@ -44,9 +47,18 @@ impl SecretServiceStore {
         self
     }
 
-    /// Whether a Secret Service answers on the session bus (a cheap session open).
+    /// Whether a Secret Service answers on the session bus and has a default collection that
+    /// persists, where [`save`](CacheStore::save) writes (a cheap session open and two
+    /// look-ups; nothing is unlocked or written).
     pub async fn is_available(&self) -> bool {
-        platform::is_available(self).await
+        self.probe().await.is_ok()
+    }
+
+    /// Why the store cannot be used, if it cannot: no Secret Service on the bus, or no default
+    /// collection but the in-memory `session` one (gnome-keyring unlocked with an empty
+    /// password has no `login` keyring), whose items vanish when the service stops.
+    pub(crate) async fn probe(&self) -> Result<()> {
+        platform::probe(self).await
     }
 }
 
@@ -58,6 +70,14 @@ impl CacheStore for SecretServiceStore {
 
     async fn save(&self, document: &[u8]) -> Result<()> {
         platform::save(self, document).await
+    }
+
+    /// The default collection exists and persists, and the signal file's directory is private
+    /// and writable.
+    async fn check_writable(&self) -> Result<()> {
+        self.probe().await?;
+        let signal_file = self.signal_file.clone();
+        crate::cache_file::blocking(move || crate::cache_file::check_writable(&signal_file)).await
     }
 
     fn location(&self) -> &Path {
@@ -81,7 +101,7 @@ impl CacheStore for SecretServiceStore {
 mod platform {
     use super::SecretServiceStore;
     use crate::{cache_file, Error, ErrorKind, Result, MAX_CACHE_BYTES};
-    use secret_service::{EncryptionType, SecretService};
+    use secret_service::{Collection, EncryptionType, SecretService};
     use std::collections::HashMap;
     use zeroize::Zeroizing;
 
@@ -96,8 +116,50 @@ mod platform {
         HashMap::from([("xdg:schema", store.schema.as_str()), CLIENT_ATTRIBUTE])
     }
 
-    pub(super) async fn is_available(store: &SecretServiceStore) -> bool {
-        connect(store).await.is_ok()
+    pub(super) async fn probe(store: &SecretServiceStore) -> Result<()> {
+        let service = connect(store).await?;
+        default_collection(&service).await.map(|_| ())
+    }
+
+    /// The default collection, where the cache is written; never the `session` collection,
+    /// which lives in memory only (the Secret Service specification's `session` alias).
+    async fn default_collection<'a>(service: &'a SecretService<'static>) -> Result<Collection<'a>> {
+        let not_persistent = |what: &str| {
+            Error::new(
+                ErrorKind::StoreUnavailable,
+                format!(
+                    "the Secret Service has {what}, so a token cache stored there would vanish \
+                     when it stops; unlock or create the default keyring (GNOME Keyring's \
+                     \"login\" keyring, e.g. with Seahorse), or set allow_unencrypted_storage to \
+                     keep the cache in a 0600 file"
+                ),
+            )
+        };
+        let collection = match service.get_default_collection().await {
+            Ok(collection) => collection,
+            Err(secret_service::Error::NoResult) => {
+                return Err(not_persistent(
+                    "no default keyring, only the in-memory session collection",
+                ))
+            }
+            Err(e) => return Err(failed("find the default keyring of", e)),
+        };
+        let session = service
+            .get_collection_by_alias("session")
+            .await
+            .ok()
+            .map(|c| c.collection_path.clone());
+        if session.as_ref() == Some(&collection.collection_path)
+            || collection
+                .collection_path
+                .as_str()
+                .ends_with("/collection/session")
+        {
+            return Err(not_persistent(
+                "the in-memory session collection as its default keyring",
+            ));
+        }
+        Ok(collection)
     }
 
     async fn connect(store: &SecretServiceStore) -> Result<SecretService<'static>> {
@@ -105,8 +167,10 @@ mod platform {
             Error::new(
                 ErrorKind::StoreUnavailable,
                 format!(
-                    "no Secret Service (GNOME Keyring, KWallet) answers on the session bus: {e}; \
-                     start one, or set allow_unencrypted_storage to keep the cache in a 0600 file"
+                    "no Secret Service (GNOME Keyring, KWallet) answers on the session bus ({e}), \
+                     so the token cache cannot be encrypted; start one (a desktop session has \
+                     one), or set allow_unencrypted_storage to keep the cache in a 0600 file in \
+                     ~/.IdentityService"
                 ),
             )
         };
@@ -165,32 +229,29 @@ mod platform {
 
     pub(super) async fn save(store: &SecretServiceStore, data: &[u8]) -> Result<()> {
         let service = connect(store).await?;
-        let collection = match service.get_default_collection().await {
-            Ok(c) => c,
-            Err(_) => service
-                .get_any_collection()
-                .await
-                .map_err(|e| failed("open a collection of", e))?,
-        };
+        let collection = default_collection(&service).await?;
         collection
             .ensure_unlocked()
             .await
             .map_err(|e| failed("unlock", e))?;
-        // Replace every item that readers would find, whatever extra attributes its writer
-        // added, so that exactly one current item remains.
+        let mut attributes = search_attributes(store);
+        attributes.insert(VERSION_ATTRIBUTE.0, VERSION_ATTRIBUTE.1);
+        // The new document first (replacing an item with the same attributes in place), then
+        // every other item readers would find (other tools' copies with extra attributes), so
+        // exactly one remains and a reader that needs no lock never finds none.
+        let created = collection
+            .create_item(LABEL, attributes, data, true, "text/plain")
+            .await
+            .map_err(|e| failed("write", e))?;
         let existing = service
             .search_items(search_attributes(store))
             .await
             .map_err(|e| failed("search", e))?;
         for item in existing.unlocked.iter().chain(existing.locked.iter()) {
-            item.delete().await.map_err(|e| failed("replace", e))?;
+            if item.item_path != created.item_path {
+                item.delete().await.map_err(|e| failed("replace", e))?;
+            }
         }
-        let mut attributes = search_attributes(store);
-        attributes.insert(VERSION_ATTRIBUTE.0, VERSION_ATTRIBUTE.1);
-        collection
-            .create_item(LABEL, attributes, data, true, "text/plain")
-            .await
-            .map_err(|e| failed("write", e))?;
         let signal_file = store.signal_file.clone();
         tokio::task::spawn_blocking(move || cache_file::touch(&signal_file))
             .await
@@ -224,8 +285,8 @@ mod platform {
         clippy::unused_async,
         reason = "the same signature as the Linux implementation's"
     )]
-    pub(super) async fn is_available(_store: &SecretServiceStore) -> bool {
-        false
+    pub(super) async fn probe(_store: &SecretServiceStore) -> Result<()> {
+        Err(unsupported())
     }
 
     #[allow(

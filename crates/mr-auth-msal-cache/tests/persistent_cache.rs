@@ -245,6 +245,371 @@ async fn a_symlinked_cache_is_replaced_not_followed() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A cache with a valid access token, and the lock on it held by someone else (an open file
+/// description holding `flock`, as another process would): reading never waits for the lock,
+/// so the token is served at once. Time is paused: had the read waited for the lock, the
+/// clock would have run to the 60 s lock timeout.
+#[tokio::test(start_paused = true)]
+async fn a_held_lock_never_delays_reading_the_cache() {
+    mr_auth_test_support::bounded(async {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.nocae");
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        cache
+            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
+            .await
+            .unwrap()
+            .unwrap();
+        let held = std::fs::File::create(cache.lock_file()).unwrap();
+        held.lock().unwrap();
+        let start = tokio::time::Instant::now();
+        let document = cache.load().await.unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the read waited {:?} for the lock",
+            start.elapsed()
+        );
+        assert!(document
+            .refresh_token(CLIENT_ID, &home_account_id(), "login.microsoftonline.com")
+            .is_some());
+        cache.check_access().await.unwrap();
+        // A write does wait, and says which lock when it gives up.
+        let err = cache
+            .clone()
+            .with_lock_timeout(Duration::from_secs(3))
+            .modify(|c| c.remove_client_tokens(CLIENT_ID, None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(
+            err.to_string().contains("msal.cache.nocae.lockfile"),
+            "{err}"
+        );
+        drop(held);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
+}
+
+/// A named pipe at the cache's path: every operation fails at once with a typed error naming
+/// it, instead of an open that never returns.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_named_pipe_at_the_cache_path_fails_at_once() {
+    mr_auth_test_support::bounded(async {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.nocae");
+        mr_auth_test_support::planted_files::make_fifo(&path);
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        let load = cache.load().await.map(|_| ());
+        let modify = cache.modify(|_| ()).await;
+        let check = cache.check_access().await;
+        for result in [load, modify, check] {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
+            assert!(err.to_string().contains("is a named pipe (FIFO)"), "{err}");
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
+}
+
+/// What a sign-in would find only after the user signed in, found by `check_access` first:
+/// a corrupt document, and a cache directory that cannot be created.
+#[tokio::test]
+async fn check_access_finds_a_broken_cache_before_any_sign_in() {
+    mr_auth_test_support::bounded(async {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.nocae");
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        cache.check_access().await.unwrap();
+        assert!(!path.exists(), "checking writes no cache");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "nor anything else"
+        );
+        std::fs::write(&path, "{not json").unwrap();
+        let err = cache.check_access().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{err}");
+
+        // HOME is a file: ~/.IdentityService cannot be created (even by root).
+        let home = dir.join("home-is-a-file");
+        std::fs::write(&home, "").unwrap();
+        let options = TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
+            ..Default::default()
+        };
+        let env = EnvironmentMap::new()
+            .with("HOME", home.to_str().unwrap())
+            .with("LOCALAPPDATA", home.to_str().unwrap())
+            .with(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", dir.join("no-bus").display()),
+            );
+        let cache = PersistentTokenCache::open_with_environment(&options, false, &env).await;
+        // Windows' DPAPI store is opened the same way.
+        let err = cache.unwrap().check_access().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(err.to_string().contains(".IdentityService"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
+}
+
+/// A cache directory of another user is refused, naming its owner and mode; one of ours that
+/// others can write to is repaired.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_directory_that_is_not_private_is_refused_or_repaired() {
+    use std::os::unix::fs::PermissionsExt as _;
+    mr_auth_test_support::bounded(async {
+        let home = temp_dir();
+        let identity = home.join(".IdentityService");
+        std::fs::create_dir(&identity).unwrap();
+        std::fs::set_permissions(&identity, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let options = TokenCachePersistenceOptions {
+            allow_unencrypted_storage: true,
+            ..Default::default()
+        };
+        let env = EnvironmentMap::new()
+            .with("HOME", home.to_str().unwrap())
+            .with(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", home.join("no-bus").display()),
+            );
+        let cache = PersistentTokenCache::open_with_environment(&options, false, &env)
+            .await
+            .unwrap();
+        cache
+            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
+            .await
+            .unwrap()
+            .unwrap();
+        let mode = std::fs::metadata(&identity).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o755,
+            "the write bits of group and others are removed"
+        );
+
+        // Another user's directory: as root (CI), give it to nobody; as any other user, a
+        // cache "in" / is in root's directory.
+        let (foreign, owner) = if effective_uid() == 0 {
+            std::os::unix::fs::chown(&identity, Some(65534), Some(65534)).unwrap();
+            (cache, 65534)
+        } else {
+            (PersistentTokenCache::plaintext_file("/msal.cache.nocae"), 0)
+        };
+        for err in [
+            foreign.load().await.map(|_| ()).unwrap_err(),
+            foreign.modify(|_| ()).await.unwrap_err(),
+            foreign.check_access().await.unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+            assert!(
+                err.to_string().contains(&format!("belongs to uid {owner}")),
+                "{err}"
+            );
+            assert!(err.to_string().contains("mode 0"), "{err}");
+        }
+        std::fs::remove_dir_all(home).unwrap();
+    })
+    .await;
+}
+
+/// The effective uid, from the owner of a file this process creates.
+#[cfg(unix)]
+fn effective_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = temp_dir();
+    let uid = std::fs::metadata(&dir).unwrap().uid();
+    std::fs::remove_dir_all(dir).unwrap();
+    uid
+}
+
+/// A writer killed between writing its temporary file and renaming it leaves the whole
+/// document, refresh tokens included, in `.<name>.<pid>.<random>.tmp`: the next write removes
+/// it, and so does `remove_leftovers` (what `mr-auth logout` calls). (Unix: Windows tells a
+/// dead writer's files by their age only.)
+#[cfg(unix)]
+#[tokio::test]
+async fn what_a_killed_writer_left_is_removed_by_the_next_write_and_on_sign_out() {
+    mr_auth_test_support::bounded(async {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.nocae");
+        let cache = PersistentTokenCache::plaintext_file(&path);
+        let plant = || {
+            let left = dir.join(format!(
+                ".msal.cache.nocae.{}.{}.tmp",
+                mr_auth_test_support::planted_files::exited_process_id(),
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::write(
+                &left,
+                "{\"RefreshToken\": {\"k\": {\"secret\": \"rt-left\"}}}",
+            )
+            .unwrap();
+            left
+        };
+        let left = plant();
+        cache
+            .modify(|c| c.add(&response(CLIENT_ID, "rt-1")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!left.exists(), "the next write removes it");
+        let left = plant();
+        assert_eq!(cache.remove_leftovers().await.unwrap(), 1);
+        assert!(!left.exists(), "signing out removes it");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["msal.cache.nocae"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    })
+    .await;
+}
+
+/// The environment variable that turns `endless_writer` into a writer that is killed.
+#[cfg(unix)]
+const ENDLESS_ENV: &str = "MR_AUTH_CACHE_ENDLESS_WRITER";
+
+/// One writer of `killed_writers_leave_a_valid_document_and_nothing_behind`: writes until it is
+/// killed (at most 10,000 rounds), saying `wrote <n>` on stdout after each write. Does nothing
+/// unless started by that test.
+#[cfg(unix)]
+#[tokio::test]
+async fn endless_writer() {
+    let Ok(spec) = std::env::var(ENDLESS_ENV) else {
+        return;
+    };
+    let (writer, path) = spec.split_once(':').expect("writer:path");
+    let cache = PersistentTokenCache::plaintext_file(path);
+    for round in 0..10_000 {
+        let client_id = format!("{writer:0>8}-0000-4000-8000-{round:012x}");
+        cache
+            .modify(|c| c.add(&response(&client_id, &format!("rt-{client_id}"))))
+            .await
+            .expect("the write succeeded")
+            .expect("the response is valid");
+        println!("wrote {round}");
+    }
+}
+
+/// kill -9 at 60 points of writers' lives: half of them anywhere (after one to three reported
+/// writes), half as soon as the writer's temporary file appears (mostly before its rename).
+/// The cache is valid JSON after every kill and keeps every write reported done; killed
+/// writers did leave temporary files (with refresh tokens) behind, and once the next writer
+/// has written, none is left. The document is padded to 1 MiB so each write takes a while.
+/// (Unix: Windows tells a dead writer's files by their age only.)
+#[cfg(unix)]
+#[test]
+fn killed_writers_leave_a_valid_document_and_nothing_behind() {
+    use std::io::BufRead as _;
+    let dir = temp_dir();
+    let path = dir.join("msal.cache.nocae");
+    std::fs::write(
+        &path,
+        format!("{{\"Padding\": \"{}\"}}", "x".repeat(1 << 20)),
+    )
+    .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut done = Vec::new();
+    let mut left_behind = 0;
+    for point in 0..60_usize {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "endless_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(ENDLESS_ENV, format!("{point}:{}", path.display()))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start a writer");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut report = |line: String| {
+            if let Some(round) = line.strip_prefix("wrote ") {
+                let round: usize = round.parse().unwrap();
+                done.push(format!("{point:0>8}-0000-4000-8000-{round:012x}"));
+            }
+        };
+        if point % 2 == 0 {
+            for _ in 0..point / 2 % 3 + 1 {
+                report(lines.next().expect("the writer reports").unwrap());
+            }
+        } else {
+            let temp_prefix = format!(".msal.cache.nocae.{}.", child.id());
+            let mut looks = 0_u32;
+            while !std::fs::read_dir(&dir).unwrap().any(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(&temp_prefix)
+            }) {
+                looks += 1;
+                assert!(
+                    looks < 10_000_000,
+                    "writer {point} never wrote a temporary file"
+                );
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        lines.map_while(Result::ok).for_each(&mut report);
+        let temp_files = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        left_behind += temp_files;
+        let cache = MsalTokenCache::from_slice(&std::fs::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("after kill {point}: {e}"));
+        for client_id in &done {
+            assert!(
+                cache
+                    .refresh_token(client_id, &home_account_id(), "login.microsoftonline.com")
+                    .is_some(),
+                "after kill {point}: the reported write of {client_id} is lost"
+            );
+        }
+    }
+    assert!(
+        left_behind > 0,
+        "no kill landed between a temporary file and its rename"
+    );
+    let cache = PersistentTokenCache::plaintext_file(&path);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(cache.modify(|c| c.add(&response(CLIENT_ID, "rt-last"))))
+        .unwrap()
+        .unwrap();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["msal.cache.nocae"],
+        "temporary files of killed writers are left"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Windows: the cache file in `%LOCALAPPDATA%\.IdentityService` is DPAPI-encrypted (run under
 /// Wine by `cargo xtask ci wine`, whose DPAPI is Wine's).
 #[cfg(windows)]
@@ -290,6 +655,7 @@ async fn the_windows_cache_file_is_dpapi_encrypted() {
 #[cfg(target_os = "linux")]
 mod keyring {
     use super::*;
+    use mr_auth_msal_cache::{CacheStore as _, SecretServiceStore};
     use mr_auth_test_support::{
         private_session_bus::PrivateSessionBus, secret_service_session::SecretServiceSession,
     };
@@ -367,6 +733,85 @@ mod keyring {
         })
         .await
         .expect("the test finished in time");
+    }
+
+    /// gnome-keyring unlocked with an empty password has no default collection, only the
+    /// in-memory `session` one: the cache is never stored there (it would vanish when the
+    /// keyring stops); opening says how to fix it, and with consent the plaintext file is used.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_default_collection_nothing_is_stored_in_the_session_collection() {
+        mr_auth_test_support::bounded(async {
+            let session = match SecretServiceSession::start_without_default_collection_or_skip(
+                "secret service without a default collection",
+            )
+            .await
+            {
+                Ok(session) => session,
+                Err(missing) => {
+                    eprintln!("{missing}");
+                    return;
+                }
+            };
+            let (collections, default) = session.collections().await;
+            assert_eq!(default, "/", "{collections:?}");
+            assert!(
+                collections
+                    .iter()
+                    .all(|c| c.ends_with("/collection/session")),
+                "{collections:?}"
+            );
+            let env = EnvironmentMap::new()
+                .with("HOME", session.home().to_str().unwrap())
+                .with("DBUS_SESSION_BUS_ADDRESS", session.bus_address());
+            let err = PersistentTokenCache::open_with_environment(
+                &TokenCachePersistenceOptions::default(),
+                false,
+                &env,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+            for part in [
+                "no default keyring",
+                "unlock or create the default keyring",
+                "allow_unencrypted_storage",
+            ] {
+                assert!(err.to_string().contains(part), "{part}: {err}");
+            }
+
+            // The store itself never writes to the session collection either.
+            let signal = session
+                .home()
+                .join(".IdentityService")
+                .join("msal.cache.nocae");
+            let store = SecretServiceStore::new("msal.cache.nocae", &signal)
+                .with_session_bus_address(session.bus_address());
+            assert!(!store.is_available().await);
+            let err = store.save(b"{}").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+            assert_eq!(
+                store.check_writable().await.unwrap_err().kind(),
+                ErrorKind::StoreUnavailable
+            );
+            let schema = [("xdg:schema", "msal.cache.nocae")];
+            assert_eq!(session.count_items(&schema).await, 0);
+
+            let options = TokenCachePersistenceOptions {
+                allow_unencrypted_storage: true,
+                ..Default::default()
+            };
+            let cache = PersistentTokenCache::open_with_environment(&options, false, &env)
+                .await
+                .unwrap();
+            assert!(cache.is_plaintext(), "{}", cache.describe());
+            cache
+                .modify(|c| c.add(&response(CLIENT_ID, "rt-plain")))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(session.count_items(&schema).await, 0);
+        })
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

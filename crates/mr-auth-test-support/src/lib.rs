@@ -4,35 +4,44 @@
 //! the local CA and TLS front, scripted HTTP servers, `tracing` log capture for the
 //! no-secrets tests, and the fake brokers. Nothing here is part of any published API.
 //!
-//! - [`bounded()`]: a time bound for every async test.
-//! - [`fault_server`]: a loopback HTTP server that stalls, drips, resets or never ends, for
-//!   the clients' fault tests.
-//! - [`mock_authority`]: a loopback Entra ID (authorize + token endpoints, PKCE, v1 tokens).
-//! - [`chromium`]: browser launchers for the broker credential, among them a real headless
-//!   Chromium.
-//! - [`azurite`] (feature `azurite`): Microsoft's storage emulator, installed with npm and run
-//!   over HTTPS with bearer-token checks.
-//! - [`LogCapture`]: `tracing` output as text, for the no-secrets tests.
-//! - [`TlsFront`] (feature `tls`): TLS on loopback in front of a plain-HTTP fake, with a CA made for the test
-//!   (the emulator's `LocalCa`).
+//! Each module beyond the always-present ones is behind a cargo feature, and each crate's
+//! dev-dependency turns on what its tests use, so (for example) core's tests do not compile the
+//! broker or D-Bus to get [`bounded()`]:
+//!
+//! | module | feature |
+//! |---|---|
+//! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests) | always |
+//! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
+//! | [`fault_server`]: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
+//! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
+//! | `fake_broker` (a scripted `PlatformBroker`), `chromium` (browser launchers, among them a real headless Chromium) | `broker` |
+//! | `private_session_bus`, `fake_linux_broker`, `secret_service_session` (Linux only) | `buses` |
+//! | `TlsFront`: TLS on loopback in front of a plain-HTTP fake, with the emulator's `LocalCa` | `tls` |
+//! | `azurite`: Microsoft's storage emulator, installed with npm and run over HTTPS | `azurite` |
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "azurite")]
 pub mod azurite;
 pub mod bounded;
+#[cfg(feature = "broker")]
 pub mod chromium;
+#[cfg(feature = "broker")]
 pub mod fake_broker;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod fake_linux_broker;
+#[cfg(feature = "fault-server")]
 pub mod fault_server;
 pub mod gate;
 pub mod log_capture;
+#[cfg(feature = "mock-authority")]
 pub mod mock_authority;
-#[cfg(target_os = "linux")]
+pub mod planted_files;
+#[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod private_session_bus;
+#[cfg(feature = "scripted-http")]
 pub mod scripted_http;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod secret_service_session;
 #[cfg(feature = "tls")]
 pub mod tls_front;

@@ -140,6 +140,9 @@ struct State {
     expires_in: u64,
     codes: HashMap<String, IssuedCode>,
     refresh_tokens: HashMap<String, String>,
+    /// Whether a refresh token stays valid once redeemed (see
+    /// [`MockAuthority::keep_refresh_tokens`]).
+    keep_refresh_tokens: bool,
     counter: u64,
     v1_access_tokens: Option<V1AccessTokens>,
     clock: Arc<dyn Clock>,
@@ -175,6 +178,7 @@ impl MockAuthority {
             expires_in: 3600,
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            keep_refresh_tokens: false,
             counter: 0,
             v1_access_tokens: None,
             clock: Arc::new(SystemClock),
@@ -252,6 +256,13 @@ impl MockAuthority {
     /// verifier no longer matches: the authority must refuse the code.
     pub fn tamper_challenge(&self) {
         self.state.lock().unwrap().tamper_challenge = true;
+    }
+
+    /// Accept a refresh token again after it was redeemed, as Entra ID does (an older refresh
+    /// token stays valid after a newer one is issued), so processes that read the same stored
+    /// token at once all get tokens. By default a redeemed refresh token is refused.
+    pub fn keep_refresh_tokens(&self) {
+        self.state.lock().unwrap().keep_refresh_tokens = true;
     }
 
     /// The `expires_in` of the token responses from now on (default 3600 seconds).
@@ -459,7 +470,12 @@ fn token(
                 "invalid_request",
                 "no refresh_token".to_owned(),
             ))?;
-            s.refresh_tokens.remove(rt).ok_or((
+            let known = if s.keep_refresh_tokens {
+                s.refresh_tokens.get(rt).cloned()
+            } else {
+                s.refresh_tokens.remove(rt)
+            };
+            known.ok_or((
                 70000,
                 "invalid_grant",
                 "the refresh token is unknown".to_owned(),

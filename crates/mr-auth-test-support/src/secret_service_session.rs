@@ -13,6 +13,9 @@ use tokio::{
 /// The bus name a Secret Service owns.
 const SECRETS_NAME: &str = "org.freedesktop.secrets";
 
+/// The login keyring's password.
+const TEST_PASSWORD: &[u8] = b"mr-auth-test-password";
+
 /// How long the keyring daemon may take to own its name on the bus.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -50,6 +53,28 @@ impl SecretServiceSession {
     ///
     /// When a program is missing under CI or the keyring does not start (a test failure).
     pub async fn start_or_skip(test: &str) -> Result<Self, MissingProgram> {
+        Self::start(test, TEST_PASSWORD).await
+    }
+
+    /// As [`start_or_skip`](Self::start_or_skip), but the keyring is unlocked with an empty
+    /// password, as on a machine whose user logs in without one: gnome-keyring then creates no
+    /// `login` keyring, so the Secret Service has no default collection, only the in-memory
+    /// `session` collection (whose items vanish when the daemon stops).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_or_skip`](Self::start_or_skip).
+    ///
+    /// # Panics
+    ///
+    /// As [`start_or_skip`](Self::start_or_skip).
+    pub async fn start_without_default_collection_or_skip(
+        test: &str,
+    ) -> Result<Self, MissingProgram> {
+        Self::start(test, b"").await
+    }
+
+    async fn start(test: &str, password: &[u8]) -> Result<Self, MissingProgram> {
         let Some(daemon) = find_on_path("gnome-keyring-daemon") else {
             return Err(missing(test, "gnome-keyring-daemon", "gnome-keyring"));
         };
@@ -97,7 +122,7 @@ impl SecretServiceSession {
         // keyring is created with it on first use.
         let mut stdin = keyring.stdin.take().expect("piped stdin");
         stdin
-            .write_all(b"mr-auth-test-password")
+            .write_all(password)
             .await
             .expect("give the keyring its password");
         drop(stdin);
@@ -130,6 +155,29 @@ impl SecretServiceSession {
     /// A temporary home directory for the code under test (not the keyring's own files).
     pub fn home(&self) -> PathBuf {
         self.home.join("user")
+    }
+
+    /// The object paths of the keyring's collections and its `default` alias (`/` for none),
+    /// as another program would see them.
+    ///
+    /// # Panics
+    ///
+    /// When the keyring cannot be asked (a test failure).
+    pub async fn collections(&self) -> (Vec<String>, String) {
+        let service = self.client().await;
+        let all = service
+            .get_all_collections()
+            .await
+            .expect("the keyring's collections");
+        let default = match service.get_default_collection().await {
+            Ok(collection) => collection.collection_path.to_string(),
+            Err(secret_service::Error::NoResult) => "/".to_owned(),
+            Err(e) => panic!("the keyring's default collection: {e}"),
+        };
+        (
+            all.iter().map(|c| c.collection_path.to_string()).collect(),
+            default,
+        )
     }
 
     /// How many unlocked items carry every one of `attributes`.

@@ -1,7 +1,7 @@
 //! The DLL's exports: `DllGetActivationFactory` for combase, and the control functions
 //! [`crate::FakeWam`] calls from the test.
 
-use crate::{fake_state, manager::factory_for, FakeScript};
+use crate::{accounts_settings_pane, fake_state, manager::factory_for, FakeScript};
 use std::{ffi::c_void, time::Duration};
 use windows_core::{Interface, Ref, HRESULT, HSTRING};
 
@@ -58,6 +58,8 @@ pub unsafe extern "system" fn mr_auth_wam_fake_reset(json: *const u8, len: usize
     let bytes = unsafe { std::slice::from_raw_parts(json, len) };
     match serde_json::from_slice::<FakeScript>(bytes) {
         Ok(script) => {
+            // Every window's pane too, and so every handler a test left registered.
+            accounts_settings_pane::forget_panes();
             fake_state::reset(script);
             S_OK
         }

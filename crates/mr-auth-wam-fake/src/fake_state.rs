@@ -23,9 +23,9 @@ fn lock() -> MutexGuard<'static, FakeState> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Replaces the script and forgets every call received.
+/// Replaces the script and forgets every call received (the panes are forgotten apart:
+/// [`crate::exports`] does both).
 pub(crate) fn reset(script: FakeScript) {
-    crate::accounts_settings_pane::forget_panes();
     *lock() = FakeState {
         script,
         ..FakeState::default()

@@ -40,6 +40,8 @@ mod accounts_settings_pane;
 #[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
 mod async_action;
 #[cfg(windows)]
+mod async_core;
+#[cfg(windows)]
 #[allow(unsafe_code, reason = "`#[implement]` expands to COM vtables (FFI)")]
 mod async_operation;
 #[cfg(windows)]

@@ -23,8 +23,9 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::{relative, rust_files};
 use crate::cmd::Result;
 
 /// The broker crate's sources, relative to the workspace.
@@ -668,31 +669,10 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-fn relative(base: &Path, path: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-            .path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// A broker crate in a fresh directory, from `(path under src, source)` pairs.
     struct Tree(PathBuf);

@@ -10,7 +10,7 @@ use super::{
     authentication_record::AuthenticationRecord,
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, EXPIRY_BUFFER},
-    interactive_sign_in::sign_in_interactively,
+    interactive_sign_in::{sign_in_interactively, CacheCheck},
     session::Session,
     silent_chain::SilentChain,
     token_request::{CacheKey, TokenRequest},
@@ -92,7 +92,8 @@ impl CredentialCore {
                 other => return other,
             }
         }
-        let sign_in = sign_in_interactively(&self.session, &request, context).await?;
+        let sign_in =
+            sign_in_interactively(&self.session, &request, context, CacheCheck::BestEffort).await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)
     }
@@ -125,9 +126,14 @@ impl CredentialCore {
         let config = self.config();
         let request = TokenRequest::resolve(config, scopes, &options.unwrap_or_default())?;
         let key = request.cache_key(config);
-        self.session.check_persistence(&request).await?;
         let _one_sign_in_at_a_time = self.interactive.lock().await;
-        let sign_in = sign_in_interactively(&self.session, &request, &Context::new()).await?;
+        let sign_in = sign_in_interactively(
+            &self.session,
+            &request,
+            &Context::new(),
+            CacheCheck::Required,
+        )
+        .await?;
         self.sign_ins.fetch_add(1, Ordering::SeqCst);
         self.cache.insert(&key, sign_in.token)?;
         if let Some(e) = sign_in.persist_error {

@@ -85,6 +85,14 @@ impl CredentialPersistence {
         opened.as_ref().map_err(Clone::clone)
     }
 
+    /// Whether the cache of the CAE mode can be read and written now, without waiting for its
+    /// lock or changing it.
+    pub(crate) async fn check(&self, cae: bool) -> Result<()> {
+        let cache = self.cache(cae).await?;
+        cache.check_access().await?;
+        Ok(())
+    }
+
     /// A Bearer access token of `account` for the request's scopes and tenant, valid beyond
     /// the expiry buffer. None for a claims challenge: cached access tokens do not answer one
     /// (MSAL skips them too).

@@ -107,9 +107,11 @@ impl InteractiveBrowserBrokerCredential {
     ///
     /// Those of the interactive step ([`ErrorKind::UserCancelled`](crate::ErrorKind::UserCancelled), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
     /// [`ErrorKind::AuthenticationFailed`](crate::ErrorKind::AuthenticationFailed)...); [`ErrorKind::PersistentCache`](crate::ErrorKind::PersistentCache) when
-    /// `cache_persistence_options` is set and the cache cannot be opened (checked before any UI
-    /// is shown) or the tokens could not be stored (this credential still has them in
-    /// memory); [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the sign-in did not identify the account.
+    /// `cache_persistence_options` is set and the tokens could not be kept: before any UI when
+    /// the cache cannot be opened, read or written (no store, a corrupt document, a named pipe
+    /// at its path, a directory that is not private or writable), or after the sign-in when
+    /// storing them failed all the same (this credential still has them in memory);
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the sign-in did not identify the account.
     pub async fn authenticate(
         &self,
         scopes: &[&str],

@@ -15,16 +15,31 @@ use crate::{
 };
 use azure_core::http::Context;
 
-/// Signs the user in, bounded by the configured timeout.
+/// What a persistent cache that cannot keep the browser flow's tokens means for a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheCheck {
+    /// `authenticate`: the caller asked for the tokens to be kept, so the sign-in is refused
+    /// before any UI.
+    Required,
+    /// `get_token`: never fails because of the cache; a warning, and the tokens are kept in
+    /// memory.
+    BestEffort,
+}
+
+/// Signs the user in, bounded by the configured timeout. Before the browser or device code
+/// flow shows anything, the persistent cache is checked (`cache_check` says what its failure
+/// means); the broker keeps its own tokens.
 pub(crate) async fn sign_in_interactively(
     session: &Session,
     request: &TokenRequest,
     context: &Context<'_>,
+    cache_check: CacheCheck,
 ) -> Result<SignIn> {
     let config = &session.config;
     let device_code_fallback = match &config.interactive {
         InteractiveStep::DeviceCode(flow) => {
-            return device_code_sign_in(session, flow, request, context).await
+            check_cache(session, request, cache_check).await?;
+            return device_code_sign_in(session, flow, request, context).await;
         }
         InteractiveStep::BrokerOrBrowser {
             device_code_fallback,
@@ -39,6 +54,7 @@ pub(crate) async fn sign_in_interactively(
     if request.pop.is_some() {
         return Err(session.pop_needs_broker());
     }
+    check_cache(session, request, cache_check).await?;
     if let Some(flow) = device_code_fallback {
         if let Some(headless) = Headless::detect(&*config.environment) {
             tracing::info!(reason = %headless, "no browser here can reach the loopback redirect; signing in with a device code");
@@ -80,6 +96,22 @@ async fn device_code_sign_in(
     Ok(session
         .accept_token_response(response, request, DEVICE_CODE_GRANT_TYPE)
         .await)
+}
+
+/// Whether the persistent cache can keep the tokens of the sign-in about to start: before any
+/// UI, so a broken cache is found before the user signs in, not after.
+async fn check_cache(
+    session: &Session,
+    request: &TokenRequest,
+    cache_check: CacheCheck,
+) -> Result<()> {
+    if let Err(e) = session.check_persistence(request).await {
+        if cache_check == CacheCheck::Required {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "the persistent token cache cannot keep the tokens of this sign-in; they are kept in memory only");
+    }
+    Ok(())
 }
 
 /// The broker's account picker or sign-in window.

@@ -102,14 +102,14 @@ impl Session {
         )
     }
 
-    /// Before an explicit sign-in with persistence asked for: the cache the browser flow would
-    /// store into must open, so the user does not sign in for nothing.
+    /// Before the browser flow, whose tokens go to the persistent cache when one is
+    /// configured: the cache opens, its document can be read and its store could save (see
+    /// `PersistentTokenCache::check_access`), so a broken cache is found before the user signs
+    /// in, not after.
     pub(crate) async fn check_persistence(&self, request: &TokenRequest) -> Result<()> {
         match &self.persistence {
-            Some(p) if self.usable_broker().is_none() => {
-                p.cache(request.enable_cae).await.map(|_| ())
-            }
-            _ => Ok(()),
+            Some(p) => p.check(request.enable_cae).await,
+            None => Ok(()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The checks of an AAD bearer token, per [`AadMode`]: the signature only in
 //! [`AadMode::SignatureChecked`], against its configured keys.
 
-use super::authorization::Rejection;
+use super::rejection::Rejection;
 use crate::AadMode;
 
 /// Clock skew allowed when checking AAD tokens' `exp` and `nbf`.

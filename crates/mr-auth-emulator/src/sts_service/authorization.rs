@@ -8,40 +8,10 @@ use hyper::{
 use uuid::Uuid;
 
 use super::{
-    aad_token_check::check_aad_token, correlation::is_correlation_vector, StsService, API_VERSION,
-    X_MRC_CV,
+    aad_token_check::check_aad_token, correlation::is_correlation_vector, rejection::Rejection,
+    StsService, API_VERSION, X_MRC_CV,
 };
 use crate::{Account, CredentialKind};
-
-/// Why a token request is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Rejection {
-    pub(super) status: StatusCode,
-    pub(super) www_authenticate: Option<&'static str>,
-}
-
-impl Rejection {
-    pub(super) const fn bad_request(message: &'static str) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            www_authenticate: Some(message),
-        }
-    }
-
-    pub(super) const fn unauthorized(message: &'static str) -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            www_authenticate: Some(message),
-        }
-    }
-
-    pub(super) const fn status(status: StatusCode) -> Self {
-        Self {
-            status,
-            www_authenticate: None,
-        }
-    }
-}
 
 pub(super) fn classify_credential(headers: &HeaderMap) -> CredentialKind {
     let Some(value) = headers.get(header::AUTHORIZATION) else {

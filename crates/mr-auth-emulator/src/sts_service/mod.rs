@@ -7,13 +7,14 @@ mod authorization;
 mod correlation;
 mod fault_application;
 mod issuing;
+mod rejection;
 mod route;
 
 use std::{
     collections::{HashMap, VecDeque},
     fmt,
     sync::{Arc, Mutex, PoisonError},
-    time::{Duration, UNIX_EPOCH},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -171,10 +172,8 @@ impl StsService {
     }
 
     fn now_secs(&self) -> u64 {
-        self.clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        // Before 1970 reads as 0: nothing the emulator issues or checks lies there.
+        u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0)
     }
 
     /// Serves one request. `Err` closes the connection without a response.
@@ -279,23 +278,14 @@ impl StsService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::{aad_token_check::check_aad_token, authorization::Rejection};
+    use super::{aad_token_check::check_aad_token, rejection::Rejection};
     use crate::AccountKey;
     use crate::CredentialKind;
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-    use std::time::SystemTime;
+    use mr_auth_core::ManualClock;
 
     const ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
     const CV: &str = "DQzdx06xR5GYcLGnQTzs3w";
-
-    #[derive(Debug)]
-    struct FixedClock(u64);
-
-    impl Clock for FixedClock {
-        fn now(&self) -> SystemTime {
-            UNIX_EPOCH + Duration::from_secs(self.0)
-        }
-    }
 
     fn service(aad: AadMode) -> StsService {
         let id = Uuid::parse_str(ID).unwrap();
@@ -307,7 +297,7 @@ mod tests {
             accounts: HashMap::from([(id, account)]),
             aad,
             signer: TokenSigner::generate().unwrap(),
-            clock: Arc::new(FixedClock(1_700_000_000)),
+            clock: Arc::new(ManualClock::at_fixed_start()),
             token_lifetime: Duration::from_secs(86_400),
             issuer: "https://127.0.0.1:1/".to_owned(),
             audience: "https://aud/".to_owned(),

@@ -107,7 +107,7 @@ mod platform {
 }
 
 #[cfg(all(windows, test))]
-use platform::{console_window, foreground_window};
+use platform::console_window;
 
 #[cfg(test)]
 mod tests {
@@ -162,8 +162,10 @@ mod tests {
         assert_eq!(WindowHandleChoice::choose(None, || 0, || 0, || 0), None);
     }
 
-    /// Under Wine (the CI's Windows run) a console program has no console window but a real
-    /// foreground window; on real Windows from a terminal the console window is found.
+    /// Under Wine (the CI's Windows run) a console program has no console window; whether a
+    /// foreground window exists yet depends on the Wine prefix's desktop (a fresh prefix on a
+    /// loaded machine may have none for a while), so either it or the desktop is chosen, never a
+    /// null handle. On real Windows from a terminal the console window is found.
     #[cfg(windows)]
     #[test]
     fn real_windows_choice() {
@@ -174,13 +176,15 @@ mod tests {
                 0,
                 "wine {version}: GetConsoleWindow is null"
             );
-            assert_ne!(
-                foreground_window(),
-                0,
-                "wine {version}: a foreground window exists"
+            assert!(
+                matches!(
+                    choice.source,
+                    WindowSource::Foreground | WindowSource::Desktop
+                ),
+                "wine {version}: {:?}",
+                choice.source
             );
-            assert_eq!(choice.source, WindowSource::Foreground);
-            assert_eq!(choice.handle.as_raw(), foreground_window());
+            assert_ne!(choice.handle.as_raw(), 0, "wine {version}: never null");
         } else {
             eprintln!(
                 "real windows: the dialog would be parented to the {:?} window",

@@ -75,6 +75,7 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
     // On every platform: elsewhere than Linux it reports itself unavailable at run time.
     let options = LinuxBrokerOptions {
         bus_address: None,
+        connect_timeout: Duration::from_secs(5),
         call_timeout: Duration::from_secs(60),
     };
     assert_eq!(

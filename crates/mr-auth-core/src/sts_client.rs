@@ -538,6 +538,19 @@ fn timeout_error(
     } else {
         format!("{tries} tries")
     };
+    if tries == 0 && last.is_none() {
+        // The STS was never asked: the time went to the credential (a sign-in nobody finished,
+        // a broker or bus that did not answer), so the error says so and does not name the STS
+        // as the cause.
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "the credential did not produce an Azure AD token within {timeout:?} (a sign-in \
+                 not finished, or a broker or identity endpoint that did not answer); the STS at \
+                 {endpoint} was not asked"
+            ),
+        );
+    }
     let detail = match (tries, &last) {
         (0, _) => "the credential had not produced a token yet".to_owned(),
         (_, Some(last)) if progress.in_try() => format!(

@@ -18,8 +18,8 @@ pub mod test_util;
 pub use credential::{
     AdditionallyAllowedTenants, AuthenticationRecord, BrokerTokenRequestOptions,
     DeviceCodeCredential, DeviceCodeCredentialOptions, InteractiveBrowserBrokerCredential,
-    InteractiveBrowserBrokerCredentialOptions, PopAuthorizationPolicy,
-    AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
+    InteractiveBrowserBrokerCredentialOptions, PopAuthorizationPolicy, SharedTokenCacheCredential,
+    SharedTokenCacheCredentialOptions, AUTHENTICATION_RECORD_VERSION, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use mr_auth_core::{EnvironmentSource, ProcessEnvironment};

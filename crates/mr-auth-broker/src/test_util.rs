@@ -1,9 +1,10 @@
 //! What tests of code built on this crate inject into an
-//! [`InteractiveBrowserBrokerCredential`] or a [`DeviceCodeCredential`]: the clock its tokens
-//! expire by, and the environment it reads (`AZURE_AUTHORITY_HOST`; where the persistent
-//! cache is kept: `HOME`, `LOCALAPPDATA`, `DBUS_SESSION_BUS_ADDRESS`; whether a browser here
-//! can be used: `DISPLAY`, `WAYLAND_DISPLAY`, `SSH_CONNECTION`, `SSH_TTY`, `BROWSER`). Not
-//! needed to use the credentials: they take the system clock and the process environment.
+//! [`InteractiveBrowserBrokerCredential`], a [`DeviceCodeCredential`] or a
+//! [`SharedTokenCacheCredential`]: the clock its tokens expire by, and the environment it reads
+//! (`AZURE_AUTHORITY_HOST`; where the persistent cache is kept: `HOME`, `LOCALAPPDATA`,
+//! `DBUS_SESSION_BUS_ADDRESS`; whether a browser here can be used: `DISPLAY`,
+//! `WAYLAND_DISPLAY`, `SSH_CONNECTION`, `SSH_TTY`, `BROWSER`). Not needed to use the
+//! credentials: they take the system clock and the process environment.
 //!
 //! ```
 //! # fn run() -> mr_auth_broker::Result<()> {
@@ -25,6 +26,7 @@ use crate::{
     credential::Surroundings, DeviceCodeCredential, DeviceCodeCredentialOptions,
     DeviceCodePromptCallback, EnvironmentSource, InteractiveBrowserBrokerCredential,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, Result,
+    SharedTokenCacheCredential, SharedTokenCacheCredentialOptions,
 };
 use mr_auth_core::{Clock, SystemClock};
 use std::sync::Arc;
@@ -58,13 +60,29 @@ pub fn credential_with_hooks(
     options: Option<InteractiveBrowserBrokerCredentialOptions>,
     hooks: TestHooks,
 ) -> Result<Arc<InteractiveBrowserBrokerCredential>> {
-    InteractiveBrowserBrokerCredential::with_surroundings(
-        options.unwrap_or_default(),
-        Surroundings {
+    InteractiveBrowserBrokerCredential::with_surroundings(options.unwrap_or_default(), hooks.into())
+}
+
+/// [`SharedTokenCacheCredential::new`] with `hooks` in place of the system clock and the
+/// process environment (`HOME` places the cache).
+///
+/// # Errors
+///
+/// Those of [`SharedTokenCacheCredential::new`].
+pub fn shared_token_cache_credential_with_hooks(
+    options: Option<SharedTokenCacheCredentialOptions>,
+    hooks: TestHooks,
+) -> Result<Arc<SharedTokenCacheCredential>> {
+    SharedTokenCacheCredential::with_surroundings(options.unwrap_or_default(), hooks.into())
+}
+
+impl From<TestHooks> for Surroundings {
+    fn from(hooks: TestHooks) -> Self {
+        Self {
             clock: hooks.clock,
             environment: hooks.environment,
-        },
-    )
+        }
+    }
 }
 
 /// [`DeviceCodeCredential::new`] with `hooks` in place of the system clock and the process
@@ -81,9 +99,6 @@ pub fn device_code_credential_with_hooks(
     DeviceCodeCredential::with_surroundings(
         prompt_callback,
         options.unwrap_or_default(),
-        Surroundings {
-            clock: hooks.clock,
-            environment: hooks.environment,
-        },
+        hooks.into(),
     )
 }

@@ -9,75 +9,24 @@ use mr_auth_broker::{
     test_util::{credential_with_hooks, TestHooks},
     AuthenticationRecord, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, ClientId,
     ErrorKind, InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions,
-    MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
-    TokenCachePersistenceOptions,
+    ParentWindowHandle, PersistentTokenCache, PlatformBroker, TokenCachePersistenceOptions,
 };
-use mr_auth_core::{EnvironmentMap, ManualClock};
+use mr_auth_core::ManualClock;
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT, USERNAME},
-    LogCapture,
+    LogCapture, TempHome,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 const SCOPE: &str = "https://storage.azure.com/.default";
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A home directory with no Secret Service reachable (the bus address leads nowhere), so the
-/// store is the plaintext file when `allow_unencrypted_storage` allows it.
-struct Home(PathBuf);
-
-impl Home {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("mr-auth-cred-cache-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    /// The credential's environment: this home, and a session bus that leads nowhere.
-    fn environment(&self) -> EnvironmentMap {
-        let home = self.0.display().to_string();
-        EnvironmentMap::from_iter([
-            ("HOME", home.clone()),
-            ("LOCALAPPDATA", home),
-            ("DBUS_SESSION_BUS_ADDRESS", self.no_bus()),
-        ])
-    }
-
-    fn no_bus(&self) -> String {
-        format!("unix:path={}", self.0.join("no-bus").display())
-    }
-
-    fn cache_file(&self) -> PathBuf {
-        self.0.join(".IdentityService").join("msal.cache.nocae")
-    }
-
-    /// The stored document, read through the store as another process would.
-    async fn document(&self) -> MsalTokenCache {
-        let options = TokenCachePersistenceOptions {
-            allow_unencrypted_storage: true,
-            ..Default::default()
-        };
-        PersistentTokenCache::open_with_environment(&options, false, &self.environment())
-            .await
-            .unwrap()
-            .load()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Setup {
     authority: Arc<MockAuthority>,
     browser: Arc<ScriptedBrowser>,
     clock: Arc<ManualClock>,
-    home: Home,
+    home: TempHome,
 }
 
 impl Setup {
@@ -92,7 +41,7 @@ impl Setup {
             browser: Arc::new(ScriptedBrowser::new(authority.clone())),
             authority,
             clock: Arc::new(ManualClock::at_fixed_start()),
-            home: Home::new(),
+            home: TempHome::new(),
         }
     }
 
@@ -433,7 +382,7 @@ async fn authenticate_finds_a_cache_it_cannot_write_before_any_ui() {
     bounded(async {
         let s = Setup::new().await;
         // Where ~/.IdentityService should be, a file: the store opens, but cannot save.
-        std::fs::write(s.home.0.join(".IdentityService"), "").unwrap();
+        std::fs::write(s.home.path().join(".IdentityService"), "").unwrap();
         let c = s.credential(s.options(true)).unwrap();
         let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
@@ -443,8 +392,8 @@ async fn authenticate_finds_a_cache_it_cannot_write_before_any_ui() {
 
         #[cfg(unix)]
         {
-            std::fs::remove_file(s.home.0.join(".IdentityService")).unwrap();
-            std::fs::create_dir(s.home.0.join(".IdentityService")).unwrap();
+            std::fs::remove_file(s.home.path().join(".IdentityService")).unwrap();
+            std::fs::create_dir(s.home.path().join(".IdentityService")).unwrap();
             mr_auth_test_support::planted_files::make_fifo(&s.home.cache_file());
             let e = c.authenticate(&[SCOPE], None).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::PersistentCache, "{e}");
@@ -615,7 +564,7 @@ async fn credential_writer_child() {
     let (writer, home) = spec.split_once(':').expect("writer:home");
     let writer: usize = writer.parse().unwrap();
     let mut s = Setup::new().await;
-    s.home = Home(PathBuf::from(home));
+    s.home = TempHome::at(PathBuf::from(home));
     let c = s.credential(s.options(true)).unwrap();
     for round in 0..WRITER_ROUNDS {
         let scope = writer_scope(writer, round);
@@ -629,7 +578,7 @@ async fn credential_writer_child() {
 
 #[test]
 fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
-    let home = Home::new();
+    let home = TempHome::new();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (1..=2)
         .map(|writer| {
@@ -640,7 +589,7 @@ fn two_credentials_in_two_processes_writing_at_once_lose_nothing() {
                     "--nocapture",
                     "--test-threads=1",
                 ])
-                .env(WRITER_ENV, format!("{writer}:{}", home.0.display()))
+                .env(WRITER_ENV, format!("{writer}:{}", home.path().display()))
                 .spawn()
                 .expect("start a writer process")
         })

@@ -23,6 +23,7 @@ use mr_auth_test_support::{
     mock_authority::{
         AuthorizeMode, DevicePoll, MockAuthority, CLIENT_ID, DEVICE_CODE_GRANT, TENANT,
     },
+    msal_python::python,
     TlsFront,
 };
 use std::{
@@ -34,21 +35,6 @@ use std::{
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 
 const SCOPE: &str = "https://storage.azure.com/.default";
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MR_AUTH_MSAL_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !ci,
-                "MR_AUTH_MSAL_PYTHON is not set under CI: `cargo xtask ci` sets it to a venv with msal and azure-identity"
-            );
-            eprintln!("skipped: MR_AUTH_MSAL_PYTHON is not set (a Python with azure-identity)");
-            None
-        }
-    }
-}
 
 /// A machine: a home with no Secret Service (so both sides keep the plaintext file), the
 /// mock authority, and its TLS front for Python.

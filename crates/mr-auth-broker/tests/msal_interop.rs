@@ -23,8 +23,10 @@ use mr_auth_msal_cache::{AccessTokenSecret, IdTokenSecret, RefreshTokenSecret};
 use mr_auth_test_support::{
     chromium::{handler, NoBrowser, ScriptedBrowser},
     mock_authority::{self, AuthorizeMode, MockAuthority},
+    msal_python::{assert_read_without_request, python, run_json},
 };
 use std::{
+    ffi::OsStr,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
@@ -35,23 +37,6 @@ const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const UID: &str = "00000000-0000-0000-0000-000000000001";
 const SCOPE: &str = "https://storage.azure.com/.default";
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MR_AUTH_MSAL_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !ci,
-                "MR_AUTH_MSAL_PYTHON is not set under CI: `cargo xtask ci` sets it to a venv with msal"
-            );
-            eprintln!(
-                "skipped: MR_AUTH_MSAL_PYTHON is not set (a Python with msal and msal-extensions)"
-            );
-            None
-        }
-    }
-}
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mr-auth-interop-{}", uuid::Uuid::new_v4()));
@@ -129,30 +114,16 @@ async fn msal_at(
     client_tenant_and_more: &[&str],
 ) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_interop.py");
-    let mut cmd = tokio::process::Command::new(python);
     let (client_tenant, more) = client_tenant_and_more.split_at(2);
-    cmd.arg(script)
-        .args([mode, store])
-        .arg(location)
-        .args(client_tenant)
-        .arg(expected_rt)
-        .args(more)
-        .kill_on_drop(true);
-    if let Some(bus) = bus {
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
-    }
-    let out = cmd.output().await.expect("run python");
-    assert!(
-        out.status.success(),
-        "msal_interop.py {mode} {store} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "msal_interop.py printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let mut args: Vec<&OsStr> = vec![mode.as_ref(), store.as_ref(), location.as_os_str()];
+    args.extend(client_tenant.iter().map(OsStr::new));
+    args.push(expected_rt.as_ref());
+    args.extend(more.iter().map(OsStr::new));
+    let env: Vec<(&str, &OsStr)> = bus
+        .map(|bus| ("DBUS_SESSION_BUS_ADDRESS", OsStr::new(bus)))
+        .into_iter()
+        .collect();
+    run_json(python, &script, &args, &env).await
 }
 
 /// Rust signs in, MSAL reads it and refreshes with Rust's refresh token, Rust reads MSAL's
@@ -178,16 +149,7 @@ async fn round_trip(
         serde_json::json!(["user@contoso.com"]),
         "{report}"
     );
-    assert_eq!(report["cached_access_token"], "at-from-rust", "{report}");
-    assert_eq!(
-        report["token_requests_for_cached"], 0,
-        "a cached token needs no request: {report}"
-    );
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!(["rt-from-rust"]),
-        "{report}"
-    );
+    assert_read_without_request(&report, "at-from-rust", "rt-from-rust");
     assert_eq!(
         report["refreshed_access_token"], "at-from-python",
         "{report}"
@@ -337,17 +299,7 @@ async fn credential_round_trip(
         serde_json::json!([record.username()]),
         "{report}"
     );
-    assert_eq!(
-        report["cached_access_token"],
-        rust_token.token.secret(),
-        "{report}"
-    );
-    assert_eq!(report["token_requests_for_cached"], 0, "{report}");
-    assert_eq!(
-        report["posted_refresh_tokens"],
-        serde_json::json!([rust_rt]),
-        "{report}"
-    );
+    assert_read_without_request(&report, rust_token.token.secret(), &rust_rt);
     assert_eq!(
         report["refreshed_access_token"], "at-from-python",
         "{report}"

@@ -7,7 +7,8 @@
 
 #[cfg(feature = "test-util")]
 use mr_auth_broker::test_util::{
-    credential_with_hooks, device_code_credential_with_hooks, TestHooks,
+    credential_with_hooks, device_code_credential_with_hooks,
+    shared_token_cache_credential_with_hooks, TestHooks,
 };
 use mr_auth_broker::{
     default_platform_broker, AccessTokenInfo, AdditionallyAllowedTenants, AuthenticationRecord,
@@ -18,8 +19,9 @@ use mr_auth_broker::{
     InteractiveBrowserBrokerCredential, InteractiveBrowserBrokerCredentialOptions, LinuxBroker,
     LinuxBrokerOptions, MsalTokenCache, ParentWindowHandle, PersistentTokenCache, PlatformBroker,
     PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
-    TenantId, TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION,
-    DEFAULT_CACHE_NAME, DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, MAX_CACHE_BYTES,
+    SharedTokenCacheCredential, SharedTokenCacheCredentialOptions, TenantId,
+    TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION, DEFAULT_CACHE_NAME,
+    DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, MAX_CACHE_BYTES,
 };
 #[cfg(feature = "test-util")]
 use mr_auth_core::EnvironmentMap;
@@ -65,6 +67,8 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
         type_name::<ProcessEnvironment>(),
         type_name::<RedirectUri>(),
         type_name::<Result<()>>(),
+        type_name::<SharedTokenCacheCredential>(),
+        type_name::<SharedTokenCacheCredentialOptions>(),
         type_name::<TenantId>(),
         type_name::<TokenCachePersistenceOptions>(),
         type_name::<TokenType>(),
@@ -98,6 +102,8 @@ fn the_test_util_hooks() {
     };
     let credential = credential_with_hooks(None, hooks.clone()).unwrap();
     assert!(format!("{credential:?}").contains("https://login.example.com"));
+    let shared = shared_token_cache_credential_with_hooks(None, hooks.clone()).unwrap();
+    assert!(format!("{shared:?}").contains("https://login.example.com"));
     let prompt = DeviceCodePromptCallback::new(|_| Ok(()));
     let device = device_code_credential_with_hooks(prompt, None, hooks).unwrap();
     assert!(format!("{device:?}").contains("https://login.example.com"));
@@ -188,6 +194,30 @@ fn the_credential_options_by_field() {
     handler
         .open(&"https://login.example.com/authorize".parse().unwrap())
         .unwrap();
+}
+
+/// The shared token cache credential's options, every field by name.
+#[test]
+fn the_shared_token_cache_options_by_field() {
+    let options = SharedTokenCacheCredentialOptions {
+        client_id: ClientId::default(),
+        tenant_id: None,
+        authority: None,
+        username: Some("someone@contoso.com".into()),
+        authentication_record: None,
+        cache_persistence_options: None,
+        additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+        client_options: Default::default(),
+    };
+    assert!(format!("{options:?}").contains("SharedTokenCacheCredentialOptions"));
+    let credential = SharedTokenCacheCredential::new(Some(options)).unwrap();
+    // Its methods: the typed call, the silent sign-in, the accounts.
+    let _ = || async move {
+        let _ = credential.get_token_info(&["s"], None).await;
+        let _ = credential.authenticate(&["s"], None).await;
+        let _ = credential.accounts().await;
+        let _ = credential.matching_accounts().await;
+    };
 }
 
 /// The error kinds a user matches on, every one by name.

@@ -3,7 +3,8 @@ use crate::{
     cli_error::CliError,
     config_dir::ConfigDir,
     saved_sign_in::SavedSignIn,
-    sign_in::{authority_host, credential_options, SignInMode},
+    shared_cache::SharedCache,
+    sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
 };
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
@@ -41,11 +42,20 @@ enum EntraTokenOutput {
 /// Prints an access token for the signed-in account, silently: from the persistent cache
 /// while it holds a valid token (no network), else through the stored refresh token (or the
 /// broker's sign-in). Never interactive: when that is not enough, the user is told to run
-/// `mr-auth login`.
+/// `mr-auth login`, and which sign-ins of other apps it could adopt.
 pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
-    let saved = SavedSignIn::load(&dir)?
-        .ok_or_else(|| CliError::not_signed_in("not signed in; run `mr-auth login` first"))?;
+    let Some(saved) = SavedSignIn::load(&dir)? else {
+        let cache = SharedCache {
+            client_id: client_id(std::env::var(CLIENT_ID_ENV).ok().as_deref())?,
+            authority_host: authority_host(None)?,
+            persistence: args.cache.persistence(None),
+        };
+        let hint = cache.adoption_hint(None).await.unwrap_or_default();
+        return Err(CliError::not_signed_in(format!(
+            "not signed in; run `mr-auth login` first{hint}"
+        )));
+    };
     let request_tenant = args
         .tenant
         .as_deref()
@@ -56,6 +66,12 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         &saved.settings.cache_name,
         saved.settings.allow_unencrypted_storage,
     )));
+    let authority = authority_host(Some(&saved.settings.authority_host))?;
+    let shared_cache = SharedCache {
+        client_id: saved.record.client_id().clone(),
+        authority_host: authority.clone(),
+        persistence: persistence.clone(),
+    };
     let mode = if saved.settings.broker {
         SignInMode::Broker
     } else {
@@ -74,7 +90,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         mode,
         &saved.settings.tenant,
         saved.record.client_id().clone(),
-        authority_host(Some(&saved.settings.authority_host))?,
+        authority,
         Some(saved.record.clone()),
         Some(persistence),
     )?;
@@ -89,20 +105,21 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         tenant_id: request_tenant.clone(),
         ..Default::default()
     };
-    let token = credential
-        .get_token_info(&scopes, Some(request))
-        .await
-        .map_err(|e| {
-            if e.kind() == ErrorKind::AuthenticationRequired {
-                tracing::debug!(error = %e, "no silent token");
-                CliError::not_signed_in(format!(
-                    "no token for {} can be had without signing in again; run `mr-auth login`",
-                    args.scope.join(" ")
-                ))
-            } else {
-                e.into()
-            }
-        })?;
+    let token = match credential.get_token_info(&scopes, Some(request)).await {
+        Ok(token) => token,
+        Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {
+            tracing::debug!(error = %e, "no silent token");
+            let others = shared_cache
+                .adoption_hint(Some(saved.record.home_account_id()))
+                .await
+                .unwrap_or_default();
+            return Err(CliError::not_signed_in(format!(
+                "no token for {} can be had without signing in again; run `mr-auth login`{others}",
+                args.scope.join(" ")
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let tenant = request_tenant
         .as_ref()
         .unwrap_or(saved.record.tenant_id())

@@ -1,18 +1,21 @@
 use crate::{
+    adopt_sign_in::{adopt, Adoption},
     cache_args::{warn_if_plaintext, CacheArgs},
     cli_error::CliError,
     config_dir::ConfigDir,
     device_code::{headless, prompt_callback, until_interrupted},
     saved_sign_in::{LoginSettings, SavedSignIn},
+    shared_cache::SharedCache,
     sign_in::{
         authority_host, client_id, credential_options, device_code_options, SignInMode,
         CLIENT_ID_ENV,
     },
+    terminal_text::printable,
 };
 use clap::Args;
 use mr_auth_broker::{
     AuthenticationRecord, AuthorityHost, DeviceCodeCredential, InteractiveBrowserBrokerCredential,
-    TokenCachePersistenceOptions,
+    TenantId, TokenCachePersistenceOptions,
 };
 
 /// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
@@ -47,12 +50,21 @@ pub(crate) struct LoginArgs {
     /// 04b07795-8ddb-461a-bbee-02f9e1bf7b46].
     #[arg(long, env = CLIENT_ID_ENV, value_name = "CLIENT_ID")]
     client_id: Option<String>,
+    /// The account to sign in: the one to adopt when the shared token cache holds several
+    /// sign-ins, else the one the sign-in page is filled in for.
+    #[arg(long, value_name = "USER")]
+    username: Option<String>,
+    /// Sign in anew (browser, broker or device code) even when the shared token cache already
+    /// holds a sign-in of this client id that `login` could adopt.
+    #[arg(long)]
+    prompt: bool,
     #[command(flatten)]
     cache: CacheArgs,
 }
 
-/// Signs in interactively, keeps the tokens in the persistent cache and the account in the
-/// configuration directory, and prints who signed in (never a token).
+/// Signs in (adopting a sign-in already in the shared token cache, else interactively), keeps
+/// the tokens in the persistent cache and the account in the configuration directory, and
+/// prints who signed in (never a token).
 pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     let dir = ConfigDir::from_env()?;
     let persistence = args.cache.persistence(None);
@@ -60,20 +72,40 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     // tokens go to is checked by the credential, before the browser (the broker keeps its own).
     dir.check_writable()?;
     let authority_host = authority_host(None)?;
-    let mode = sign_in_mode(&args);
+    let tenant =
+        TenantId::new(&args.tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
     let scopes: Vec<&str> = args.scope.iter().map(String::as_str).collect();
-    let record = until_interrupted(sign_in(
-        mode,
-        &args,
-        &scopes,
-        authority_host.clone(),
-        persistence.clone(),
-    ))
-    .await?;
+    // The broker keeps its own sign-ins: there is nothing of it in the cache to adopt.
+    let adoption = if args.prompt || args.aad == Some(SignInMode::Broker) {
+        Adoption::SignIn
+    } else {
+        let cache = SharedCache {
+            client_id: client_id(args.client_id.as_deref())?,
+            authority_host: authority_host.clone(),
+            persistence: persistence.clone(),
+        };
+        until_interrupted(adopt(&cache, args.username.as_deref(), &tenant, &scopes)).await?
+    };
+    // The way it signed in: `None` when it adopted a sign-in.
+    let (record, mode) = match adoption {
+        Adoption::Adopted(record) => (record, None),
+        Adoption::SignIn => {
+            let mode = sign_in_mode(&args);
+            let record = until_interrupted(sign_in(
+                mode,
+                &args,
+                &scopes,
+                authority_host.clone(),
+                persistence.clone(),
+            ))
+            .await?;
+            (record, Some(mode))
+        }
+    };
     let saved = SavedSignIn {
         record,
         settings: LoginSettings {
-            broker: mode == SignInMode::Broker,
+            broker: mode == Some(SignInMode::Broker),
             tenant: args.tenant,
             authority_host: authority_host.to_string(),
             cache_name: persistence.name.clone(),
@@ -83,9 +115,14 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
     saved.save(&dir)?;
     warn_if_plaintext(&persistence).await;
     println!(
-        "Signed in as {} (tenant {})",
+        "Signed in as {} (tenant {}){}",
         display_name(saved.record.username()),
-        saved.record.tenant_id().as_str()
+        saved.record.tenant_id().as_str(),
+        if mode.is_none() {
+            ", adopting the sign-in already in the shared token cache"
+        } else {
+            ""
+        }
     );
     tracing::debug!(config_dir = %dir.path().display(), "saved the sign-in");
     Ok(())
@@ -129,7 +166,7 @@ async fn sign_in(
         let credential = DeviceCodeCredential::new(prompt_callback(), Some(options))?;
         return Ok(credential.authenticate(scopes, None).await?);
     }
-    let options = credential_options(
+    let mut options = credential_options(
         mode,
         &args.tenant,
         client_id,
@@ -137,15 +174,18 @@ async fn sign_in(
         None,
         Some(persistence),
     )?;
+    // `--username` fills in the sign-in page (the device code's has no such field).
+    options.login_hint.clone_from(&args.username);
     let credential = InteractiveBrowserBrokerCredential::new(Some(options))?;
     Ok(credential.authenticate(scopes, None).await?)
 }
 
 /// The user name for people (it comes from the authority, or from the saved record, a file
-/// anyone with the user's rights can edit): bounded, control characters replaced, so it cannot
-/// drive the terminal; a record may have none (MSAL's schema allows an empty one).
+/// anyone with the user's rights can edit): bounded, without control characters or
+/// bidirectional overrides, so it cannot drive the terminal; a record may have none (MSAL's
+/// schema allows an empty one).
 pub(crate) fn display_name(username: &str) -> String {
-    let clean = mr_auth_core::outside_text(username.trim(), MAX_DISPLAYED_NAME);
+    let clean = mr_auth_core::outside_text(printable(username).trim(), MAX_DISPLAYED_NAME);
     if clean.is_empty() {
         "an account without a user name".to_owned()
     } else {
@@ -161,8 +201,8 @@ mod tests {
     fn user_names_cannot_drive_the_terminal() {
         assert_eq!(display_name("user@contoso.com"), "user@contoso.com");
         assert_eq!(
-            display_name("evil\u{1b}]0;title\u{7}\r\nname"),
-            "evil\u{fffd}]0;title\u{fffd}\u{fffd}\u{fffd}name"
+            display_name("evil\u{1b}]0;title\u{7}\r\nname\u{202e}"),
+            "evil]0;titlename"
         );
         assert!(display_name(&"a".repeat(5000)).len() <= MAX_DISPLAYED_NAME + 3);
         assert_eq!(display_name(""), "an account without a user name");

@@ -8,6 +8,8 @@
 //! `mr-auth login`); 130 interrupted by Ctrl-C; 1 anything else.
 #![forbid(unsafe_code)]
 
+mod account_command;
+mod adopt_sign_in;
 mod browser;
 mod cache_args;
 mod cli_error;
@@ -20,7 +22,9 @@ mod logging;
 mod login_command;
 mod logout_command;
 mod saved_sign_in;
+mod shared_cache;
 mod sign_in;
+mod terminal_text;
 mod token_command;
 
 use clap::{Parser, Subcommand};
@@ -53,8 +57,9 @@ struct Cli {
 enum Command {
     /// Exchange an account key or an Azure AD credential for a Mixed Reality access token.
     Token(token_command::TokenArgs),
-    /// Sign in to Entra ID interactively (browser, broker or device code) and keep the sign-in
-    /// for later commands and processes.
+    /// Sign in to Entra ID (adopting a sign-in already in the shared token cache, else
+    /// interactively: browser, broker or device code) and keep the sign-in for later commands
+    /// and processes.
     Login(login_command::LoginArgs),
     /// Print an Entra ID access token for any scope, silently, for the account `login` signed
     /// in (the JSON of `az account get-access-token`).
@@ -62,6 +67,8 @@ enum Command {
     /// Sign out: remove this app's tokens for the account from the persistent cache and the
     /// saved account (other apps' sign-ins stay).
     Logout(logout_command::LogoutArgs),
+    /// The accounts signed in to the shared token cache (by mr-auth or another MSAL app).
+    Account(account_command::AccountArgs),
     /// Show a JWT's header and claims and when it expires (no signature check).
     Decode(decode_command::DecodeArgs),
     /// Run the local Mixed Reality STS emulator until interrupted (Ctrl-C).
@@ -77,6 +84,7 @@ async fn main() -> ExitCode {
         Command::Login(args) => login_command::run(args).await,
         Command::EntraToken(args) => entra_token_command::run(args).await,
         Command::Logout(args) => logout_command::run(args).await,
+        Command::Account(args) => account_command::run(args).await,
         Command::Decode(args) => decode_command::run(args),
         Command::Emulator(args) => emulator_command::run(args).await,
     };

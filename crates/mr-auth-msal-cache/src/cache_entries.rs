@@ -202,7 +202,7 @@ impl RefreshTokenEntry {
             client_id: w.write.client_id.clone(),
             target: Some(w.target.clone()),
             last_modification_time: Some(UnixTime::at(w.now)),
-            other: Map::new(),
+            other: w.family_fields(),
         }
     }
 
@@ -387,7 +387,7 @@ impl AppMetadataEntry {
         Self {
             client_id: Some(w.write.client_id.clone()),
             environment: Some(w.environment.clone()),
-            other: Map::new(),
+            other: w.family_fields(),
         }
     }
 }

@@ -49,6 +49,11 @@ pub struct CacheWrite {
     pub client_info: Option<String>,
     /// The grant that got the tokens (`authorization_code`, `refresh_token`...).
     pub grant_type: Option<String>,
+    /// The response's `foci` (the app's family of client ids, `"1"` for Microsoft's first-party
+    /// family), when given: MSAL stores it as the refresh token's and the app's `family_id`, and
+    /// azure-identity's `SharedTokenCacheCredential` lists only accounts whose refresh token has
+    /// one.
+    pub family_id: Option<String>,
     /// Now, for `cached_at` and the expiry times (the Unix epoch when `None`).
     pub now: Option<OffsetDateTime>,
 }
@@ -63,6 +68,7 @@ impl fmt::Debug for CacheWrite {
             .field("has_access_token", &self.access_token.is_some())
             .field("has_refresh_token", &self.refresh_token.is_some())
             .field("has_id_token", &self.id_token.is_some())
+            .field("family_id", &self.family_id)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +139,16 @@ impl CacheWrite {
 }
 
 impl ResolvedWrite<'_> {
+    /// `family_id` as MSAL adds it to the refresh token and app metadata entries: only when
+    /// the response had one, so that a write without it keeps what an earlier one stored.
+    pub(crate) fn family_fields(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        if let Some(family) = &self.write.family_id {
+            fields.insert("family_id".to_owned(), Value::String(family.clone()));
+        }
+        fields
+    }
+
     /// The first of the id token's string claims `names` that is present.
     pub(crate) fn claim(&self, names: &[&str]) -> Option<&str> {
         names

@@ -13,6 +13,7 @@ mod cache_keys;
 mod cache_lock;
 mod cache_store;
 mod cache_write;
+mod cached_account_text;
 mod client_info;
 #[cfg(windows)]
 #[allow(unsafe_code, reason = "CryptProtectData/CryptUnprotectData (FFI)")]
@@ -31,6 +32,7 @@ mod token_secrets;
 pub use cache_lock::DEFAULT_LOCK_TIMEOUT;
 pub use cache_store::CacheStore;
 pub use cache_write::CacheWrite;
+pub use cached_account_text::describe_accounts;
 pub use client_info::ClientInfo;
 pub use dpapi_store::DpapiFileStore;
 pub use error::{Error, ErrorKind, Result};

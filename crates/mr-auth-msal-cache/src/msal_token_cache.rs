@@ -164,6 +164,22 @@ impl MsalTokenCache {
         out
     }
 
+    /// The tenants (`realm`) the account has entries for at `environment` (or one of its
+    /// aliases): MSAL writes an `Account` entry per tenant an account signed in to, while
+    /// [`accounts`](Self::accounts) names each account once. Sorted, without duplicates.
+    pub fn account_realms(&self, home_account_id: &str, environment: &str) -> Vec<String> {
+        let realms: BTreeSet<String> = self
+            .entries::<AccountEntry>()
+            .filter(|a| {
+                a.home_account_id.eq_ignore_ascii_case(home_account_id)
+                    && same_environment(&a.environment, environment)
+                    && !a.realm.is_empty()
+            })
+            .map(|a| a.realm)
+            .collect();
+        realms.into_iter().collect()
+    }
+
     /// The refresh token `client_id` holds for the account, the most recently written first
     /// when there are several (refresh tokens are cross-tenant in Entra ID).
     pub fn refresh_token(
@@ -437,6 +453,7 @@ mod tests {
             id_token: Some(crate::IdTokenSecret::new(id_token())),
             client_info: Some(client_info()),
             grant_type: Some("authorization_code".to_owned()),
+            family_id: None,
             now: Some(OffsetDateTime::from_unix_timestamp(now).unwrap()),
         }
     }
@@ -791,6 +808,73 @@ mod tests {
         assert_eq!(rt["secret"], format!("rt-{CLIENT}-2000"));
         assert_eq!(rt["last_modification_time"], "2000");
         assert_eq!(rt["family_id"], "1");
+    }
+
+    #[test]
+    fn a_family_app_s_refresh_token_and_metadata_carry_its_family_id() {
+        let mut cache = MsalTokenCache::new();
+        let family = CacheWrite {
+            family_id: Some("1".to_owned()),
+            ..write(CLIENT, 1000)
+        };
+        cache.add(&family).unwrap();
+        // The document, and its only refresh token.
+        let written = |cache: &MsalTokenCache| {
+            let doc: Value = serde_json::from_slice(&cache.to_vec()).unwrap();
+            let rt = doc["RefreshToken"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()
+                .clone();
+            (doc, rt)
+        };
+        let (doc, rt) = written(&cache);
+        assert_eq!(rt["family_id"], "1");
+        let env = "login.microsoftonline.com";
+        assert_eq!(
+            doc["AppMetadata"][format!("appmetadata-{env}-{CLIENT}")]["family_id"],
+            "1"
+        );
+        // A later response without `foci` keeps it, as MSAL does.
+        cache.add(&write(CLIENT, 2000)).unwrap();
+        let (_, rt) = written(&cache);
+        assert_eq!(rt["secret"], format!("rt-{CLIENT}-2000"));
+        assert_eq!(rt["family_id"], "1");
+        // Without one, none is written.
+        let mut plain = MsalTokenCache::new();
+        plain.add(&write(OTHER_CLIENT, 1000)).unwrap();
+        let (_, rt) = written(&plain);
+        assert!(rt.get("family_id").is_none(), "{rt}");
+    }
+
+    #[test]
+    fn an_account_s_realms_are_every_tenant_it_signed_in_to() {
+        let mut cache = MsalTokenCache::new();
+        cache.add(&write(CLIENT, 1000)).unwrap();
+        let guest = CacheWrite {
+            realm: "guest.onmicrosoft.com".to_owned(),
+            ..write(CLIENT, 1100)
+        };
+        cache.add(&guest).unwrap();
+        let home = format!("{UID}.{UTID}");
+        assert_eq!(
+            cache.account_realms(&home, "login.windows.net"),
+            [UTID, "guest.onmicrosoft.com"],
+            "both tenants, found through the public cloud's alias"
+        );
+        assert_eq!(
+            cache.accounts(Some(CLIENT)).len(),
+            1,
+            "one account all the same"
+        );
+        assert!(cache
+            .account_realms(&home, "login.microsoftonline.us")
+            .is_empty());
+        assert!(cache
+            .account_realms("someone.else", "login.microsoftonline.com")
+            .is_empty());
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
 //! | [`fault_server`]: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
 //! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
+//! | `cache_seed`: a home of the test's own and its persistent token cache, seeded with other apps' sign-ins (`TempHome`, `MockAccount::sign_in`) | `cache-seed` |
+//! | `msal_python` (Linux only): the Python peer of the interop tests (MSAL, azure-identity) | `msal-python` |
 //! | `fake_broker` (a scripted `PlatformBroker`), `chromium` (browser launchers, among them a real headless Chromium) | `broker` |
 //! | `private_session_bus`, `fake_linux_broker`, `secret_service_session`, `hung_bus` (a socket that accepts and never answers) (Linux only) | `buses` |
 //! | `TlsFront`: TLS on loopback in front of a plain-HTTP fake, with the emulator's `LocalCa` | `tls` |
@@ -24,6 +26,8 @@
 #[cfg(feature = "azurite")]
 pub mod azurite;
 pub mod bounded;
+#[cfg(feature = "cache-seed")]
+pub mod cache_seed;
 #[cfg(feature = "broker")]
 pub mod chromium;
 #[cfg(feature = "broker")]
@@ -38,6 +42,8 @@ pub mod hung_bus;
 pub mod log_capture;
 #[cfg(feature = "mock-authority")]
 pub mod mock_authority;
+#[cfg(all(target_os = "linux", feature = "msal-python"))]
+pub mod msal_python;
 pub mod planted_files;
 #[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod private_session_bus;
@@ -49,6 +55,8 @@ pub mod secret_service_session;
 pub mod tls_front;
 
 pub use bounded::{bounded, bounded_by, TEST_TIMEOUT};
+#[cfg(feature = "cache-seed")]
+pub use cache_seed::TempHome;
 pub use log_capture::LogCapture;
 #[cfg(feature = "tls")]
 pub use tls_front::TlsFront;

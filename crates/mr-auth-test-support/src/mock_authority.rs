@@ -4,6 +4,12 @@
 //! a verification page where a browser enters the user code and approves. Its OpenID
 //! configuration lets MSAL (Python) use it too, through a TLS front.
 //!
+//! It signs in one user ([`USERNAME`]) through the browser, and redeems the refresh tokens it
+//! issued, and those a test hands it for other accounts ([`MockAuthority::accept_refresh_token`],
+//! as if another app had signed them in), answering each for its own account. Its app is a
+//! family app: every token response carries `foci` `1`, as Entra ID's do for the Azure CLI's
+//! client id.
+//!
 //! Its access tokens are opaque strings by default; [`MockAuthority::issue_v1_access_tokens`]
 //! makes them the v1 JWTs Entra ID issues for a resource such as Azure Storage, which a resource
 //! server that reads them (Azurite with `--oauth basic`) accepts or refuses as Azure would.
@@ -27,6 +33,40 @@ pub const TENANT: &str = "contoso.onmicrosoft.com";
 /// The same tenant's id, as it appears in v1 access tokens (`tid`, and `iss`
 /// `https://sts.windows.net/{TENANT_ID}/`).
 pub const TENANT_ID: &str = "72f0a1c4-3b5d-4e6f-8a9b-0c1d2e3f4a5b";
+
+/// An account the mock authority answers refresh tokens for (see
+/// [`MockAuthority::accept_refresh_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockAccount {
+    /// The object id: `uid` of `client_info`.
+    pub uid: String,
+    /// The home tenant: `utid` of `client_info`.
+    pub utid: String,
+    /// `preferred_username` of the id tokens.
+    pub username: String,
+}
+
+impl MockAccount {
+    /// The account `uid` of home tenant `utid`, named `username`.
+    pub fn new(uid: &str, utid: &str, username: &str) -> Self {
+        Self {
+            uid: uid.to_owned(),
+            utid: utid.to_owned(),
+            username: username.to_owned(),
+        }
+    }
+}
+
+impl Default for MockAccount {
+    /// The user the browser sign-in signs in: `{"uid":"u","utid":"t"}`, [`USERNAME`].
+    fn default() -> Self {
+        Self {
+            uid: "u".to_owned(),
+            utid: "t".to_owned(),
+            username: USERNAME.to_owned(),
+        }
+    }
+}
 
 /// The shape of v1 access tokens (see [`MockAuthority::issue_v1_access_tokens`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,6 +162,8 @@ pub struct Log {
     pub last_token_form_keys: Vec<String>,
     /// Every token value the mock issued (access and refresh), to look for in logs.
     pub issued_secrets: Vec<String>,
+    /// The refresh tokens it redeemed, in order.
+    pub redeemed_refresh_tokens: Vec<String>,
     /// Requests to the `devicecode` endpoint.
     pub device_code_requests: usize,
     /// The form of the last `devicecode` request.
@@ -139,7 +181,8 @@ struct State {
     tamper_challenge: bool,
     expires_in: u64,
     codes: HashMap<String, IssuedCode>,
-    refresh_tokens: HashMap<String, String>,
+    /// The refresh tokens it redeems, and whose they are.
+    refresh_tokens: HashMap<String, MockAccount>,
     /// Whether a refresh token stays valid once redeemed (see
     /// [`MockAuthority::keep_refresh_tokens`]).
     keep_refresh_tokens: bool,
@@ -275,6 +318,14 @@ impl MockAuthority {
     /// from the system clock, as a resource server checks them against its own.
     pub fn issue_v1_access_tokens(&self, tokens: V1AccessTokens) {
         self.state.lock().unwrap().v1_access_tokens = Some(tokens);
+    }
+
+    /// Redeems `refresh_token` from now on (once: the answer rotates it, as Entra ID does), for
+    /// `account`: a sign-in another app made, whose tokens the test put in a cache.
+    pub fn accept_refresh_token(&self, refresh_token: &str, account: MockAccount) {
+        let mut s = self.state.lock().unwrap();
+        s.log.issued_secrets.push(refresh_token.to_owned());
+        s.refresh_tokens.insert(refresh_token.to_owned(), account);
     }
 
     /// Reads the log.
@@ -433,7 +484,7 @@ fn token(
         ));
     }
     let mut granted = form.get("scope").cloned();
-    let nonce = match grant {
+    let (nonce, account) = match grant {
         "authorization_code" => {
             let code = form
                 .get("code")
@@ -462,7 +513,7 @@ fn token(
             if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != issued.challenge {
                 return Err((501481, "invalid_grant", "The Code_Verifier does not match the code_challenge supplied in the authorization request".into()));
             }
-            Some(issued.nonce)
+            (Some(issued.nonce), MockAccount::default())
         }
         "refresh_token" => {
             let rt = form.get("refresh_token").ok_or((
@@ -475,16 +526,17 @@ fn token(
             } else {
                 s.refresh_tokens.remove(rt)
             };
-            known.ok_or((
+            let account = known.ok_or((
                 70000,
                 "invalid_grant",
                 "the refresh token is unknown".to_owned(),
             ))?;
-            None
+            s.log.redeemed_refresh_tokens.push(rt.clone());
+            (None, account)
         }
         DEVICE_CODE_GRANT => {
             granted = device_poll(s, form)?.or(granted);
-            None
+            (None, MockAccount::default())
         }
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
     };
@@ -499,8 +551,7 @@ fn token(
         ),
     };
     let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
-    s.refresh_tokens
-        .insert(refresh.clone(), granted.clone().unwrap_or_default());
+    s.refresh_tokens.insert(refresh.clone(), account.clone());
     s.log.issued_secrets.push(access.clone());
     s.log.issued_secrets.push(refresh.clone());
     // A real id token always has exp (mr-auth-core's decoder, which the credential reads the
@@ -511,14 +562,10 @@ fn token(
         "nonce": nonce,
         "sub": "user-1",
         "tid": TENANT,
-        "preferred_username": USERNAME,
+        "preferred_username": account.username,
         "exp": 4_102_444_800u64,
     });
-    let id_token = format!(
-        "{}.{}.sig",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let id_token = unsigned_jwt(&claims);
     Ok(serde_json::json!({
         "token_type": "Bearer",
         "access_token": access,
@@ -526,9 +573,22 @@ fn token(
         "ext_expires_in": s.expires_in,
         "refresh_token": refresh,
         "id_token": id_token,
-        "client_info": URL_SAFE_NO_PAD.encode(br#"{"uid":"u","utid":"t"}"#),
+        "client_info": URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"uid": account.uid, "utid": account.utid}).to_string()
+        ),
         "scope": granted,
+        "foci": "1",
     }))
+}
+
+/// An id token with `claims`, unsigned (`alg` `none`): the mock has no key, and its clients
+/// read id tokens without checking a signature (the token came from the authority over TLS).
+pub(crate) fn unsigned_jwt(claims: &serde_json::Value) -> String {
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 /// An unsigned v1 access token as Entra ID issues it for a v1 resource: the audience is the

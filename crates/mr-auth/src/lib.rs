@@ -19,6 +19,7 @@
 //! | synchronous code (CLI, game engine, FFI) | the same, without async | [`BlockingMixedRealityTokenCredential`], [`BlockingMixedRealityStsClient`] (feature `blocking`) |
 //! | an Entra ID user at an interactive app or tool | an Entra ID token through the OS broker (WAM) or the browser (PoP only from a broker that can make it) | [`broker::InteractiveBrowserBrokerCredential`] (feature `broker`) |
 //! | an Entra ID user on a machine without a browser (SSH, container, server) | an Entra ID token through a device code entered on another device | [`broker::DeviceCodeCredential`] (feature `broker`) |
+//! | a developer signed in with `mr-auth login` (or azure-identity, MSAL) | an Entra ID token, silently, from the shared token cache | [`broker::SharedTokenCacheCredential`] (feature `broker`) |
 //! | a local emulator or self-hosted STS | any of the above against it | [`MixedRealityStsClientOptions::custom_endpoint`] (and `extra_root_certificates_pem` for its CA) |
 //!
 //! [`MixedRealityTokenCredential`] is the credential to give a service client: it implements
@@ -33,7 +34,7 @@
 //! | `mr-auth-core` | the STS protocol: [`AccountId`], [`AccountDomain`], [`StsEndpoint`], [`CorrelationVector`], [`jwt_expires_on`], the typed [`Error`]/[`ErrorKind`], the async [`MixedRealityStsClient`], and the shared single-flight [`TokenCache`](mr_auth_core::TokenCache) with its injectable [`Clock`] (for tests: `test_util`, feature `test-util`) |
 //! | `mr-auth-credentials` | [`AccountKeyCredential`], [`StaticAccessTokenCredential`], [`MixedRealityTokenCredential`], [`get_mixed_reality_credential`], the Azure AD adapter ([`mixed_reality_credential_with_aad`]), and with `blocking` the blocking client and credential |
 //! | `mr-auth-msal-cache` | MSAL's token cache shared with MSAL for Python, .NET and Java: the cache document, its stores (Secret Service, DPAPI file, plaintext file) and MSAL's cross-process lock; its main types re-exported in [`broker`] ([`broker::PersistentTokenCache`]) |
-//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows, the Microsoft identity broker on Linux) or the interactive browser flow; [`broker::DeviceCodeCredential`]: the device code sign-in; and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
+//! | `mr-auth-broker` | [`broker::InteractiveBrowserBrokerCredential`]: Entra ID sign-in through the OS broker (WAM on Windows, the Microsoft identity broker on Linux) or the interactive browser flow; [`broker::DeviceCodeCredential`]: the device code sign-in; [`broker::SharedTokenCacheCredential`]: silent tokens from the sign-in `mr-auth login` (or another MSAL app) left in the shared token cache; and the pipeline policy for proof-of-possession tokens (which need a broker that can make them; `PopNeedsBroker` otherwise); re-exported as [`broker`] with the `broker` feature |
 //! | `mr-auth-cli` | the `mr-auth` command line (token, decode, emulator) |
 //! | `mr-auth-emulator` | a local STS emulator (TLS, signed tokens, fault injection) for tests and offline work |
 //! | `mr-auth` (this crate) | re-exports of the above; `azure_identity` with `aad` |
@@ -47,7 +48,7 @@
 //! |---|---|---|
 //! | `aad` | yes | the [`azure_identity`] re-export (with its tokio process executor), for Entra ID credentials |
 //! | `blocking` | no | [`BlockingMixedRealityStsClient`] and [`BlockingMixedRealityTokenCredential`] |
-//! | `broker` | no | the [`broker`] module: `mr-auth-broker`'s interactive and brokered Entra ID credential |
+//! | `broker` | no | the [`broker`] module: `mr-auth-broker`'s interactive and brokered Entra ID credential, and the silent one over the shared token cache |
 //! | `test-util` | no | the `test_util` module, for tests of code built on this crate: `ManualClock` and the single-flight `TokenCache` |
 //!
 //! # Examples
@@ -267,9 +268,10 @@ pub use azure_core;
 pub use azure_identity;
 
 /// Brokered and interactive Entra ID sign-in: `mr-auth-broker`, whose
-/// [`InteractiveBrowserBrokerCredential`](broker::InteractiveBrowserBrokerCredential) is an
-/// `azure_core` `TokenCredential` usable with any Azure SDK client, and with
-/// [`MixedRealityStsClient::new`] for Mixed Reality.
+/// [`InteractiveBrowserBrokerCredential`](broker::InteractiveBrowserBrokerCredential) and
+/// [`SharedTokenCacheCredential`](broker::SharedTokenCacheCredential) (the sign-in of
+/// `mr-auth login`, silently) are `azure_core` `TokenCredential`s usable with any Azure SDK
+/// client, and with [`MixedRealityStsClient::new`] for Mixed Reality.
 #[cfg(feature = "broker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
 pub mod broker {

@@ -116,7 +116,8 @@ fn the_broker_module() {
     use mr_auth::broker::{
         DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodePrompt,
         DeviceCodePromptCallback, DeviceCodePromptFn, Headless, InteractiveBrowserBrokerCredential,
-        InteractiveBrowserBrokerCredentialOptions,
+        InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredential,
+        SharedTokenCacheCredentialOptions,
     };
     assert!(type_name::<InteractiveBrowserBrokerCredential>().contains("mr_auth_broker"));
     assert!(!type_name::<InteractiveBrowserBrokerCredentialOptions>().is_empty());
@@ -126,4 +127,6 @@ fn the_broker_module() {
     assert!(!type_name::<DeviceCodePromptCallback>().is_empty());
     assert!(!type_name::<Box<DeviceCodePromptFn>>().is_empty());
     assert!(!type_name::<Headless>().is_empty());
+    assert!(type_name::<SharedTokenCacheCredential>().contains("mr_auth_broker"));
+    assert!(!type_name::<SharedTokenCacheCredentialOptions>().is_empty());
 }

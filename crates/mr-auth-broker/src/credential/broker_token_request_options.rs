@@ -3,7 +3,8 @@ use crate::{oauth::TenantId, platform::PopParameters};
 /// Per-request options: the Python `PopTokenRequestOptions`.
 ///
 /// Pass them to
-/// [`InteractiveBrowserBrokerCredential::get_token_info`](crate::InteractiveBrowserBrokerCredential::get_token_info),
+/// [`InteractiveBrowserBrokerCredential::get_token_info`](crate::InteractiveBrowserBrokerCredential::get_token_info)
+/// (or [`SharedTokenCacheCredential::get_token_info`](crate::SharedTokenCacheCredential::get_token_info)),
 /// or put them in the request's `azure_core` `Context` (`Context::with_value`) for
 /// `TokenCredential::get_token`, which reads them from there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -20,6 +21,18 @@ pub struct BrokerTokenRequestOptions {
 }
 
 impl BrokerTokenRequestOptions {
+    /// The options a caller of `TokenCredential::get_token` put in its request's context (else
+    /// the defaults), and that context.
+    pub(crate) fn from_sdk(
+        options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> (Self, azure_core::http::Context<'_>) {
+        let context = options.unwrap_or_default().method_options.context;
+        (
+            context.value::<Self>().cloned().unwrap_or_default(),
+            context,
+        )
+    }
+
     /// The `claims` parameter to send: the caller's claims challenge, merged with the `CP1`
     /// client capability when CAE is enabled (as MSAL does).
     pub(crate) fn effective_claims(&self) -> crate::error::Result<Option<String>> {

@@ -167,6 +167,21 @@ impl CredentialPersistence {
         Ok(())
     }
 
+    /// The stored document, or why it cannot be read: for a credential whose only source is
+    /// this cache.
+    pub(crate) async fn read(&self, cae: bool) -> Result<MsalTokenCache> {
+        let cache = self.cache(cae).await?;
+        Ok(cache.load().await?)
+    }
+
+    /// Where the cache of the CAE mode is, for messages (`None` when it cannot be opened).
+    pub(crate) async fn describe(&self, cae: bool) -> Option<String> {
+        self.cache(cae)
+            .await
+            .ok()
+            .map(PersistentTokenCache::describe)
+    }
+
     /// The stored document. A cache that cannot be read (no store, corrupt, locked) is a
     /// warning and `None`: the credential goes on from memory.
     async fn document(&self, cae: bool) -> Option<MsalTokenCache> {
@@ -206,6 +221,7 @@ pub(crate) fn cache_write(response: &TokenResponse, keys: &WriteKeys<'_>) -> Cac
         id_token: details.id_token.as_deref().map(IdTokenSecret::new),
         client_info: details.client_info.clone(),
         grant_type: Some(keys.grant_type.to_owned()),
+        family_id: details.family_id.clone(),
         now: Some(keys.now),
     }
 }
@@ -270,7 +286,7 @@ mod tests {
         let granted = TokenResponse::from_json(
             &clock,
             200,
-            br#"{"access_token":"at","expires_in":60,"ext_expires_in":120,"refresh_token":"rt","scope":"a b","client_info":"ci"}"#,
+            br#"{"access_token":"at","expires_in":60,"ext_expires_in":120,"refresh_token":"rt","scope":"a b","client_info":"ci","foci":"1"}"#,
         )
         .unwrap();
         let write = cache_write(&granted, &keys(&REQUESTED));
@@ -287,6 +303,7 @@ mod tests {
         assert_eq!(write.token_type.as_deref(), Some("Bearer"));
         assert_eq!(write.client_info.as_deref(), Some("ci"));
         assert_eq!(write.grant_type.as_deref(), Some("refresh_token"));
+        assert_eq!(write.family_id.as_deref(), Some("1"));
         assert_eq!(
             (write.realm.as_str(), write.environment.as_str()),
             ("organizations", "login.example.com")

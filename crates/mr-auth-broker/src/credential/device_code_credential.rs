@@ -169,7 +169,7 @@ impl fmt::Debug for DeviceCodeCredential {
             .field("client_id", &config.client_id)
             .field("tenant_id", &config.tenant_id)
             .field("authority", &config.authority.to_string())
-            .field("cache", &self.core.cache)
+            .field("tokens", &self.core.tokens)
             .finish_non_exhaustive()
     }
 }

@@ -129,7 +129,7 @@ impl fmt::Debug for InteractiveBrowserBrokerCredential {
             .field("tenant_id", &config.tenant_id)
             .field("authority", &config.authority.to_string())
             .field("broker", &config.broker)
-            .field("cache", &self.core.cache)
+            .field("tokens", &self.core.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -245,9 +245,9 @@ mod tests {
                 };
                 let token = c.get_token_info(&["s"], Some(options)).await.unwrap();
                 assert_eq!(token.token_type, TokenType::Pop);
-                assert!(c.core.cache.len() <= DEFAULT_MAX_ENTRIES);
+                assert!(c.core.tokens.len() <= DEFAULT_MAX_ENTRIES);
             }
-            assert_eq!(c.core.cache.len(), DEFAULT_MAX_ENTRIES);
+            assert_eq!(c.core.tokens.len(), DEFAULT_MAX_ENTRIES);
         })
         .await
         .expect("finished in time");

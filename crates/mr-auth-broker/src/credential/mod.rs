@@ -1,8 +1,10 @@
-//! The credentials: [`InteractiveBrowserBrokerCredential`] and [`DeviceCodeCredential`] and
-//! their options, the checked configuration and way through a request they share
-//! (`credential_core`), what a credential remembers between requests, the silent chain, the
-//! interactive sign-in, the persistent cache's wiring, [`AuthenticationRecord`] and the
-//! proof-of-possession pipeline policy. It builds on `oauth/` and `platform/`.
+//! The credentials: [`InteractiveBrowserBrokerCredential`], [`DeviceCodeCredential`] and
+//! [`SharedTokenCacheCredential`] and their options, the checked configuration and the way
+//! through a request they share (`silent_tokens`: the silent chain in the in-memory cache;
+//! `credential_core`: that, then the interactive step), what a credential remembers between
+//! requests, the silent chain, the interactive sign-in, the persistent cache's wiring and the
+//! shared cache's account choice, [`AuthenticationRecord`] and the proof-of-possession
+//! pipeline policy. It builds on `oauth/` and `platform/`.
 
 mod additionally_allowed_tenants;
 mod authentication_record;
@@ -19,8 +21,12 @@ mod interactive_sign_in;
 mod interactive_step;
 mod pop_authorization_policy;
 mod session;
+mod shared_cache_account;
+mod shared_token_cache_credential;
+mod shared_token_cache_credential_options;
 mod silent_chain;
 mod silent_steps;
+mod silent_tokens;
 mod token_request;
 
 pub use additionally_allowed_tenants::AdditionallyAllowedTenants;
@@ -33,6 +39,8 @@ pub use interactive_browser_broker_credential_options::{
     InteractiveBrowserBrokerCredentialOptions, DEFAULT_INTERACTIVE_TIMEOUT,
 };
 pub use pop_authorization_policy::PopAuthorizationPolicy;
+pub use shared_token_cache_credential::SharedTokenCacheCredential;
+pub use shared_token_cache_credential_options::SharedTokenCacheCredentialOptions;
 
 #[cfg(feature = "test-util")]
 pub(crate) use credential_config::Surroundings;

@@ -141,9 +141,15 @@ impl Session {
         lock(&self.broker_account).clone()
     }
 
-    /// The browser flow's account: the record, or the last one signed in.
+    /// The browser flow's account: the record, or the last one signed in (or chosen).
     pub(crate) fn account(&self) -> Option<AuthenticationRecord> {
         lock(&self.account).clone()
+    }
+
+    /// Makes `account` the one whose tokens the persistent cache's steps look for: the shared
+    /// token cache credential's choice among the cache's accounts.
+    pub(crate) fn choose_account(&self, account: AuthenticationRecord) {
+        *lock(&self.account) = Some(account);
     }
 
     /// This credential's own refresh token for the request's tenant.

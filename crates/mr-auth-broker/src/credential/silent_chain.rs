@@ -61,10 +61,13 @@ pub(crate) trait SilentStep: Send + Sync + fmt::Debug {
     ) -> Result<Silent>;
 }
 
-/// The steps, in order.
+/// The steps, in order, and what to tell the caller when none has a token.
 #[derive(Debug)]
 pub(crate) struct SilentChain {
     steps: Vec<Box<dyn SilentStep>>,
+    /// What the caller can do when no step had a token; `None`: sign in interactively (the
+    /// interactive credentials' advice).
+    remedy: Option<&'static str>,
 }
 
 /// What the credential's in-memory cache said: the chain runs only when it had no valid token.
@@ -74,7 +77,19 @@ impl SilentChain {
     /// A chain of `steps`, asked in this order (the credential's:
     /// `silent_steps::standard_chain`).
     pub(crate) fn new(steps: Vec<Box<dyn SilentStep>>) -> Self {
-        Self { steps }
+        Self {
+            steps,
+            remedy: None,
+        }
+    }
+
+    /// The same chain, whose error says `remedy` as what to do (a credential that cannot sign
+    /// in interactively at all says where to sign in instead).
+    pub(crate) fn with_remedy(self, remedy: &'static str) -> Self {
+        Self {
+            remedy: Some(remedy),
+            ..self
+        }
     }
 
     /// Runs the steps in order; see the module documentation.
@@ -102,10 +117,12 @@ impl SilentChain {
                 }),
             }
         }
-        Err(authentication_required(
-            &said,
-            session.config.disable_automatic_authentication,
-        ))
+        let remedy = match self.remedy {
+            Some(remedy) => Remedy::Given(remedy),
+            None if session.config.disable_automatic_authentication => Remedy::AllowInteraction,
+            None => Remedy::None,
+        };
+        Err(authentication_required(&said, remedy))
     }
 
     #[cfg(test)]
@@ -121,18 +138,28 @@ struct Miss {
     refusal: Option<Error>,
 }
 
+/// What the error of a chain that found nothing tells the caller to do.
+enum Remedy {
+    /// Nothing: the interactive step comes next.
+    None,
+    /// Sign in interactively, which `disable_automatic_authentication` forbids here.
+    AllowInteraction,
+    /// The chain's own advice.
+    Given(&'static str),
+}
+
 /// The error when no source had a token: every source's answer, in order, and the codes,
 /// correlation id and source error of the last refusal.
-fn authentication_required(said: &[Miss], automatic_authentication_disabled: bool) -> Error {
+fn authentication_required(said: &[Miss], remedy: Remedy) -> Error {
     let what_each_said = said
         .iter()
         .map(|m| format!("{}: {}", m.source, m.reason))
         .collect::<Vec<_>>()
         .join("; ");
-    let message = if automatic_authentication_disabled {
-        format!("no token could be obtained silently and automatic authentication is disabled (disable_automatic_authentication); sign in interactively once (authenticate), or allow it. What each source said: {what_each_said}")
-    } else {
-        format!("no token could be obtained silently. What each source said: {what_each_said}")
+    let message = match remedy {
+        Remedy::AllowInteraction => format!("no token could be obtained silently and automatic authentication is disabled (disable_automatic_authentication); sign in interactively once (authenticate), or allow it. What each source said: {what_each_said}"),
+        Remedy::Given(remedy) => format!("no token could be obtained silently; {remedy}. What each source said: {what_each_said}"),
+        Remedy::None => format!("no token could be obtained silently. What each source said: {what_each_said}"),
     };
     let error = Error::new(ErrorKind::AuthenticationRequired, message);
     match said.iter().rev().find_map(|m| m.refusal.clone()) {
@@ -223,6 +250,14 @@ mod tests {
                 })
                 .collect(),
         );
+        let (session, request) = session(disabled);
+        let result = chain.run(&session, &request, &Context::new()).await;
+        let asked = asked.lock().unwrap().clone();
+        (result, asked)
+    }
+
+    /// A browser-only credential's session, and a request for one scope.
+    fn session(disabled: bool) -> (Session, TokenRequest) {
         let options = InteractiveBrowserBrokerCredentialOptions {
             broker: BrokerMode::BrowserOnly,
             disable_automatic_authentication: disabled,
@@ -239,9 +274,7 @@ mod tests {
             &BrokerTokenRequestOptions::default(),
         )
         .unwrap();
-        let result = chain.run(&session, &request, &Context::new()).await;
-        let asked = asked.lock().unwrap().clone();
-        (result, asked)
+        (session, request)
     }
 
     #[tokio::test]
@@ -277,6 +310,26 @@ mod tests {
         assert_eq!(e.error_codes(), ["AADSTS50076"]);
         assert_eq!(e.correlation_id(), Some("c-1"));
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_chain_s_own_remedy_replaces_the_interactive_advice() {
+        let chain = SilentChain::new(Vec::new()).with_remedy("sign in elsewhere first");
+        let (session, request) = session(true);
+        let e = chain
+            .run(&session, &request, &Context::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthenticationRequired);
+        assert!(
+            e.message()
+                .starts_with("no token could be obtained silently; sign in elsewhere first."),
+            "{e}"
+        );
+        assert!(
+            !e.message().contains("disable_automatic_authentication"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

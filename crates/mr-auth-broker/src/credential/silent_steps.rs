@@ -3,7 +3,7 @@
 //! Each answers, says why it has nothing, or fails for real.
 
 use super::{
-    session::{check_pop_support, Session},
+    session::{check_pop_support, Session, SignIn},
     silent_chain::{Silent, SilentChain, SilentStep},
     token_request::TokenRequest,
 };
@@ -159,30 +159,52 @@ impl SilentStep for RefreshTokens {
         if let Some(reason) = browser_flow_only(session, request)? {
             return Ok(Silent::not_available(reason));
         }
-        let mut last_refusal = None;
-        for (refresh_token, from_store) in refresh_tokens(session, request).await {
-            match redeem(session, request, &refresh_token, context).await {
-                Ok(response) => {
-                    let sign_in = session
-                        .accept_token_response(response, request, "refresh_token")
-                        .await;
-                    return Ok(Silent::Token(sign_in.token));
-                }
-                Err(e) if is_silent_miss(&e) => {
-                    tracing::info!(reason = %e, from_store, "a refresh token was refused");
-                    if !from_store {
-                        session.forget_refresh_token(request);
-                    }
-                    last_refusal = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(last_refusal.map_or_else(
-            || Silent::not_available("none: no browser sign-in yet, and none stored"),
-            Silent::refused,
-        ))
+        Ok(match refresh(session, request, context).await? {
+            Refreshed::SignedIn(sign_in) => Silent::Token(sign_in.token),
+            Refreshed::Refused(Some(refusal)) => Silent::refused(refusal),
+            Refreshed::Refused(None) => Silent::not_available(
+                "none: no sign-in in this process yet, and none stored for the account",
+            ),
+        })
     }
+}
+
+/// What redeeming the refresh tokens gave.
+pub(crate) enum Refreshed {
+    /// The authority took one: the new tokens, taken in by the session (and stored).
+    SignedIn(SignIn),
+    /// It refused every one (the last refusal), or there was none to try (`None`).
+    Refused(Option<Error>),
+}
+
+/// Redeems the refresh tokens of the session's account in turn (the persistent cache's first,
+/// then the session's own), until the authority takes one; a refused one is followed by the
+/// next. `Err` for a failure that is not a refusal (the network, a 5xx).
+pub(crate) async fn refresh(
+    session: &Session,
+    request: &TokenRequest,
+    context: &Context<'_>,
+) -> Result<Refreshed> {
+    let mut last_refusal = None;
+    for (refresh_token, from_store) in refresh_tokens(session, request).await {
+        match redeem(session, request, &refresh_token, context).await {
+            Ok(response) => {
+                let sign_in = session
+                    .accept_token_response(response, request, "refresh_token")
+                    .await;
+                return Ok(Refreshed::SignedIn(sign_in));
+            }
+            Err(e) if is_silent_miss(&e) => {
+                tracing::info!(reason = %e, from_store, "a refresh token was refused");
+                if !from_store {
+                    session.forget_refresh_token(request);
+                }
+                last_refusal = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Refreshed::Refused(last_refusal))
 }
 
 /// The refresh tokens to try, each with whether it came from the persistent cache.

@@ -39,6 +39,9 @@ pub(crate) struct ResponseDetails {
     pub(crate) client_info: Option<String>,
     /// The id token, when given (it names the user: zeroized on drop, never logged).
     pub(crate) id_token: Option<Zeroizing<String>>,
+    /// `foci`, the app's family of client ids (`"1"` for Microsoft's first-party family), when
+    /// given as a short alphanumeric value: a family's refresh tokens are shared by its apps.
+    pub(crate) family_id: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -69,6 +72,8 @@ struct WireToken {
     scope: Option<String>,
     #[serde(default)]
     client_info: Option<String>,
+    #[serde(default)]
+    foci: Option<NumberOrString>,
 }
 
 /// A number of seconds as authorities send it: a JSON number, or a string of one.
@@ -158,6 +163,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         scope: wire.scope.filter(|s| !s.trim().is_empty()),
         client_info: wire.client_info.filter(|s| !s.is_empty()),
         id_token: wire.id_token.map(Zeroizing::new),
+        family_id: wire.foci.as_ref().and_then(family_id),
     };
     Ok(TokenResponse {
         token: AccessTokenInfo {
@@ -175,6 +181,17 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         has_id_token,
         details,
     })
+}
+
+/// `foci` as a family id: `1` (Entra sends the string `"1"`), else nothing. Anything longer
+/// than a short alphanumeric value is not a family id and is not stored.
+fn family_id(foci: &NumberOrString) -> Option<String> {
+    let value = match foci {
+        NumberOrString::Number(n) => n.to_string(),
+        NumberOrString::String(s) => s.trim().to_owned(),
+    };
+    (!value.is_empty() && value.len() <= 16 && value.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(value)
 }
 
 /// The `aud` claim of an id token: the client id it was issued to, or (OpenID Connect allows
@@ -257,6 +274,24 @@ mod tests {
         ] {
             assert_eq!(audience(unusable), None, "{unusable}");
         }
+    }
+
+    #[test]
+    fn foci_becomes_the_family_id_when_it_is_one() {
+        let clock = mr_auth_core::ManualClock::at_fixed_start();
+        let family = |foci: &str| {
+            let body = format!(r#"{{"access_token":"a","expires_in":60{foci}}}"#);
+            TokenResponse::from_json(&clock, 200, body.as_bytes())
+                .unwrap()
+                .details
+                .family_id
+        };
+        assert_eq!(family(r#","foci":"1""#).as_deref(), Some("1"));
+        assert_eq!(family(r#","foci":1"#).as_deref(), Some("1"));
+        assert_eq!(family(""), None);
+        assert_eq!(family(r#","foci":"""#), None);
+        assert_eq!(family(r#","foci":"1\u001b[2J""#), None);
+        assert_eq!(family(r#","foci":"0123456789abcdefg""#), None);
     }
 
     #[test]

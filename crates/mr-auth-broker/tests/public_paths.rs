@@ -208,6 +208,7 @@ fn the_shared_token_cache_options_by_field() {
         cache_persistence_options: None,
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
         client_options: Default::default(),
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
     assert!(format!("{options:?}").contains("SharedTokenCacheCredentialOptions"));
     let credential = SharedTokenCacheCredential::new(Some(options)).unwrap();

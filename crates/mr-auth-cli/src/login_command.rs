@@ -7,8 +7,8 @@ use crate::{
     saved_sign_in::{LoginSettings, SavedSignIn},
     shared_cache::SharedCache,
     sign_in::{
-        authority_host, client_id, credential_options, device_code_options, SignInMode,
-        CLIENT_ID_ENV,
+        authority_host, client_id, credential_options, device_code_options, RequestTimeoutArgs,
+        SignInMode, CLIENT_ID_ENV,
     },
     terminal_text::printable,
 };
@@ -60,6 +60,8 @@ pub(crate) struct LoginArgs {
     prompt: bool,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    request_timeout: RequestTimeoutArgs,
 }
 
 /// Signs in (adopting a sign-in already in the shared token cache, else interactively), keeps
@@ -83,6 +85,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
             client_id: client_id(args.client_id.as_deref())?,
             authority_host: authority_host.clone(),
             persistence: persistence.clone(),
+            request_timeout: args.request_timeout.duration(),
         };
         until_interrupted(adopt(&cache, args.username.as_deref(), &tenant, &scopes)).await?
     };
@@ -162,6 +165,7 @@ async fn sign_in(
             authority_host,
             None,
             Some(persistence),
+            args.request_timeout,
         )?;
         let credential = DeviceCodeCredential::new(prompt_callback(), Some(options))?;
         return Ok(credential.authenticate(scopes, None).await?);
@@ -173,6 +177,7 @@ async fn sign_in(
         authority_host,
         None,
         Some(persistence),
+        args.request_timeout,
     )?;
     // `--username` fills in the sign-in page (the device code's has no such field).
     options.login_hint.clone_from(&args.username);

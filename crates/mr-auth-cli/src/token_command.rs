@@ -4,7 +4,9 @@ use crate::{
     config_dir::ConfigDir,
     device_code::{prompt_callback, until_interrupted},
     saved_sign_in::SavedSignIn,
-    sign_in::{authority_host, credential_options, device_code_options, SignInMode},
+    sign_in::{
+        authority_host, credential_options, device_code_options, RequestTimeoutArgs, SignInMode,
+    },
 };
 use azure_core::credentials::TokenCredential;
 use clap::{Args, ValueEnum};
@@ -69,6 +71,8 @@ pub(crate) struct TokenArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout_secs: u64,
+    #[command(flatten)]
+    request_timeout: RequestTimeoutArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -163,10 +167,25 @@ async fn interactive_credential(
         }
     };
     if mode == SignInMode::DeviceCode {
-        let options = device_code_options(&tenant, client_id, host, record, persistence)?;
+        let options = device_code_options(
+            &tenant,
+            client_id,
+            host,
+            record,
+            persistence,
+            args.request_timeout,
+        )?;
         return Ok(DeviceCodeCredential::new(prompt_callback(), Some(options))?);
     }
-    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
+    let options = credential_options(
+        mode,
+        &tenant,
+        client_id,
+        host,
+        record,
+        persistence,
+        args.request_timeout,
+    )?;
     Ok(InteractiveBrowserBrokerCredential::new(Some(options))?)
 }
 

@@ -32,7 +32,7 @@ struct Setup {
 impl Setup {
     /// The mock authority as a record names it: `127.0.0.1:<port>` (not the default port).
     fn record_authority(&self) -> String {
-        format!("127.0.0.1:{}", self.authority.port)
+        self.authority.record_authority()
     }
 
     async fn new() -> Self {

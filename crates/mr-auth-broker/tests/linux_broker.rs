@@ -528,6 +528,39 @@ async fn a_hung_bus_makes_the_broker_unavailable_within_seconds_and_the_browser_
     );
 }
 
+/// On a real private `dbus-daemon`, a broker that stops answering after the sign-in: its
+/// silent call is cut at `call_timeout` with a `Timeout` error naming the call, not a hang.
+#[tokio::test]
+async fn a_broker_that_stops_answering_on_a_real_bus_is_cut_at_the_call_timeout() {
+    let Some(env) = Env::start("held_silent_call", FakeScript::default()).await else {
+        return;
+    };
+    let broker = LinuxBroker::new(Some(LinuxBrokerOptions {
+        bus_address: Some(env.bus.address().to_owned()),
+        call_timeout: Duration::from_secs(1),
+        ..Default::default()
+    }))
+    .unwrap();
+    let c =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            broker: BrokerMode::Custom(Arc::new(broker)),
+            ..options()
+        }))
+        .unwrap();
+    bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    env.fake().set_script(|s| s.silent = FakeOutcome::Held);
+    let e = bounded(c.get_token_info(&[GRAPH], None)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(
+        e.message()
+            .contains("did not answer acquireTokenSilently within 1 s"),
+        "{e}"
+    );
+    assert_eq!(env.fake().counts().silent, 1);
+    env.fake().release_held();
+    env.assert_clean();
+}
+
 fn broker_on(address: &str) -> LinuxBroker {
     LinuxBroker::new(Some(LinuxBrokerOptions {
         bus_address: Some(address.to_owned()),

@@ -290,6 +290,12 @@ impl MockAuthority {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The authority as an `AuthenticationRecord` names it: `127.0.0.1:<port>` (host and port:
+    /// not the scheme's default port).
+    pub fn record_authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     /// Changes what the authorize page does from the next sign-in on.
     pub fn set_mode(&self, mode: AuthorizeMode) {
         self.state.lock().unwrap().mode = mode;

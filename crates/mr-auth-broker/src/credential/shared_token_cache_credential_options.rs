@@ -169,8 +169,8 @@ mod tests {
         let record = AuthenticationRecord::new(
             "login.microsoftonline.com",
             ClientId::default(),
-            "oid.home-tenant",
-            TenantId::new("home-tenant").unwrap(),
+            "oid.4e4e4e4e-0000-4000-8000-00000000004e",
+            TenantId::new("4e4e4e4e-0000-4000-8000-00000000004e").unwrap(),
             "a@contoso.com",
         )
         .unwrap();
@@ -180,9 +180,15 @@ mod tests {
             ..Default::default()
         };
         let filter = o.account_filter().unwrap();
-        assert_eq!(filter.home_account_id.as_deref(), Some("oid.home-tenant"));
+        assert_eq!(
+            filter.home_account_id.as_deref(),
+            Some("oid.4e4e4e4e-0000-4000-8000-00000000004e")
+        );
         assert_eq!(filter.username.as_deref(), Some("A@contoso.com"));
-        assert_eq!(o.silent_half().tenant_id.as_str(), "home-tenant");
+        assert_eq!(
+            o.silent_half().tenant_id.as_str(),
+            "4e4e4e4e-0000-4000-8000-00000000004e"
+        );
         let aliased = SharedTokenCacheCredentialOptions {
             tenant_id: Some(TenantId::new("organizations").unwrap()),
             ..Default::default()

@@ -143,6 +143,7 @@ async fn a_refused_connection_fails_within_seconds_naming_the_refusal() {
         listener.local_addr().unwrap().port()
     };
     let home = Home::new();
+    let started = std::time::Instant::now();
     let out = home
         .login(
             &format!("http://127.0.0.1:{port}"),
@@ -150,10 +151,14 @@ async fn a_refused_connection_fails_within_seconds_naming_the_refusal() {
             Duration::from_secs(60),
         )
         .await;
+    let took = started.elapsed();
     let text = stderr(&out);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("refused"), "names the refusal: {text}");
     assert!(text.contains("tries"), "names the tries: {text}");
+    // The bound for a refused authority (4 tries, waits under 0.5, 1 and 2 s); the
+    // long retries of before took 82 s.
+    assert!(took < Duration::from_secs(15), "took {took:?}: {text}");
 }
 
 /// Case 12: `--tenant ..` and `--tenant .` (and their encoded forms) are refused as bad input

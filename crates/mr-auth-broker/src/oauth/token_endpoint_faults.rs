@@ -111,6 +111,26 @@ async fn a_refused_connection_is_retried_briefly_and_named() {
     );
 }
 
+/// A device code poll that failed transiently (5xx, a reset, a try's timeout) is not sent
+/// again by the client: the flow polls again after its interval, itself.
+#[tokio::test(start_paused = true)]
+async fn a_device_code_poll_is_never_re_sent() {
+    let answer = r#"{"error":"server_error","error_description":"AADSTS90033: busy"}"#;
+    for act in [
+        json("500 Internal Server Error", answer),
+        Act::Reset,
+        Act::Silent,
+    ] {
+        let server = FaultServer::start(vec![act.clone()]).await;
+        let (result, _) = post(&server.url, Kind::DeviceCode).await;
+        let e = result.unwrap_err();
+        let arrivals = server.arrivals();
+        assert_eq!(arrivals.len(), 1, "{act:?}: one poll, not re-sent: {e}");
+        assert!(arrivals[0].body.contains("device_code=a-device-code"));
+        assert_eq!(e.tries(), Some(1), "{act:?}: {e}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_5xx_to_an_authorization_code_is_not_followed_by_a_second_send() {
     let answer =

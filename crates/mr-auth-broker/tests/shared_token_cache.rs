@@ -255,7 +255,7 @@ async fn the_account_by_user_name_tenant_or_record() {
         );
 
         let record = AuthenticationRecord::new(
-            &s.authority.record_authority(),
+            s.authority.record_authority(),
             CLIENT_ID.parse().unwrap(),
             "a.ta",
             TENANT.parse().unwrap(),

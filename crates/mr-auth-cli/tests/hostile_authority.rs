@@ -107,7 +107,7 @@ async fn terminal_escapes_in_an_authority_error_never_reach_the_terminal() {
 async fn a_stalled_authority_is_bounded_by_the_request_timeout_and_named() {
     let authority = FaultServer::start(vec![Act::Silent]).await;
     let home = Home::new();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let out = home
         .login(
             &authority.url,
@@ -143,7 +143,7 @@ async fn a_refused_connection_fails_within_seconds_naming_the_refusal() {
         listener.local_addr().unwrap().port()
     };
     let home = Home::new();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let out = home
         .login(
             &format!("http://127.0.0.1:{port}"),

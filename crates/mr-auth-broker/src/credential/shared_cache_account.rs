@@ -222,7 +222,7 @@ fn record(account: &CachedAccount, session: &Session) -> Result<AuthenticationRe
     // The credential's own authority, port included: cache entries name the host only (as
     // MSAL writes them), and a record's refresh token goes only to the authority it names.
     AuthenticationRecord::new(
-        &config.authority.record_authority(),
+        config.authority.record_authority(),
         config.client_id.clone(),
         account.home_account_id.as_str(),
         tenant,

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests) | always |
 //! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
-//! | [`fault_server`]: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
+//! | `fault_server`: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
 //! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
 //! | `cache_seed`: a home of the test's own and its persistent token cache, seeded with other apps' sign-ins (`TempHome`, `MockAccount::sign_in`) | `cache-seed` |
 //! | `msal_python` (Linux only): the Python peer of the interop tests (MSAL, azure-identity) | `msal-python` |

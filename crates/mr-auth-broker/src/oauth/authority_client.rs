@@ -339,18 +339,14 @@ impl Call<'_> {
 
     /// The error of a call its overall timeout cut: what it had done, and the failure before.
     fn timeout_error(&self, progress: &RetryProgress<Failure>) -> Error {
+        // The number of tries is the error's own (its `Display` ends with it).
         let tries = progress.tries();
-        let count = if tries == 1 {
-            "1 try".to_owned()
-        } else {
-            format!("{tries} tries")
-        };
         let detail = match progress.take_last_failure() {
             Some(last) if progress.in_try() => {
-                format!("{count}, the last without a complete answer; the one before: {last}")
+                format!("the last try without a complete answer; the one before: {last}")
             }
-            Some(last) => format!("{count}, waiting to retry after: {last}"),
-            None => format!("{count}, the last without a complete answer"),
+            Some(last) => format!("waiting to retry after: {last}"),
+            None => "the last try without a complete answer".to_owned(),
         };
         Error::new(
             ErrorKind::Timeout,

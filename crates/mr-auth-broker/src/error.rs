@@ -89,7 +89,10 @@ type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 /// Besides the [`ErrorKind`] it carries what support needs, when known: the authority's
 /// `AADSTS` error codes, its correlation id, the HTTP status, and for
 /// [`ErrorKind::RedirectUriNotRegistered`] the redirect URI to add to the app registration.
-/// It never carries a secret (no code, verifier or token). It is cheap to clone.
+/// It never carries a secret (no code, verifier or token), and never a control character:
+/// text from a server, a broker or a file that goes into it (the message, the codes, the
+/// correlation id) has them replaced with U+FFFD where the error is built, so printing an
+/// error cannot drive a terminal or forge log lines. It is cheap to clone.
 #[derive(Clone)]
 pub struct Error {
     inner: Arc<Inner>,
@@ -104,21 +107,29 @@ struct Inner {
     correlation_id: Option<String>,
     redirect_uri: Option<String>,
     oauth_error: Option<String>,
+    tries: Option<u32>,
     source: Option<Source>,
 }
 
+/// The longest correlation id kept (Entra ID's are GUIDs).
+const MAX_CORRELATION_ID: usize = 128;
+/// The longest error code kept (`AADSTS` and a number).
+const MAX_ERROR_CODE: usize = 64;
+
 impl Error {
     /// An error of `kind` whose message says what was wrong and, when known, what to do.
+    /// Control characters in `message` are replaced with U+FFFD.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 kind,
-                message: message.into(),
+                message: mr_auth_core::without_control_characters(message.into()),
                 status: None,
                 error_codes: Vec::new(),
                 correlation_id: None,
                 redirect_uri: None,
                 oauth_error: None,
+                tries: None,
                 source: None,
             }),
         }
@@ -156,24 +167,46 @@ impl Error {
         self
     }
 
-    /// Sets the authority's error codes (`AADSTS50011`, ...).
+    /// Sets the authority's error codes (`AADSTS50011`, ...), each bounded and without control
+    /// characters.
     #[must_use]
     pub fn with_error_codes(mut self, codes: Vec<String>) -> Self {
-        self.inner_mut().error_codes = codes;
+        self.inner_mut().error_codes = codes
+            .iter()
+            .map(|code| mr_auth_core::outside_text(code, MAX_ERROR_CODE))
+            .collect();
         self
     }
 
-    /// Sets the authority's correlation id.
+    /// Sets the authority's correlation id, bounded and without control characters.
     #[must_use]
     pub fn with_correlation_id(mut self, correlation_id: Option<String>) -> Self {
-        self.inner_mut().correlation_id = correlation_id;
+        self.inner_mut().correlation_id =
+            correlation_id.map(|id| mr_auth_core::outside_text(&id, MAX_CORRELATION_ID));
         self
     }
 
-    /// Sets the redirect URI the app registration must list.
+    /// Sets the redirect URI the app registration must list (control characters replaced).
     #[must_use]
     pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
-        self.inner_mut().redirect_uri = Some(redirect_uri.into());
+        self.inner_mut().redirect_uri = Some(mr_auth_core::without_control_characters(
+            redirect_uri.into(),
+        ));
+        self
+    }
+
+    /// The same error with `note` appended to its message (what the caller did about it).
+    #[must_use]
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        let inner = self.inner_mut();
+        inner.message = format!("{}; {note}", inner.message);
+        self
+    }
+
+    /// Sets how many tries of a request were made before this error.
+    #[must_use]
+    pub(crate) fn with_tries(mut self, tries: u32) -> Self {
+        self.inner_mut().tries = Some(tries);
         self
     }
 
@@ -220,6 +253,12 @@ impl Error {
     pub fn oauth_error(&self) -> Option<&str> {
         self.inner.oauth_error.as_deref()
     }
+
+    /// How many tries of the request to the authority were made, when requests were sent
+    /// (the token endpoint retries transient failures; an authorization code is sent once).
+    pub fn tries(&self) -> Option<u32> {
+        self.inner.tries
+    }
 }
 
 impl fmt::Debug for Error {
@@ -242,6 +281,9 @@ impl fmt::Debug for Error {
         if let Some(error) = &self.inner.oauth_error {
             d.field("oauth_error", error);
         }
+        if let Some(tries) = self.inner.tries {
+            d.field("tries", &tries);
+        }
         if let Some(source) = &self.inner.source {
             d.field("source", source);
         }
@@ -257,6 +299,11 @@ impl fmt::Display for Error {
         }
         if let Some(id) = &self.inner.correlation_id {
             write!(f, " (correlation id {id})")?;
+        }
+        match self.inner.tries {
+            Some(1) => f.write_str(" (1 try)")?,
+            Some(tries) => write!(f, " ({tries} tries)")?,
+            None => {}
         }
         Ok(())
     }
@@ -309,6 +356,23 @@ mod tests {
             "redirect uri not registered: add http://localhost (AADSTS50011) (correlation id abc)"
         );
         assert_eq!(e.redirect_uri(), Some("http://localhost"));
+    }
+
+    #[test]
+    fn text_from_outside_cannot_drive_a_terminal() {
+        let e = Error::new(
+            ErrorKind::AuthenticationFailed,
+            "the authority refused (\u{1b}]0;owned\u{7}\u{1b}[2J\r\nforged)",
+        )
+        .with_error_codes(vec!["AADSTS1\u{9b}2J".into()])
+        .with_correlation_id(Some(format!("c\u{1b}[8m{}", "x".repeat(500))))
+        .with_redirect_uri("http://localhost\n");
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\u{fffd}]0;owned"), "{shown:?}");
+        assert!(e.correlation_id().unwrap().len() <= MAX_CORRELATION_ID + 3);
+        assert!(!e.redirect_uri().unwrap().contains('\n'));
+        assert!(!format!("{e:?}").contains('\u{1b}'));
     }
 
     #[test]

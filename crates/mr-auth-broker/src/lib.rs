@@ -32,7 +32,7 @@ pub use mr_auth_msal_cache::{
 pub use oauth::{
     AccessTokenInfo, AuthorityHost, AuthorizeUrlCallback, AuthorizeUrlHandler, ClientId,
     DeviceCodePrompt, DeviceCodePromptCallback, DeviceCodePromptFn, Headless, RedirectUri,
-    TenantId, TokenType,
+    TenantId, TokenType, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use platform::{
     default_platform_broker, BrokerAccount, BrokerMode, BrokerRequest, BrokerToken, LinuxBroker,

@@ -30,6 +30,11 @@ struct Setup {
 }
 
 impl Setup {
+    /// The mock authority as a record names it: `127.0.0.1:<port>` (not the default port).
+    fn record_authority(&self) -> String {
+        self.authority.record_authority()
+    }
+
     async fn new() -> Self {
         let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
         Self {
@@ -117,7 +122,7 @@ async fn authenticate_returns_the_record_and_a_new_credential_is_silent() {
         assert_eq!(s.grants(), ["authorization_code"]);
 
         // The record names the mock's account, in Python's JSON.
-        assert_eq!(record.authority(), "127.0.0.1");
+        assert_eq!(record.authority(), s.record_authority());
         assert_eq!(record.client_id().as_str(), CLIENT_ID);
         assert_eq!(record.home_account_id(), "u.t");
         assert_eq!(record.tenant_id().as_str(), TENANT);
@@ -226,10 +231,10 @@ async fn another_scope_and_tenant_rules_follow_msal() {
 }
 
 #[tokio::test]
-async fn a_record_of_another_client_or_authority_is_refused() {
+async fn a_record_of_another_client_authority_or_port_is_refused() {
     let s = Setup::new().await;
     let other_client = AuthenticationRecord::new(
-        "127.0.0.1",
+        s.record_authority(),
         "04b07795-8ddb-461a-bbee-02f9e1bf7b46".parse().unwrap(),
         "u.t",
         TENANT.parse().unwrap(),
@@ -244,7 +249,26 @@ async fn a_record_of_another_client_or_authority_is_refused() {
         "",
     )
     .unwrap();
-    for (record, says) in [(other_client, "client id"), (other_authority, "authority")] {
+    // The same host on another port is another authority: a record without a port is of the
+    // default port, and one of another port is refused, so its refresh token never goes there.
+    let of_port = |authority: String| {
+        AuthenticationRecord::new(
+            authority,
+            CLIENT_ID.parse().unwrap(),
+            "u.t",
+            TENANT.parse().unwrap(),
+            "",
+        )
+        .unwrap()
+    };
+    let default_port = of_port("127.0.0.1".to_owned());
+    let other_port = of_port(format!("127.0.0.1:{}", s.authority.port.wrapping_add(1)));
+    for (record, says) in [
+        (other_client, "client id"),
+        (other_authority, "authority"),
+        (default_port, "authority"),
+        (other_port, "authority"),
+    ] {
         let e = s
             .credential(InteractiveBrowserBrokerCredentialOptions {
                 authentication_record: Some(record),
@@ -331,7 +355,7 @@ async fn a_corrupt_cache_is_reported_kept_and_the_credential_works_from_memory()
 
         // A record cannot be served from it, and says so without UI.
         let record = AuthenticationRecord::new(
-            "127.0.0.1",
+            s.record_authority(),
             CLIENT_ID.parse().unwrap(),
             "u.t",
             TENANT.parse().unwrap(),
@@ -387,7 +411,7 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
         let s = Setup::new().await;
         let broker = Arc::new(FakeBroker {
             interactive: Script::Token {
-                account: "linux-broker:0000-oid.72f0a1c4-tid",
+                account: "linux-broker:0000-oid.72f0a1c4-3b5d-4e6f-8a9b-0c1d2e3f4a5b",
             },
             ..FakeBroker::interactive_only()
         });
@@ -399,11 +423,17 @@ async fn with_a_broker_authenticate_returns_the_broker_account_and_stores_nothin
             .unwrap();
         // No Secret Service here and no plaintext allowed: with a broker that does not matter.
         let record = c.authenticate(&[SCOPE], None).await.unwrap();
-        assert_eq!(record.home_account_id(), "0000-oid.72f0a1c4-tid");
+        assert_eq!(
+            record.home_account_id(),
+            "0000-oid.72f0a1c4-3b5d-4e6f-8a9b-0c1d2e3f4a5b"
+        );
         assert_eq!(record.username(), "user@contoso.com");
         // An opaque broker token has no tid: the account's home tenant, not the request's.
-        assert_eq!(record.tenant_id().as_str(), "72f0a1c4-tid");
-        assert_eq!(record.authority(), "127.0.0.1");
+        assert_eq!(
+            record.tenant_id().as_str(),
+            "72f0a1c4-3b5d-4e6f-8a9b-0c1d2e3f4a5b"
+        );
+        assert_eq!(record.authority(), s.record_authority());
         assert_eq!(broker.calls().len(), 1);
         assert_eq!(s.browser.count(), 0);
         assert!(
@@ -426,7 +456,7 @@ async fn a_record_names_the_brokers_account_where_the_broker_finds_accounts_by_i
     bounded(async {
         let s = Setup::new().await;
         let record = AuthenticationRecord::new(
-            "127.0.0.1",
+            s.record_authority(),
             CLIENT_ID.parse().unwrap(),
             "u.t",
             TENANT.parse().unwrap(),

@@ -12,7 +12,6 @@ Usage: device_code_interop.py sign-in|silent <authority> <tenant> <client id> <c
 
 import json
 import sys
-from urllib.parse import urlparse
 
 from azure.identity import (
     AuthenticationRecord,
@@ -45,13 +44,9 @@ def main():
     elif mode == "silent":
         with open(sys.argv[7]) as f:
             record = AuthenticationRecord.deserialize(f.read())
-        # azure-identity signs in at the record's authority, a host name (Entra ID's have no
-        # port); the test's authority has one, which is put back here. The cache entries are
-        # keyed by the host name alone, as MSAL keys them.
-        port = urlparse(authority).port
-        record = AuthenticationRecord(
-            record.tenant_id, record.client_id, "%s:%d" % (record.authority, port),
-            record.home_account_id, record.username)
+        # azure-identity signs in at the record's authority: the host and, as here, a port that
+        # is not the default. The cache entries are keyed by the host name alone, as MSAL keys
+        # them.
         del common["authority"]
         credential = DeviceCodeCredential(
             authentication_record=record, disable_automatic_authentication=True, **common)

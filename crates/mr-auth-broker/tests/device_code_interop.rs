@@ -1,9 +1,10 @@
 //! The device code sign-in shared with Python: azure-identity's `DeviceCodeCredential`
 //! (`tests/device_code_interop.py`, on MSAL and msal-extensions) and this crate's, on the same
 //! persistent cache (a plaintext file under a home of the test's own), both directions. Python
-//! signs in with a device code against the loopback mock authority (over https, through a TLS
-//! front), and the Rust credential gets a token silently with Python's record; then the Rust
-//! credential signs in and Python gets that token silently with its record.
+//! signs in with a device code against the loopback mock authority (both over https, through a
+//! TLS front), and the Rust credential gets a token silently with Python's record; then the
+//! Rust credential signs in and Python gets that token silently with its record. The records
+//! name the authority's host and port, as azure-identity's do.
 //!
 //! The interpreter is `MR_AUTH_MSAL_PYTHON` (`cargo xtask ci msal-python` makes a venv with
 //! msal and azure-identity). Without it the tests are skipped with a message, except under
@@ -86,12 +87,26 @@ impl Machine {
         command
     }
 
-    /// The Rust credential on the same cache, at the mock directly.
+    /// The Rust credential on the same cache, at the same authority as Python (the TLS front:
+    /// host and port are what a record names, and a record's refresh token goes nowhere else).
     fn options(&self, record: Option<AuthenticationRecord>) -> DeviceCodeCredentialOptions {
+        let trusting_the_front = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.front.ca_pem().as_bytes()).unwrap(),
+            )
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         DeviceCodeCredentialOptions {
             client_id: CLIENT_ID.parse().unwrap(),
             tenant_id: TENANT.parse().unwrap(),
-            authority: Some(self.authority.authority_host().parse().unwrap()),
+            authority: Some(self.front.url().parse().unwrap()),
+            client_options: azure_core::http::ClientOptions {
+                transport: Some(azure_core::http::Transport::new(Arc::new(
+                    trusting_the_front,
+                ))),
+                ..Default::default()
+            },
             cache_persistence_options: Some(TokenCachePersistenceOptions {
                 allow_unencrypted_storage: true,
                 ..Default::default()

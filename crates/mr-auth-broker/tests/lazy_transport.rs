@@ -52,7 +52,7 @@ async fn no_http_client_is_built_until_a_request_needs_the_network() {
             ..Default::default()
         });
         let record = AuthenticationRecord::new(
-            "127.0.0.1",
+            authority.record_authority(),
             CLIENT_ID.parse().unwrap(),
             "a.ta",
             TENANT.parse().unwrap(),

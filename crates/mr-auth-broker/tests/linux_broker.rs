@@ -23,6 +23,7 @@ use mr_auth_test_support::{
         fake_account, FakeCounts, FakeLinuxBroker, FakeOutcome, FakeScript,
         NATIVE_CLIENT_REDIRECT_URI,
     },
+    hung_bus::HungBus,
     private_session_bus::PrivateSessionBus,
 };
 use serde_json::{json, Value};
@@ -487,6 +488,85 @@ async fn no_service_on_the_bus_falls_back_to_the_browser_and_pop_is_refused() {
         "the reason is kept: {e}"
     );
     assert_eq!(browser.count(), 1, "no browser for a pop request");
+}
+
+/// A session bus that accepts the connection and never answers (a hung `dbus-daemon`): the
+/// broker is unavailable within its 5 s connect bound, not the credential's whole timeout, and
+/// the browser flow signs in; under paused time, so the bound is measured exactly.
+#[tokio::test(start_paused = true)]
+async fn a_hung_bus_makes_the_broker_unavailable_within_seconds_and_the_browser_signs_in() {
+    let hung = HungBus::start();
+    let broker = LinuxBroker::new(Some(LinuxBrokerOptions {
+        bus_address: Some(hung.address().to_owned()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    let e = bounded(broker.broker_version()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BrokerUnavailable, "{e}");
+    assert!(e.message().contains("did not answer within 5 s"), "{e}");
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+
+    let authority = Arc::new(MockAuthority::start(AuthorizeMode::AutoPost).await);
+    let browser = Arc::new(ScriptedBrowser::new(authority.clone()));
+    let c =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            broker: BrokerMode::Custom(Arc::new(broker_on(hung.address()))),
+            authority: Some(authority.authority_host().parse().unwrap()),
+            authorize_url_handler: handler(browser.clone()),
+            ..options()
+        }))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let token = bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    assert_eq!(token.token_type, TokenType::Bearer);
+    assert_eq!(browser.count(), 1, "the browser flow went on");
+    let took = started.elapsed();
+    assert!(
+        took <= Duration::from_secs(10),
+        "the hung bus cost {took:?}"
+    );
+}
+
+/// On a real private `dbus-daemon`, a broker that stops answering after the sign-in: its
+/// silent call is cut at `call_timeout` with a `Timeout` error naming the call, not a hang.
+#[tokio::test]
+async fn a_broker_that_stops_answering_on_a_real_bus_is_cut_at_the_call_timeout() {
+    let Some(env) = Env::start("held_silent_call", FakeScript::default()).await else {
+        return;
+    };
+    let broker = LinuxBroker::new(Some(LinuxBrokerOptions {
+        bus_address: Some(env.bus.address().to_owned()),
+        call_timeout: Duration::from_secs(1),
+        ..Default::default()
+    }))
+    .unwrap();
+    let c =
+        InteractiveBrowserBrokerCredential::new(Some(InteractiveBrowserBrokerCredentialOptions {
+            broker: BrokerMode::Custom(Arc::new(broker)),
+            ..options()
+        }))
+        .unwrap();
+    bounded(c.get_token_info(&[SCOPE], None)).await.unwrap();
+    env.fake().set_script(|s| s.silent = FakeOutcome::Held);
+    let e = bounded(c.get_token_info(&[GRAPH], None)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(
+        e.message()
+            .contains("did not answer acquireTokenSilently within 1 s"),
+        "{e}"
+    );
+    assert_eq!(env.fake().counts().silent, 1);
+    env.fake().release_held();
+    env.assert_clean();
+}
+
+fn broker_on(address: &str) -> LinuxBroker {
+    LinuxBroker::new(Some(LinuxBrokerOptions {
+        bus_address: Some(address.to_owned()),
+        ..Default::default()
+    }))
+    .unwrap()
 }
 
 #[tokio::test]

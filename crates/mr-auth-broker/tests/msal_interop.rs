@@ -308,8 +308,9 @@ async fn credential_round_trip(
     // MSAL signs in its account; a credential with a record for it reads MSAL's tokens.
     let report = msal_at(python, "write", store, location, "rt-seed", bus, &args).await;
     assert_eq!(report["access_token"], "at-from-python", "{report}");
+    // As azure-identity records it: the issuer's host and port (the mock's is not the default).
     let python_record = AuthenticationRecord::new(
-        "127.0.0.1",
+        format!("127.0.0.1:{}", authority.port),
         mock_authority::CLIENT_ID.parse().unwrap(),
         format!("{UID}.{}", mock_authority::TENANT_ID),
         mock_authority::TENANT.parse().unwrap(),

@@ -21,7 +21,7 @@ use mr_auth_broker::{
     PopAuthorizationPolicy, PopMethod, PopParameters, ProcessEnvironment, RedirectUri, Result,
     SharedTokenCacheCredential, SharedTokenCacheCredentialOptions, TenantId,
     TokenCachePersistenceOptions, TokenType, AUTHENTICATION_RECORD_VERSION, DEFAULT_CACHE_NAME,
-    DEFAULT_INTERACTIVE_TIMEOUT, MAX_CACHE_BYTES,
+    DEFAULT_INTERACTIVE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, MAX_CACHE_BYTES,
 };
 #[cfg(feature = "test-util")]
 use mr_auth_core::EnvironmentMap;
@@ -79,6 +79,7 @@ fn every_public_type_and_trait_is_at_the_crate_root() {
     // On every platform: elsewhere than Linux it reports itself unavailable at run time.
     let options = LinuxBrokerOptions {
         bus_address: None,
+        connect_timeout: Duration::from_secs(5),
         call_timeout: Duration::from_secs(60),
     };
     assert_eq!(
@@ -115,6 +116,7 @@ fn the_public_functions_and_constants() {
     assert_eq!(AUTHENTICATION_RECORD_VERSION, "1.0");
     assert_eq!(DEFAULT_CACHE_NAME, "msal.cache");
     assert_eq!(DEFAULT_INTERACTIVE_TIMEOUT, Duration::from_secs(300));
+    assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(60));
     assert_eq!(MAX_CACHE_BYTES, 16 * 1024 * 1024);
 }
 
@@ -132,6 +134,7 @@ fn the_credential_options_by_field() {
         login_hint: None,
         redirect_uri: None,
         timeout: DEFAULT_INTERACTIVE_TIMEOUT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
         disable_instance_discovery: false,
         authorize_url_handler: AuthorizeUrlHandler::SystemBrowser,
@@ -162,6 +165,7 @@ fn the_credential_options_by_field() {
         disable_automatic_authentication: false,
         timeout: Some(Duration::from_secs(900)),
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+        request_timeout: Duration::from_secs(30),
         client_options: Default::default(),
         cache_persistence_options: None,
         authentication_record: None,
@@ -204,6 +208,7 @@ fn the_shared_token_cache_options_by_field() {
         cache_persistence_options: None,
         additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
         client_options: Default::default(),
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
     assert!(format!("{options:?}").contains("SharedTokenCacheCredentialOptions"));
     let credential = SharedTokenCacheCredential::new(Some(options)).unwrap();

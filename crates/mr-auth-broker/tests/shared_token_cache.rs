@@ -39,7 +39,11 @@ fn alice() -> MockAccount {
 }
 
 fn bob() -> MockAccount {
-    MockAccount::new("b", "tb", "bob@fabrikam.com")
+    MockAccount::new(
+        "b",
+        "0b0b0b0b-0000-4000-8000-00000000000b",
+        "bob@fabrikam.com",
+    )
 }
 
 struct Setup {
@@ -204,7 +208,7 @@ async fn the_account_by_user_name_tenant_or_record() {
         let s = Setup::new().await;
         // Bob signed in to his home tenant, Alice to the mock's.
         let bob_in_his_tenant = CacheWrite {
-            realm: "tb".into(),
+            realm: "0b0b0b0b-0000-4000-8000-00000000000b".into(),
             ..s.sign_in(&bob(), 3600)
         };
         s.home
@@ -226,7 +230,7 @@ async fn the_account_by_user_name_tenant_or_record() {
             &[
                 "several accounts",
                 "alice@contoso.com (tenant ta)",
-                "bob@fabrikam.com (tenant tb)",
+                "bob@fabrikam.com (tenant 0b0b0b0b-0000-4000-8000-00000000000b)",
                 "choose one with username",
             ],
         );
@@ -237,12 +241,12 @@ async fn the_account_by_user_name_tenant_or_record() {
 
         let by_name = SharedTokenCacheCredentialOptions {
             username: Some("Bob@Fabrikam.com".into()),
-            tenant_id: Some("tb".parse().unwrap()),
+            tenant_id: Some("0b0b0b0b-0000-4000-8000-00000000000b".parse().unwrap()),
             ..s.options()
         };
         assert_eq!(token(by_name).await.unwrap().token.secret(), "at-of-b");
         let by_tenant = SharedTokenCacheCredentialOptions {
-            tenant_id: Some("tb".parse().unwrap()),
+            tenant_id: Some("0b0b0b0b-0000-4000-8000-00000000000b".parse().unwrap()),
             ..s.options()
         };
         assert_eq!(token(by_tenant).await.unwrap().token.secret(), "at-of-b");
@@ -253,7 +257,7 @@ async fn the_account_by_user_name_tenant_or_record() {
         );
 
         let record = AuthenticationRecord::new(
-            "127.0.0.1",
+            s.authority.record_authority(),
             CLIENT_ID.parse().unwrap(),
             "a.ta",
             TENANT.parse().unwrap(),
@@ -268,7 +272,7 @@ async fn the_account_by_user_name_tenant_or_record() {
         assert_eq!(token(by_record).await.unwrap().token.secret(), "at-of-a");
 
         // What a tool shows before choosing: every account, and those the options admit.
-        let c = s.credential(s.options_in("tb"));
+        let c = s.credential(s.options_in("0b0b0b0b-0000-4000-8000-00000000000b"));
         let names = |accounts: Vec<mr_auth_broker::CachedAccount>| {
             accounts.into_iter().map(|a| a.username).collect::<Vec<_>>()
         };
@@ -293,8 +297,9 @@ async fn the_account_by_user_name_tenant_or_record() {
             "{e}"
         );
         assert!(
-            e.message()
-                .contains("alice@contoso.com (tenant ta), bob@fabrikam.com (tenant tb)"),
+            e.message().contains(
+                "alice@contoso.com (tenant ta), bob@fabrikam.com (tenant 0b0b0b0b-0000-4000-8000-00000000000b)"
+            ),
             "{e}"
         );
         assert!(s.grants().is_empty(), "every answer came from the cache");
@@ -372,7 +377,11 @@ async fn authenticate_redeems_the_refresh_token_and_returns_the_record() {
         assert_eq!(record.username(), "alice@contoso.com");
         assert_eq!(record.home_account_id(), "a.ta");
         assert_eq!(record.client_id().as_str(), CLIENT_ID);
-        assert_eq!(record.authority(), "127.0.0.1");
+        assert_eq!(
+            record.authority(),
+            s.authority.record_authority(),
+            "host and port: its refresh token goes nowhere else"
+        );
         // The new token is this credential's from now on, and the cache's.
         let token = c.get_token_info(&[SCOPE], None).await.unwrap();
         assert!(

@@ -74,6 +74,8 @@ async fn list(args: ListArgs) -> Result<(), CliError> {
         persistence: args
             .cache
             .persistence(settings.map(|s| (s.cache_name.as_str(), s.allow_unencrypted_storage))),
+        // Listing reads the cache only: no call to the authority.
+        request_timeout: mr_auth_broker::DEFAULT_REQUEST_TIMEOUT,
     };
     let accounts = cache.accounts().await?;
     let login_account = saved

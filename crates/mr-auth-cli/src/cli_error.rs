@@ -52,12 +52,17 @@ impl CliError {
         self.code
     }
 
-    /// The message on one line, whatever the underlying errors contained.
+    /// The message on one line, whatever the underlying errors contained: whitespace runs
+    /// (line breaks included) become one space, other control characters U+FFFD (the libraries
+    /// replace them where their errors are built; this is the last line of defence for a
+    /// terminal).
     pub(crate) fn one_line(&self) -> String {
-        self.message
+        let line = self
+            .message
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" ");
+        mr_auth_core::without_control_characters(line)
     }
 }
 
@@ -189,5 +194,7 @@ mod tests {
     fn messages_fit_on_one_line() {
         let error = CliError::other("first\nsecond\r\n  third");
         assert_eq!(error.one_line(), "first second third");
+        let hostile = CliError::other("a\u{1b}]0;title\u{7}b\u{9b}2J");
+        assert_eq!(hostile.one_line(), "a\u{fffd}]0;title\u{fffd}b\u{fffd}2J");
     }
 }

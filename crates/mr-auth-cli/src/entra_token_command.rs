@@ -4,7 +4,10 @@ use crate::{
     config_dir::ConfigDir,
     saved_sign_in::SavedSignIn,
     shared_cache::SharedCache,
-    sign_in::{authority_host, client_id, credential_options, SignInMode, CLIENT_ID_ENV},
+    sign_in::{
+        authority_host, client_id, credential_options, RequestTimeoutArgs, SignInMode,
+        CLIENT_ID_ENV,
+    },
 };
 use clap::{Args, ValueEnum};
 use mr_auth_broker::{
@@ -28,6 +31,8 @@ pub(crate) struct EntraTokenArgs {
     output: EntraTokenOutput,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    request_timeout: RequestTimeoutArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,6 +55,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
             client_id: client_id(std::env::var(CLIENT_ID_ENV).ok().as_deref())?,
             authority_host: authority_host(None)?,
             persistence: args.cache.persistence(None),
+            request_timeout: args.request_timeout.duration(),
         };
         let hint = cache.adoption_hint(None).await.unwrap_or_default();
         return Err(CliError::not_signed_in(format!(
@@ -71,6 +77,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         client_id: saved.record.client_id().clone(),
         authority_host: authority.clone(),
         persistence: persistence.clone(),
+        request_timeout: args.request_timeout.duration(),
     };
     let mode = if saved.settings.broker {
         SignInMode::Broker
@@ -84,6 +91,7 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         authority,
         Some(saved.record.clone()),
         Some(persistence.clone()),
+        args.request_timeout,
     )?;
     options.disable_automatic_authentication = true;
     if let Some(tenant) = &request_tenant {

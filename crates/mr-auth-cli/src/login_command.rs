@@ -7,8 +7,8 @@ use crate::{
     saved_sign_in::{LoginSettings, SavedSignIn},
     shared_cache::SharedCache,
     sign_in::{
-        authority_host, client_id, credential_options, device_code_options, SignInMode,
-        CLIENT_ID_ENV,
+        authority_host, client_id, credential_options, device_code_options, RequestTimeoutArgs,
+        SignInMode, CLIENT_ID_ENV,
     },
     terminal_text::printable,
 };
@@ -21,6 +21,9 @@ use mr_auth_broker::{
 /// The scope `login` asks for when none is given: Azure Resource Manager, as `az login` and
 /// azure-identity's `authenticate()` do. Any scope gives the refresh token later commands use.
 const DEFAULT_LOGIN_SCOPE: &str = "https://management.azure.com//.default";
+
+/// The longest user name shown; real ones are e-mail addresses.
+const MAX_DISPLAYED_NAME: usize = 256;
 
 /// Arguments of `mr-auth login`.
 #[derive(Debug, Args)]
@@ -57,6 +60,8 @@ pub(crate) struct LoginArgs {
     prompt: bool,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    request_timeout: RequestTimeoutArgs,
 }
 
 /// Signs in (adopting a sign-in already in the shared token cache, else interactively), keeps
@@ -80,6 +85,7 @@ pub(crate) async fn run(args: LoginArgs) -> Result<(), CliError> {
             client_id: client_id(args.client_id.as_deref())?,
             authority_host: authority_host.clone(),
             persistence: persistence.clone(),
+            request_timeout: args.request_timeout.duration(),
         };
         until_interrupted(adopt(&cache, args.username.as_deref(), &tenant, &scopes)).await?
     };
@@ -159,6 +165,7 @@ async fn sign_in(
         authority_host,
         None,
         Some(persistence),
+        args.request_timeout,
     )?;
     if mode == SignInMode::DeviceCode {
         let options = device_code_options(options);
@@ -171,10 +178,12 @@ async fn sign_in(
     Ok(credential.authenticate(scopes, None).await?)
 }
 
-/// The user name for people, without control characters (it comes from the authority); a
-/// record may have none (MSAL's schema allows an empty one).
-fn display_name(username: &str) -> String {
-    let clean = printable(username);
+/// The user name for people (it comes from the authority, or from the saved record, a file
+/// anyone with the user's rights can edit): bounded, without control characters or
+/// bidirectional overrides, so it cannot drive the terminal; a record may have none (MSAL's
+/// schema allows an empty one).
+pub(crate) fn display_name(username: &str) -> String {
+    let clean = mr_auth_core::outside_text(printable(username).trim(), MAX_DISPLAYED_NAME);
     if clean.is_empty() {
         "an account without a user name".to_owned()
     } else {
@@ -189,7 +198,11 @@ mod tests {
     #[test]
     fn user_names_cannot_drive_the_terminal() {
         assert_eq!(display_name("user@contoso.com"), "user@contoso.com");
-        assert_eq!(display_name("evil\u{1b}[2J\nname"), "evil[2Jname");
+        assert_eq!(
+            display_name("evil\u{1b}]0;title\u{7}\r\nname\u{202e}"),
+            "evil]0;titlename"
+        );
+        assert!(display_name(&"a".repeat(5000)).len() <= MAX_DISPLAYED_NAME + 3);
         assert_eq!(display_name(""), "an account without a user name");
     }
 }

@@ -1,4 +1,7 @@
-use crate::{cli_error::CliError, config_dir::ConfigDir, saved_sign_in::SavedSignIn};
+use crate::{
+    cli_error::CliError, config_dir::ConfigDir, login_command::display_name,
+    saved_sign_in::SavedSignIn,
+};
 use clap::Args;
 use mr_auth_broker::AuthenticationRecord;
 use mr_auth_msal_cache::{ErrorKind, PersistentTokenCache, TokenCachePersistenceOptions};
@@ -53,7 +56,7 @@ pub(crate) async fn run(_args: LogoutArgs) -> Result<(), CliError> {
     );
     println!(
         "Signed out {} (tenant {})",
-        saved.record.username(),
+        display_name(saved.record.username()),
         saved.record.tenant_id().as_str()
     );
     if saved.settings.broker {

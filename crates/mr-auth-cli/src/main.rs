@@ -39,7 +39,9 @@ The account `mr-auth login` signs in is kept in the configuration directory: \
 MR_AUTH_CONFIG_DIR, else %APPDATA%\\mr-auth (Windows), \
 ~/Library/Application Support/mr-auth (macOS), $XDG_CONFIG_HOME/mr-auth or ~/.config/mr-auth. \
 Its tokens are kept in the persistent token cache shared with MSAL-based tools (see \
---cache-name). AZURE_AUTHORITY_HOST selects another cloud's authority.";
+--cache-name). AZURE_AUTHORITY_HOST selects another cloud's authority. Every call to the \
+authority is bounded by --request-timeout-secs (login, entra-token, token --aad; default 60 s, \
+retries included).";
 
 /// Mixed Reality authentication from the command line.
 #[derive(Debug, Parser)]

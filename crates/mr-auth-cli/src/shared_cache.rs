@@ -10,7 +10,7 @@ use mr_auth_broker::{
     SharedTokenCacheCredentialOptions, TenantId, TokenCachePersistenceOptions,
 };
 use mr_auth_msal_cache::{describe_accounts, PersistentTokenCache};
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 /// Where the CLI looks for sign-ins: client id, authority host and cache.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub(crate) struct SharedCache {
     pub(crate) client_id: ClientId,
     pub(crate) authority_host: AuthorityHost,
     pub(crate) persistence: TokenCachePersistenceOptions,
+    /// The bound of redeeming a refresh token (`--request-timeout-secs`).
+    pub(crate) request_timeout: Duration,
 }
 
 impl SharedCache {
@@ -35,6 +37,7 @@ impl SharedCache {
                 authority: Some(self.authority_host.clone()),
                 username: username.map(str::to_owned),
                 cache_persistence_options: Some(self.persistence.clone()),
+                request_timeout: self.request_timeout,
                 ..Default::default()
             },
         ))?)

@@ -1,12 +1,39 @@
 //! The Entra ID credential the sign-in commands share: `login`, `entra-token`, `token --aad`.
 
 use crate::{browser, cli_error::CliError};
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use mr_auth_broker::{
     AuthenticationRecord, AuthorityHost, BrokerMode, ClientId, DeviceCodeCredentialOptions,
     InteractiveBrowserBrokerCredentialOptions, ProcessEnvironment, TenantId,
-    TokenCachePersistenceOptions,
+    TokenCachePersistenceOptions, DEFAULT_REQUEST_TIMEOUT,
 };
+use std::time::Duration;
+
+/// The most `--request-timeout-secs` may be: an hour.
+const MAX_REQUEST_TIMEOUT_SECS: u64 = 3600;
+
+/// The bound of each call to the authority, for the commands that reach it.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct RequestTimeoutArgs {
+    /// The most one call to the authority's token or device code endpoint may take, in
+    /// seconds, retries and the waits between them included (each try is also bounded: 20 s,
+    /// or this when shorter). A silent token that cannot be had within it fails naming the
+    /// cause and the tries; a refused connection fails within seconds
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_REQUEST_TIMEOUT_SECS),
+    )]
+    pub(crate) request_timeout_secs: u64,
+}
+
+impl RequestTimeoutArgs {
+    /// The bound as the credentials take it.
+    pub(crate) fn duration(self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
 
 /// How to sign in interactively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,7 +75,7 @@ pub(crate) fn authority_host(saved: Option<&str>) -> Result<AuthorityHost, CliEr
 }
 
 /// The credential's options: the mode, tenant, client id, authority host, the account to be
-/// silent for and the persistent cache; the sign-in page shown on stderr and opened in the
+/// silent for, the persistent cache and the bound of each call to the authority; the sign-in page shown on stderr and opened in the
 /// browser (`BROWSER`).
 pub(crate) fn credential_options(
     mode: SignInMode,
@@ -57,6 +84,7 @@ pub(crate) fn credential_options(
     authority_host: AuthorityHost,
     record: Option<AuthenticationRecord>,
     persistence: Option<TokenCachePersistenceOptions>,
+    request_timeout: RequestTimeoutArgs,
 ) -> Result<InteractiveBrowserBrokerCredentialOptions, CliError> {
     let tenant_id =
         TenantId::new(tenant).map_err(|e| CliError::bad_input(format!("--tenant: {e}")))?;
@@ -73,13 +101,14 @@ pub(crate) fn credential_options(
         authorize_url_handler: browser::authorize_url_handler(),
         authentication_record: record,
         cache_persistence_options: persistence,
+        request_timeout: request_timeout.duration(),
         ..Default::default()
     })
 }
 
 /// The device code credential's options for the sign-in `options` describe: its tenant,
-/// client id, authority host, the account to be silent for and the persistent cache. It waits
-/// as long as the code is valid.
+/// client id, authority host, the account to be silent for, the persistent cache and the bound
+/// of each call to the authority. It waits as long as the code is valid.
 pub(crate) fn device_code_options(
     options: InteractiveBrowserBrokerCredentialOptions,
 ) -> DeviceCodeCredentialOptions {
@@ -89,6 +118,7 @@ pub(crate) fn device_code_options(
         authority: options.authority,
         authentication_record: options.authentication_record,
         cache_persistence_options: options.cache_persistence_options,
+        request_timeout: options.request_timeout,
         ..Default::default()
     }
 }

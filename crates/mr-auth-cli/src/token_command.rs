@@ -5,8 +5,8 @@ use crate::{
     device_code::{prompt_callback, until_interrupted},
     saved_sign_in::SavedSignIn,
     sign_in::{
-        authority_host, client_id, credential_options, device_code_options, SignInMode,
-        CLIENT_ID_ENV,
+        authority_host, client_id, credential_options, device_code_options, RequestTimeoutArgs,
+        SignInMode, CLIENT_ID_ENV,
     },
 };
 use azure_core::credentials::TokenCredential;
@@ -77,6 +77,8 @@ pub(crate) struct TokenArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout_secs: u64,
+    #[command(flatten)]
+    request_timeout: RequestTimeoutArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -171,7 +173,15 @@ async fn interactive_credential(
         }
     };
     let tenant = args.tenant.clone().unwrap_or(tenant);
-    let options = credential_options(mode, &tenant, client_id, host, record, persistence)?;
+    let options = credential_options(
+        mode,
+        &tenant,
+        client_id,
+        host,
+        record,
+        persistence,
+        args.request_timeout,
+    )?;
     if mode == SignInMode::DeviceCode {
         let options = device_code_options(options);
         return Ok(DeviceCodeCredential::new(prompt_callback(), Some(options))?);

@@ -6,6 +6,7 @@
 use mr_auth_emulator::{AadMode, Emulator};
 use mr_auth_test_support::{
     fake_linux_broker::{FakeLinuxBroker, FakeScript},
+    hung_bus::HungBus,
     private_session_bus::PrivateSessionBus,
 };
 use std::{process::Stdio, time::Duration};
@@ -198,4 +199,57 @@ async fn login_through_the_linux_broker_saves_its_account() {
         .exists());
     assert_eq!(fake.violations(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Issue 21, case 16, black-box: `token --aad broker` on a session bus that accepts the
+/// connection and never answers. The broker is given up after its 5 s bound (the cause is a
+/// `tracing` event, shown with `-v`), the browser flow goes on (its address is shown), and when
+/// nobody signs in the command ends at `--timeout-secs` blaming the sign-in, not the STS.
+/// Without the bound the hung bus takes the whole `--timeout-secs` and no address is shown.
+#[tokio::test]
+async fn aad_broker_on_a_hung_session_bus_goes_on_to_the_browser_within_seconds() {
+    let hung = HungBus::start();
+    let home = std::env::temp_dir().join(format!("mr-auth-cli-hung-bus-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(["-v", "token", "--account-id", ACCOUNT])
+        .args(["--account-domain", "mixedreality.azure.com"])
+        // Never reached: the sign-in does not finish.
+        .args(["--endpoint", "https://127.0.0.1:9/"])
+        .args(["--aad", "broker", "--no-persistent-cache"])
+        .args(["--timeout-secs", "15"])
+        .env("DBUS_SESSION_BUS_ADDRESS", hung.address())
+        .env("HOME", &home)
+        .env("MR_AUTH_CONFIG_DIR", home.join("config"))
+        .env("BROWSER", "false")
+        .env_remove("RUST_LOG")
+        .env_remove("MIXEDREALITY_ACCOUNT_KEY")
+        .env_remove("MIXEDREALITY_STS_ENDPOINT")
+        .stdin(Stdio::null());
+    // The hung bus runs on this test's runtime while the command runs on a blocking thread.
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::task::spawn_blocking(move || command.output().unwrap()),
+    )
+    .await
+    .expect("the cli finished within 90 s")
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("did not answer within 5 s"),
+        "the hung bus is logged with -v: {stderr}"
+    );
+    assert!(
+        stderr.contains("To sign in, open this address in a browser"),
+        "the browser flow went on: {stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("the credential did not produce an Azure AD token within 15s")
+            && last.contains("was not asked"),
+        "the error blames the sign-in, not the STS: {last}"
+    );
 }

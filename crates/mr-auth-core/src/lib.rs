@@ -45,7 +45,10 @@ pub mod fuzzing;
 mod jwt;
 mod local_file;
 mod local_file_error;
+mod outside_text;
 mod private_directory;
+mod response_body;
+mod retry_loop;
 mod retry_policy;
 mod sts_client;
 mod sts_endpoint;
@@ -71,10 +74,13 @@ pub use local_file::{
     replace_private_file, STALE_TEMP_FILE_AGE,
 };
 pub use local_file_error::{LocalFileError, LocalFileErrorKind};
+pub use outside_text::outside_text;
 pub use private_directory::{
     check_directory_writable, ensure_private_directory, verify_private_directory,
 };
-pub use retry_policy::StsRetryOptions;
+pub use response_body::{read_bounded_body, BodyReadError};
+pub use retry_loop::{run_with_retries, FailedTry, RetryProgress};
+pub use retry_policy::{is_retryable_status, StsRetryOptions};
 pub use sts_client::{
     MixedRealityStsClient, MixedRealityStsClientOptions, StsToken, StsTokenRequestOptions,
     DEFAULT_AAD_SCOPE, DEFAULT_MAX_CONNECTIONS_PER_HOST, MAX_RESPONSE_BYTES,
@@ -82,6 +88,9 @@ pub use sts_client::{
 pub use sts_endpoint::{is_loopback_url, StsEndpoint};
 pub use tls_config::{read_root_certificates_file, MAX_ROOT_CERTIFICATES_FILE_BYTES};
 pub use token_cache::*;
+pub use transport_failure::{
+    describe_transport_failure, DescribedTransportFailure, TransportFailure,
+};
 
 /// The `api-version` query value of the STS token call. The service went GA under this
 /// preview string and every SDK still sends it.

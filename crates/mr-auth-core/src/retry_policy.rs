@@ -75,8 +75,9 @@ fn full_jitter(ceiling: Duration, unit: f64) -> Duration {
     Duration::from_nanos(nanos as u64)
 }
 
-/// The statuses retried: request timeout, throttling, and the transient server errors.
-pub(crate) fn is_retryable_status(status: u16) -> bool {
+/// The statuses retried: request timeout (408), throttling (429), and the transient server
+/// errors (500, 502, 503, 504).
+pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 

@@ -1,4 +1,6 @@
 use crate::{
+    response_body::{read_bounded_body, BodyReadError},
+    retry_loop::{run_with_retries, FailedTry, RetryProgress},
     retry_policy::is_retryable_status,
     sts_response::{parse_success, status_error, ResponseMeta},
     transport_failure::{describe_transport_failure, TransportFailure},
@@ -16,12 +18,11 @@ use azure_core::{
         Request, RetryOptions, Transport, Url,
     },
 };
-use futures::StreamExt as _;
 use std::{
     fmt,
     sync::{
-        atomic::{AtomicBool, AtomicU32, Ordering},
-        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+        Arc,
     },
     time::Duration,
 };
@@ -273,7 +274,7 @@ impl MixedRealityStsClient {
         let timeout = options.timeout.unwrap_or(self.timeout);
         check_timeout("the per-call timeout", timeout)?;
         let retry = options.retry.as_ref().unwrap_or(&self.retry);
-        let progress = Progress::default();
+        let progress = RetryProgress::default();
         let span =
             tracing::debug_span!("mr_sts_get_token", account_id = %self.account_id, x_mrc_cv = %cv);
         let exchange = self.exchange(
@@ -288,7 +289,7 @@ impl MixedRealityStsClient {
             .await
         {
             Ok(result) => result,
-            Err(_) => Err(progress.timeout_error(&self.endpoint, timeout)),
+            Err(_) => Err(timeout_error(&progress, &self.endpoint, timeout)),
         }
     }
 
@@ -298,7 +299,7 @@ impl MixedRealityStsClient {
         retry: &StsRetryOptions,
         ctx: &Context<'_>,
         started: Instant,
-        progress: &Progress,
+        progress: &RetryProgress<Error>,
     ) -> Result<StsToken, Error> {
         let credential_options = TokenRequestOptions {
             method_options: ClientMethodOptions {
@@ -319,40 +320,11 @@ impl MixedRealityStsClient {
                 .with_source(error)
             })?;
         let secret = credential_token.token;
-
-        let mut tries = 0u32;
-        loop {
-            tries += 1;
-            progress.start_try(tries);
-            let error = match self.try_once(cv, &secret, ctx, tries).await {
-                Ok(token) => return Ok(token),
-                Err(TryError {
-                    error,
-                    retry: false,
-                }) => return Err(error.with_tries(tries)),
-                Err(TryError { error, retry: true }) => error.with_tries(tries),
-            };
-            if tries > retry.max_retries {
-                return Err(error);
-            }
-            let delay = retry.delay(tries, error.retry_after());
-            if started.elapsed() + delay > retry.max_total_elapsed {
-                tracing::debug!(
-                    tries,
-                    delay_ms = delay.as_millis() as u64,
-                    "not retrying the STS request: the retry would start after max_total_elapsed"
-                );
-                return Err(error);
-            }
-            tracing::debug!(
-                tries,
-                delay_ms = delay.as_millis() as u64,
-                error = %error,
-                "waiting before retrying the STS request"
-            );
-            progress.record_failure(error);
-            tokio::time::sleep(delay).await;
-        }
+        run_with_retries(retry, started, progress, "the STS request", |tries| {
+            self.try_once(cv, &secret, ctx, tries)
+        })
+        .await
+        .map_err(|error| error.with_tries(progress.tries()))
     }
 
     /// One try: wait for a connection slot, send, read the whole body, within the per-try
@@ -363,9 +335,9 @@ impl MixedRealityStsClient {
         secret: &Secret,
         ctx: &Context<'_>,
         tries: u32,
-    ) -> Result<StsToken, TryError> {
+    ) -> Result<StsToken, FailedTry<Error>> {
         let _slot = self.connections.acquire().await.map_err(|_| {
-            TryError::fatal(Error::new(
+            FailedTry::fatal(Error::new(
                 ErrorKind::Transport,
                 "the client's connection slots were closed",
             ))
@@ -380,7 +352,7 @@ impl MixedRealityStsClient {
                 } else {
                     "did not answer"
                 };
-                Err(TryError::retry(Error::new(
+                Err(FailedTry::transient(Error::new(
                     ErrorKind::Timeout,
                     format!(
                         "the STS at {} {what}: no complete response within the per-try timeout of {:?}",
@@ -398,7 +370,7 @@ impl MixedRealityStsClient {
         ctx: &Context<'_>,
         tries: u32,
         headers_received: &AtomicBool,
-    ) -> Result<StsToken, TryError> {
+    ) -> Result<StsToken, FailedTry<Error>> {
         // The Authorization header is set here rather than by azure_core's
         // BearerTokenAuthorizationPolicy: that policy refuses plain-http URLs, and the spec
         // allows http for loopback emulators; it also requests its own token per try.
@@ -433,13 +405,13 @@ impl MixedRealityStsClient {
             www_authenticate: header(&headers, &WWW_AUTHENTICATE),
             retry_after: header(&headers, &RETRY_AFTER),
         };
-        let body = read_bounded(body, MAX_RESPONSE_BYTES).await;
+        let body = read_bounded_body(body, MAX_RESPONSE_BYTES).await;
         let bytes = match body {
             Ok(bytes) => bytes,
             // An error status's body only adds detail: keep the status error if it is cut.
-            Err(BodyError::TooLarge | BodyError::Cut(_)) if meta.status != 200 => Vec::new(),
-            Err(BodyError::TooLarge) => {
-                return Err(TryError::fatal(
+            Err(BodyReadError::TooLarge | BodyReadError::Cut(_)) if meta.status != 200 => Vec::new(),
+            Err(BodyReadError::TooLarge) => {
+                return Err(FailedTry::fatal(
                     Error::new(
                         ErrorKind::Protocol,
                         format!("the STS response body is larger than {MAX_RESPONSE_BYTES} bytes, far beyond any token; refusing to read it"),
@@ -448,9 +420,9 @@ impl MixedRealityStsClient {
                     .with_ms_cv(meta.ms_cv),
                 ))
             }
-            Err(BodyError::Cut(error)) => {
+            Err(BodyReadError::Cut(error)) => {
                 let failure = describe_transport_failure(&error);
-                return Err(TryError::retry(
+                return Err(FailedTry::transient(
                     Error::new(
                         ErrorKind::Transport,
                         format!(
@@ -475,11 +447,15 @@ impl MixedRealityStsClient {
                 tries,
                 SystemClock.now(),
             );
-            let retry = is_retryable_status(meta.status);
-            return Err(TryError { error, retry });
+            let retry_after = error.retry_after();
+            return Err(FailedTry {
+                error,
+                retry: is_retryable_status(meta.status),
+                retry_after,
+            });
         }
         let access_token = parse_success(&bytes).map_err(|error| {
-            TryError::fatal(error.with_status(200).with_ms_cv(meta.ms_cv.clone()))
+            FailedTry::fatal(error.with_status(200).with_ms_cv(meta.ms_cv.clone()))
         })?;
         tracing::debug!(ms_cv = ?meta.ms_cv, expires_on = %access_token.expires_on, "the STS issued a token");
         Ok(StsToken {
@@ -488,7 +464,7 @@ impl MixedRealityStsClient {
         })
     }
 
-    fn transport_error(&self, error: azure_core::Error) -> TryError {
+    fn transport_error(&self, error: azure_core::Error) -> FailedTry<Error> {
         let failure = describe_transport_failure(&error);
         let host_port = self.endpoint.host_port();
         let (kind, message, retry) = match failure.failure {
@@ -532,7 +508,11 @@ impl MixedRealityStsClient {
             ),
         };
         let error = Error::new(kind, message).with_source(error);
-        TryError { error, retry }
+        FailedTry {
+            error,
+            retry,
+            retry_after: None,
+        }
     }
 }
 
@@ -545,83 +525,54 @@ fn check_timeout(what: &str, timeout: Duration) -> Result<(), Error> {
     Ok(())
 }
 
-/// A failed try, and whether another may succeed.
-struct TryError {
-    error: Error,
-    retry: bool,
-}
-
-impl TryError {
-    fn retry(error: Error) -> Self {
-        Self { error, retry: true }
-    }
-
-    fn fatal(error: Error) -> Self {
-        Self {
-            error,
-            retry: false,
-        }
-    }
-}
-
-/// What a call had done when its overall timeout cut it, for the timeout's message.
-#[derive(Default)]
-struct Progress {
-    tries: AtomicU32,
-    in_try: AtomicBool,
-    last_failure: Mutex<Option<Error>>,
-}
-
-impl Progress {
-    fn start_try(&self, tries: u32) {
-        self.tries.store(tries, Ordering::Relaxed);
-        self.in_try.store(true, Ordering::Relaxed);
-    }
-
-    fn record_failure(&self, error: Error) {
-        self.in_try.store(false, Ordering::Relaxed);
-        *self
-            .last_failure
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
-    }
-
-    fn timeout_error(&self, endpoint: &StsEndpoint, timeout: Duration) -> Error {
-        let tries = self.tries.load(Ordering::Relaxed);
-        let last = self
-            .last_failure
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        let in_try = self.in_try.load(Ordering::Relaxed);
-        let count = if tries == 1 {
-            "1 try".to_owned()
-        } else {
-            format!("{tries} tries")
-        };
-        let detail = match (tries, &last) {
-            (0, _) => "the credential had not produced a token yet".to_owned(),
-            (_, Some(last)) if in_try => format!(
-                "{count}, the last without a complete response; the one before failed with: {}",
-                last.message()
-            ),
-            (_, Some(last)) => format!("{count}, waiting to retry after: {}", last.message()),
-            (_, None) => format!("{count}, the last without a complete response"),
-        };
-        let mut error = Error::new(
+/// The error of a call its overall timeout cut: what it had done, and the failure before.
+fn timeout_error(
+    progress: &RetryProgress<Error>,
+    endpoint: &StsEndpoint,
+    timeout: Duration,
+) -> Error {
+    let tries = progress.tries();
+    let last = progress.take_last_failure();
+    let count = if tries == 1 {
+        "1 try".to_owned()
+    } else {
+        format!("{tries} tries")
+    };
+    if tries == 0 && last.is_none() {
+        // The STS was never asked: the time went to the credential (a sign-in nobody finished,
+        // a broker or bus that did not answer), so the error says so and does not name the STS
+        // as the cause.
+        return Error::new(
             ErrorKind::Timeout,
-            format!("the STS at {endpoint} did not issue a token within {timeout:?} ({detail})"),
+            format!(
+                "the credential did not produce an Azure AD token within {timeout:?} (a sign-in \
+                 not finished, or a broker or identity endpoint that did not answer); the STS at \
+                 {endpoint} was not asked"
+            ),
         );
-        if tries > 0 {
-            error = error.with_tries(tries);
-        }
-        if let Some(last) = last {
-            error = error
-                .with_ms_cv(last.ms_cv().map(str::to_owned))
-                .with_source(last);
-        }
-        error
     }
+    let detail = match (tries, &last) {
+        (0, _) => "the credential had not produced a token yet".to_owned(),
+        (_, Some(last)) if progress.in_try() => format!(
+            "{count}, the last without a complete response; the one before failed with: {}",
+            last.message()
+        ),
+        (_, Some(last)) => format!("{count}, waiting to retry after: {}", last.message()),
+        (_, None) => format!("{count}, the last without a complete response"),
+    };
+    let mut error = Error::new(
+        ErrorKind::Timeout,
+        format!("the STS at {endpoint} did not issue a token within {timeout:?} ({detail})"),
+    );
+    if tries > 0 {
+        error = error.with_tries(tries);
+    }
+    if let Some(last) = last {
+        error = error
+            .with_ms_cv(last.ms_cv().map(str::to_owned))
+            .with_source(last);
+    }
+    error
 }
 
 /// A response header's value. `Headers::get_optional_string` builds an `azure_core::Error` for
@@ -632,26 +583,6 @@ fn header(headers: &Headers, name: &HeaderName) -> Option<String> {
         .iter()
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.as_str().to_owned())
-}
-
-enum BodyError {
-    TooLarge,
-    Cut(azure_core::Error),
-}
-
-async fn read_bounded(
-    mut body: azure_core::http::AsyncResponseBody,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(BodyError::Cut)?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
 }
 
 fn default_transport(options: &MixedRealityStsClientOptions) -> Result<Transport, Error> {

@@ -56,26 +56,11 @@ pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Dura
     Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
 
-/// `value` without control characters, cut at `max` bytes (on a character boundary), so a
-/// hostile server cannot fill logs or forge log lines.
-fn bounded(value: &str, max: usize) -> String {
-    let mut text: String = value.chars().filter(|c| !c.is_control()).collect();
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("...");
-    }
-    text
-}
-
 /// The message of a `WWW-Authenticate` header, bounded.
 fn service_message(meta: &ResponseMeta) -> Option<String> {
     meta.www_authenticate
         .as_deref()
-        .map(|value| bounded(value, MAX_SERVICE_MESSAGE))
+        .map(|value| crate::outside_text(value, MAX_SERVICE_MESSAGE))
 }
 
 const MAX_SERVICE_MESSAGE: usize = 1024;
@@ -113,7 +98,7 @@ pub(crate) fn service_error(body: &[u8], secret: &str) -> (Option<String>, Optio
             _ => return None,
         };
         let value = redact(&value, secret);
-        let value = bounded(value.trim(), max);
+        let value = crate::outside_text(value.trim(), max);
         (!value.is_empty()).then_some(value)
     };
     (
@@ -351,7 +336,10 @@ mod tests {
         let error = status_error(&meta(401), "e", body, secret, 1, now());
         assert_eq!(error.service_error_code(), Some("InvalidKey"));
         let message = error.service_error_message().unwrap();
-        assert_eq!(message, "key [redacted] is not validforged: line");
+        assert_eq!(
+            message,
+            "key [redacted] is not valid\u{fffd}\u{fffd}forged: line"
+        );
         let text = error.to_string();
         assert!(text.contains("InvalidKey"), "{text}");
         assert!(!text.contains("my-secret-key"), "{text}");

@@ -6,7 +6,8 @@ use std::{error::Error as StdError, io};
 
 /// What went wrong with a request that got no usable response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TransportFailure {
+#[non_exhaustive]
+pub enum TransportFailure {
     /// The TLS handshake failed (certificate or protocol).
     Tls,
     /// Establishing the connection took longer than the connect timeout.
@@ -23,17 +24,33 @@ pub(crate) enum TransportFailure {
     Other,
 }
 
-#[derive(Debug)]
-pub(crate) struct Described {
-    pub(crate) failure: TransportFailure,
-    /// A short lowercase description of the cause, for the error's message.
-    pub(crate) cause: String,
+impl TransportFailure {
+    /// Whether the request cannot have reached the server: no connection was made (refused,
+    /// the connect timeout, DNS or an unreachable network). A request that must never be sent
+    /// twice (a single-use authorization code) may be sent again only after such a failure.
+    pub fn request_not_sent(self) -> bool {
+        matches!(self, Self::Refused | Self::ConnectTimeout | Self::Connect)
+    }
+}
+
+/// A failed request's cause, as [`describe_transport_failure`] reads it.
+#[derive(Debug, Clone)]
+pub struct DescribedTransportFailure {
+    /// What went wrong.
+    pub failure: TransportFailure,
+    /// A short lowercase description of the cause, for an error's message (bounded, without
+    /// control characters).
+    pub cause: String,
 }
 
 /// The longest cause text quoted from an inner error.
 const MAX_CAUSE: usize = 300;
 
-pub(crate) fn describe_transport_failure(error: &azure_core::Error) -> Described {
+/// Names the cause of a request that failed before a usable response, from the error chain
+/// `azure_core` and `reqwest` build (`azure_core::Error` -> `reqwest::Error` -> `hyper_util` ->
+/// `hyper` / `io::Error` -> `rustls::Error`): refused, reset, closed early, the connect
+/// timeout, TLS (with the certificate's problem), or the innermost error's text.
+pub fn describe_transport_failure(error: &azure_core::Error) -> DescribedTransportFailure {
     let mut connect = false;
     let mut timeout = false;
     let mut io_kind = None;
@@ -94,24 +111,17 @@ pub(crate) fn describe_transport_failure(error: &azure_core::Error) -> Described
                 TransportFailure::Closed,
                 "the connection was closed early".to_owned(),
             ),
-            _ if connect => (TransportFailure::Connect, bounded(&innermost)),
-            _ => (TransportFailure::Other, bounded(&innermost)),
+            _ if connect => (
+                TransportFailure::Connect,
+                crate::outside_text(&innermost, MAX_CAUSE),
+            ),
+            _ => (
+                TransportFailure::Other,
+                crate::outside_text(&innermost, MAX_CAUSE),
+            ),
         }
     };
-    Described { failure, cause }
-}
-
-fn bounded(text: &str) -> String {
-    let mut text: String = text.chars().filter(|c| !c.is_control()).collect();
-    if text.len() > MAX_CAUSE {
-        let mut end = MAX_CAUSE;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("...");
-    }
-    text
+    DescribedTransportFailure { failure, cause }
 }
 
 #[cfg(not(windows))]
@@ -128,7 +138,7 @@ fn tls_cause(error: &(dyn StdError + 'static)) -> Option<String> {
             CertificateError::BadSignature => "the server's certificate has a bad signature (it is not signed by the trusted CA of that name)".to_owned(),
             other => format!("the server's certificate was rejected ({other:?})"),
         },
-        other => format!("the TLS handshake failed ({})", bounded(&other.to_string())),
+        other => format!("the TLS handshake failed ({})", crate::outside_text(&other.to_string(), MAX_CAUSE)),
     };
     Some(cause)
 }
@@ -159,7 +169,7 @@ mod tests {
         assert_eq!(eof.failure, TransportFailure::Closed);
         let other = describe_transport_failure(&core_error(io::Error::other("strange\r\nthing")));
         assert_eq!(other.failure, TransportFailure::Other);
-        assert_eq!(other.cause, "strangething");
+        assert_eq!(other.cause, "strange\u{fffd}\u{fffd}thing");
     }
 
     #[cfg(not(windows))]

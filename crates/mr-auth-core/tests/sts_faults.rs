@@ -10,21 +10,19 @@ use mr_auth_core::{
     StsEndpoint, StsRetryOptions, StsTokenRequestOptions,
 };
 use mr_auth_emulator::Emulator;
-use mr_auth_test_support::bounded_by;
+use mr_auth_test_support::{
+    bounded_by,
+    fault_server::{read_request, response, Act, FaultServer},
+};
 use std::{
-    collections::VecDeque,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
 use time::OffsetDateTime;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-    time::Instant,
-};
+use tokio::{io::AsyncWriteExt, net::TcpListener, time::Instant};
 use uuid::Uuid;
 
 const ACCOUNT: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -55,32 +53,6 @@ impl TokenCredential for Key {
     }
 }
 
-/// What the scripted server does with one connection.
-#[derive(Clone, Debug)]
-enum Act {
-    /// Reads the request, writes these bytes and closes.
-    Reply(String),
-    /// Reads the request, writes these bytes (headers and part of a body) and then holds the
-    /// connection open without writing more.
-    ReplyThenStall(String),
-    /// Reads the request and holds the connection open without answering.
-    Silent,
-    /// Reads the request and closes without answering.
-    Close,
-    /// Reads the request and resets the connection (RST).
-    Reset,
-}
-
-fn response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
-    let mut text = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len());
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    text
-}
-
 fn ok() -> Act {
     Act::Reply(response(
         "200 OK",
@@ -89,104 +61,13 @@ fn ok() -> Act {
     ))
 }
 
-/// A loopback HTTP/1.1 server that handles the n-th connection by the n-th act of its script
-/// (the last act repeats), recording when each request arrived and its `X-MRC-CV`.
-struct Scripted {
-    url: String,
-    requests: Arc<Mutex<Vec<(Duration, String)>>>,
-}
-
-impl Scripted {
-    async fn start(script: Vec<Act>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let started = Instant::now();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        let mut script: VecDeque<Act> = script.into();
-        tokio::spawn(async move {
-            for _ in 0..64 {
-                let Ok((socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let act = if script.len() > 1 {
-                    script.pop_front().unwrap()
-                } else {
-                    script.front().cloned().unwrap_or(Act::Close)
-                };
-                let log = log.clone();
-                tokio::spawn(serve(socket, act, started, log));
-            }
-        });
-        Self { url, requests }
-    }
-
-    fn request_times(&self) -> Vec<Duration> {
-        self.requests.lock().unwrap().iter().map(|r| r.0).collect()
-    }
-
-    fn request_cvs(&self) -> Vec<String> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.1.clone())
-            .collect()
-    }
-}
-
-async fn read_request(socket: &mut TcpStream) -> Option<String> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 || buffer.len() > 64 * 1024 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    Some(String::from_utf8_lossy(&buffer).into_owned())
-}
-
-fn header_value(request: &str, name: &str) -> String {
-    request
-        .lines()
-        .find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default()
-}
-
-async fn serve(
-    mut socket: TcpStream,
-    act: Act,
-    started: Instant,
-    log: Arc<Mutex<Vec<(Duration, String)>>>,
-) {
-    let Some(request) = read_request(&mut socket).await else {
-        return;
-    };
-    log.lock()
-        .unwrap()
-        .push((started.elapsed(), header_value(&request, "x-mrc-cv")));
-    match act {
-        Act::Reply(bytes) => {
-            let _ = socket.write_all(bytes.as_bytes()).await;
-            let _ = socket.shutdown().await;
-        }
-        Act::ReplyThenStall(bytes) => {
-            let _ = socket.write_all(bytes.as_bytes()).await;
-            std::future::pending::<()>().await;
-        }
-        Act::Silent => std::future::pending::<()>().await,
-        Act::Close => drop(socket),
-        Act::Reset => {
-            socket.set_zero_linger().unwrap();
-            drop(socket);
-        }
-    }
+/// The `X-MRC-CV` of each request the server read.
+fn request_cvs(server: &FaultServer) -> Vec<String> {
+    server
+        .arrivals()
+        .iter()
+        .map(|a| a.header("x-mrc-cv"))
+        .collect()
 }
 
 fn options(url: &str) -> MixedRealityStsClientOptions {
@@ -230,7 +111,7 @@ async fn a_truncated_body_is_retried_like_a_dropped_connection() {
     bounded_by(TEST_BOUND, async {
         let truncated = response("200 OK", &[("ms-cv", "cut.0")], GOOD_BODY);
         let truncated = truncated[..truncated.len() - 20].to_owned();
-        let server = Scripted::start(vec![Act::Reply(truncated), ok()]).await;
+        let server = FaultServer::start(vec![Act::Reply(truncated), ok()]).await;
         let (result, _) = get(&client_with(options(&server.url), Key::default())).await;
         let token = result.expect("the second try gets the whole body");
         assert_eq!(token.ms_cv.as_deref(), Some("ok.0"));
@@ -244,7 +125,7 @@ async fn a_truncated_body_on_every_try_names_the_cut_connection() {
     bounded_by(TEST_BOUND, async {
         let truncated = response("200 OK", &[("ms-cv", "cut.0")], GOOD_BODY);
         let truncated = truncated[..truncated.len() - 20].to_owned();
-        let server = Scripted::start(vec![Act::Reply(truncated)]).await;
+        let server = FaultServer::start(vec![Act::Reply(truncated)]).await;
         let mut options = options(&server.url);
         options.retry = steady_retry(2);
         let (result, _) = get(&client_with(options, Key::default())).await;
@@ -268,7 +149,7 @@ async fn a_stalled_body_is_retried_and_ends_as_a_timeout() {
     bounded_by(TEST_BOUND, async {
         let partial = response("200 OK", &[], GOOD_BODY);
         let partial = partial[..partial.len() - 20].to_owned();
-        let server = Scripted::start(vec![Act::ReplyThenStall(partial)]).await;
+        let server = FaultServer::start(vec![Act::ReplyThenStall(partial)]).await;
         let mut options = options(&server.url);
         options.retry = steady_retry(1);
         options.try_timeout = Duration::from_secs(5);
@@ -293,7 +174,7 @@ async fn a_stalled_body_is_retried_and_ends_as_a_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_silent_server_fails_within_the_documented_limits_with_the_defaults() {
     bounded_by(TEST_BOUND, async {
-        let server = Scripted::start(vec![Act::Silent]).await;
+        let server = FaultServer::start(vec![Act::Silent]).await;
         let (result, elapsed) = get(&client_with(options(&server.url), Key::default())).await;
         let error = result.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
@@ -322,7 +203,7 @@ async fn no_retry_starts_after_max_total_elapsed_counted_from_the_call_start() {
             &[("retry-after", "10")],
             "",
         ));
-        let server = Scripted::start(vec![throttled]).await;
+        let server = FaultServer::start(vec![throttled]).await;
         let mut options = options(&server.url);
         options.retry.max_retries = 10;
         options.retry.max_retry_after = Duration::from_secs(10);
@@ -343,7 +224,7 @@ async fn no_retry_starts_after_max_total_elapsed_counted_from_the_call_start() {
         let slow = Key {
             delay: Duration::from_secs(25),
         };
-        let server = Scripted::start(vec![Act::Reply(response(
+        let server = FaultServer::start(vec![Act::Reply(response(
             "503 Service Unavailable",
             &[("retry-after", "10")],
             "",
@@ -361,7 +242,7 @@ async fn no_retry_starts_after_max_total_elapsed_counted_from_the_call_start() {
 #[tokio::test(start_paused = true)]
 async fn the_overall_timeout_counts_from_the_call_start_and_says_what_happened() {
     bounded_by(TEST_BOUND, async {
-        let server = Scripted::start(vec![Act::Silent]).await;
+        let server = FaultServer::start(vec![Act::Silent]).await;
         let mut options = options(&server.url);
         options.timeout = Duration::from_secs(10);
         let slow = Key {
@@ -388,7 +269,7 @@ async fn the_overall_timeout_counts_from_the_call_start_and_says_what_happened()
 #[tokio::test(start_paused = true)]
 async fn per_call_options_override_timeout_retries_and_correlation_vector() {
     bounded_by(TEST_BOUND, async {
-        let server = Scripted::start(vec![
+        let server = FaultServer::start(vec![
             Act::Reply(response("503 Service Unavailable", &[], "")),
             Act::Silent,
         ])
@@ -407,7 +288,7 @@ async fn per_call_options_override_timeout_retries_and_correlation_vector() {
         assert_eq!(start.elapsed(), Duration::ZERO, "no retry, no wait");
         assert_eq!(error.tries(), Some(1));
         assert_eq!(error.request_correlation_vector(), Some(cv.as_str()));
-        assert_eq!(server.request_cvs(), [cv.as_str()]);
+        assert_eq!(request_cvs(&server), [cv.as_str()]);
 
         let start = Instant::now();
         let error = client
@@ -419,7 +300,7 @@ async fn per_call_options_override_timeout_retries_and_correlation_vector() {
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Timeout);
         assert_eq!(start.elapsed(), Duration::from_secs(3));
-        let cvs = server.request_cvs();
+        let cvs = request_cvs(&server);
         assert!(CorrelationVector::is_well_formed(&cvs[1]), "{cvs:?}");
         assert_ne!(cvs[1], cv.as_str(), "a fresh vector when none is given");
 
@@ -444,8 +325,8 @@ async fn transport_errors_name_their_cause() {
             drop(listener);
             url
         };
-        let closed = Scripted::start(vec![Act::Close]).await;
-        let reset = Scripted::start(vec![Act::Reset]).await;
+        let closed = FaultServer::start(vec![Act::Close]).await;
+        let reset = FaultServer::start(vec![Act::Reset]).await;
         for (url, expected) in [
             (refused.as_str(), "connection refused by 127.0.0.1:"),
             (closed.url.as_str(), "was closed before a response arrived"),
@@ -482,7 +363,7 @@ async fn the_service_error_body_is_kept_next_to_www_authenticate() {
             &[("www-authenticate", "Invalid token: bad key")],
             r#"{"error":{"code":"AccountDisabled","message":"The account is disabled."}}"#,
         ));
-        let server = Scripted::start(vec![wrong_key, disabled]).await;
+        let server = FaultServer::start(vec![wrong_key, disabled]).await;
         let client = client_with(options(&server.url), Key::default());
         let first = client.get_token().await.unwrap_err();
         let second = client.get_token().await.unwrap_err();
@@ -506,7 +387,7 @@ async fn the_service_error_body_is_kept_next_to_www_authenticate() {
 async fn statuses_that_retrying_cannot_fix_are_not_retried_nor_transient() {
     bounded_by(TEST_BOUND, async {
         for status in ["501 Not Implemented", "505 HTTP Version Not Supported"] {
-            let server = Scripted::start(vec![Act::Reply(response(status, &[], ""))]).await;
+            let server = FaultServer::start(vec![Act::Reply(response(status, &[], ""))]).await;
             let (result, elapsed) = get(&client_with(options(&server.url), Key::default())).await;
             let error = result.unwrap_err();
             assert_eq!(error.kind(), ErrorKind::ServiceError, "{error}");

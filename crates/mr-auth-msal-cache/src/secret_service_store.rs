@@ -102,7 +102,7 @@ mod platform {
     use super::SecretServiceStore;
     use crate::{cache_file, Error, ErrorKind, Result, MAX_CACHE_BYTES};
     use secret_service::{Collection, EncryptionType, SecretService};
-    use std::collections::HashMap;
+    use std::{collections::HashMap, time::Duration};
     use zeroize::Zeroizing;
 
     /// The attribute MSAL's extensions use to find the cache item, and its value.
@@ -116,9 +116,63 @@ mod platform {
         HashMap::from([("xdg:schema", store.schema.as_str()), CLIENT_ATTRIBUTE])
     }
 
+    /// How long reaching the Secret Service may take (connecting to the bus, opening a
+    /// session, finding the default collection): a session bus that accepts the connection and
+    /// never answers makes the store unavailable after this, not a hang.
+    pub(super) const BUS_TIMEOUT: Duration = Duration::from_secs(5);
+    /// How long a whole read or write may take once the service answered: long enough for the
+    /// user to answer an unlock prompt, bounded all the same.
+    pub(super) const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+    /// The bus the store talks to, as an error names it.
+    fn bus_name(store: &SecretServiceStore) -> String {
+        match &store.bus_address {
+            Some(address) => format!(
+                "the session bus at {}",
+                mr_auth_core::without_control_characters(address.clone())
+            ),
+            None => match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+                Ok(address) if !address.is_empty() => format!(
+                    "the session bus at {}",
+                    mr_auth_core::without_control_characters(address)
+                ),
+                _ => "the session bus".to_owned(),
+            },
+        }
+    }
+
+    /// `operation`, or a [`ErrorKind::StoreUnavailable`] error naming the bus and `what` when
+    /// the Secret Service does not finish it within `limit`.
+    async fn within<T>(
+        store: &SecretServiceStore,
+        limit: Duration,
+        what: &str,
+        operation: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(limit, operation).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::StoreUnavailable,
+                format!(
+                    "the Secret Service on {} did not {what} within {} s: the session bus or \
+                     the keyring daemon is hung; restart it (or the desktop session), or set \
+                     allow_unencrypted_storage to keep the cache in a 0600 file",
+                    bus_name(store),
+                    limit.as_secs()
+                ),
+            )),
+        }
+    }
+
     pub(super) async fn probe(store: &SecretServiceStore) -> Result<()> {
-        let service = connect(store).await?;
-        default_collection(&service).await.map(|_| ())
+        // A boxed `dyn` future: opening a cache awaits this, and without the type boundary
+        // the compiler's Send check of the callers' futures (the credential's) runs too deep.
+        let probing: std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> =
+            Box::pin(within(store, BUS_TIMEOUT, "answer", async {
+                let service = connect(store).await?;
+                default_collection(&service).await.map(|_| ())
+            }));
+        probing.await
     }
 
     /// The default collection, where the cache is written; never the `session` collection,
@@ -163,6 +217,10 @@ mod platform {
     }
 
     async fn connect(store: &SecretServiceStore) -> Result<SecretService<'static>> {
+        within(store, BUS_TIMEOUT, "answer", connect_unbounded(store)).await
+    }
+
+    async fn connect_unbounded(store: &SecretServiceStore) -> Result<SecretService<'static>> {
         let unavailable = |e: &dyn std::fmt::Display| {
             Error::new(
                 ErrorKind::StoreUnavailable,
@@ -190,6 +248,19 @@ mod platform {
 
     pub(super) async fn load(store: &SecretServiceStore) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let service = connect(store).await?;
+        within(
+            store,
+            OPERATION_TIMEOUT,
+            "finish reading the token cache",
+            read(store, &service),
+        )
+        .await
+    }
+
+    async fn read(
+        store: &SecretServiceStore,
+        service: &SecretService<'static>,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let found = service
             .search_items(search_attributes(store))
             .await
@@ -229,7 +300,21 @@ mod platform {
 
     pub(super) async fn save(store: &SecretServiceStore, data: &[u8]) -> Result<()> {
         let service = connect(store).await?;
-        let collection = default_collection(&service).await?;
+        within(
+            store,
+            OPERATION_TIMEOUT,
+            "finish writing the token cache",
+            write(store, &service, data),
+        )
+        .await
+    }
+
+    async fn write(
+        store: &SecretServiceStore,
+        service: &SecretService<'static>,
+        data: &[u8],
+    ) -> Result<()> {
+        let collection = default_collection(service).await?;
         collection
             .ensure_unlocked()
             .await
@@ -303,5 +388,69 @@ mod platform {
     )]
     pub(super) async fn save(_store: &SecretServiceStore, _data: &[u8]) -> Result<()> {
         Err(unsupported())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, PersistentTokenCache, TokenCachePersistenceOptions};
+    use mr_auth_core::EnvironmentMap;
+    use mr_auth_test_support::{bounded::bounded, hung_bus::HungBus};
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// A session bus that accepts the connection and never answers: the store is unavailable
+    /// after its 5 s bound (a typed error saying so), and a cache that may fall back to a file
+    /// does, 5 s in; under paused time, so the bound is measured exactly.
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_session_bus_is_unavailable_within_seconds() {
+        bounded(async {
+            let hung = HungBus::start();
+            let home =
+                std::env::temp_dir().join(format!("mr-auth-hung-ss-{}", uuid::Uuid::new_v4()));
+            let store = SecretServiceStore::new("msal.cache.nocae", home.join("signal"))
+                .with_session_bus_address(hung.address());
+
+            let started = Instant::now();
+            assert!(!store.is_available().await);
+            assert_eq!(started.elapsed(), Duration::from_secs(5));
+            let started = Instant::now();
+            let e = store.load().await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::StoreUnavailable, "{e}");
+            assert!(e.message().contains("did not answer within 5 s"), "{e}");
+            assert!(e.message().contains(hung.address()), "names the bus: {e}");
+            assert!(
+                e.message().contains("allow_unencrypted_storage"),
+                "names a fix: {e}"
+            );
+            assert_eq!(started.elapsed(), Duration::from_secs(5));
+            let e = store.save(b"{}").await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::StoreUnavailable, "{e}");
+
+            let env = EnvironmentMap::new()
+                .with("HOME", home.to_str().unwrap())
+                .with("DBUS_SESSION_BUS_ADDRESS", hung.address());
+            let started = Instant::now();
+            let options = |allow_unencrypted_storage| TokenCachePersistenceOptions {
+                allow_unencrypted_storage,
+                ..Default::default()
+            };
+            let e = PersistentTokenCache::open_with_environment(&options(false), false, &env)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::StoreUnavailable, "{e}");
+            let file = PersistentTokenCache::open_with_environment(&options(true), false, &env)
+                .await
+                .unwrap();
+            assert!(file.is_plaintext());
+            assert_eq!(
+                started.elapsed(),
+                Duration::from_secs(10),
+                "5 s for each open"
+            );
+            let _ = std::fs::remove_dir_all(&home);
+        })
+        .await;
     }
 }

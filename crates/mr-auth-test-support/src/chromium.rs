@@ -82,18 +82,37 @@ impl BrowserLauncher for ScriptedBrowser {
             .authority
             .approve(url)
             .expect("authorize request is valid");
-        std::thread::spawn(move || {
-            let to = Url::parse(&redirect).unwrap();
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("code", &code)
-                .append_pair("state", &state)
-                .finish();
-            let mut s = TcpStream::connect(("127.0.0.1", to.port().unwrap())).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(s, "POST {} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", to.path(), to.port().unwrap(), body.len()).unwrap();
-            let mut out = String::new();
-            let _ = s.read_to_string(&mut out);
-        });
+        let to = Url::parse(&redirect).unwrap();
+        let port = to.port().unwrap();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", &code)
+            .append_pair("state", &state)
+            .finish();
+        let request = format!("POST {} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", to.path(), body.len());
+        // In the caller's runtime when there is one (the credential's), so that under a paused
+        // tokio clock the post is part of what the runtime waits for; else on a thread.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+                    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .unwrap();
+                    s.write_all(request.as_bytes()).await.unwrap();
+                    let mut out = Vec::new();
+                    let _ = s.read_to_end(&mut out).await;
+                });
+            }
+            Err(_) => {
+                std::thread::spawn(move || {
+                    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    s.write_all(request.as_bytes()).unwrap();
+                    let mut out = String::new();
+                    let _ = s.read_to_string(&mut out);
+                });
+            }
+        }
         Ok(())
     }
 }

@@ -12,11 +12,12 @@
 //! |---|---|
 //! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests), [`mod@bench`] (what the criterion benches measure with: a cache hit polled without a runtime, the thread's CPU time, several threads at once) | always |
 //! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
+//! | `fault_server`: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
 //! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
 //! | `cache_seed`: a home of the test's own and its persistent token cache, seeded with other apps' sign-ins (`TempHome`, `MockAccount::sign_in`) | `cache-seed` |
 //! | `msal_python` (Linux only): the Python peer of the interop tests (MSAL, azure-identity) | `msal-python` |
 //! | `fake_broker` (a scripted `PlatformBroker`), `chromium` (browser launchers, among them a real headless Chromium) | `broker` |
-//! | `private_session_bus`, `fake_linux_broker`, `secret_service_session` (Linux only) | `buses` |
+//! | `private_session_bus`, `fake_linux_broker`, `secret_service_session`, `hung_bus` (a socket that accepts and never answers) (Linux only) | `buses` |
 //! | `TlsFront`: TLS on loopback in front of a plain-HTTP fake, with the emulator's `LocalCa` | `tls` |
 //! | `azurite`: Microsoft's storage emulator, installed with npm and run over HTTPS | `azurite` |
 
@@ -34,7 +35,11 @@ pub mod chromium;
 pub mod fake_broker;
 #[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod fake_linux_broker;
+#[cfg(feature = "fault-server")]
+pub mod fault_server;
 pub mod gate;
+#[cfg(all(target_os = "linux", feature = "buses"))]
+pub mod hung_bus;
 pub mod log_capture;
 #[cfg(feature = "mock-authority")]
 pub mod mock_authority;

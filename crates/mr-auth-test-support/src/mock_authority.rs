@@ -317,6 +317,12 @@ impl MockAuthority {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The authority as an `AuthenticationRecord` names it: `127.0.0.1:<port>` (host and port:
+    /// not the scheme's default port).
+    pub fn record_authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     /// Changes what the authorize page does from the next sign-in on.
     pub fn set_mode(&self, mode: AuthorizeMode) {
         self.state.lock().unwrap().mode = mode;
@@ -690,13 +696,12 @@ fn v1_access_token(v1: &V1AccessTokens, now: i64, expires_in: u64, scope: &str) 
     )
 }
 
-/// The issuer of the mock's id tokens, as its OpenID configuration names it: without a
-/// port, as Entra ID's (`https://login.microsoftonline.com/{tenant}/v2.0`), since
-/// azure-identity takes a record's `authority` from it.
+/// The issuer of the mock's id tokens, as its OpenID configuration names it: its public URL
+/// and the tenant, as Entra ID's (`https://login.microsoftonline.com/{tenant}/v2.0`). The mock
+/// is not on the default port, and its issuer says so: azure-identity takes a record's
+/// `authority` (host and port) from it.
 fn issuer(s: &State) -> String {
-    let mut base = url::Url::parse(&s.public_url).expect("the public url is a url");
-    let _ = base.set_port(None);
-    format!("{}{TENANT}/v2.0", base)
+    format!("{}/{TENANT}/v2.0", s.public_url)
 }
 
 /// The OpenID configuration, the `devicecode` endpoint and the verification page; `None` for

@@ -1,6 +1,6 @@
 use crate::{
     error::{Error, Result},
-    oauth::{ClientId, TenantId},
+    oauth::{AuthorityHost, ClientId, TenantId},
     platform::BrokerToken,
 };
 use serde::{Deserialize, Serialize};
@@ -61,12 +61,15 @@ struct WireRecord {
 
 impl AuthenticationRecord {
     /// A record for the account `home_account_id` (`<object id>.<tenant id>`), signed in at the
-    /// authority host `authority` (a host name such as `login.microsoftonline.com`).
+    /// authority `authority`: its host name (`login.microsoftonline.com`), with `:port` when
+    /// the authority is not on its scheme's default port (`localhost:8443`), as azure-identity
+    /// writes it. A record without a port is of the default port.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the authority is not a
-    /// bare host name or the home account id is not of the `<oid>.<tid>` form.
+    /// host name with an optional port, or the home account id is not of the `<oid>.<tid>`
+    /// form.
     pub fn new(
         authority: impl Into<String>,
         client_id: ClientId,
@@ -238,9 +241,24 @@ impl AuthenticationRecord {
         serde_json::to_string(&wire).unwrap_or_default()
     }
 
-    /// The authority host the account signed in at, e.g. `login.microsoftonline.com`.
+    /// The authority the account signed in at: its host name, e.g. `login.microsoftonline.com`,
+    /// with `:port` when it was not on the default port.
     pub fn authority(&self) -> &str {
         &self.authority
+    }
+
+    /// Whether the record is of `authority`: the same host (or, for the public cloud, one of
+    /// its aliases, as MSAL treats them) on the same port, a record without a port being of the
+    /// default port. A credential sends a record's refresh token only to its own authority.
+    pub(crate) fn is_of(&self, authority: &AuthorityHost) -> bool {
+        let (host, port) = authority.host_and_port();
+        let (record_host, record_port) = split_authority(&self.authority);
+        let default_port = match authority.url().scheme() {
+            "http" => 80,
+            _ => 443,
+        };
+        let record_port = Some(record_port.unwrap_or(default_port));
+        mr_auth_msal_cache::same_environment(record_host, &host) && record_port == port
     }
 
     /// The app registration that signed the account in.
@@ -277,17 +295,38 @@ impl fmt::Debug for AuthenticationRecord {
     }
 }
 
+/// A record's authority as its host (an IPv6 literal keeps its brackets) and its port, if it
+/// names one (`None` also for a port that is not a number: [`validate_authority`] refuses it).
+fn split_authority(authority: &str) -> (&str, Option<u16>) {
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').map_or(authority.len(), |end| end + 1)
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    let (host, rest) = authority.split_at(host_end);
+    (host, rest.strip_prefix(':').and_then(|p| p.parse().ok()))
+}
+
 fn validate_authority(authority: &str) -> Result<()> {
-    let ok = !authority.is_empty()
-        && authority.len() <= 253
-        && authority
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-    if ok {
+    let (host, port) = split_authority(authority);
+    let rest = &authority[host.len()..];
+    let host_ok = if let Some(literal) = host.strip_prefix('[') {
+        literal
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+    };
+    let port_ok = rest.is_empty() || port.is_some_and(|p| p != 0 && rest == format!(":{p}"));
+    if host_ok && port_ok {
         Ok(())
     } else {
         Err(Error::invalid_input(format!(
-            "authentication record: authority {:?} is not a host name such as login.microsoftonline.com",
+            "authentication record: authority {:?} is not a host name with an optional port, such as login.microsoftonline.com",
             truncate(authority, 64)
         )))
     }
@@ -369,6 +408,47 @@ mod tests {
     }
 
     #[test]
+    fn the_authority_keeps_its_port_and_a_record_without_one_is_of_the_default_port() {
+        let record = |authority: &str| {
+            AuthenticationRecord::from_json(
+                &PYTHON_JSON.replace("login.microsoftonline.com", authority),
+            )
+        };
+        let host = |url: &str| AuthorityHost::new(url).unwrap();
+        let python = record("login.microsoftonline.com").unwrap();
+        assert!(python.is_of(&host("https://login.microsoftonline.com")));
+        assert!(
+            python.is_of(&host("https://login.windows.net:443")),
+            "an alias, the default port"
+        );
+        assert!(!python.is_of(&host("https://login.microsoftonline.com:8443")));
+        assert!(!python.is_of(&host("https://login.microsoftonline.us")));
+        let ported = record("login.example.com:8443").unwrap();
+        assert_eq!(ported.authority(), "login.example.com:8443");
+        assert!(ported.is_of(&host("https://login.example.com:8443/")));
+        assert!(!ported.is_of(&host("https://login.example.com")));
+        assert!(!ported.is_of(&host("https://login.example.com:9443")));
+        assert!(record("login.example.com:443")
+            .unwrap()
+            .is_of(&host("https://login.example.com")));
+        assert!(record("[::1]:8400")
+            .unwrap()
+            .is_of(&host("http://[::1]:8400")));
+        for bad in [
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:80:81",
+            "host:+80",
+            "[::1",
+            "[x]:1",
+            "a:b",
+        ] {
+            assert!(record(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn debug_leaves_out_the_user_name() {
         let record = AuthenticationRecord::from_json(PYTHON_JSON).unwrap();
         assert!(!format!("{record:?}").contains("user@contoso.com"));
@@ -381,9 +461,9 @@ mod tests {
         let client_id = ClientId::new("04b07795-8ddb-461a-bbee-02f9e1bf7b46").unwrap();
         let requested = TenantId::new("organizations").unwrap();
         for claims in [
-            &br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":1700000000}"#[..],
-            br#"{"preferred_username":"a@contoso.com","tid":"t-1"}"#,
-            br#"{"preferred_username":"a@contoso.com","tid":"t-1","exp":"never"}"#,
+            &br#"{"preferred_username":"a@contoso.com","tid":"t-1.example","exp":1700000000}"#[..],
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1.example"}"#,
+            br#"{"preferred_username":"a@contoso.com","tid":"t-1.example","exp":"never"}"#,
         ] {
             let id_token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
             let record = AuthenticationRecord::from_token_response(
@@ -396,7 +476,7 @@ mod tests {
             .unwrap();
             let what = String::from_utf8_lossy(claims);
             assert_eq!(record.username(), "a@contoso.com", "{what}");
-            assert_eq!(record.tenant_id().as_str(), "t-1", "{what}");
+            assert_eq!(record.tenant_id().as_str(), "t-1.example", "{what}");
             assert_eq!(record.home_account_id(), "u-1.t-home", "{what}");
         }
     }

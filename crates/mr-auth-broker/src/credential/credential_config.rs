@@ -7,14 +7,12 @@ use super::{
 use crate::{
     error::{Error, Result},
     oauth::{
-        AuthorityHost, ClientId, InteractiveBrowserFlow, LazyPipeline, TenantId, TokenEndpoint,
+        AuthorityClient, AuthorityHost, ClientId, InteractiveBrowserFlow, TenantId, TokenEndpoint,
     },
     platform::{ParentWindowHandle, PlatformBroker},
     EnvironmentSource, ProcessEnvironment, TokenCachePersistenceOptions,
 };
-use azure_core::http::{ClientOptions, RetryOptions};
 use mr_auth_core::{Clock, SystemClock};
-use mr_auth_msal_cache::same_environment;
 use std::{fmt, ops::RangeInclusive, sync::Arc, time::Duration};
 
 /// Tokens count as expired this long before `expires_on`: in memory, and when a stored
@@ -66,14 +64,13 @@ pub(crate) struct CredentialConfig {
     /// What signs the user in when the silent steps cannot.
     pub(crate) interactive: InteractiveStep,
     pub(crate) token_endpoint: TokenEndpoint,
-    /// The pipeline of the device code flow: the token endpoint's, without retries (a poll is
-    /// sent once; the flow polls again after its interval). Built at its first request, as
-    /// the token endpoint's.
-    pub(crate) polling_pipeline: LazyPipeline,
+    /// Every request to the authority goes through it (the token endpoint's, the device code
+    /// flow's): bounded tries, each grant retried only as it may be sent again.
+    pub(crate) authority_client: AuthorityClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Arc<dyn EnvironmentSource>,
-    /// The authority host's host name, lower-cased: the `environment` of cache entries and
-    /// the `authority` of records, as MSAL names it.
+    /// The authority host's host name, lower-cased: the `environment` of cache entries, as
+    /// MSAL names it (without a port).
     pub(crate) authority_name: String,
     pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
     pub(crate) authentication_record: Option<AuthenticationRecord>,
@@ -107,18 +104,12 @@ impl CredentialConfig {
             .unwrap_or_default()
             .to_ascii_lowercase();
         if let Some(record) = &options.authentication_record {
-            check_record(record, &options.client_id, &authority_name)?;
+            check_record(record, &options.client_id, &authority)?;
         }
-        // Neither pipeline is built here: a credential that answers from its caches never
-        // builds an HTTP client (nor loads root certificates).
-        let polling_pipeline = LazyPipeline::new(ClientOptions {
-            retry: RetryOptions::none(),
-            ..options.client_options.clone()
-        });
-        let token_endpoint = TokenEndpoint::new(
-            LazyPipeline::new(options.client_options),
-            surroundings.clock.clone(),
-        );
+        let authority_client =
+            AuthorityClient::new(options.client_options, options.request_timeout);
+        let token_endpoint =
+            TokenEndpoint::new(authority_client.clone(), surroundings.clock.clone());
         let flow = InteractiveBrowserFlow {
             authority_host: authority.clone(),
             client_id: options.client_id.clone(),
@@ -135,7 +126,7 @@ impl CredentialConfig {
                 &options.client_id,
                 Some(options.timeout),
                 prompt,
-                &polling_pipeline,
+                &authority_client,
                 &surroundings.clock,
             );
             Box::new(flow)
@@ -144,7 +135,7 @@ impl CredentialConfig {
             interactive: InteractiveStep::BrokerOrBrowser {
                 device_code_fallback: fallback,
             },
-            polling_pipeline,
+            authority_client,
             client_id: options.client_id,
             tenant_id: options.tenant_id,
             authority,
@@ -173,6 +164,11 @@ fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -
     if options.timeout.is_zero() {
         return Err(Error::invalid_input("timeout must be more than zero"));
     }
+    if options.request_timeout.is_zero() {
+        return Err(Error::invalid_input(
+            "request_timeout must be more than zero",
+        ));
+    }
     if let Some(hint) = &options.login_hint {
         if hint.trim().is_empty() || hint.chars().any(char::is_control) {
             return Err(Error::invalid_input(
@@ -183,11 +179,12 @@ fn check_timeout_and_hint(options: &InteractiveBrowserBrokerCredentialOptions) -
     Ok(())
 }
 
-/// A record must be of this client and this authority host.
+/// A record must be of this client and this authority (host and port): its account's refresh
+/// token goes only to the authority it came from.
 fn check_record(
     record: &AuthenticationRecord,
     client_id: &ClientId,
-    authority_name: &str,
+    authority: &AuthorityHost,
 ) -> Result<()> {
     if !record
         .client_id()
@@ -199,10 +196,11 @@ fn check_record(
             record.client_id(),
         )));
     }
-    if !same_environment(record.authority(), authority_name) {
+    if !record.is_of(authority) {
         return Err(Error::invalid_input(format!(
-            "authentication_record was made at the authority {}, but the credential's authority host is {authority_name}; use the record's authority host, or sign in again with this one",
-            record.authority()
+            "authentication_record was made at the authority {}, but the credential's authority is {}; its refresh token is sent only where it came from: use the record's authority host (and port), or sign in again with this one",
+            record.authority(),
+            authority.record_authority(),
         )));
     }
     Ok(())
@@ -239,6 +237,10 @@ mod tests {
         let cases: Vec<InteractiveBrowserBrokerCredentialOptions> = vec![
             InteractiveBrowserBrokerCredentialOptions {
                 timeout: Duration::ZERO,
+                ..Default::default()
+            },
+            InteractiveBrowserBrokerCredentialOptions {
+                request_timeout: Duration::ZERO,
                 ..Default::default()
             },
             InteractiveBrowserBrokerCredentialOptions {

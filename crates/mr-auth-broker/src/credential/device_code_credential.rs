@@ -113,7 +113,7 @@ impl DeviceCodeCredential {
             &config.client_id,
             timeout,
             prompt_callback,
-            &config.polling_pipeline,
+            &config.authority_client,
             &config.clock,
         );
         config.interactive = InteractiveStep::DeviceCode(Box::new(flow));

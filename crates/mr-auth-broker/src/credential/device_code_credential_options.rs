@@ -6,7 +6,7 @@ use super::{
     },
 };
 use crate::{
-    oauth::{AuthorityHost, ClientId, TenantId},
+    oauth::{AuthorityHost, ClientId, TenantId, DEFAULT_REQUEST_TIMEOUT},
     platform::BrokerMode,
     TokenCachePersistenceOptions,
 };
@@ -22,7 +22,7 @@ use std::{fmt, time::Duration};
 /// [`InteractiveBrowserBrokerCredential`](crate::InteractiveBrowserBrokerCredential) where
 /// they apply; per-request options (claims, CAE, tenant) are the same
 /// [`BrokerTokenRequestOptions`](crate::BrokerTokenRequestOptions).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct DeviceCodeCredentialOptions {
     /// The app registration's client id; it must allow public client flows. Default: the
     /// Azure CLI's public client ([`ClientId::DEVELOPER_SIGN_ON`]).
@@ -43,9 +43,14 @@ pub struct DeviceCodeCredentialOptions {
     pub timeout: Option<Duration>,
     /// Tenants besides `tenant_id` that a request may name. Default: none.
     pub additionally_allowed_tenants: AdditionallyAllowedTenants,
-    /// The HTTP pipeline options for the authority's endpoints (transport, retries, cloud).
-    /// The token endpoint's polls are never retried by the pipeline: each is sent once, and
-    /// the flow polls again after the authority's interval.
+    /// How long one request to the authority may take in all (the devicecode request with its
+    /// retries, a refresh token grant with its retries). Default [`DEFAULT_REQUEST_TIMEOUT`].
+    /// Each try, and so each poll of the token endpoint, is also bounded (20 s, or this when
+    /// shorter); a poll is never sent twice: the flow polls again after the interval.
+    pub request_timeout: Duration,
+    /// The HTTP pipeline options for the authority's endpoints (transport, policies, cloud).
+    /// Its `retry` is not used: the credential retries transient failures itself, and never
+    /// a poll.
     pub client_options: ClientOptions,
     /// Keep the tokens between processes, in the persistent cache that MSAL applications
     /// share (see [`TokenCachePersistenceOptions`]), exactly as the browser credential does:
@@ -70,11 +75,29 @@ impl DeviceCodeCredentialOptions {
             disable_automatic_authentication: self.disable_automatic_authentication,
             timeout: self.timeout.unwrap_or(DEFAULT_INTERACTIVE_TIMEOUT),
             additionally_allowed_tenants: self.additionally_allowed_tenants,
+            request_timeout: self.request_timeout,
             client_options: self.client_options,
             cache_persistence_options: self.cache_persistence_options,
             authentication_record: self.authentication_record,
             broker: BrokerMode::BrowserOnly,
             ..Default::default()
+        }
+    }
+}
+
+impl Default for DeviceCodeCredentialOptions {
+    fn default() -> Self {
+        Self {
+            client_id: ClientId::default(),
+            tenant_id: TenantId::default(),
+            authority: None,
+            disable_automatic_authentication: false,
+            timeout: None,
+            additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            client_options: ClientOptions::default(),
+            cache_persistence_options: None,
+            authentication_record: None,
         }
     }
 }
@@ -90,6 +113,7 @@ impl fmt::Debug for DeviceCodeCredentialOptions {
                 &self.disable_automatic_authentication,
             )
             .field("timeout", &self.timeout)
+            .field("request_timeout", &self.request_timeout)
             .field(
                 "additionally_allowed_tenants",
                 &self.additionally_allowed_tenants,

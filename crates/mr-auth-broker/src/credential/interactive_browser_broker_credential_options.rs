@@ -5,7 +5,7 @@ use super::{
 use crate::{
     oauth::{
         AuthorityHost, AuthorizeUrlHandler, ClientId, DeviceCodePromptCallback, RedirectUri,
-        TenantId,
+        TenantId, DEFAULT_REQUEST_TIMEOUT,
     },
     platform::{BrokerMode, ParentWindowHandle},
     TokenCachePersistenceOptions,
@@ -57,6 +57,16 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     pub redirect_uri: Option<RedirectUri>,
     /// How long the interactive step may take. Default [`DEFAULT_INTERACTIVE_TIMEOUT`].
     pub timeout: Duration,
+    /// How long one request to the authority's token endpoint may take in all, from its first
+    /// try to the last byte of the answer, waits between tries included. Default
+    /// [`DEFAULT_REQUEST_TIMEOUT`]. Each try is also bounded (20 s, or this when shorter);
+    /// transient failures of a refresh token grant (a refused or reset connection, 408, 429,
+    /// 500, 502, 503, 504, a try's timeout) are retried at most 3 times with backoff, none
+    /// starting 30 s or more after the first; an authorization code is sent again only when
+    /// the authority cannot have received it (the connection was refused). So a silent
+    /// `get_token` whose authority refuses connections fails within seconds, and one whose
+    /// authority stalls within this bound, each naming the cause. Not a Python option.
+    pub request_timeout: Duration,
     /// Tenants besides `tenant_id` that a request may name. Default: none.
     pub additionally_allowed_tenants: AdditionallyAllowedTenants,
     /// Do not ask the broker to validate the authority (private clouds, ADFS-like
@@ -73,8 +83,10 @@ pub struct InteractiveBrowserBrokerCredentialOptions {
     /// `InteractiveBrowserCredential`); [`BrokerMode::BrowserOnly`] is the second, and
     /// [`BrokerMode::Custom`] an application's own broker.
     pub broker: BrokerMode,
-    /// The HTTP pipeline options for the token endpoint (transport, retries, cloud), as every
-    /// `azure_identity` credential takes them.
+    /// The HTTP pipeline options for the token endpoint (transport, policies, cloud), as every
+    /// `azure_identity` credential takes them. Its `retry` is not used: the credential retries
+    /// itself, reading the whole answer in each try (see
+    /// [`request_timeout`](Self::request_timeout)).
     pub client_options: ClientOptions,
     /// Keep the browser flow's tokens between processes, in the persistent cache that MSAL
     /// applications (azure-identity, the Azure CLI's MSAL) share: see
@@ -122,6 +134,7 @@ impl Default for InteractiveBrowserBrokerCredentialOptions {
             login_hint: None,
             redirect_uri: None,
             timeout: DEFAULT_INTERACTIVE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
             disable_instance_discovery: false,
             authorize_url_handler: AuthorizeUrlHandler::default(),
@@ -153,6 +166,7 @@ impl fmt::Debug for InteractiveBrowserBrokerCredentialOptions {
             .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
             .field("redirect_uri", &self.redirect_uri)
             .field("timeout", &self.timeout)
+            .field("request_timeout", &self.request_timeout)
             .field(
                 "additionally_allowed_tenants",
                 &self.additionally_allowed_tenants,

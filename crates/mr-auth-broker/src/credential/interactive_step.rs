@@ -3,7 +3,8 @@
 //! used), or the device code flow alone.
 
 use crate::oauth::{
-    AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback, LazyPipeline, TokenEndpoint,
+    AuthorityClient, AuthorityHost, ClientId, DeviceCodeFlow, DeviceCodePromptCallback,
+    TokenEndpoint,
 };
 use mr_auth_core::Clock;
 use std::{sync::Arc, time::Duration};
@@ -23,13 +24,13 @@ pub(crate) enum InteractiveStep {
 }
 
 /// The device code flow of a credential at `authority` for `client_id`, through the
-/// credential's polling pipeline (no retries).
+/// credential's authority client (a poll is sent once; the devicecode request is retried).
 pub(crate) fn device_code_flow(
     authority: &AuthorityHost,
     client_id: &ClientId,
     timeout: Option<Duration>,
     prompt: DeviceCodePromptCallback,
-    polling_pipeline: &LazyPipeline,
+    client: &AuthorityClient,
     clock: &Arc<dyn Clock>,
 ) -> DeviceCodeFlow {
     DeviceCodeFlow {
@@ -37,8 +38,8 @@ pub(crate) fn device_code_flow(
         client_id: client_id.clone(),
         timeout,
         prompt,
-        pipeline: polling_pipeline.clone(),
-        token_endpoint: TokenEndpoint::new(polling_pipeline.clone(), clock.clone()),
+        client: client.clone(),
+        token_endpoint: TokenEndpoint::new(client.clone(), clock.clone()),
         clock: clock.clone(),
     }
 }

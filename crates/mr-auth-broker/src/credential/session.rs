@@ -196,7 +196,7 @@ impl Session {
         request: &TokenRequest,
     ) -> Option<AuthenticationRecord> {
         AuthenticationRecord::from_broker_token(
-            &self.config.authority_name,
+            &self.config.authority.record_authority(),
             &self.config.client_id,
             token,
             &request.tenant,
@@ -216,7 +216,7 @@ impl Session {
         let config = &self.config;
         let details = &response.details;
         let record = AuthenticationRecord::from_token_response(
-            &config.authority_name,
+            &config.authority.record_authority(),
             &config.client_id,
             details.client_info.as_deref(),
             details.id_token.as_deref().map(String::as_str),

@@ -219,8 +219,10 @@ fn record(account: &CachedAccount, session: &Session) -> Result<AuthenticationRe
     let tenant = TenantId::new(account.home_tenant())
         .or_else(|_| TenantId::new(account.realm.as_str()))
         .unwrap_or_else(|_| config.tenant_id.clone());
+    // The credential's own authority, port included: cache entries name the host only (as
+    // MSAL writes them), and a record's refresh token goes only to the authority it names.
     AuthenticationRecord::new(
-        config.authority_name.as_str(),
+        config.authority.record_authority(),
         config.client_id.clone(),
         account.home_account_id.as_str(),
         tenant,
@@ -244,14 +246,18 @@ mod tests {
     use mr_auth_test_support::mock_authority::{MockAccount, TENANT};
 
     /// A cache with a@contoso.com (home tenant ta, signed in to the mock's tenant) and
-    /// b@fabrikam.com (home tenant tb, signed in to it), of client `c` at `login.example.com`.
+    /// b@fabrikam.com (home tenant 0b0b0b0b-0000-4000-8000-00000000000b, signed in to it), of client `c` at `login.example.com`.
     fn two_accounts() -> MsalTokenCache {
         let mut document = MsalTokenCache::new();
         let a =
             MockAccount::new("a", "ta", "a@contoso.com").sign_in("c", "login.example.com", "rt-a");
-        let mut b =
-            MockAccount::new("b", "tb", "b@fabrikam.com").sign_in("c", "login.example.com", "rt-b");
-        b.realm = "tb".into();
+        let mut b = MockAccount::new(
+            "b",
+            "0b0b0b0b-0000-4000-8000-00000000000b",
+            "b@fabrikam.com",
+        )
+        .sign_in("c", "login.example.com", "rt-b");
+        b.realm = "0b0b0b0b-0000-4000-8000-00000000000b".into();
         // Another client's and another authority's accounts are not this credential's.
         let other_client =
             MockAccount::new("x", "tx", "x@contoso.com").sign_in("d", "login.example.com", "rt-x");
@@ -288,7 +294,10 @@ mod tests {
             chosen(&document, &username("B@FABRIKAM.COM")).unwrap(),
             "b@fabrikam.com"
         );
-        assert_eq!(chosen(&document, &tenant("tb")).unwrap(), "b@fabrikam.com");
+        assert_eq!(
+            chosen(&document, &tenant("0b0b0b0b-0000-4000-8000-00000000000b")).unwrap(),
+            "b@fabrikam.com"
+        );
         assert_eq!(
             chosen(&document, &tenant(TENANT)).unwrap(),
             "a@contoso.com",
@@ -319,7 +328,7 @@ mod tests {
         let several = chosen(&document, &AccountFilter::default()).unwrap_err();
         assert!(several.contains("several accounts"), "{several}");
         assert!(
-            several.contains("a@contoso.com (tenant ta), b@fabrikam.com (tenant tb)"),
+            several.contains("a@contoso.com (tenant ta), b@fabrikam.com (tenant 0b0b0b0b-0000-4000-8000-00000000000b)"),
             "{several}"
         );
         assert!(several.contains("choose one with username"), "{several}");
@@ -338,7 +347,7 @@ mod tests {
             "{none}"
         );
         assert!(
-            none.contains("a@contoso.com (tenant ta), b@fabrikam.com (tenant tb)"),
+            none.contains("a@contoso.com (tenant ta), b@fabrikam.com (tenant 0b0b0b0b-0000-4000-8000-00000000000b)"),
             "{none}"
         );
 
@@ -346,7 +355,7 @@ mod tests {
         assert!(empty.contains("holds no account"), "{empty}");
 
         let mut twins = MsalTokenCache::new();
-        for (uid, utid) in [("a", "ta"), ("b", "tb")] {
+        for (uid, utid) in [("a", "ta"), ("b", "0b0b0b0b-0000-4000-8000-00000000000b")] {
             twins
                 .add(&MockAccount::new(uid, utid, "same@contoso.com").sign_in(
                     "c",

@@ -6,12 +6,12 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
-    oauth::{AuthorityHost, ClientId, TenantId},
+    oauth::{AuthorityHost, ClientId, TenantId, DEFAULT_REQUEST_TIMEOUT},
     platform::BrokerMode,
     TokenCachePersistenceOptions,
 };
 use azure_core::http::ClientOptions;
-use std::fmt;
+use std::{fmt, time::Duration};
 
 /// Options of [`SharedTokenCacheCredential`](crate::SharedTokenCacheCredential).
 ///
@@ -20,7 +20,7 @@ use std::fmt;
 /// rest is checked by
 /// [`SharedTokenCacheCredential::new`](crate::SharedTokenCacheCredential::new) with an
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error that names it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SharedTokenCacheCredentialOptions {
     /// The app registration whose sign-ins are used. Default: the Azure CLI's public client
     /// ([`ClientId::DEVELOPER_SIGN_ON`]), the client id of `mr-auth login` and of
@@ -51,6 +51,28 @@ pub struct SharedTokenCacheCredentialOptions {
     /// The HTTP pipeline options for the token endpoint (transport, retries, cloud), as every
     /// `azure_identity` credential takes them.
     pub client_options: ClientOptions,
+    /// How long redeeming the account's refresh token may take in all, tries and the waits
+    /// between them included: as
+    /// [`InteractiveBrowserBrokerCredentialOptions::request_timeout`], whose bounds, retries
+    /// and errors this credential shares. Default [`DEFAULT_REQUEST_TIMEOUT`]. Not a Python
+    /// option.
+    pub request_timeout: Duration,
+}
+
+impl Default for SharedTokenCacheCredentialOptions {
+    fn default() -> Self {
+        Self {
+            client_id: ClientId::default(),
+            tenant_id: None,
+            authority: None,
+            username: None,
+            authentication_record: None,
+            cache_persistence_options: None,
+            additionally_allowed_tenants: AdditionallyAllowedTenants::default(),
+            client_options: ClientOptions::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 impl SharedTokenCacheCredentialOptions {
@@ -89,6 +111,7 @@ impl SharedTokenCacheCredentialOptions {
             broker: BrokerMode::BrowserOnly,
             disable_automatic_authentication: true,
             client_options: self.client_options,
+            request_timeout: self.request_timeout,
             cache_persistence_options: Some(self.cache_persistence_options.unwrap_or(
                 TokenCachePersistenceOptions {
                     allow_unencrypted_storage: true,
@@ -114,6 +137,7 @@ impl fmt::Debug for SharedTokenCacheCredentialOptions {
                 "additionally_allowed_tenants",
                 &self.additionally_allowed_tenants,
             )
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +154,7 @@ mod tests {
         let half = o.silent_half();
         assert_eq!(half.tenant_id.as_str(), "organizations");
         assert!(half.disable_automatic_authentication);
+        assert_eq!(half.request_timeout, DEFAULT_REQUEST_TIMEOUT);
         assert!(matches!(half.broker, BrokerMode::BrowserOnly));
         let cache = half.cache_persistence_options.unwrap();
         assert_eq!(cache.name, "msal.cache");
@@ -144,8 +169,8 @@ mod tests {
         let record = AuthenticationRecord::new(
             "login.microsoftonline.com",
             ClientId::default(),
-            "oid.home-tenant",
-            TenantId::new("home-tenant").unwrap(),
+            "oid.4e4e4e4e-0000-4000-8000-00000000004e",
+            TenantId::new("4e4e4e4e-0000-4000-8000-00000000004e").unwrap(),
             "a@contoso.com",
         )
         .unwrap();
@@ -155,9 +180,15 @@ mod tests {
             ..Default::default()
         };
         let filter = o.account_filter().unwrap();
-        assert_eq!(filter.home_account_id.as_deref(), Some("oid.home-tenant"));
+        assert_eq!(
+            filter.home_account_id.as_deref(),
+            Some("oid.4e4e4e4e-0000-4000-8000-00000000004e")
+        );
         assert_eq!(filter.username.as_deref(), Some("A@contoso.com"));
-        assert_eq!(o.silent_half().tenant_id.as_str(), "home-tenant");
+        assert_eq!(
+            o.silent_half().tenant_id.as_str(),
+            "4e4e4e4e-0000-4000-8000-00000000004e"
+        );
         let aliased = SharedTokenCacheCredentialOptions {
             tenant_id: Some(TenantId::new("organizations").unwrap()),
             ..Default::default()

@@ -21,11 +21,15 @@ pub(crate) fn authority_error(
         codes = aadsts_codes(description);
     }
     let has = |code: &str| codes.iter().any(|c| c == code);
+    // The authority's text, from a redirect anyone can forge or from the token endpoint:
+    // quoted bounded and without control characters.
     let first_line = description.lines().next().unwrap_or_default().trim();
+    let first_line = mr_auth_core::outside_text(first_line, MAX_DESCRIPTION_LEN);
+    let shown_error = mr_auth_core::outside_text(error, MAX_OAUTH_ERROR_LEN);
     let detail = if first_line.is_empty() {
-        error.to_owned()
+        shown_error
     } else {
-        format!("{error}: {first_line}")
+        format!("{shown_error}: {first_line}")
     };
     // A missing redirect URI first: registering it is the fix even when the app is also
     // treated as a confidential client.
@@ -88,6 +92,8 @@ pub(crate) fn authority_error(
 
 /// The longest OAuth `error` code kept on an error; real ones are a few words.
 const MAX_OAUTH_ERROR_LEN: usize = 64;
+/// The longest `error_description` line quoted in a message; Entra ID's are a sentence or two.
+const MAX_DESCRIPTION_LEN: usize = 512;
 
 /// The device code grant's final answers (RFC 8628 section 3.5, and Entra ID's
 /// `bad_verification_code`); `authorization_pending` and `slow_down` are not final and are
@@ -171,6 +177,27 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn the_authoritys_text_is_quoted_bounded_and_without_control_characters() {
+        let description = format!(
+            "AADSTS70000: \u{1b}]2;pwned\u{7}\u{1b}[2J{}",
+            "x".repeat(5000)
+        );
+        let e = authority_error(
+            "invalid_grant\u{1b}[8m",
+            &description,
+            None,
+            vec![],
+            Some("corr\u{1b}[2J".into()),
+            "",
+        );
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\u{fffd}]2;pwned"), "{shown:?}");
+        assert!(shown.len() < 1024, "{}", shown.len());
+        assert_eq!(e.error_codes(), ["AADSTS70000"]);
     }
 
     #[test]

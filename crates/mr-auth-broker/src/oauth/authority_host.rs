@@ -150,6 +150,25 @@ impl AuthorityHost {
     pub fn url(&self) -> &Url {
         &self.0
     }
+
+    /// The authority as an `AuthenticationRecord` names it (azure-identity's `authority`, the
+    /// issuer URL's `netloc`): the host, lower-cased, with `:port` when the URL names a port
+    /// other than its scheme's default (`login.microsoftonline.com`, `127.0.0.1:8400`).
+    pub(crate) fn record_authority(&self) -> String {
+        let host = self.0.host_str().unwrap_or_default().to_ascii_lowercase();
+        match self.0.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        }
+    }
+
+    /// The host, lower-cased, and the port (the scheme's default when the URL names none).
+    pub(crate) fn host_and_port(&self) -> (String, Option<u16>) {
+        (
+            self.0.host_str().unwrap_or_default().to_ascii_lowercase(),
+            self.0.port_or_known_default(),
+        )
+    }
 }
 
 impl FromStr for AuthorityHost {
@@ -200,11 +219,32 @@ mod tests {
     }
 
     #[test]
+    fn the_record_authority_keeps_a_port_that_is_not_the_default() {
+        for (url, record) in [
+            (
+                "https://login.microsoftonline.com",
+                "login.microsoftonline.com",
+            ),
+            ("https://LOGIN.example.com:443/", "login.example.com"),
+            ("https://login.example.com:8443", "login.example.com:8443"),
+            ("http://127.0.0.1:8400", "127.0.0.1:8400"),
+            ("http://localhost", "localhost"),
+        ] {
+            assert_eq!(
+                AuthorityHost::new(url).unwrap().record_authority(),
+                record,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn keeps_a_path_prefix() {
         let host = AuthorityHost::new("https://login.example.com/prefix/").unwrap();
         assert_eq!(
-            host.token_endpoint(&TenantId::new("t").unwrap()).as_str(),
-            "https://login.example.com/prefix/t/oauth2/v2.0/token"
+            host.token_endpoint(&TenantId::new("t.example").unwrap())
+                .as_str(),
+            "https://login.example.com/prefix/t.example/oauth2/v2.0/token"
         );
     }
 

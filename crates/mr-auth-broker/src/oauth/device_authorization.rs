@@ -2,18 +2,15 @@
 //! `POST {authority}/{tenant}/oauth2/v2.0/devicecode`, and its answer read strictly.
 
 use super::{
+    authority_client::{AuthorityClient, Resend},
     authority_error::authority_error,
     client_id::ClientId,
     device_code_prompt::DeviceCodePrompt,
     secret_type::secret_type,
-    token_endpoint::{read_bounded, MAX_RESPONSE_BYTES},
     token_response::NumberOrString,
 };
 use crate::error::{Error, ErrorKind, Result};
-use azure_core::http::{
-    headers::{self, content_type},
-    Context, Method, Pipeline, PipelineStreamOptions, Request,
-};
+use azure_core::http::Context;
 use mr_auth_core::is_loopback_url;
 use serde::Deserialize;
 use std::{fmt, time::Duration};
@@ -165,7 +162,7 @@ impl DeviceAuthorization {
 /// `POST {authority}/{tenant}/oauth2/v2.0/devicecode` with the client id, the scopes (OpenID
 /// Connect's included) and the claims, as MSAL sends them.
 pub(crate) async fn request_device_authorization(
-    pipeline: &Pipeline,
+    client: &AuthorityClient,
     url: Url,
     client_id: &ClientId,
     scopes: &[String],
@@ -181,35 +178,23 @@ pub(crate) async fn request_device_authorization(
         }
         form.finish()
     };
-    let mut request = Request::new(url, Method::Post);
-    request.insert_header(
-        headers::CONTENT_TYPE,
-        content_type::APPLICATION_X_WWW_FORM_URLENCODED,
-    );
-    request.set_body(body.into_bytes());
-    let options = PipelineStreamOptions {
-        skip_checks: true,
-        ..Default::default()
+    // Asking again only makes another code, never shown: transient failures are retried.
+    let answer = client
+        .post_form(
+            "devicecode endpoint",
+            &url,
+            body.as_bytes(),
+            Resend::Transient,
+            context,
+        )
+        .await?;
+    let status = answer.status;
+    let result = if (200..300).contains(&status) {
+        DeviceAuthorization::from_json(&answer.body).map_err(|e| e.with_status(status))
+    } else {
+        Err(refusal(status, &answer.body))
     };
-    let response = pipeline
-        .stream(context, &mut request, Some(options))
-        .await
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                "could not reach the authority's devicecode endpoint",
-            )
-            .with_source(e)
-        })?;
-    let status = u16::from(response.status());
-    let (_, _, body) = response.deconstruct();
-    let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
-        .await
-        .map_err(|e| e.with_status(status))?;
-    if (200..300).contains(&status) {
-        return DeviceAuthorization::from_json(&bytes).map_err(|e| e.with_status(status));
-    }
-    Err(refusal(status, &bytes))
+    result.map_err(|e| e.with_tries(answer.tries))
 }
 
 /// The authority's refusal to start a device code sign-in, as a typed error.

@@ -2,6 +2,7 @@
 //! application show it, and poll the token endpoint until the user has signed in elsewhere.
 
 use super::{
+    authority_client::AuthorityClient,
     authority_host::AuthorityHost,
     authorization_request::with_oidc_scopes,
     client_id::ClientId,
@@ -9,7 +10,6 @@ use super::{
         request_device_authorization, DeviceAuthorization, MAX_EXPIRES_IN, MIN_INTERVAL,
     },
     device_code_prompt::DeviceCodePromptCallback,
-    lazy_pipeline::LazyPipeline,
     tenant_id::TenantId,
     token_endpoint::{Grant, TokenEndpoint},
     token_response::TokenResponse,
@@ -23,9 +23,7 @@ use tokio::time::Instant;
 /// How much `slow_down` adds to the interval, for that poll and every later one (RFC 8628
 /// section 3.5).
 pub(crate) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
-/// How long one poll may take before it counts as a failed try.
-pub(crate) const POLL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Transient failures (429, 5xx, the network, a poll's timeout) in a row before the flow
+/// Transient failures (429, 5xx, the network, a poll's per-try timeout) in a row before the flow
 /// gives up; each doubles the interval (RFC 8628 section 3.5), up to [`MAX_BACKOFF_INTERVAL`].
 pub(crate) const MAX_TRANSIENT_FAILURES: u32 = 5;
 /// The interval a transient failure doubles it to, at most.
@@ -42,9 +40,10 @@ pub(crate) struct DeviceCodeFlow {
     /// How long to wait for the user, at most; `None`: until the code expires.
     pub(crate) timeout: Option<Duration>,
     pub(crate) prompt: DeviceCodePromptCallback,
-    /// The pipeline of both endpoints, without retries: a poll is sent once, and the next
-    /// one only after the interval.
-    pub(crate) pipeline: LazyPipeline,
+    /// The devicecode endpoint's client (its request is retried when it fails transiently).
+    pub(crate) client: AuthorityClient,
+    /// The token endpoint: a poll is sent once (bounded by the client's per-try timeout), and
+    /// the next one only after the interval.
     pub(crate) token_endpoint: TokenEndpoint,
     /// For the prompt's `expires_on`.
     pub(crate) clock: Arc<dyn Clock>,
@@ -98,7 +97,7 @@ impl DeviceCodeFlow {
     ) -> Result<TokenResponse> {
         let scopes = with_oidc_scopes(scopes);
         let authorization = request_device_authorization(
-            self.pipeline.get()?,
+            &self.client,
             self.authority_host.device_code_endpoint(tenant),
             &self.client_id,
             &scopes,
@@ -128,7 +127,8 @@ impl DeviceCodeFlow {
         poll_until(received, authorization.interval, deadline, why, poll).await
     }
 
-    /// One poll of the token endpoint, bounded by [`POLL_TIMEOUT`] and the deadline.
+    /// One poll of the token endpoint, bounded by the client's per-try timeout (a poll is
+    /// sent once) and the deadline.
     async fn poll_once(
         &self,
         tenant: &TenantId,
@@ -147,17 +147,9 @@ impl DeviceCodeFlow {
             "",
             context,
         );
-        let bound = deadline.min(Instant::now() + POLL_TIMEOUT);
-        match tokio::time::timeout_at(bound, request).await {
+        match tokio::time::timeout_at(deadline, request).await {
             Ok(answer) => Some(classify(answer)),
-            Err(_) if Instant::now() >= deadline => None,
-            Err(_) => Some(Poll::Transient(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "the token endpoint did not answer a poll within {} s",
-                    POLL_TIMEOUT.as_secs()
-                ),
-            ))),
+            Err(_) => None,
         }
     }
 }
@@ -221,7 +213,10 @@ fn classify(answer: Result<TokenResponse>) -> Poll {
             Some("slow_down") => Poll::SlowDown,
             _ if matches!(
                 e.kind(),
-                ErrorKind::Throttled | ErrorKind::ServiceError | ErrorKind::Transport
+                ErrorKind::Throttled
+                    | ErrorKind::ServiceError
+                    | ErrorKind::Transport
+                    | ErrorKind::Timeout
             ) =>
             {
                 Poll::Transient(e)

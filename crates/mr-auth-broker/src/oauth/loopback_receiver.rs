@@ -14,25 +14,40 @@ use hyper::{
 };
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::{
+    collections::VecDeque,
     io,
     net::{Ipv4Addr, Ipv6Addr},
     ops::RangeInclusive,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
-use tokio::{net::TcpListener, sync::mpsc, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::mpsc,
+    task::{AbortHandle, JoinSet},
+};
 use url::Url;
 
-/// Longest time a connection may take to send its request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time a connection may take to send its whole request head, from being accepted.
+/// A browser sends it at once; a connection that dribbles it (slowloris) is closed then.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest time a form body may take to arrive once the head has.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest time one connection may live, whatever it does.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest request head the receiver buffers (hyper's minimum is 8 KiB).
 const MAX_HEAD: usize = 16 * 1024;
 /// Largest form body the receiver reads.
 const MAX_BODY: usize = 64 * 1024;
-/// Connections served at once; more wait in the listener's backlog.
-const MAX_CONNECTIONS: usize = 16;
+/// Connections served at once. Accepting never waits for a free one: at the limit, the oldest
+/// connection that has not sent its request head yet is closed to make room, so idle or slow
+/// connections cannot keep the real redirect waiting in the listener's queue.
+const MAX_CONNECTIONS: usize = 256;
+/// The pause after a failed accept (out of file descriptors, say), so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// The browser flow's redirect target: an HTTP/1.1 server (hyper) on the loopback interface
 /// that waits for the authorization response (`response_mode=form_post`, or a query string).
@@ -111,24 +126,64 @@ impl LoopbackReceiver {
             redirect_uri: self.redirect_uri.to_string(),
         });
         let (outcomes, mut outcome) = mpsc::channel::<Result<AuthorizationCode>>(1);
-        let mut connections = JoinSet::new();
+        let mut connections = Connections::default();
         loop {
             tokio::select! {
-                accepted = accept(&self.v4, self.v6.as_ref()), if connections.len() < MAX_CONNECTIONS => {
-                    let Ok(stream) = accepted else { continue };
+                accepted = accept(&self.v4, self.v6.as_ref()) => {
+                    let Ok(stream) = accepted else {
+                        // Out of file descriptors, say: give the connections a moment to end
+                        // rather than spin on accept.
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                        continue;
+                    };
                     let expect = Arc::clone(&expect);
                     let outcomes = outcomes.clone();
-                    connections.spawn(async move {
-                        let decided = serve_connection(TokioIo::new(stream), expect).await;
+                    connections.start(move |head_received| async move {
+                        let decided = serve_connection(TokioIo::new(stream), expect, head_received).await;
                         if let Some(decided) = decided {
                             let _ = outcomes.send(decided).await;
                         }
                     });
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                Some(_) = connections.tasks.join_next(), if !connections.tasks.is_empty() => {}
                 Some(decided) = outcome.recv() => return decided,
             }
         }
+    }
+}
+
+/// The connections being served, oldest first, with whether each has sent its request head.
+#[derive(Default)]
+struct Connections {
+    tasks: JoinSet<()>,
+    pending: VecDeque<(AbortHandle, Arc<AtomicBool>)>,
+}
+
+impl Connections {
+    /// Serves a new connection with `serve` (given the flag it sets once the head arrived),
+    /// first closing the oldest connection still without a head when the limit is reached.
+    /// When every connection has sent its head (each ends within the body and connection
+    /// timeouts), the new one is closed instead.
+    fn start<F, Fut>(&mut self, serve: F)
+    where
+        F: FnOnce(Arc<AtomicBool>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.pending
+            .retain(|(task, head)| !task.is_finished() && !head.load(Ordering::Relaxed));
+        if self.tasks.len() >= MAX_CONNECTIONS {
+            let Some((oldest, _)) = self.pending.pop_front() else {
+                tracing::debug!(
+                    "the sign-in redirect receiver is full of requests; closed a new connection"
+                );
+                return;
+            };
+            oldest.abort();
+            tracing::debug!("the sign-in redirect receiver is full; closed its oldest connection without a request");
+        }
+        let head_received = Arc::new(AtomicBool::new(false));
+        let task = self.tasks.spawn(serve(Arc::clone(&head_received)));
+        self.pending.push_back((task, head_received));
     }
 }
 
@@ -184,15 +239,22 @@ async fn accept(v4: &TcpListener, v6: Option<&TcpListener>) -> io::Result<tokio:
 }
 
 /// Serves one connection (one request: no keep-alive) and returns the outcome it decided, if
-/// it carried the right `state`. Returns only after the response was written, so the browser
-/// always gets its page before the listener closes.
-async fn serve_connection<I>(io: I, expect: Arc<Expected>) -> Option<Result<AuthorizationCode>>
+/// it carried the right `state`. `head_received` is set once the request head has arrived; a
+/// connection without one after [`HEADER_READ_TIMEOUT`] is closed. Returns only after the
+/// response was written, so the browser always gets its page before the listener closes.
+async fn serve_connection<I>(
+    io: I,
+    expect: Arc<Expected>,
+    head_received: Arc<AtomicBool>,
+) -> Option<Result<AuthorizationCode>>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let decided: Arc<Mutex<Option<Result<AuthorizationCode>>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&decided);
+    let head = Arc::clone(&head_received);
     let service = service_fn(move |request: Request<Incoming>| {
+        head.store(true, Ordering::Relaxed);
         let expect = Arc::clone(&expect);
         let slot = Arc::clone(&slot);
         async move {
@@ -210,8 +272,18 @@ where
         .max_buf_size(MAX_HEAD)
         .keep_alive(false);
     let connection = builder.serve_connection(io, service);
-    // Slow or broken connections are cut off; the wait for the real response goes on.
-    let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
+    // Slow, idle or broken connections are cut off; the wait for the real response goes on.
+    let _ = tokio::time::timeout(CONNECTION_TIMEOUT, async {
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = &mut connection => return,
+            () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
+        }
+        if head_received.load(Ordering::Relaxed) {
+            let _ = connection.await;
+        }
+    })
+    .await;
     let outcome = decided.lock().unwrap_or_else(|p| p.into_inner()).take();
     outcome
 }
@@ -251,11 +323,20 @@ async fn handle(
                 .starts_with("application/x-www-form-urlencoded")
         });
     if request.method() == Method::POST && is_form {
-        match Limited::new(request.into_body(), MAX_BODY).collect().await {
-            Ok(body) => params.extend(url::form_urlencoded::parse(&body.to_bytes()).into_owned()),
-            Err(_) => {
+        let body = Limited::new(request.into_body(), MAX_BODY).collect();
+        match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
+            Ok(Ok(body)) => {
+                params.extend(url::form_urlencoded::parse(&body.to_bytes()).into_owned());
+            }
+            Ok(Err(_)) => {
                 return (
                     page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large."),
+                    None,
+                )
+            }
+            Err(_) => {
+                return (
+                    page(StatusCode::REQUEST_TIMEOUT, "The request took too long."),
                     None,
                 )
             }
@@ -410,7 +491,11 @@ fn run_raw_request(runtime: &tokio::runtime::Runtime, data: &[u8]) {
             port: 8400,
             redirect_uri: "http://localhost:8400/".to_owned(),
         });
-        let server = tokio::spawn(serve_connection(TokioIo::new(server), expect));
+        let server = tokio::spawn(serve_connection(
+            TokioIo::new(server),
+            expect,
+            Arc::new(AtomicBool::new(false)),
+        ));
         let _ = client.write_all(data).await;
         let _ = client.shutdown().await;
         let mut sink = Vec::new();
@@ -735,6 +820,132 @@ mod tests {
             );
             let (slow, real) = browser.await.unwrap();
             assert!(!slow.contains("200 OK"), "{slow}");
+            assert!(real.starts_with("HTTP/1.1 200"));
+        })
+        .await
+    }
+
+    /// Hundreds of slowloris connections (each connects, sends the start of a request head,
+    /// then one byte every 3 s of tokio time) are open and keep coming; the real redirect, sent
+    /// in the middle of them, still gets its page within 20 s of connecting.
+    #[tokio::test(start_paused = true)]
+    async fn hundreds_of_slow_connections_do_not_starve_the_real_redirect() {
+        const WAVE: usize = 300;
+        bounded(async {
+            let (receiver, port) = receiver().await;
+            let (halfway, browser_go) = tokio::sync::oneshot::channel();
+            let attack = tokio::spawn(async move {
+                let mut slow = JoinSet::new();
+                let mut halfway = Some(halfway);
+                // Two waves: the second comes while the first is still open.
+                for wave in 0..2 {
+                    for i in 0..WAVE {
+                        let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+                            .await
+                            .unwrap();
+                        slow.spawn(async move {
+                            let _ = s.write_all(b"GET /?state=").await;
+                            for _ in 0..100 {
+                                tokio::time::sleep(Duration::from_secs(3)).await;
+                                if s.write_all(b"a").await.is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                        if wave == 1 && i == WAVE / 2 {
+                            // The real redirect goes now, in the middle of the second wave.
+                            let _ = halfway.take().map(|h| h.send(()));
+                        }
+                    }
+                    if wave == 0 {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+                std::future::pending::<()>().await;
+            });
+            let browser = tokio::spawn(async move {
+                browser_go.await.unwrap();
+                let sent = tokio::time::Instant::now();
+                let page = send(port, &get(port, "/?code=real&state=s1")).await;
+                (page, sent.elapsed())
+            });
+            let code = receiver.receive(&State::new("s1".into())).await.unwrap();
+            assert_eq!(code.secret(), "real");
+            let (page, took) = browser.await.unwrap();
+            attack.abort();
+            assert!(page.starts_with("HTTP/1.1 200"), "{page:.80}");
+            assert!(
+                took < Duration::from_secs(20),
+                "the real redirect took {took:?}"
+            );
+        })
+        .await
+    }
+
+    /// Forged redirects (wrong `state`, forged errors, foreign hosts) by the thousand neither
+    /// end the wait nor keep the real one out.
+    #[tokio::test(start_paused = true)]
+    async fn five_thousand_forged_redirects_neither_end_nor_block_the_wait() {
+        bounded(async {
+            let (receiver, port) = receiver().await;
+            let browser = tokio::spawn(async move {
+                let mut refused = 0;
+                for round in 0..100 {
+                    let mut forged = JoinSet::new();
+                    for i in 0..50 {
+                        let raw = match i % 3 {
+                            0 => get(port, &format!("/?code=evil{round}-{i}&state=guess{i}")),
+                            1 => get(port, "/?error=access_denied&error_description=locked"),
+                            _ => format!("GET /?code=c&state=s1 HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n"),
+                        };
+                        forged.spawn(async move { send(port, &raw).await });
+                    }
+                    while let Some(answer) = forged.join_next().await {
+                        let answer = answer.unwrap();
+                        assert!(answer.starts_with("HTTP/1.1 400"), "{answer:.80}");
+                        refused += 1;
+                    }
+                }
+                (refused, send(port, &get(port, "/?code=real&state=s1")).await)
+            });
+            let code = receiver.receive(&State::new("s1".into())).await.unwrap();
+            assert_eq!(code.secret(), "real");
+            let (refused, real) = browser.await.unwrap();
+            assert_eq!(refused, 5000);
+            assert!(real.starts_with("HTTP/1.1 200"), "{real:.80}");
+        })
+        .await
+    }
+
+    /// A form body that stops coming is cut off by the body timeout, not the connection's.
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_form_body_is_cut_off_and_the_wait_goes_on() {
+        bounded(async {
+            let (receiver, port) = receiver().await;
+            let browser = tokio::spawn(async move {
+                let mut slow = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+                    .await
+                    .unwrap();
+                let started = tokio::time::Instant::now();
+                slow.write_all(
+                    format!("POST / HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nstate=s1&co")
+                        .as_bytes(),
+                )
+                .await
+                .unwrap();
+                let mut out = Vec::new();
+                let _ = slow.read_to_end(&mut out).await;
+                let cut_after = started.elapsed();
+                let real = send(port, &get(port, "/?code=real&state=s1")).await;
+                (String::from_utf8_lossy(&out).into_owned(), cut_after, real)
+            });
+            assert_eq!(
+                receiver.receive(&State::new("s1".into())).await.unwrap().secret(),
+                "real"
+            );
+            let (slow, cut_after, real) = browser.await.unwrap();
+            assert!(slow.starts_with("HTTP/1.1 408"), "{slow:.80}");
+            assert_eq!(cut_after, BODY_READ_TIMEOUT);
             assert!(real.starts_with("HTTP/1.1 200"));
         })
         .await

@@ -9,6 +9,7 @@
 
 mod aad_error_codes;
 mod access_token_info;
+mod authority_client;
 mod authority_error;
 mod authority_host;
 mod authorization_code;
@@ -28,10 +29,13 @@ mod refresh_token;
 mod secret_type;
 mod tenant_id;
 mod token_endpoint;
+#[cfg(test)]
+mod token_endpoint_faults;
 mod token_response;
 mod token_type;
 
 pub use access_token_info::AccessTokenInfo;
+pub use authority_client::DEFAULT_REQUEST_TIMEOUT;
 pub use authority_host::AuthorityHost;
 pub use authorize_url_handler::{AuthorizeUrlCallback, AuthorizeUrlHandler};
 pub use client_id::ClientId;
@@ -42,12 +46,12 @@ pub use tenant_id::TenantId;
 pub use token_type::TokenType;
 
 pub(crate) use aad_error_codes::{aadsts_codes, names_redirect_uri_problem};
+pub(crate) use authority_client::AuthorityClient;
 pub(crate) use authorization_request::with_oidc_scopes;
 pub(crate) use device_code_flow::DeviceCodeFlow;
 pub(crate) use interactive_browser_flow::InteractiveBrowserFlow;
 #[cfg(feature = "test-util")]
 pub(crate) use lazy_pipeline::default_clients_built;
-pub(crate) use lazy_pipeline::LazyPipeline;
 pub(crate) use refresh_token::RefreshToken;
 pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
 pub(crate) use token_response::TokenResponse;

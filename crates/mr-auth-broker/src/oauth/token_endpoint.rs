@@ -1,17 +1,20 @@
-//! The authority's `/oauth2/v2.0/token` endpoint: posts a grant, reads the answer (bounded)
-//! and returns the tokens it got, or a typed error. Storing them is the caller's business.
+//! The authority's `/oauth2/v2.0/token` endpoint: posts a grant through the
+//! [`AuthorityClient`] (bounded tries, retried only where the grant may be sent again), reads
+//! the answer and returns the tokens it got, or a typed error. Storing them is the caller's
+//! business.
 
 use super::{
-    authority_error::authority_error, authorization_code::AuthorizationCode, client_id::ClientId,
-    device_authorization::DeviceCode, lazy_pipeline::LazyPipeline, pkce_verifier::PkceVerifier,
-    refresh_token::RefreshToken, token_response::TokenResponse,
+    authority_client::{AuthorityClient, Resend},
+    authority_error::authority_error,
+    authorization_code::AuthorizationCode,
+    client_id::ClientId,
+    device_authorization::DeviceCode,
+    pkce_verifier::PkceVerifier,
+    refresh_token::RefreshToken,
+    token_response::TokenResponse,
 };
 use crate::error::{Error, ErrorKind, Result};
-use azure_core::http::{
-    headers::{self, content_type},
-    AsyncResponseBody, Context, Method, PipelineStreamOptions, Request,
-};
-use futures::StreamExt as _;
+use azure_core::http::Context;
 use mr_auth_core::Clock;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -20,30 +23,37 @@ use zeroize::Zeroizing;
 
 /// What is exchanged for tokens at the token endpoint.
 pub(crate) enum Grant<'a> {
-    /// `grant_type=authorization_code`, with the PKCE verifier (used up here).
+    /// `grant_type=authorization_code`, with the PKCE verifier (used up here). Sent again only
+    /// when the authority cannot have received it: a code is redeemed once.
     AuthorizationCode {
         code: &'a AuthorizationCode,
         verifier: PkceVerifier,
         redirect_uri: &'a str,
     },
-    /// `grant_type=refresh_token`.
+    /// `grant_type=refresh_token`; transient failures are retried.
     RefreshToken(&'a RefreshToken),
     /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): one poll. Sent
     /// once: the device code flow polls again, after its interval, itself.
     DeviceCode(&'a DeviceCode),
 }
 
+impl Grant<'_> {
+    fn resend(&self) -> Resend {
+        match self {
+            Self::AuthorizationCode { .. } => Resend::IfNotReceived,
+            Self::RefreshToken(_) => Resend::Transient,
+            Self::DeviceCode(_) => Resend::Never,
+        }
+    }
+}
+
 /// The device code grant's `grant_type` (RFC 8628 section 3.4), as MSAL also records it.
 pub(crate) const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// The most the token endpoint's response body may be: 64 KiB, far beyond any token response
-/// (the same bound as the STS client's, `mr_auth_core::MAX_RESPONSE_BYTES`).
-pub(crate) const MAX_RESPONSE_BYTES: usize = mr_auth_core::MAX_RESPONSE_BYTES;
-
-/// The authority's `/oauth2/v2.0/token` endpoint, called through an `azure_core` pipeline.
+/// The authority's `/oauth2/v2.0/token` endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenEndpoint {
-    pipeline: LazyPipeline,
+    client: AuthorityClient,
     clock: Arc<dyn Clock>,
 }
 
@@ -62,12 +72,13 @@ struct WireError {
 }
 
 impl TokenEndpoint {
-    pub(crate) fn new(pipeline: LazyPipeline, clock: Arc<dyn Clock>) -> Self {
-        Self { pipeline, clock }
+    pub(crate) fn new(client: AuthorityClient, clock: Arc<dyn Clock>) -> Self {
+        Self { client, clock }
     }
 
     /// Posts the grant and returns the tokens, or a typed error. `redirect_uri` is the one to
-    /// name in a "redirect uri not registered" error.
+    /// name in a "redirect uri not registered" error. An id token in the answer must be for
+    /// `client_id` (its `aud`, as OpenID Connect requires).
     #[allow(clippy::too_many_arguments, reason = "each is one protocol parameter")]
     pub(crate) async fn request(
         &self,
@@ -79,6 +90,7 @@ impl TokenEndpoint {
         redirect_uri: &str,
         context: &Context<'_>,
     ) -> Result<TokenResponse> {
+        let resend = grant.resend();
         let body = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
             form.append_pair("client_id", client_id.as_str());
@@ -110,43 +122,39 @@ impl TokenEndpoint {
             Zeroizing::new(form.finish())
         };
         drop(grant);
-
-        let mut request = Request::new(url, Method::Post);
-        request.insert_header(
-            headers::CONTENT_TYPE,
-            content_type::APPLICATION_X_WWW_FORM_URLENCODED,
-        );
-        // The pipeline takes its own copy of the form (azure_core's request body is a `Bytes`
-        // this crate cannot zeroize); the copy lives until the request is sent and dropped at
-        // the end of this call, and is never logged (azure_core logs no bodies).
-        request.set_body(body.as_bytes().to_vec());
+        let answer = self
+            .client
+            .post_form("token endpoint", &url, body.as_bytes(), resend, context)
+            .await?;
         drop(body);
-        let response = self
-            .pipeline
-            .get()?
-            .stream(
-                context,
-                &mut request,
-                Some(PipelineStreamOptions {
-                    skip_checks: true,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Transport,
-                    "could not reach the authority's token endpoint",
-                )
-                .with_source(e)
-            })?;
-        drop(request);
-        let status = u16::from(response.status());
-        let (_, _, body) = response.deconstruct();
-        let bytes = read_bounded(body, MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| e.with_status(status))?;
-        parse_response(&*self.clock, status, &bytes, redirect_uri)
+        let parsed = parse_response(&*self.clock, answer.status, &answer.body, redirect_uri)
+            .and_then(|response| check_audience(response, client_id));
+        parsed.map_err(|e| {
+            let e = e.with_tries(answer.tries);
+            let transient = matches!(e.kind(), ErrorKind::Throttled | ErrorKind::ServiceError);
+            if resend == Resend::IfNotReceived && transient {
+                e.with_note("the authorization code was not sent again (it can be redeemed once): sign in again")
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// An id token that came back must name this application as its audience (OpenID Connect
+/// Core 3.1.3.7): one issued to another client is refused, never kept or used to name the
+/// account.
+fn check_audience(response: TokenResponse, client_id: &ClientId) -> Result<TokenResponse> {
+    match &response.id_token_audience {
+        None if !response.has_id_token => Ok(response),
+        Some(audience) if audience.includes(client_id.as_str()) => Ok(response),
+        Some(audience) => Err(Error::protocol(format!(
+            "the id token was issued to another application (aud {}), not this client id {client_id}; refusing the token response",
+            audience.describe()
+        ))),
+        None => Err(Error::protocol(
+            "the id token has no usable aud (audience) claim; refusing the token response",
+        )),
     }
 }
 
@@ -214,27 +222,6 @@ pub(crate) fn parse_raw_response(data: &[u8], clock: &dyn Clock) -> Option<Token
     parse_response(clock, status, body, "http://localhost:8400").ok()
 }
 
-/// Reads the response body, refusing more than `limit` bytes.
-pub(crate) async fn read_bounded(mut body: AsyncResponseBody, limit: usize) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                "the connection failed before the whole token response arrived",
-            )
-            .with_source(e)
-        })?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(Error::protocol(format!(
-                "the token endpoint's response is larger than {limit} bytes, far beyond any token response; refusing to read it"
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,11 +235,11 @@ mod tests {
     impl azure_core::http::HttpClient for Canned {
         async fn execute_request(
             &self,
-            _: &Request,
+            _: &azure_core::http::Request,
         ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
             Ok(azure_core::http::AsyncRawResponse::from_bytes(
                 azure_core::http::StatusCode::from(self.0),
-                headers::Headers::new(),
+                azure_core::http::headers::Headers::new(),
                 self.1.as_bytes().to_vec(),
             ))
         }
@@ -263,11 +250,11 @@ mod tests {
             transport: Some(azure_core::http::Transport::new(Arc::new(Canned(
                 status, body,
             )))),
-            retry: azure_core::http::RetryOptions::none(),
             ..Default::default()
         };
         let clock = Arc::new(mr_auth_core::ManualClock::at_fixed_start());
-        let endpoint = TokenEndpoint::new(LazyPipeline::new(options), clock.clone());
+        let client = AuthorityClient::new(options, Duration::from_secs(60));
+        let endpoint = TokenEndpoint::new(client, clock.clone());
         let rt = RefreshToken::new("rt".into());
         endpoint
             .request(
@@ -282,7 +269,8 @@ mod tests {
             .await
     }
 
-    #[tokio::test]
+    // Paused: the 429 and the 503 are retried after (virtual) backoff.
+    #[tokio::test(start_paused = true)]
     async fn parses_success_and_maps_failures() {
         let ok = call(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3600","refresh_in":1800,"refresh_token":"rt2"}"#)
             .await
@@ -365,7 +353,7 @@ mod tests {
         static HUGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
                 "{{\"access_token\":\"{}\"}}",
-                "a".repeat(MAX_RESPONSE_BYTES)
+                "a".repeat(crate::oauth::authority_client::MAX_RESPONSE_BYTES)
             )
         });
         let e = call(200, HUGE.as_str()).await.unwrap_err();

@@ -17,6 +17,8 @@ pub(crate) struct TokenResponse {
     pub(crate) refresh_token: Option<RefreshToken>,
     /// The `nonce` claim of the id token, when one came back.
     pub(crate) id_token_nonce: Option<String>,
+    /// The `aud` claim of the id token, when one came back with a usable one.
+    pub(crate) id_token_audience: Option<IdTokenAudience>,
     pub(crate) has_id_token: bool,
     /// The rest of the response, for whoever keeps the tokens.
     pub(crate) details: ResponseDetails,
@@ -143,7 +145,11 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         .and_then(NumberOrString::seconds)
         .filter(|s| *s > 0)
         .and_then(after);
-    let id_token_nonce = wire.id_token.as_deref().and_then(id_token_nonce);
+    let claims = wire.id_token.as_deref().and_then(id_token_claims);
+    let id_token_nonce = claims
+        .as_ref()
+        .and_then(|c| c.get("nonce")?.as_str().map(str::to_owned));
+    let id_token_audience = claims.as_ref().and_then(IdTokenAudience::from_claims);
     let has_id_token = wire.id_token.is_some();
     let positive = |v: &Option<NumberOrString>| {
         v.as_ref()
@@ -171,6 +177,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
             .filter(|t| !t.is_empty())
             .map(RefreshToken::new),
         id_token_nonce,
+        id_token_audience,
         has_id_token,
         details,
     })
@@ -187,19 +194,87 @@ fn family_id(foci: &NumberOrString) -> Option<String> {
         .then_some(value)
 }
 
-/// The `nonce` claim of an id token, read with `mr-auth-core`'s JWT decoder (the signature is
-/// not checked: the token came straight from the authority over TLS, and only the nonce is
-/// read, to bind it to this sign-in). The claims decoder, not the expiry one: the nonce does
-/// not depend on `exp`, and an id token without a usable `exp` must not read as one without
-/// a nonce.
-fn id_token_nonce(id_token: &str) -> Option<String> {
-    let parts = mr_auth_core::decode_jwt_parts_unverified(id_token).ok()?;
-    parts.claims.get("nonce")?.as_str().map(str::to_owned)
+/// The `aud` claim of an id token: the client id it was issued to, or (OpenID Connect allows
+/// it) several audiences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdTokenAudience(Vec<String>);
+
+impl IdTokenAudience {
+    /// `aud` as a string or an array of strings; `None` when absent or of another shape.
+    fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
+        match claims.get("aud")? {
+            serde_json::Value::String(one) => Some(Self(vec![one.clone()])),
+            serde_json::Value::Array(many) => many
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .filter(|all| !all.is_empty())
+                .map(Self),
+            _ => None,
+        }
+    }
+
+    /// Whether `client_id` is among the audiences (client ids are GUIDs: case does not count).
+    pub(crate) fn includes(&self, client_id: &str) -> bool {
+        self.0.iter().any(|aud| aud.eq_ignore_ascii_case(client_id))
+    }
+
+    /// The audiences, for an error message: bounded, without control characters.
+    pub(crate) fn describe(&self) -> String {
+        mr_auth_core::outside_text(&self.0.join(", "), 256)
+    }
+}
+
+/// The claims of an id token, read with `mr-auth-core`'s JWT decoder (the signature is not
+/// checked: the token came straight from the authority over TLS, and only what binds it to
+/// this sign-in and this client is read: `nonce`, `aud`). The claims decoder, not the expiry
+/// one: neither depends on `exp`, and an id token without a usable `exp` must not read as one
+/// without a nonce.
+fn id_token_claims(id_token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    Some(
+        mr_auth_core::decode_jwt_parts_unverified(id_token)
+            .ok()?
+            .claims,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id_token_nonce(id_token: &str) -> Option<String> {
+        id_token_claims(id_token)?
+            .get("nonce")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    #[test]
+    fn reads_the_audience_of_an_id_token() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        let audience = |claims: &str| {
+            let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
+            IdTokenAudience::from_claims(&id_token_claims(&token)?)
+        };
+        let one = audience(r#"{"aud":"11111111-2222-3333-4444-555555555555"}"#).unwrap();
+        assert!(one.includes("11111111-2222-3333-4444-555555555555"));
+        assert!(one.includes(
+            "11111111-2222-3333-4444-555555555555"
+                .to_uppercase()
+                .as_str()
+        ));
+        assert!(!one.includes("99999999-2222-3333-4444-555555555555"));
+        let many = audience(r#"{"aud":["a","11111111-2222-3333-4444-555555555555"]}"#).unwrap();
+        assert!(many.includes("11111111-2222-3333-4444-555555555555"));
+        for unusable in [
+            r#"{}"#,
+            r#"{"aud":7}"#,
+            r#"{"aud":[]}"#,
+            r#"{"aud":["a",1]}"#,
+        ] {
+            assert_eq!(audience(unusable), None, "{unusable}");
+        }
+    }
 
     #[test]
     fn foci_becomes_the_family_id_when_it_is_one() {

@@ -108,7 +108,7 @@ fn call_failure(method: &str, error: zbus::Error) -> CallFailure {
         zbus::Error::MethodError(name, detail, _) => {
             let detail = detail
                 .as_deref()
-                .map(|d| d.chars().filter(|c| !c.is_control()).take(512).collect::<String>())
+                .map(|d| mr_auth_core::outside_text(d, 512))
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();

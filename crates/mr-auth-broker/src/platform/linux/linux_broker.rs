@@ -12,7 +12,7 @@ use super::{
     linux_broker_version::{check_version, version_request, BrokerVersion},
     linux_token_request::{interactive_request, silent_request},
     linux_token_response::parse_token_response,
-    protocol::{DEFAULT_CALL_TIMEOUT, NATIVE_CLIENT_REDIRECT_URI},
+    protocol::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, NATIVE_CLIENT_REDIRECT_URI},
 };
 use crate::{
     error::{Error, ErrorKind, Result},
@@ -38,7 +38,13 @@ pub struct LinuxBrokerOptions {
     /// The D-Bus address of the bus the broker is on (`unix:path=/run/user/1000/bus`).
     /// Default: the session bus (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`).
     pub bus_address: Option<String>,
-    /// The bound of every call that shows no UI (version, accounts, silent token, cancel).
+    /// How long reaching the broker may take: connecting to the bus (its authentication and
+    /// `Hello`) and the broker's answer to its version call, together. A bus that accepts the
+    /// connection and never answers, or a broker that does not answer, is then
+    /// [`ErrorKind::BrokerUnavailable`] (the credential goes on with the browser flow).
+    /// Default 5 s.
+    pub connect_timeout: Duration,
+    /// The bound of every later call that shows no UI (accounts, silent token, cancel).
     /// The interactive call is bounded by the credential's `timeout` instead. Default 60 s.
     pub call_timeout: Duration,
 }
@@ -47,6 +53,7 @@ impl Default for LinuxBrokerOptions {
     fn default() -> Self {
         Self {
             bus_address: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             call_timeout: DEFAULT_CALL_TIMEOUT,
         }
     }
@@ -123,6 +130,7 @@ impl fmt::Debug for LinuxBroker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LinuxBroker")
             .field("bus_address", &self.inner.options.bus_address)
+            .field("connect_timeout", &self.inner.options.connect_timeout)
             .field("call_timeout", &self.inner.options.call_timeout)
             .finish_non_exhaustive()
     }
@@ -149,8 +157,10 @@ impl LinuxBroker {
     /// is connected until the first call.
     pub fn new(options: Option<LinuxBrokerOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        if options.call_timeout.is_zero() {
-            return Err(Error::invalid_input("call_timeout must be more than zero"));
+        if options.call_timeout.is_zero() || options.connect_timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "call_timeout and connect_timeout must be more than zero",
+            ));
         }
         if let Some(address) = &options.bus_address {
             if address.trim().is_empty() || address.chars().any(char::is_control) {
@@ -180,15 +190,35 @@ impl LinuxBroker {
         if let Some(connected) = slot.as_ref() {
             return Ok(connected.clone());
         }
-        let bus = BrokerBus::connect(self.inner.options.bus_address.as_deref()).await?;
-        let answer = bus
-            .call(
-                "getLinuxBrokerVersion",
-                &correlation_id(),
-                &version_request(),
-                Some(self.inner.options.call_timeout),
-            )
-            .await?;
+        let address = self.inner.options.bus_address.as_deref();
+        let limit = self.inner.options.connect_timeout;
+        let reach = async {
+            let bus = BrokerBus::connect(address).await?;
+            let answer = bus
+                .call(
+                    "getLinuxBrokerVersion",
+                    &correlation_id(),
+                    &version_request(),
+                    None,
+                )
+                .await?;
+            Ok::<_, Error>((bus, answer))
+        };
+        let (bus, answer) = match tokio::time::timeout(limit, reach).await {
+            Ok(reached) => reached?,
+            Err(_) => {
+                let error = Error::new(
+                    ErrorKind::BrokerUnavailable,
+                    format!(
+                        "{} did not answer within {} s (connecting to it, or the microsoft identity broker's version call): the bus or the broker is hung, so the broker is not used; restart the session bus or the broker",
+                        address.unwrap_or("the session bus"),
+                        limit.as_secs_f32()
+                    ),
+                );
+                tracing::info!(error = %error, "the microsoft identity broker cannot be reached");
+                return Err(error);
+            }
+        };
         let version = check_version(&answer)?;
         tracing::debug!(%version, "found the microsoft identity broker");
         let connected = Connected { bus, version };
@@ -447,12 +477,19 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let e = LinuxBroker::new(Some(LinuxBrokerOptions {
-            call_timeout: Duration::ZERO,
-            ..Default::default()
-        }))
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        for zero in [
+            LinuxBrokerOptions {
+                call_timeout: Duration::ZERO,
+                ..Default::default()
+            },
+            LinuxBrokerOptions {
+                connect_timeout: Duration::ZERO,
+                ..Default::default()
+            },
+        ] {
+            let e = LinuxBroker::new(Some(zero)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        }
         let e = LinuxBroker::new(Some(LinuxBrokerOptions {
             bus_address: Some(" ".into()),
             ..Default::default()

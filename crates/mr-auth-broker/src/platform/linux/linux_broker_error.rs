@@ -65,7 +65,7 @@ impl Status {
     }
 }
 
-/// A field as short display text: strings and numbers, bounded, control characters dropped.
+/// A field as short display text: strings and numbers, bounded, control characters replaced.
 fn field_text(value: Option<&Value>) -> Option<String> {
     let text = match value? {
         Value::String(s) => s.clone(),
@@ -73,11 +73,7 @@ fn field_text(value: Option<&Value>) -> Option<String> {
         Value::Bool(b) => b.to_string(),
         _ => return None,
     };
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_FIELD_BYTES)
-        .collect();
+    let text = mr_auth_core::outside_text(&text, MAX_FIELD_BYTES);
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }

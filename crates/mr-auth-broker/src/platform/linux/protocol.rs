@@ -46,8 +46,10 @@ pub(crate) const MAX_FIELD_BYTES: usize = 1024;
 /// Most accounts read from `getAccounts`.
 pub(crate) const MAX_ACCOUNTS: usize = 64;
 
-/// The default bound of every call that shows no UI (version, accounts, silent, cancel).
+/// The default bound of every call that shows no UI (accounts, silent, cancel).
 pub(crate) const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default bound of reaching the broker: connecting to the bus and its version call.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The prefix of [`BrokerAccount::id`](crate::BrokerAccount::id) for accounts of this broker.
 pub(crate) const ACCOUNT_ID_PREFIX: &str = "linux-broker:";

@@ -62,10 +62,8 @@ impl CredentialCore {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        if options.is_plain() {
-            if let Some(token) = self.tokens.fresh(scopes) {
-                return Ok(token);
-            }
+        if let Some(token) = self.tokens.fresh_if_plain(scopes, &options) {
+            return Ok(token);
         }
         // The rest in a box of its own, so that a hit's future stays a few words: moving and
         // setting up the whole request's state was most of a hit's time.
@@ -83,14 +81,11 @@ impl CredentialCore {
         let ui_allowed = !self.config().disable_automatic_authentication;
 
         let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
-        match self.tokens.get(&key, &request, context).await {
+        match (self.tokens)
+            .get_remembering(scopes, plain, &key, &request, context)
+            .await
+        {
             Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
-            Ok(token) => {
-                if plain {
-                    self.tokens.remember(scopes, &key);
-                }
-                return Ok(token);
-            }
             other => return other,
         }
 
@@ -98,7 +93,10 @@ impl CredentialCore {
         if self.sign_ins.load(Ordering::SeqCst) != sign_ins_before {
             // Another caller signed in while this one waited: its token or account may
             // answer this request without a second sign-in.
-            match self.tokens.get(&key, &request, context).await {
+            match (self.tokens)
+                .get_remembering(scopes, plain, &key, &request, context)
+                .await
+            {
                 Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {}
                 other => return other,
             }

@@ -119,10 +119,8 @@ impl SharedTokenCacheCredential {
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        if options.is_plain() {
-            if let Some(token) = self.tokens.fresh(scopes) {
-                return Ok(token);
-            }
+        if let Some(token) = self.tokens.fresh_if_plain(scopes, &options) {
+            return Ok(token);
         }
         // In a box of its own, so that a hit's future stays a few words.
         Box::pin(self.get_token_info_from_cache(scopes, options, context)).await
@@ -136,11 +134,9 @@ impl SharedTokenCacheCredential {
     ) -> Result<AccessTokenInfo> {
         let plain = options.is_plain();
         let (request, key) = self.resolve(scopes, &options)?;
-        let token = self.tokens.get(&key, &request, context).await?;
-        if plain {
-            self.tokens.remember(scopes, &key);
-        }
-        Ok(token)
+        (self.tokens)
+            .get_remembering(scopes, plain, &key, &request, context)
+            .await
     }
 
     /// Signs in silently with the account's refresh token (never a cached access token), for

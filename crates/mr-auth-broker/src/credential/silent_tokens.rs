@@ -83,6 +83,36 @@ impl SilentTokens {
             .get(scopes, self.config().clock.coarse_unix_nanos())
     }
 
+    /// [`fresh`](Self::fresh) when `options` make a plain request.
+    pub(crate) fn fresh_if_plain(
+        &self,
+        scopes: &[&str],
+        options: &BrokerTokenRequestOptions,
+    ) -> Option<AccessTokenInfo> {
+        if options.is_plain() {
+            self.fresh(scopes)
+        } else {
+            None
+        }
+    }
+
+    /// [`get`](Self::get) for `scopes`; when the request is `plain`, its token then becomes a
+    /// [`fresh`](Self::fresh) hit.
+    pub(crate) async fn get_remembering(
+        &self,
+        scopes: &[&str],
+        plain: bool,
+        key: &CacheKey,
+        request: &TokenRequest,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let token = self.get(key, request, context).await?;
+        if plain {
+            self.remember(scopes, key);
+        }
+        Ok(token)
+    }
+
     /// [`fresh`](Self::fresh) for a caller of `azure_core`'s `TokenCredential::get_token`,
     /// when its options hold no per-request options (or only the defaults).
     pub(crate) fn fresh_for_sdk(

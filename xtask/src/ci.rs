@@ -251,7 +251,7 @@ pub(crate) fn run(root: &Path, only: &[String]) -> Result {
 }
 
 /// The target directory cargo uses: `CARGO_TARGET_DIR` when set, else `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => root.join(dir),
         _ => root.join("target"),

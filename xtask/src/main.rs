@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask ci [STEP...]`: everything CI checks (see [`ci`]); `.ci/run` calls it.
 //! - `cargo xtask tidy`: the house rules the compiler does not check (see [`tidy`]).
-//! - `cargo xtask bench [ARGS...]`: `cargo bench --workspace ARGS...`; `cargo xtask bench
-//!   one-shot` times `mr-auth token` against `curl` as whole processes (see [`mod@bench`]).
+//! - `cargo xtask bench`: every benchmark (criterion and whole-process) and one table of
+//!   ratios against their targets; `one-shot` and `entra-token` run one whole-process
+//!   comparison; other arguments go to `cargo bench --workspace` (see [`mod@bench`]).
 //! - `cargo xtask fuzz [--seconds N] [--dev] [TARGET...]`: the fuzz targets of `fuzz/` (see [`fuzz`]).
 
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ mod advisories;
 mod apt;
 mod azurite;
 mod bench;
+mod bench_results;
 mod ci;
 mod cmd;
 mod fuzz;
@@ -50,9 +52,15 @@ commands:
                    run the fuzz targets (all by default) for N seconds each
                    (default 60) from fuzz/corpus/; installs nightly and cargo-fuzz;
                    --dev builds unoptimised (fast build, slow runs)
-  bench [ARGS...]  cargo bench --workspace ARGS...
+  bench            run every benchmark (criterion benches, whole-process comparisons,
+                   the cold-callers test) and print one table of ratios and targets;
+                   installs hyperfine, curl and Python azure-identity; not part of ci
   bench one-shot [--runs N]
                    time `mr-auth token` against curl as whole processes (hyperfine)
+  bench entra-token [--runs N]
+                   time the warm `mr-auth entra-token` against Python azure-identity
+  bench summary    print the table of the last `bench` run again
+  bench ARGS...    cargo bench --workspace ARGS...
   help             this text";
 
 fn main() -> ExitCode {

@@ -5,10 +5,9 @@
 //! cargo bench -p mr-auth-broker --bench linux_broker
 //! ```
 //!
-//! Criterion's median (`target/criterion/<name>/new/estimates.json`, `median`) is the p50.
-//! Measured once (2026-12-01, 2 shared cores under other builds, so noisy): silent token over
-//! the bus 793 µs (95% CI 685-828 µs), one D-Bus round trip to the fake broker through
-//! `dbus-daemon` plus parsing; the credential's cache hit 5.4 µs (5.2-5.6 µs).
+//! The hit here is measured through `runtime.block_on` (a current-thread runtime entered and
+//! left for every call), which costs several times the hit itself: the credential's hit alone is
+//! `entra_credential`'s `entra_cache_hit`. Figures: the workspace's `BENCHMARKS.md`.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"

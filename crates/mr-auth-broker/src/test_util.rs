@@ -102,3 +102,12 @@ pub fn device_code_credential_with_hooks(
         hooks.into(),
     )
 }
+
+/// How many HTTP clients of their own (each with its TLS configuration and the system's root
+/// certificates) the credentials of this process have built so far: one per pipeline, at the
+/// first request it sends, never when a credential is made or answers from a cache. A
+/// credential given a transport in its `client_options` builds none.
+#[must_use]
+pub fn default_http_clients_built() -> usize {
+    crate::oauth::default_clients_built()
+}

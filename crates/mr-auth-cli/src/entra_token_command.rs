@@ -84,22 +84,13 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
     } else {
         SignInMode::Browser
     };
-    if mode == SignInMode::Browser {
-        // The credential goes on without a cache it cannot open or read; here that would only
-        // end in "run mr-auth login", so say what is wrong with the cache instead (a named
-        // pipe, a corrupt document, a directory of another user). Reading takes no lock.
-        PersistentTokenCache::open(&persistence, false)
-            .await?
-            .load()
-            .await?;
-    }
     let mut options = credential_options(
         mode,
         &saved.settings.tenant,
         saved.record.client_id().clone(),
         authority,
         Some(saved.record.clone()),
-        Some(persistence),
+        Some(persistence.clone()),
         args.request_timeout,
     )?;
     options.disable_automatic_authentication = true;
@@ -117,6 +108,16 @@ pub(crate) async fn run(args: EntraTokenArgs) -> Result<(), CliError> {
         Ok(token) => token,
         Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {
             tracing::debug!(error = %e, "no silent token");
+            if mode == SignInMode::Browser {
+                // The credential goes on without a cache it cannot open or read, which ends
+                // here; say what is wrong with the cache instead (a named pipe, a corrupt
+                // document, a directory of another user). Only now: a warm run reads the cache
+                // once. Reading takes no lock.
+                PersistentTokenCache::open(&persistence, false)
+                    .await?
+                    .load()
+                    .await?;
+            }
             let others = shared_cache
                 .adoption_hint(Some(saved.record.home_account_id()))
                 .await

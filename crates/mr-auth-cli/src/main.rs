@@ -77,18 +77,19 @@ enum Command {
     Emulator(emulator_command::EmulatorArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let result = match cli.command {
-        Command::Token(args) => token_command::run(args).await,
-        Command::Login(args) => login_command::run(args).await,
-        Command::EntraToken(args) => entra_token_command::run(args).await,
-        Command::Logout(args) => logout_command::run(args).await,
-        Command::Account(args) => account_command::run(args).await,
+        // The command run most, usually answered from the cache file alone: one thread, no
+        // worker pool to start (a refresh, when one is needed, runs on it as well).
+        Command::EntraToken(args) => run_on(false, entra_token_command::run(args)),
         Command::Decode(args) => decode_command::run(args),
-        Command::Emulator(args) => emulator_command::run(args).await,
+        Command::Token(args) => run_on(true, token_command::run(args)),
+        Command::Login(args) => run_on(true, login_command::run(args)),
+        Command::Logout(args) => run_on(true, logout_command::run(args)),
+        Command::Account(args) => run_on(true, account_command::run(args)),
+        Command::Emulator(args) => run_on(true, emulator_command::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,4 +98,21 @@ async fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Runs a command on a tokio runtime: the multi-thread one `#[tokio::main]` makes, or one on
+/// the main thread alone.
+fn run_on(
+    multi_thread: bool,
+    command: impl std::future::Future<Output = Result<(), cli_error::CliError>>,
+) -> Result<(), cli_error::CliError> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder.enable_all().build().map_err(|e| {
+        cli_error::CliError::other(format!("could not start the async runtime: {e}"))
+    })?;
+    runtime.block_on(command)
 }

@@ -18,6 +18,16 @@ pub trait Clock: Send + Sync + Debug {
     fn unix_nanos(&self) -> i128 {
         self.now().unix_timestamp_nanos()
     }
+
+    /// [`unix_nanos`](Self::unix_nanos) read as cheaply as the system allows, at the cost of
+    /// precision: never ahead of it, and behind it by at most the kernel's tick (a few
+    /// milliseconds) where the system has such a clock. For the hottest paths, which compare
+    /// "now" with an instant minutes ahead of any deadline (a cached token's refresh point,
+    /// itself at least 5 minutes before expiry), so a reading a tick late changes nothing. The
+    /// default is `unix_nanos`.
+    fn coarse_unix_nanos(&self) -> i128 {
+        self.unix_nanos()
+    }
 }
 
 /// The real wall clock. This is the only place in the workspace that reads the system time.
@@ -44,6 +54,15 @@ impl Clock for SystemClock {
             Ok(since) => since.as_nanos() as i128,
             Err(before) => -(before.duration().as_nanos() as i128),
         }
+    }
+
+    // Linux's `CLOCK_REALTIME_COARSE`: the wall clock as of the last tick, read from the vDSO
+    // without touching the hardware clock (a fraction of a precise read, which dominated a
+    // cache hit's time).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn coarse_unix_nanos(&self) -> i128 {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec)
     }
 }
 
@@ -155,5 +174,18 @@ mod tests {
         let raw = SystemClock.unix_nanos();
         let after = SystemClock.now().unix_timestamp_nanos();
         assert!(before <= raw && raw <= after, "{before} {raw} {after}");
+    }
+
+    #[test]
+    fn the_coarse_reading_is_never_ahead_and_at_most_a_tick_behind() {
+        let clock = ManualClock::at_fixed_start();
+        assert_eq!(clock.coarse_unix_nanos(), clock.unix_nanos());
+        let coarse = SystemClock.coarse_unix_nanos();
+        let precise = SystemClock.unix_nanos();
+        // The kernel's tick is at most 10 ms (HZ=100); allow a loaded machine a second.
+        assert!(
+            coarse <= precise && precise - coarse < 1_000_000_000,
+            "{coarse} {precise}"
+        );
     }
 }

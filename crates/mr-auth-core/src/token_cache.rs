@@ -329,14 +329,31 @@ where
 
     /// The cached value for `key` if it has not expired, without fetching.
     pub fn cached(&self, key: &K) -> Option<V> {
+        self.read_cached(key, |cached, now| {
+            (now < cached.usable_until).then(|| cached.value.clone())
+        })
+    }
+
+    /// The cached value for `key` and its refresh point (jitter included), when one is cached
+    /// and still before that point: what [`get_or_fetch`](Self::get_or_fetch) would return at
+    /// once. Read under one lock, so the value and the point belong together (a caller that
+    /// keeps a copy elsewhere, such as a lock-free index of fresh values, serves it no longer
+    /// than this cache would).
+    pub fn fresh_with_refresh_at(&self, key: &K) -> Option<(V, OffsetDateTime)> {
+        self.read_cached(key, |cached, now| {
+            (now < cached.refresh_at).then(|| (cached.value.clone(), cached.refresh_at))
+        })
+    }
+
+    /// What `read` makes of `key`'s cached value and the time now, under the lock.
+    fn read_cached<T>(
+        &self,
+        key: &K,
+        read: impl FnOnce(&Cached<V>, OffsetDateTime) -> Option<T>,
+    ) -> Option<T> {
         let now = self.inner.options.clock.now();
         let slots = self.inner.lock();
-        slots
-            .map
-            .get(key)
-            .and_then(|slot| slot.cached.as_ref())
-            .filter(|cached| now < cached.usable_until)
-            .map(|cached| cached.value.clone())
+        read(slots.map.get(key)?.cached.as_ref()?, now)
     }
 
     /// Stores `value` for `key` as if a fetch had produced it (for values obtained outside the

@@ -14,10 +14,6 @@
     missing_docs,
     reason = "criterion's macros generate undocumented items"
 )]
-#![allow(
-    clippy::disallowed_methods,
-    reason = "a benchmark's custom timing loop measures elapsed wall time, which is its output"
-)]
 
 use azure_core::credentials::TokenCredential;
 use base64::Engine as _;
@@ -27,14 +23,8 @@ use mr_auth_core::{
     StsEndpoint, StsRetryOptions, SystemClock,
 };
 use mr_auth_credentials::{AccountKey, AccountKeyCredential, MixedRealityTokenCredential};
-use std::{
-    future::Future,
-    hint::black_box,
-    pin::pin,
-    sync::{Arc, Barrier},
-    task::{Context, Poll, Waker},
-    time::{Duration, Instant},
-};
+use mr_auth_test_support::bench::{cpu_of, on_threads, ready};
+use std::{hint::black_box, sync::Arc, time::Duration};
 
 const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
 const KEY: &str = "bench-key";
@@ -57,43 +47,6 @@ fn client(options: MixedRealityStsClientOptions) -> Arc<MixedRealityStsClient> {
         Some(options),
     )
     .unwrap()
-}
-
-/// Polls a future that is expected to be ready at once (a cache hit), without a runtime.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
-/// This thread's CPU time (Linux); wall time where it cannot be read.
-fn thread_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let nanos = text.split_whitespace().next()?.parse::<u64>().ok()?;
-    Some(Duration::from_nanos(nanos))
-}
-
-/// Runs `iters` calls on the runtime and returns the bench thread's CPU time for them.
-fn cpu_of<F: Future>(
-    runtime: &tokio::runtime::Runtime,
-    iters: u64,
-    call: impl Fn() -> F,
-) -> Duration {
-    let wall = Instant::now();
-    let before = thread_cpu();
-    runtime.block_on(async {
-        for _ in 0..iters {
-            black_box(call().await);
-        }
-    });
-    match (before, thread_cpu()) {
-        (Some(before), Some(after)) => after - before,
-        _ => wall.elapsed(),
-    }
 }
 
 /// A rustls client configuration like the STS client's default one (ring, only `ca_pem`
@@ -135,6 +88,9 @@ fn cached(c: &mut Criterion, credential: &Arc<MixedRealityTokenCredential>) {
     // the token that an owned AccessToken needs.
     let token = ready(credential.get_shared_token(None)).unwrap();
     let mut group = c.benchmark_group("floor");
+    group.bench_function("SystemClock::coarse_unix_nanos", |b| {
+        b.iter(|| black_box(SystemClock.coarse_unix_nanos()))
+    });
     group.bench_function("SystemClock::unix_nanos", |b| {
         b.iter(|| black_box(SystemClock.unix_nanos()))
     });
@@ -151,26 +107,9 @@ fn cached(c: &mut Criterion, credential: &Arc<MixedRealityTokenCredential>) {
             format!("TokenCredential::get_token/{threads}_threads"),
             |b| {
                 b.iter_custom(|iters| {
-                    let barrier = Arc::new(Barrier::new(threads));
-                    let workers: Vec<_> = (0..threads)
-                        .map(|_| {
-                            let credential = credential.clone();
-                            let barrier = barrier.clone();
-                            std::thread::spawn(move || {
-                                barrier.wait();
-                                let start = Instant::now();
-                                for _ in 0..iters {
-                                    black_box(ready(credential.get_token(&[], None)).unwrap());
-                                }
-                                start.elapsed()
-                            })
-                        })
-                        .collect();
-                    workers
-                        .into_iter()
-                        .map(|worker| worker.join().unwrap())
-                        .max()
-                        .unwrap()
+                    on_threads(threads, iters, credential, |credential| {
+                        ready(credential.get_token(&[], None)).unwrap()
+                    })
                 })
             },
         );

@@ -166,7 +166,7 @@ impl MixedRealityTokenCredential {
     fn fresh<T>(&self, map: impl FnOnce(&Arc<AccessToken>) -> T) -> Option<T> {
         let snapshot = self.fast.load();
         let fresh = snapshot.fresh.as_ref()?;
-        (self.cache.options().clock.unix_nanos() < fresh.until_unix_nanos)
+        (self.cache.options().clock.coarse_unix_nanos() < fresh.until_unix_nanos)
             .then(|| map(&fresh.token))
     }
 

@@ -10,7 +10,7 @@
 //!
 //! | module | feature |
 //! |---|---|
-//! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests) | always |
+//! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests), [`mod@bench`] (what the criterion benches measure with: a cache hit polled without a runtime, the thread's CPU time, several threads at once) | always |
 //! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
 //! | `fault_server`: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
 //! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
@@ -25,6 +25,7 @@
 
 #[cfg(feature = "azurite")]
 pub mod azurite;
+pub mod bench;
 pub mod bounded;
 #[cfg(feature = "cache-seed")]
 pub mod cache_seed;

@@ -13,8 +13,13 @@
 //! Its access tokens are opaque strings by default; [`MockAuthority::issue_v1_access_tokens`]
 //! makes them the v1 JWTs Entra ID issues for a resource such as Azure Storage, which a resource
 //! server that reads them (Azurite with `--oauth basic`) accepts or refuses as Azure would.
+//!
+//! For `azure_identity`'s `ClientSecretCredential` it also serves a confidential client's
+//! client credentials grant ([`CLIENT_SECRET`]); for benchmarks, kept-alive connections
+//! ([`MockAuthority::start_keep_alive`]) and a count of every request it received
+//! ([`Log::requests`]).
 
-use crate::scripted_http::{serve, HttpRequest, HttpResponse};
+use crate::scripted_http::{serve, serve_keep_alive, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_core::{Clock, SystemClock};
 use sha2::{Digest, Sha256};
@@ -26,6 +31,8 @@ use tokio::{task::JoinHandle, time::Instant};
 
 /// The only client id the mock authority knows.
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+/// The secret of [`CLIENT_ID`] as a confidential client (the client credentials grant).
+pub const CLIENT_SECRET: &str = "mock-client-secret-value";
 /// The user the mock authority signs in (`preferred_username` of its id tokens).
 pub const USERNAME: &str = "user@contoso.com";
 /// The tenant the mock authority serves, as a domain (the path segment of its endpoints).
@@ -152,6 +159,11 @@ struct IssuedCode {
 /// What the mock authority saw and issued.
 #[derive(Debug, Default)]
 pub struct Log {
+    /// Every request it received, whatever it was for (a request counter: a client that
+    /// should need no network leaves it unchanged).
+    pub requests: usize,
+    /// Requests for the tenant's OpenID configuration.
+    pub discovery_requests: usize,
     /// Requests to the authorize endpoint (one per interactive sign-in).
     pub authorize_requests: usize,
     /// `grant_type` of each token request, and whether it succeeded.
@@ -213,8 +225,19 @@ impl Drop for MockAuthority {
 }
 
 impl MockAuthority {
-    /// Starts the authority on an ephemeral loopback port.
+    /// Starts the authority on an ephemeral loopback port. Each connection serves one request.
     pub async fn start(mode: AuthorizeMode) -> Self {
+        Self::start_with(mode, false).await
+    }
+
+    /// As [`start`](Self::start), but connections stay open between requests, as Entra ID's
+    /// do: for benchmarks of a client's cost per request, where a TLS handshake per request
+    /// would drown what is measured.
+    pub async fn start_keep_alive(mode: AuthorizeMode) -> Self {
+        Self::start_with(mode, true).await
+    }
+
+    async fn start_with(mode: AuthorizeMode, keep_alive: bool) -> Self {
         let state = Arc::new(Mutex::new(State {
             mode,
             tamper_challenge: false,
@@ -236,11 +259,15 @@ impl MockAuthority {
             device_script: VecDeque::new(),
         }));
         let s = Arc::clone(&state);
-        let (port, task) = serve(move |req| {
+        let handler = move |req| {
             let s = Arc::clone(&s);
             async move { handle(&s, req) }
-        })
-        .await;
+        };
+        let (port, task) = if keep_alive {
+            serve_keep_alive(handler).await
+        } else {
+            serve(handler).await
+        };
         state.lock().unwrap().public_url = format!("http://127.0.0.1:{port}");
         Self { port, state, task }
     }
@@ -396,6 +423,7 @@ fn authorize(s: &mut State, q: &HashMap<String, String>) -> Result<String, Strin
 
 fn handle(state: &Mutex<State>, req: HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
+    s.log.requests += 1;
     let authorize_path = format!("/{TENANT}/oauth2/v2.0/authorize");
     let token_path = format!("/{TENANT}/oauth2/v2.0/token");
     if req.method == "GET" && req.path == authorize_path {
@@ -482,6 +510,9 @@ fn token(
     if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
         return Err((700016, "unauthorized_client", "unknown client".into()));
     }
+    if grant == "client_credentials" {
+        return client_credentials(s, form);
+    }
     if form.get("client_info").map(String::as_str) != Some("1") {
         return Err((
             900144,
@@ -546,16 +577,7 @@ fn token(
         }
         _ => return Err((70003, "unsupported_grant_type", grant.to_owned())),
     };
-    s.counter += 1;
-    let access = match &s.v1_access_tokens {
-        None => format!("access-token-{}-{}", s.counter, uuid::Uuid::new_v4()),
-        Some(v1) => v1_access_token(
-            v1,
-            s.clock.now().unix_timestamp(),
-            s.expires_in,
-            granted.as_deref().unwrap_or_default(),
-        ),
-    };
+    let access = issue_access_token(s, granted.as_deref().unwrap_or_default());
     let refresh = format!("refresh-token-{}-{}", s.counter, uuid::Uuid::new_v4());
     s.refresh_tokens.insert(refresh.clone(), account.clone());
     s.log.issued_secrets.push(access.clone());
@@ -595,6 +617,47 @@ pub(crate) fn unsigned_jwt(claims: &serde_json::Value) -> String {
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     )
+}
+
+/// The client credentials grant: a confidential client's own token (no refresh token, no id
+/// token, no `client_info`), for a `/.default` scope.
+fn client_credentials(
+    s: &mut State,
+    form: &HashMap<String, String>,
+) -> Result<serde_json::Value, (u32, &'static str, String)> {
+    if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
+        return Err((
+            7000215,
+            "invalid_client",
+            "Invalid client secret provided".into(),
+        ));
+    }
+    let scope = form.get("scope").map(String::as_str).unwrap_or_default();
+    if scope.split(' ').count() != 1 || !scope.ends_with("/.default") {
+        return Err((
+            1002012,
+            "invalid_scope",
+            format!("the client credentials grant takes one /.default scope, not {scope:?}"),
+        ));
+    }
+    let access = issue_access_token(s, scope);
+    s.log.issued_secrets.push(access.clone());
+    Ok(serde_json::json!({
+        "token_type": "Bearer",
+        "expires_in": s.expires_in,
+        "ext_expires_in": s.expires_in,
+        "access_token": access,
+    }))
+}
+
+/// A new access token for `scope`: opaque, or a v1 JWT (see
+/// [`MockAuthority::issue_v1_access_tokens`]).
+fn issue_access_token(s: &mut State, scope: &str) -> String {
+    s.counter += 1;
+    match &s.v1_access_tokens {
+        None => format!("access-token-{}-{}", s.counter, uuid::Uuid::new_v4()),
+        Some(v1) => v1_access_token(v1, s.clock.now().unix_timestamp(), s.expires_in, scope),
+    }
 }
 
 /// An unsigned v1 access token as Entra ID issues it for a v1 resource: the audience is the
@@ -648,6 +711,7 @@ fn device_routes(s: &mut State, req: &HttpRequest) -> Option<HttpResponse> {
     let path = req.path.strip_prefix(&tenant).unwrap_or(&req.path);
     match (req.method.as_str(), path) {
         ("GET", "/v2.0/.well-known/openid-configuration") => {
+            s.log.discovery_requests += 1;
             let base = format!("{}/{TENANT}/oauth2/v2.0", s.public_url);
             Some(HttpResponse::json(
                 200,
@@ -817,5 +881,174 @@ fn device_poll(
             "bad_verification_code",
             "The device code was not recognised.".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::{
+        io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader},
+        net::TcpStream,
+    };
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn post_token(authority: &MockAuthority, pairs: &[(&str, &str)]) -> HttpResponse {
+        handle(
+            &authority.state,
+            HttpRequest {
+                method: "POST".into(),
+                path: format!("/{TENANT}/oauth2/v2.0/token"),
+                query: HashMap::new(),
+                form: form(pairs),
+            },
+        )
+    }
+
+    fn body(response: &HttpResponse) -> serde_json::Value {
+        serde_json::from_str(&response.body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_client_credentials_grant_wants_the_secret_and_one_default_scope() {
+        crate::bounded(async {
+            let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
+            let grant = |secret: &str, scope: &str| {
+                post_token(
+                    &authority,
+                    &[
+                        ("client_id", CLIENT_ID),
+                        ("client_secret", secret),
+                        ("grant_type", "client_credentials"),
+                        ("scope", scope),
+                    ],
+                )
+            };
+            let ok = grant(CLIENT_SECRET, "https://storage.azure.com/.default");
+            assert_eq!(ok.status, 200, "{}", ok.body);
+            let ok = body(&ok);
+            assert!(ok["access_token"]
+                .as_str()
+                .unwrap()
+                .starts_with("access-token-"));
+            assert_eq!(ok["expires_in"], 3600);
+            assert!(ok.get("refresh_token").is_none() && ok.get("id_token").is_none());
+
+            let wrong_secret = grant("guess", "https://storage.azure.com/.default");
+            assert_eq!(wrong_secret.status, 400);
+            assert_eq!(body(&wrong_secret)["error"], "invalid_client");
+            let two_scopes = grant(CLIENT_SECRET, "https://storage.azure.com/.default openid");
+            assert_eq!(body(&two_scopes)["error"], "invalid_scope");
+            authority.log(|log| {
+                assert_eq!(log.requests, 3);
+                let outcomes: Vec<bool> = log.token_requests.iter().map(|(_, ok)| *ok).collect();
+                assert_eq!(outcomes, [true, false, false]);
+            });
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_are_single_use_unless_kept() {
+        crate::bounded(async {
+            let authority = MockAuthority::start(AuthorizeMode::AutoPost).await;
+            let rt = "refresh-token-seeded";
+            let seed = || authority.accept_refresh_token(rt, MockAccount::default());
+            let refresh = || {
+                post_token(
+                    &authority,
+                    &[
+                        ("client_id", CLIENT_ID),
+                        ("client_info", "1"),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", rt),
+                        ("scope", "s openid"),
+                    ],
+                )
+                .status
+            };
+            seed();
+            assert_eq!((refresh(), refresh()), (200, 400));
+            seed();
+            authority.keep_refresh_tokens();
+            assert_eq!((refresh(), refresh()), (200, 200));
+        })
+        .await;
+    }
+
+    /// Sends a GET for `path` on `stream` and reads one response; `None` when the server
+    /// closed the connection instead.
+    async fn get(stream: &mut BufReader<TcpStream>, path: &str) -> Option<(u16, String)> {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.get_mut().write_all(request.as_bytes()).await.ok()?;
+        let mut status_line = String::new();
+        if stream.read_line(&mut status_line).await.ok()? == 0 {
+            return None;
+        }
+        let status = status_line.split(' ').nth(1)?.parse().ok()?;
+        let mut length = 0;
+        for _ in 0..64 {
+            let mut header = String::new();
+            stream.read_line(&mut header).await.ok()?;
+            if header == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok()?;
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.ok()?;
+        Some((status, String::from_utf8(body).ok()?))
+    }
+
+    #[tokio::test]
+    async fn discovery_names_the_public_url_and_keep_alive_serves_a_second_request() {
+        crate::bounded(async {
+            let path = format!("/{TENANT}/v2.0/.well-known/openid-configuration");
+            let kept = MockAuthority::start_keep_alive(AuthorizeMode::AutoPost).await;
+            let mut stream =
+                BufReader::new(TcpStream::connect(("127.0.0.1", kept.port)).await.unwrap());
+            let (status, first) = get(&mut stream, &path).await.unwrap();
+            assert_eq!(status, 200);
+            let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+            assert_eq!(
+                first["token_endpoint"],
+                format!("{}/{TENANT}/oauth2/v2.0/token", kept.authority_host())
+            );
+            kept.set_public_url("https://127.0.0.1:4443/");
+            let (_, second) = get(&mut stream, &path)
+                .await
+                .expect("the connection stayed open");
+            let second: serde_json::Value = serde_json::from_str(&second).unwrap();
+            assert_eq!(
+                second["authorization_endpoint"],
+                format!("https://127.0.0.1:4443/{TENANT}/oauth2/v2.0/authorize")
+            );
+            kept.log(|log| assert_eq!((log.requests, log.discovery_requests), (2, 2)));
+
+            let closing = MockAuthority::start(AuthorizeMode::AutoPost).await;
+            let mut stream = BufReader::new(
+                TcpStream::connect(("127.0.0.1", closing.port))
+                    .await
+                    .unwrap(),
+            );
+            assert!(get(&mut stream, &path).await.is_some());
+            assert!(
+                get(&mut stream, &path).await.is_none(),
+                "closed after one request"
+            );
+            assert!(get(&mut stream, "/nothing").await.is_none());
+            closing.log(|log| assert_eq!(log.requests, 1));
+        })
+        .await;
     }
 }

@@ -57,7 +57,27 @@ impl HttpResponse {
 }
 
 /// Serves `handler` on 127.0.0.1 (an ephemeral port) until the returned handle is aborted.
+/// Each connection is closed after one request.
 pub async fn serve<H, F>(handler: H) -> (u16, JoinHandle<()>)
+where
+    H: Fn(HttpRequest) -> F + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    serve_with(false, handler).await
+}
+
+/// As [`serve`], but connections stay open for further requests (HTTP/1.1 keep-alive), as a
+/// real service's do: for benchmarks that measure a client's cost per request rather than
+/// per connection.
+pub async fn serve_keep_alive<H, F>(handler: H) -> (u16, JoinHandle<()>)
+where
+    H: Fn(HttpRequest) -> F + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    serve_with(true, handler).await
+}
+
+async fn serve_with<H, F>(keep_alive: bool, handler: H) -> (u16, JoinHandle<()>)
 where
     H: Fn(HttpRequest) -> F + Send + Sync + 'static,
     F: Future<Output = HttpResponse> + Send + 'static,
@@ -86,13 +106,22 @@ where
                         Ok::<_, std::convert::Infallible>(encode(response))
                     }
                 });
+                // One request is over well within 30 s. A kept-alive connection may serve a
+                // whole benchmark run and sit idle between its groups: hyper's header read
+                // timeout also ends an idle connection, which a client that reuses it sees as
+                // a request cut off, so there it is the connection's whole bound.
+                let bound = Duration::from_secs(if keep_alive { 600 } else { 30 });
                 let mut builder = http1::Builder::new();
                 builder
                     .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .keep_alive(false);
+                    .header_read_timeout(if keep_alive {
+                        bound
+                    } else {
+                        Duration::from_secs(10)
+                    })
+                    .keep_alive(keep_alive);
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let _ = tokio::time::timeout(Duration::from_secs(30), connection).await;
+                let _ = tokio::time::timeout(bound, connection).await;
             });
         }
     });

@@ -33,6 +33,12 @@ impl BrokerTokenRequestOptions {
         )
     }
 
+    /// No per-request option set: the request is the credential's own tenant, bearer, no
+    /// claims, no CAE (the only kind the lock-free hit path answers).
+    pub(crate) fn is_plain(&self) -> bool {
+        self.claims.is_none() && !self.enable_cae && self.tenant_id.is_none() && self.pop.is_none()
+    }
+
     /// The `claims` parameter to send: the caller's claims challenge, merged with the `CP1`
     /// client capability when CAE is enabled (as MSAL does).
     pub(crate) fn effective_claims(&self) -> crate::error::Result<Option<String>> {

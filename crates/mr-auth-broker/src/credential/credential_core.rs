@@ -54,19 +54,37 @@ impl CredentialCore {
         self.tokens.config()
     }
 
-    /// A token: silently if any silent step has one, else (unless automatic authentication
-    /// is disabled) through the interactive step.
+    /// A token: a fresh one from memory at once, else silently if any silent step has one,
+    /// else (unless automatic authentication is disabled) through the interactive step.
     pub(crate) async fn get_token_info(
         &self,
         scopes: &[&str],
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
+        if let Some(token) = self.tokens.fresh_if_plain(scopes, &options) {
+            return Ok(token);
+        }
+        // The rest in a box of its own, so that a hit's future stays a few words: moving and
+        // setting up the whole request's state was most of a hit's time.
+        Box::pin(self.get_token_info_from_cache_or_sign_in(scopes, options, context)).await
+    }
+
+    async fn get_token_info_from_cache_or_sign_in(
+        &self,
+        scopes: &[&str],
+        options: BrokerTokenRequestOptions,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let plain = options.is_plain();
         let (request, key) = self.tokens.resolve(scopes, &options)?;
         let ui_allowed = !self.config().disable_automatic_authentication;
 
         let sign_ins_before = self.sign_ins.load(Ordering::SeqCst);
-        match self.tokens.get(&key, &request, context).await {
+        match (self.tokens)
+            .get_remembering(scopes, plain, &key, &request, context)
+            .await
+        {
             Err(e) if ui_allowed && e.kind() == ErrorKind::AuthenticationRequired => {}
             other => return other,
         }
@@ -75,7 +93,10 @@ impl CredentialCore {
         if self.sign_ins.load(Ordering::SeqCst) != sign_ins_before {
             // Another caller signed in while this one waited: its token or account may
             // answer this request without a second sign-in.
-            match self.tokens.get(&key, &request, context).await {
+            match (self.tokens)
+                .get_remembering(scopes, plain, &key, &request, context)
+                .await
+            {
                 Err(e) if e.kind() == ErrorKind::AuthenticationRequired => {}
                 other => return other,
             }
@@ -98,6 +119,9 @@ impl CredentialCore {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
+        if let Some(token) = self.tokens.fresh_for_sdk(scopes, options.as_ref()) {
+            return Ok(token.into());
+        }
         let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
         Ok(self.get_token_info(scopes, request, &context).await?.into())
     }

@@ -1,7 +1,8 @@
 //! The credentials: [`InteractiveBrowserBrokerCredential`], [`DeviceCodeCredential`] and
 //! [`SharedTokenCacheCredential`] and their options, the checked configuration and the way
 //! through a request they share (`silent_tokens`: the silent chain in the in-memory cache;
-//! `credential_core`: that, then the interactive step), what a credential remembers between
+//! `credential_core`: that, then the interactive step; `fresh_tokens`: the lock-free hit
+//! path in front of the cache), what a credential remembers between
 //! requests, the silent chain, the interactive sign-in, the persistent cache's wiring and the
 //! shared cache's account choice, [`AuthenticationRecord`] and the proof-of-possession
 //! pipeline policy. It builds on `oauth/` and `platform/`.
@@ -15,6 +16,7 @@ mod credential_core;
 mod credential_persistence;
 mod device_code_credential;
 mod device_code_credential_options;
+mod fresh_tokens;
 mod interactive_browser_broker_credential;
 mod interactive_browser_broker_credential_options;
 mod interactive_sign_in;

@@ -112,14 +112,31 @@ impl SharedTokenCacheCredential {
             .await
     }
 
+    /// A fresh token from memory at once, else the silent chain through the cache.
     async fn get_token_info_with_context(
         &self,
         scopes: &[&str],
         options: BrokerTokenRequestOptions,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
+        if let Some(token) = self.tokens.fresh_if_plain(scopes, &options) {
+            return Ok(token);
+        }
+        // In a box of its own, so that a hit's future stays a few words.
+        Box::pin(self.get_token_info_from_cache(scopes, options, context)).await
+    }
+
+    async fn get_token_info_from_cache(
+        &self,
+        scopes: &[&str],
+        options: BrokerTokenRequestOptions,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let plain = options.is_plain();
         let (request, key) = self.resolve(scopes, &options)?;
-        self.tokens.get(&key, &request, context).await
+        (self.tokens)
+            .get_remembering(scopes, plain, &key, &request, context)
+            .await
     }
 
     /// Signs in silently with the account's refresh token (never a cached access token), for
@@ -252,6 +269,9 @@ impl TokenCredential for SharedTokenCacheCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
+        if let Some(token) = self.tokens.fresh_for_sdk(scopes, options.as_ref()) {
+            return Ok(token.into());
+        }
         let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
         Ok(self
             .get_token_info_with_context(scopes, request, &context)

@@ -1,17 +1,19 @@
 //! The silent half every credential of this crate is built on: what the credential remembers
 //! between requests ([`Session`]), its chain of silent sources, and the in-memory token cache
 //! (`mr-auth-core`'s single-flight cache) the chain runs in, so that any number of concurrent
-//! callers of one request share one run and the cache stays bounded.
+//! callers of one request share one run and the cache stays bounded; in front of it, the
+//! lock-free hit path of plain requests ([`FreshTokens`]).
 
 use super::{
     broker_token_request_options::BrokerTokenRequestOptions,
     credential_config::{CredentialConfig, EXPIRY_BUFFER},
+    fresh_tokens::FreshTokens,
     session::Session,
     silent_chain::SilentChain,
     token_request::{CacheKey, TokenRequest},
 };
 use crate::{error::Error, error::Result, oauth::AccessTokenInfo};
-use azure_core::http::Context;
+use azure_core::{credentials::TokenRequestOptions, http::Context};
 use mr_auth_core::{TokenCache, TokenCacheOptions};
 use std::{fmt, sync::Arc};
 
@@ -20,6 +22,7 @@ pub(crate) struct SilentTokens {
     pub(crate) session: Arc<Session>,
     chain: Arc<SilentChain>,
     cache: TokenCache<CacheKey, AccessTokenInfo, Error>,
+    fresh: FreshTokens,
 }
 
 impl SilentTokens {
@@ -34,6 +37,7 @@ impl SilentTokens {
             session: Arc::new(Session::new(config)),
             chain: Arc::new(chain),
             cache,
+            fresh: FreshTokens::new(),
         }
     }
 
@@ -72,10 +76,79 @@ impl SilentTokens {
             .await
     }
 
+    /// The token of a plain request (no per-request options) for exactly `scopes`, when the
+    /// cache would hand it out at once: no lock, no shared write, no key built.
+    pub(crate) fn fresh(&self, scopes: &[&str]) -> Option<AccessTokenInfo> {
+        self.fresh
+            .get(scopes, self.config().clock.coarse_unix_nanos())
+    }
+
+    /// [`fresh`](Self::fresh) when `options` make a plain request.
+    pub(crate) fn fresh_if_plain(
+        &self,
+        scopes: &[&str],
+        options: &BrokerTokenRequestOptions,
+    ) -> Option<AccessTokenInfo> {
+        if options.is_plain() {
+            self.fresh(scopes)
+        } else {
+            None
+        }
+    }
+
+    /// [`get`](Self::get) for `scopes`; when the request is `plain`, its token then becomes a
+    /// [`fresh`](Self::fresh) hit.
+    pub(crate) async fn get_remembering(
+        &self,
+        scopes: &[&str],
+        plain: bool,
+        key: &CacheKey,
+        request: &TokenRequest,
+        context: &Context<'_>,
+    ) -> Result<AccessTokenInfo> {
+        let token = self.get(key, request, context).await?;
+        if plain {
+            self.remember(scopes, key);
+        }
+        Ok(token)
+    }
+
+    /// [`fresh`](Self::fresh) for a caller of `azure_core`'s `TokenCredential::get_token`,
+    /// when its options hold no per-request options (or only the defaults).
+    pub(crate) fn fresh_for_sdk(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequestOptions<'_>>,
+    ) -> Option<AccessTokenInfo> {
+        let plain = options
+            .and_then(|o| {
+                o.method_options
+                    .context
+                    .value::<BrokerTokenRequestOptions>()
+            })
+            .is_none_or(BrokerTokenRequestOptions::is_plain);
+        if plain {
+            self.fresh(scopes)
+        } else {
+            None
+        }
+    }
+
+    /// After a plain request for `scopes` was answered: its token becomes a
+    /// [`fresh`](Self::fresh) hit until the cache's refresh point.
+    pub(crate) fn remember(&self, scopes: &[&str], key: &CacheKey) {
+        let now = self.config().clock.unix_nanos();
+        self.fresh
+            .remember(scopes, key, now, || self.cache.fresh_with_refresh_at(key));
+    }
+
     /// Keeps a token another step obtained (an interactive sign-in, an explicit refresh) for
-    /// the request's key, and returns it.
+    /// the request's key, and returns it. The key's [`fresh`](Self::fresh) hits go (after the
+    /// cache has the new token, so none can come back with the old one).
     pub(crate) fn insert(&self, key: &CacheKey, token: AccessTokenInfo) -> Result<AccessTokenInfo> {
-        self.cache.insert(key, token)
+        let stored = self.cache.insert(key, token);
+        self.fresh.forget(key);
+        stored
     }
 
     /// How many requests' tokens are in memory.
@@ -89,6 +162,7 @@ impl fmt::Debug for SilentTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SilentTokens")
             .field("cache", &self.cache)
+            .field("fresh", &self.fresh)
             .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,7 @@
 //! per-try timeout, transient failures retried only where the grant allows a second send,
 //! the whole call bounded, and errors that name the cause and the tries.
 
+use super::lazy_pipeline::LazyPipeline;
 use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{
     headers::{self, content_type, RETRY_AFTER},
@@ -83,7 +84,9 @@ impl fmt::Display for Failure {
 /// own retries (the tries are this client's, each reading the whole answer), and the limits.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthorityClient {
-    pipeline: Pipeline,
+    /// Built at the first request, not with the credential: a credential that answers from
+    /// its caches never builds an HTTP client, its TLS setup or the root certificates.
+    pipeline: LazyPipeline,
     try_timeout: Duration,
     timeout: Duration,
     retry: StsRetryOptions,
@@ -97,14 +100,7 @@ impl AuthorityClient {
             retry: RetryOptions::none(),
             ..client_options
         };
-        let pipeline = Pipeline::new(
-            option_env!("CARGO_PKG_NAME"),
-            option_env!("CARGO_PKG_VERSION"),
-            options,
-            Vec::new(),
-            Vec::new(),
-            None,
-        );
+        let pipeline = LazyPipeline::new(options);
         Self {
             pipeline,
             try_timeout: TRY_TIMEOUT.min(timeout),
@@ -125,10 +121,13 @@ impl AuthorityClient {
         resend: Resend,
         context: &Context<'_>,
     ) -> Result<Answer> {
+        // Building the HTTP client (the first request only) fails as a typed error here.
+        let pipeline = self.pipeline.get()?;
         let started = Instant::now();
         let progress = RetryProgress::default();
         let call = Call {
             client: self,
+            pipeline,
             endpoint,
             url,
             form,
@@ -160,6 +159,7 @@ impl AuthorityClient {
 /// One request being made.
 struct Call<'a> {
     client: &'a AuthorityClient,
+    pipeline: &'a Pipeline,
     endpoint: &'static str,
     url: &'a Url,
     form: &'a [u8],
@@ -221,7 +221,6 @@ impl Call<'_> {
             ..Default::default()
         };
         let response = self
-            .client
             .pipeline
             .stream(self.context, &mut request, Some(options))
             .await

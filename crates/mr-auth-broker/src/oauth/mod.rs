@@ -21,6 +21,7 @@ mod device_code_flow;
 mod device_code_prompt;
 mod headless;
 mod interactive_browser_flow;
+mod lazy_pipeline;
 mod loopback_receiver;
 mod pkce_verifier;
 mod redirect_uri;
@@ -49,6 +50,8 @@ pub(crate) use authority_client::AuthorityClient;
 pub(crate) use authorization_request::with_oidc_scopes;
 pub(crate) use device_code_flow::DeviceCodeFlow;
 pub(crate) use interactive_browser_flow::InteractiveBrowserFlow;
+#[cfg(feature = "test-util")]
+pub(crate) use lazy_pipeline::default_clients_built;
 pub(crate) use refresh_token::RefreshToken;
 pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
 pub(crate) use token_response::TokenResponse;

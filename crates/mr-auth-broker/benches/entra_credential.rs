@@ -1,0 +1,390 @@
+//! The Entra credentials next to `azure_identity`'s `ClientSecretCredential`,
+//! in one criterion run, all against the test-support mock authority behind a loopback TLS
+//! front (azure_identity refuses a plain-HTTP authority), all trusting only the front's CA
+//! through the same `reqwest` client.
+//!
+//! ```text
+//! cargo bench -p mr-auth-broker --bench entra_credential
+//! ```
+//!
+//! - `entra_cache_hit`: a valid token in the credential's memory, through
+//!   `dyn TokenCredential`: `InteractiveBrowserBrokerCredential` (its token from a scripted
+//!   browser sign-in at the mock), `DeviceCodeCredential` (from a device code sign-in the mock
+//!   approves at its first poll), `SharedTokenCacheCredential` (from a plaintext persistent
+//!   cache seeded with the browser credential's token) and azure_identity's
+//!   `ClientSecretCredential` (from the client credentials grant); all four hold the same kind
+//!   of v1 JWT. Polled directly, without a runtime (a hit never waits). Wall time per call.
+//! - `entra_cache_hit_floor`: what any hit pays on this machine: a clock read, and the copy of
+//!   the token an owned `AccessToken` needs.
+//! - `entra_cache_hit_threads`: per-call wall time on each of 1 and 2 threads calling at once;
+//!   2 threads' calls per second over 1 thread's is `2 * t(1) / t(2)`.
+//! - `entra_refresh_grant_tls_client_cpu`: the refresh grant over TLS (kept-alive connection),
+//!   **client CPU time** per call (the bench thread's; the mock and the TLS front run on another
+//!   thread): a bare `reqwest` POST of the same form, against the credential's `get_token` for a
+//!   scope it has no token for, so every call is a cache miss answered by the refresh token of
+//!   the sign-in. The credential's figure therefore also holds the request resolution and cache
+//!   key, the token cache's miss (a spawned fetch task and its channel), the `azure_core`
+//!   pipeline, parsing the response, reading the account from its id token and client info,
+//!   and storing the token (the cache holds 64 keys, so from the 65th call on a store also
+//!   evicts the least recently used key).
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+#[cfg(not(windows))]
+mod entra {
+    use azure_core::{
+        cloud::{CloudConfiguration, CustomConfiguration},
+        credentials::{AccessToken, Secret, TokenCredential},
+        http::{ClientOptions, Transport},
+    };
+    use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+    use criterion::Criterion;
+    use mr_auth_broker::{
+        test_util::{shared_token_cache_credential_with_hooks, TestHooks},
+        AuthorityHost, BrokerMode, CacheWrite, DeviceCodeCredential, DeviceCodeCredentialOptions,
+        DeviceCodePromptCallback, InteractiveBrowserBrokerCredential,
+        InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredentialOptions,
+        TokenCachePersistenceOptions,
+    };
+    use mr_auth_core::{Clock as _, SystemClock};
+    use mr_auth_msal_cache::AccessTokenSecret;
+    use mr_auth_test_support::{
+        bench::{cpu_of, on_threads, ready},
+        chromium::{handler, ScriptedBrowser},
+        mock_authority::{
+            AuthorizeMode, DevicePoll, MockAccount, MockAuthority, V1AccessTokens, CLIENT_ID,
+            CLIENT_SECRET, DEVICE_CODE_GRANT, TENANT,
+        },
+        TempHome, TlsFront,
+    };
+    use std::{
+        hint::black_box,
+        net::{Ipv4Addr, SocketAddr},
+        sync::{
+            atomic::{AtomicU64, Ordering},
+            Arc,
+        },
+        time::Duration,
+    };
+
+    const SCOPE: &str = "https://storage.azure.com/.default";
+
+    /// A scope the credential has no token for: `https://bench-<n>.example/.default`.
+    fn fresh_scope(counter: &AtomicU64) -> String {
+        format!(
+            "https://bench-{:08}.example/.default",
+            counter.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// The mock authority (kept-alive connections, v1 JWT access tokens, refresh tokens that
+    /// stay valid after use) behind a TLS front, on a runtime thread of its own.
+    struct Authority {
+        mock: Arc<MockAuthority>,
+        front: TlsFront,
+        _runtime: tokio::runtime::Runtime,
+    }
+
+    impl Authority {
+        fn start() -> Self {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (mock, front) = runtime.block_on(async {
+                let mock = Arc::new(MockAuthority::start_keep_alive(AuthorizeMode::AutoPost).await);
+                mock.issue_v1_access_tokens(V1AccessTokens::default());
+                mock.keep_refresh_tokens();
+                let front =
+                    TlsFront::start(SocketAddr::from((Ipv4Addr::LOCALHOST, mock.port))).await;
+                mock.set_public_url(front.url());
+                (mock, front)
+            });
+            Self {
+                mock,
+                front,
+                _runtime: runtime,
+            }
+        }
+
+        fn token_url(&self) -> String {
+            format!("{}/{TENANT}/oauth2/v2.0/token", self.front.url())
+        }
+
+        /// A refresh token the mock issued (they all stay valid).
+        fn refresh_token(&self) -> String {
+            self.mock
+                .log(|log| {
+                    log.issued_secrets
+                        .iter()
+                        .find(|s| s.starts_with("refresh-token-"))
+                        .cloned()
+                })
+                .expect("the sign-in brought a refresh token")
+        }
+    }
+
+    fn options(authority: &Authority, client: &reqwest::Client) -> ClientOptions {
+        let mut cloud = CustomConfiguration::default();
+        cloud.authority_host = authority.front.url().to_owned();
+        ClientOptions {
+            transport: Some(Transport::new(Arc::new(client.clone()))),
+            cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+            ..ClientOptions::default()
+        }
+    }
+
+    pub(crate) fn benches(c: &mut Criterion) {
+        // One thread for the clients (as in mr-auth-credentials' bench): the measured future,
+        // hyper's connection task and the credential's fetch task all run on the bench thread.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let authority = Authority::start();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(authority.front.ca_pem().as_bytes()).unwrap(),
+            )
+            .build()
+            .unwrap();
+
+        let ours = InteractiveBrowserBrokerCredential::new(Some(
+            InteractiveBrowserBrokerCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: TENANT.parse().unwrap(),
+                authority: Some(AuthorityHost::new(authority.front.url()).unwrap()),
+                broker: BrokerMode::BrowserOnly,
+                authorize_url_handler: handler(Arc::new(ScriptedBrowser::new(
+                    authority.mock.clone(),
+                ))),
+                client_options: options(&authority, &client),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+        // The device code sign-in: the mock approves at the first poll, a second after the code.
+        authority.mock.set_device_code_timing(900, Some(1));
+        authority.mock.script_device_polls([DevicePoll::Success]);
+        let device = DeviceCodeCredential::new(
+            DeviceCodePromptCallback::new(|_| Ok(())),
+            Some(DeviceCodeCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: TENANT.parse().unwrap(),
+                authority: Some(AuthorityHost::new(authority.front.url()).unwrap()),
+                client_options: options(&authority, &client),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        let theirs = ClientSecretCredential::new(
+            TENANT,
+            CLIENT_ID.to_owned(),
+            Secret::new(CLIENT_SECRET),
+            Some(ClientSecretCredentialOptions {
+                client_options: options(&authority, &client),
+            }),
+        )
+        .unwrap();
+        let ours_dyn: Arc<dyn TokenCredential> = ours.clone();
+        let device_dyn: Arc<dyn TokenCredential> = device;
+        let theirs_dyn: Arc<dyn TokenCredential> = theirs;
+        let tokens: Vec<AccessToken> = runtime.block_on(async {
+            let mut tokens = Vec::new();
+            for credential in [&ours_dyn, &device_dyn, &theirs_dyn] {
+                tokens.push(credential.get_token(&[SCOPE], None).await.unwrap());
+            }
+            tokens
+        });
+        let grants = authority.mock.log(|log| log.token_requests.clone());
+        assert_eq!(
+            grants
+                .iter()
+                .map(|(g, ok)| (g.as_str(), *ok))
+                .collect::<Vec<_>>(),
+            [
+                ("authorization_code", true),
+                (DEVICE_CODE_GRANT, true),
+                ("client_credentials", true)
+            ],
+            "one sign-in of each kind and one client credentials grant fill the three caches"
+        );
+        let sizes: Vec<usize> = tokens.iter().map(|t| t.token.secret().len()).collect();
+        println!(
+            "token sizes: browser {}, device code {}, azure_identity {} bytes",
+            sizes[0], sizes[1], sizes[2]
+        );
+        let (shared_dyn, _home) = runtime.block_on(shared_cache(&authority, &client, &tokens[0]));
+
+        let credentials = [
+            ("InteractiveBrowserBrokerCredential", &ours_dyn),
+            ("DeviceCodeCredential", &device_dyn),
+            ("SharedTokenCacheCredential", &shared_dyn),
+            ("azure_identity_ClientSecretCredential", &theirs_dyn),
+        ];
+        cache_hits(c, &credentials, &tokens[0]);
+        refresh_grant(c, &runtime, &authority, &client, &ours_dyn);
+    }
+
+    /// A `SharedTokenCacheCredential` on a plaintext cache in a home of its own, which holds an
+    /// account's sign-in with `token` (the browser credential's, so all hold the same kind of
+    /// token) as its access token; its first call reads it from the file, later ones are hits.
+    async fn shared_cache(
+        authority: &Authority,
+        client: &reqwest::Client,
+        token: &AccessToken,
+    ) -> (Arc<dyn TokenCredential>, TempHome) {
+        let home = TempHome::new();
+        let account = MockAccount::new("a", "ta", "alice@contoso.com");
+        let host = url::Url::parse(authority.front.url()).unwrap();
+        home.seed(&[CacheWrite {
+            scopes: vec![SCOPE.to_owned()],
+            access_token: Some(AccessTokenSecret::new(token.token.secret().to_owned())),
+            expires_in: 3600,
+            now: Some(SystemClock.now()),
+            ..account.sign_in(CLIENT_ID, host.host_str().unwrap(), "rt-of-a")
+        }])
+        .await;
+        let credential = shared_token_cache_credential_with_hooks(
+            Some(SharedTokenCacheCredentialOptions {
+                client_id: CLIENT_ID.parse().unwrap(),
+                tenant_id: Some(TENANT.parse().unwrap()),
+                authority: Some(AuthorityHost::new(authority.front.url()).unwrap()),
+                cache_persistence_options: Some(TokenCachePersistenceOptions {
+                    allow_unencrypted_storage: true,
+                    ..Default::default()
+                }),
+                client_options: options(authority, client),
+                ..Default::default()
+            }),
+            TestHooks {
+                environment: Arc::new(home.environment()),
+                ..TestHooks::default()
+            },
+        )
+        .unwrap();
+        let first = credential.get_token(&[SCOPE], None).await.unwrap();
+        assert_eq!(first.token.secret(), token.token.secret());
+        (credential, home)
+    }
+
+    fn cache_hits(
+        c: &mut Criterion,
+        credentials: &[(&str, &Arc<dyn TokenCredential>)],
+        token: &AccessToken,
+    ) {
+        let mut group = c.benchmark_group("entra_cache_hit");
+        for (name, credential) in credentials {
+            group.bench_function(*name, |b| {
+                b.iter(|| {
+                    black_box(ready(credential.get_token(black_box(&[SCOPE]), None)).unwrap())
+                })
+            });
+        }
+        group.finish();
+
+        let mut group = c.benchmark_group("entra_cache_hit_floor");
+        group.bench_function("SystemClock::coarse_unix_nanos", |b| {
+            b.iter(|| black_box(SystemClock.coarse_unix_nanos()))
+        });
+        group.bench_function("SystemClock::unix_nanos", |b| {
+            b.iter(|| black_box(SystemClock.unix_nanos()))
+        });
+        group.bench_function("SystemClock::now", |b| {
+            b.iter(|| black_box(SystemClock.now()))
+        });
+        group.bench_function("AccessToken::clone", |b| {
+            b.iter(|| black_box(AccessToken::clone(black_box(token))))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("entra_cache_hit_threads");
+        for threads in [1usize, 2] {
+            for (name, credential) in credentials {
+                group.bench_function(format!("{name}/{threads}_threads"), |b| {
+                    b.iter_custom(|iters| {
+                        on_threads(threads, iters, credential, |credential| {
+                            ready(credential.get_token(&[SCOPE], None)).unwrap()
+                        })
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+
+    fn refresh_grant(
+        c: &mut Criterion,
+        runtime: &tokio::runtime::Runtime,
+        authority: &Authority,
+        client: &reqwest::Client,
+        ours: &Arc<dyn TokenCredential>,
+    ) {
+        let url = authority.token_url();
+        let refresh_token = authority.refresh_token();
+        let scopes = AtomicU64::new(0);
+        let requests_before = authority.mock.log(|log| log.token_requests.len());
+        let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
+        group.measurement_time(Duration::from_secs(10));
+        group.bench_function("bare_reqwest_post", |b| {
+            b.iter_custom(|iters| {
+                cpu_of(runtime, iters, || {
+                    // The form the credential posts: the scope and the OpenID scopes it adds.
+                    let scope = format!("{} offline_access openid profile", fresh_scope(&scopes));
+                    let form = [
+                        ("client_id", CLIENT_ID),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", refresh_token.as_str()),
+                        ("scope", scope.as_str()),
+                        ("client_info", "1"),
+                    ];
+                    let body = url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(form)
+                        .finish();
+                    let request = client
+                        .post(&url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body);
+                    async move {
+                        let response = request.send().await.unwrap();
+                        assert!(response.status().is_success());
+                        response.bytes().await.unwrap()
+                    }
+                })
+            })
+        });
+        group.bench_function("InteractiveBrowserBrokerCredential::get_token", |b| {
+            b.iter_custom(|iters| {
+                cpu_of(runtime, iters, || {
+                    let scope = fresh_scope(&scopes);
+                    async move { ours.get_token(&[scope.as_str()], None).await.unwrap() }
+                })
+            })
+        });
+        group.finish();
+        let (refreshes, refused) = authority.mock.log(|log| {
+            let new = &log.token_requests[requests_before..];
+            (
+                new.iter().filter(|(g, _)| g == "refresh_token").count(),
+                new.iter().filter(|(_, ok)| !ok).count(),
+            )
+        });
+        assert_eq!(refused, 0, "every refresh grant succeeded");
+        assert_eq!(
+            refreshes,
+            authority.mock.log(|log| log.token_requests.len()) - requests_before,
+            "only refresh grants were made"
+        );
+    }
+}
+
+#[cfg(not(windows))]
+criterion::criterion_group!(benches, entra::benches);
+#[cfg(not(windows))]
+criterion::criterion_main!(benches);
+
+#[cfg(windows)]
+fn main() {}

@@ -1,0 +1,536 @@
+//! What `cargo xtask bench` makes of the runs: criterion's and hyperfine's results read back
+//! (std only, so a few lines of JSON reading instead of a parser), and the one table of
+//! figures, references, ratios and targets.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::bench::{CURL, ENTRA_TOKEN, FLOOR_CAT, FLOOR_START, PYTHON, TOKEN_CA_ONLY};
+use crate::cmd::Result;
+
+/// The table of `results`, in markdown.
+pub(crate) fn summary_table(results: &Results) -> String {
+    table(&rows(results))
+}
+
+/// Every figure of one suite run: criterion medians (ns) by full id, hyperfine results by
+/// command name, and whether the cold-callers test passed.
+pub(crate) struct Results {
+    pub(crate) criterion: Vec<(String, f64)>,
+    pub(crate) hyperfine: Vec<Hyperfine>,
+    pub(crate) cold_callers: bool,
+}
+
+/// One hyperfine row, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Hyperfine {
+    command: String,
+    median: f64,
+    user: f64,
+    system: f64,
+}
+
+impl Results {
+    fn ns(&self, id: &str) -> Option<f64> {
+        self.criterion
+            .iter()
+            .find(|(name, _)| name == id)
+            .map(|(_, ns)| *ns)
+    }
+
+    fn process(&self, command: &str) -> Option<&Hyperfine> {
+        self.hyperfine.iter().find(|h| h.command == command)
+    }
+
+    fn process_ms(&self, command: &str) -> Option<f64> {
+        self.process(command).map(|h| h.median * 1e3)
+    }
+}
+
+/// A target a figure is held to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The figure must be at most this (the unit shown after it).
+    AtMost(f64, &'static str),
+    /// The figure must be at least this (the unit shown after it).
+    AtLeast(f64, &'static str),
+    /// Pass/fail (a test).
+    Holds,
+    /// No target: a floor or context.
+    None,
+}
+
+/// One line of the table: `value` is what the target applies to (the ratio when there is a
+/// reference, else `ours`).
+#[derive(Debug, Clone)]
+struct Row {
+    figure: String,
+    ours: String,
+    reference: String,
+    ratio: String,
+    target: String,
+    met: String,
+}
+
+fn row(
+    figure: &str,
+    ours: String,
+    reference: String,
+    ratio: Option<f64>,
+    value: Option<f64>,
+    target: Target,
+) -> Row {
+    let (target_text, met) = match target {
+        Target::AtMost(limit, unit) => (
+            format!("<= {}{unit}", short(limit)),
+            value.map(|v| v <= limit),
+        ),
+        Target::AtLeast(limit, unit) => (
+            format!(">= {}{unit}", short(limit)),
+            value.map(|v| v >= limit),
+        ),
+        Target::Holds => ("holds".to_owned(), value.map(|v| v > 0.0)),
+        Target::None => ("-".to_owned(), None),
+    };
+    Row {
+        figure: figure.to_owned(),
+        ours,
+        reference,
+        ratio: ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x")),
+        target: target_text,
+        met: match (target, met) {
+            (Target::None, _) => "-".to_owned(),
+            (_, Some(true)) => "met".to_owned(),
+            (_, Some(false)) => "NOT met".to_owned(),
+            (_, None) => "no figure".to_owned(),
+        },
+    }
+}
+
+/// A number without trailing zeros: 300, 0.5, 1.6.
+fn short(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn ns(value: Option<f64>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.0} ns"))
+}
+
+fn us(value: Option<f64>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |v| format!("{:.1} µs", v / 1e3))
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.2} ms"))
+}
+
+fn ratio(ours: Option<f64>, reference: Option<f64>) -> Option<f64> {
+    Some(ours? / reference?)
+}
+
+/// Calls per second of 2 threads over 1 thread's, from the per-call times on each thread.
+fn scaling(results: &Results, name: &str) -> Option<f64> {
+    let one = results.ns(&format!("entra_cache_hit_threads/{name}/1_threads"))?;
+    let two = results.ns(&format!("entra_cache_hit_threads/{name}/2_threads"))?;
+    Some(2.0 * one / two)
+}
+
+/// The Entra credentials whose cache hit is measured, as the bench names them.
+const ENTRA_CREDENTIALS: [&str; 3] = [
+    "InteractiveBrowserBrokerCredential",
+    "DeviceCodeCredential",
+    "SharedTokenCacheCredential",
+];
+
+/// A credential's hit: alone, against azure_identity's, and on two threads.
+fn hit_rows(r: &Results, name: &str, theirs: Option<f64>, theirs_scaling: Option<f64>) -> [Row; 3] {
+    let hit = r.ns(&format!("entra_cache_hit/{name}"));
+    let scaling = scaling(r, name);
+    let times = |s: Option<f64>| s.map_or_else(|| "missing".into(), |s| format!("{s:.2}x"));
+    [
+        row(
+            &format!("Entra cache hit, `{name}` as `dyn TokenCredential`"),
+            ns(hit),
+            "-".into(),
+            None,
+            hit,
+            Target::AtMost(300.0, " ns"),
+        ),
+        row(
+            &format!("Entra cache hit, `{name}` vs azure_identity `ClientSecretCredential` (cached)"),
+            ns(hit),
+            ns(theirs),
+            ratio(hit, theirs),
+            ratio(hit, theirs),
+            Target::AtMost(0.5, "x"),
+        ),
+        row(
+            &format!("Entra cache hit, `{name}`, calls/s of 2 threads / 1 thread (azure_identity's as reference)"),
+            times(scaling),
+            times(theirs_scaling),
+            None,
+            scaling,
+            Target::AtLeast(1.6, "x"),
+        ),
+    ]
+}
+
+fn rows(r: &Results) -> Vec<Row> {
+    let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
+    let theirs_scaling = scaling(r, "azure_identity_ClientSecretCredential");
+    let floor = r
+        .ns("entra_cache_hit_floor/SystemClock::coarse_unix_nanos")
+        .zip(r.ns("entra_cache_hit_floor/AccessToken::clone"))
+        .map(|(clock, clone)| clock + clone);
+    let refresh =
+        r.ns("entra_refresh_grant_tls_client_cpu/InteractiveBrowserBrokerCredential::get_token");
+    let refresh_bare = r.ns("entra_refresh_grant_tls_client_cpu/bare_reqwest_post");
+    let mr_cached = r.ns("cached/TokenCredential::get_token");
+    let mr_floor = r
+        .ns("floor/SystemClock::coarse_unix_nanos")
+        .zip(r.ns("floor/AccessToken::clone"))
+        .map(|(clock, clone)| clock + clone);
+    let mr_uncached = r.ns("uncached_exchange_tls_client_cpu/MixedRealityStsClient::get_token");
+    let mr_bare = r.ns("uncached_exchange_tls_client_cpu/bare_reqwest_get");
+    let entra_token = r.process_ms(ENTRA_TOKEN);
+    let python = r.process_ms(PYTHON);
+    let start = r.process_ms(FLOOR_START);
+    let cat = r.process_ms(FLOOR_CAT);
+    let one_shot = r.process_ms(TOKEN_CA_ONLY);
+    let curl = r.process_ms(CURL);
+    let emulator = r.ns("emulator/tokens_over_tls_32_connections");
+    let dbus = r.ns("linux_broker/silent_token_over_dbus");
+    let mut rows: Vec<Row> = ENTRA_CREDENTIALS
+        .iter()
+        .flat_map(|name| hit_rows(r, name, hit_theirs, theirs_scaling))
+        .collect();
+    rows.extend([
+        row(
+            "floor of a hit: coarse clock read + `AccessToken` clone (same token)",
+            ns(floor),
+            "-".into(),
+            None,
+            None,
+            Target::None,
+        ),
+        row(
+            "refresh grant over TLS, client CPU, vs bare reqwest POST",
+            us(refresh),
+            us(refresh_bare),
+            ratio(refresh, refresh_bare),
+            ratio(refresh, refresh_bare),
+            Target::AtMost(1.3, "x"),
+        ),
+        row(
+            "Mixed Reality cached `get_token`",
+            ns(mr_cached),
+            "-".into(),
+            None,
+            mr_cached,
+            Target::AtMost(200.0, " ns"),
+        ),
+        row(
+            "floor of a Mixed Reality hit: coarse clock read + `AccessToken` clone",
+            ns(mr_floor),
+            "-".into(),
+            None,
+            None,
+            Target::None,
+        ),
+        row(
+            "Mixed Reality uncached over TLS, client CPU, vs bare reqwest GET",
+            us(mr_uncached),
+            us(mr_bare),
+            ratio(mr_uncached, mr_bare),
+            ratio(mr_uncached, mr_bare),
+            Target::AtMost(1.6, "x"),
+        ),
+        row(
+            "Mixed Reality: 1,000 cold callers -> 1 STS request (test)",
+            if r.cold_callers {
+                "1 request".into()
+            } else {
+                "test failed".into()
+            },
+            "-".into(),
+            None,
+            Some(if r.cold_callers { 1.0 } else { 0.0 }),
+            Target::Holds,
+        ),
+        row(
+            "warm `mr-auth entra-token --output token`, median",
+            ms(entra_token),
+            "-".into(),
+            None,
+            entra_token,
+            Target::AtMost(3.0, " ms"),
+        ),
+        row(
+            "Python azure-identity `get_token` (fresh process) / warm entra-token",
+            ms(entra_token),
+            ms(python),
+            ratio(python, entra_token),
+            ratio(python, entra_token),
+            Target::AtLeast(50.0, "x"),
+        ),
+        row(
+            "floor: `mr-auth --version` (start-up) / `cat` of the cache file",
+            ms(start),
+            ms(cat),
+            None,
+            None,
+            Target::None,
+        ),
+        row(
+            "one-shot `mr-auth token --no-system-roots` vs `curl --cacert`, wall",
+            ms(one_shot),
+            ms(curl),
+            ratio(one_shot, curl),
+            ratio(one_shot, curl),
+            Target::AtMost(1.5, "x"),
+        ),
+        row(
+            "emulator: tokens/s, 32 keep-alive TLS connections",
+            emulator.map_or_else(|| "missing".into(), |t| format!("{:.0}/s", 1e9 / t)),
+            "-".into(),
+            None,
+            emulator.map(|t| 1e9 / t),
+            Target::AtLeast(20_000.0, "/s"),
+        ),
+        row(
+            "Linux broker: silent token over D-Bus (fake broker)",
+            us(dbus),
+            "-".into(),
+            None,
+            None,
+            Target::None,
+        ),
+    ]);
+    rows
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut text = String::from(
+        "| figure | ours | reference | ratio | target | met |\n|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.figure, r.ours, r.reference, r.ratio, r.target, r.met
+        );
+    }
+    text
+}
+
+/// The median (ns) of every criterion benchmark under `home`: each `new/benchmark.json` names
+/// its full id, and the `new/estimates.json` next to it holds the median.
+pub(crate) fn criterion_medians(home: &Path) -> Result<Vec<(String, f64)>> {
+    let mut found = Vec::new();
+    let mut dirs = vec![(home.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() || depth >= 6 {
+                continue;
+            }
+            if path.file_name().is_some_and(|n| n == "new") {
+                let benchmark = std::fs::read_to_string(path.join("benchmark.json"));
+                let estimates = std::fs::read_to_string(path.join("estimates.json"));
+                if let (Ok(benchmark), Ok(estimates)) = (benchmark, estimates) {
+                    let id = json_string(&benchmark, "full_id");
+                    let median = json_object(&estimates, "median")
+                        .and_then(|median| json_number(median, "point_estimate"));
+                    if let (Some(id), Some(median)) = (id, median) {
+                        found.push((id, median));
+                    }
+                }
+            } else {
+                dirs.push((path, depth + 1));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// hyperfine's `--export-json` rows (missing file: no rows).
+pub(crate) fn hyperfine_rows(path: &Path) -> Result<Vec<Hyperfine>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    // Each result object starts with its "command"; its numbers follow before the next one.
+    let starts: Vec<usize> = text.match_indices("\"command\"").map(|(i, _)| i).collect();
+    for (n, start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(text.len());
+        let object = &text[*start..end];
+        let fields = (
+            json_string(object, "command"),
+            json_number(object, "median"),
+            json_number(object, "user"),
+            json_number(object, "system"),
+        );
+        match fields {
+            (Some(command), Some(median), Some(user), Some(system)) => rows.push(Hyperfine {
+                command,
+                median,
+                user,
+                system,
+            }),
+            _ => return Err(format!("{}: a result without its numbers", path.display())),
+        }
+    }
+    Ok(rows)
+}
+
+/// The text after `"key":` (and any whitespace) in `json`.
+fn json_value<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let needle = format!("\"{key}\"");
+    let at = json.find(&needle)? + needle.len();
+    json[at..]
+        .trim_start()
+        .strip_prefix(':')
+        .map(str::trim_start)
+}
+
+/// The object that is the value of `key` (up to its closing brace; objects nested in it are
+/// skipped).
+fn json_object<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let value = json_value(json, key)?;
+    let mut depth = 0usize;
+    for (i, c) in value.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => return Some(&value[..=i]),
+            '}' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The number that is the (first) value of `key`.
+fn json_number(json: &str, key: &str) -> Option<f64> {
+    let value = json_value(json, key)?;
+    let end = value
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(value.len());
+    value[..end].parse().ok()
+}
+
+/// The string that is the (first) value of `key` (JSON escapes of `"` and `\` undone).
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let value = json_value(json, key)?.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criterion_and_hyperfine_json_are_read() {
+        let estimates = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":3.0},"point_estimate":2.0,"standard_error":0.1},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":4.0,"upper_bound":6.0},"point_estimate":5.5e2,"standard_error":0.2}}"#;
+        let median = json_object(estimates, "median").unwrap();
+        assert_eq!(json_number(median, "point_estimate"), Some(550.0));
+        let benchmark = r#"{"group_id":"cached","function_id":"TokenCredential::get_token","full_id":"cached/TokenCredential::get_token","directory_name":"cached/x"}"#;
+        assert_eq!(
+            json_string(benchmark, "full_id").as_deref(),
+            Some("cached/TokenCredential::get_token")
+        );
+
+        let dir = std::env::temp_dir().join(format!("xtask-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("cached/x/new")).unwrap();
+        std::fs::write(dir.join("cached/x/new/benchmark.json"), benchmark).unwrap();
+        std::fs::write(dir.join("cached/x/new/estimates.json"), estimates).unwrap();
+        let hyperfine = r#"{
+  "results": [
+    {
+      "command": "a \"quoted\" name",
+      "mean": 0.01,
+      "stddev": 0.001,
+      "median": 0.0095,
+      "user": 0.004,
+      "system": 0.003,
+      "min": 0.009,
+      "max": 0.02,
+      "times": [0.009, 0.0095],
+      "exit_codes": [0, 0]
+    },
+    {
+      "command": "b",
+      "mean": 0.3,
+      "stddev": 0.01,
+      "median": 0.31,
+      "user": 0.2,
+      "system": 0.05,
+      "times": [0.3],
+      "exit_codes": [0]
+    }
+  ]
+}"#;
+        std::fs::write(dir.join("h.json"), hyperfine).unwrap();
+        let medians = criterion_medians(&dir).unwrap();
+        let rows = hyperfine_rows(&dir.join("h.json")).unwrap();
+        let missing = hyperfine_rows(&dir.join("none.json")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            medians,
+            [("cached/TokenCredential::get_token".to_owned(), 550.0)]
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].command, "a \"quoted\" name");
+        assert_eq!((rows[0].median, rows[1].median), (0.0095, 0.31));
+        assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn targets_are_judged_on_the_figure_they_name() {
+        let results = Results {
+            criterion: vec![
+                (
+                    "entra_cache_hit/InteractiveBrowserBrokerCredential".into(),
+                    250.0,
+                ),
+                (
+                    "entra_cache_hit/azure_identity_ClientSecretCredential".into(),
+                    400.0,
+                ),
+            ],
+            hyperfine: vec![Hyperfine {
+                command: ENTRA_TOKEN.into(),
+                median: 0.004,
+                user: 0.001,
+                system: 0.001,
+            }],
+            cold_callers: true,
+        };
+        let rows = rows(&results);
+        let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
+        assert_eq!(find("Entra cache hit, `Interactive").met, "met");
+        assert_eq!(find("Entra cache hit, `DeviceCode").met, "no figure");
+        let versus = find("Entra cache hit, `InteractiveBrowserBrokerCredential` vs");
+        assert_eq!(
+            (versus.ratio.as_str(), versus.met.as_str()),
+            ("0.62x", "NOT met")
+        );
+        assert_eq!(find("warm `mr-auth entra-token").met, "NOT met");
+        assert_eq!(find("Mixed Reality: 1,000").met, "met");
+        assert_eq!(find("Mixed Reality cached").met, "no figure");
+        assert_eq!(find("floor of a hit").met, "-");
+        assert!(table(&rows).lines().count() == rows.len() + 2);
+    }
+}

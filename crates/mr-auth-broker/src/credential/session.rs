@@ -219,7 +219,7 @@ impl Session {
             &config.authority.record_authority(),
             &config.client_id,
             details.client_info.as_deref(),
-            details.id_token.as_deref().map(String::as_str),
+            &details.id_token_account,
             &request.tenant,
         );
         if let Some(record) = &record {

@@ -42,6 +42,42 @@ pub(crate) struct ResponseDetails {
     /// `foci`, the app's family of client ids (`"1"` for Microsoft's first-party family), when
     /// given as a short alphanumeric value: a family's refresh tokens are shared by its apps.
     pub(crate) family_id: Option<String>,
+    /// What the id token says of the account, read with its nonce and audience (the id token
+    /// is decoded once per response).
+    pub(crate) id_token_account: IdTokenAccount,
+}
+
+/// The claims of an id token that name the account: read once, when the response is parsed,
+/// for whoever records the account (`AuthenticationRecord::from_token_response`).
+#[derive(Default)]
+pub(crate) struct IdTokenAccount {
+    /// The first of `preferred_username`, `upn` and `email` that is a string, as sent
+    /// (unchecked: the account record bounds it).
+    pub(crate) username: Option<String>,
+    /// `tid`, when a string.
+    pub(crate) tenant_id: Option<String>,
+}
+
+impl IdTokenAccount {
+    /// The account claims of `id_token`; none when it does not decode.
+    #[cfg(test)]
+    pub(crate) fn read(id_token: &str) -> Self {
+        id_token_claims(id_token)
+            .as_ref()
+            .map(Self::from_claims)
+            .unwrap_or_default()
+    }
+
+    fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        Self {
+            username: ["preferred_username", "upn", "email"]
+                .into_iter()
+                .find_map(claim)
+                .map(str::to_owned),
+            tenant_id: claim("tid").map(str::to_owned),
+        }
+    }
 }
 
 impl fmt::Debug for TokenResponse {
@@ -150,6 +186,10 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         .as_ref()
         .and_then(|c| c.get("nonce")?.as_str().map(str::to_owned));
     let id_token_audience = claims.as_ref().and_then(IdTokenAudience::from_claims);
+    let id_token_account = claims
+        .as_ref()
+        .map(IdTokenAccount::from_claims)
+        .unwrap_or_default();
     let has_id_token = wire.id_token.is_some();
     let positive = |v: &Option<NumberOrString>| {
         v.as_ref()
@@ -164,6 +204,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         client_info: wire.client_info.filter(|s| !s.is_empty()),
         id_token: wire.id_token.map(Zeroizing::new),
         family_id: wire.foci.as_ref().and_then(family_id),
+        id_token_account,
     };
     Ok(TokenResponse {
         token: AccessTokenInfo {

@@ -113,11 +113,45 @@ struct WireToken {
 }
 
 /// A number of seconds as authorities send it: a JSON number, or a string of one.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub(crate) enum NumberOrString {
     Number(i64),
     String(String),
+}
+
+/// Read straight from the JSON value (what `#[serde(untagged)]` would accept: an integer that
+/// fits an `i64`, or a string), without the buffered copy and the failed first try an untagged
+/// enum makes of every string: a token response has up to four of these.
+impl<'de> Deserialize<'de> for NumberOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = NumberOrString;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds, or a string of one")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(NumberOrString::Number(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(NumberOrString::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(NumberOrString::String(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Seconds)
+    }
 }
 
 impl NumberOrString {
@@ -314,6 +348,30 @@ mod tests {
             r#"{"aud":["a",1]}"#,
         ] {
             assert_eq!(audience(unusable), None, "{unusable}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_a_number_or_a_string_of_one() {
+        let seconds = |json: &str| {
+            serde_json::from_str::<NumberOrString>(json)
+                .ok()
+                .map(|n| n.seconds())
+        };
+        assert_eq!(seconds("3599"), Some(Some(3599)));
+        assert_eq!(seconds("-5"), Some(Some(-5)));
+        assert_eq!(seconds(r#""3599""#), Some(Some(3599)));
+        assert_eq!(seconds(r#"" 60 ""#), Some(Some(60)));
+        assert_eq!(seconds(r#""soon""#), Some(None));
+        for refused in [
+            "3599.5",
+            "18446744073709551615",
+            "true",
+            "null",
+            "[1]",
+            "{}",
+        ] {
+            assert_eq!(seconds(refused), None, "{refused}");
         }
     }
 

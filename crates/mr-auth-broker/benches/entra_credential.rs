@@ -334,23 +334,26 @@ mod entra {
         let refresh_token = authority.refresh_token();
         let scopes = AtomicU64::new(0);
         let requests_before = authority.mock.log(|log| log.token_requests.len());
+        // The form the credential posts, for a new scope: the scope and the OpenID scopes it
+        // adds.
+        let form = || {
+            let scope = format!("{} offline_access openid profile", fresh_scope(&scopes));
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("client_id", CLIENT_ID),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.as_str()),
+                    ("scope", scope.as_str()),
+                    ("client_info", "1"),
+                ])
+                .finish()
+        };
         let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
         group.measurement_time(Duration::from_secs(10));
         group.bench_function("bare_reqwest_post", |b| {
             b.iter_custom(|iters| {
                 cpu_of(runtime, iters, || {
-                    // The form the credential posts: the scope and the OpenID scopes it adds.
-                    let scope = format!("{} offline_access openid profile", fresh_scope(&scopes));
-                    let form = [
-                        ("client_id", CLIENT_ID),
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", refresh_token.as_str()),
-                        ("scope", scope.as_str()),
-                        ("client_info", "1"),
-                    ];
-                    let body = url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(form)
-                        .finish();
+                    let body = form();
                     let request = client
                         .post(&url)
                         .header("content-type", "application/x-www-form-urlencoded")
@@ -383,17 +386,7 @@ mod entra {
         group.bench_function("azure_core_pipeline_post", |b| {
             b.iter_custom(|iters| {
                 cpu_of(runtime, iters, || {
-                    let scope = format!("{} offline_access openid profile", fresh_scope(&scopes));
-                    let form = [
-                        ("client_id", CLIENT_ID),
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", refresh_token.as_str()),
-                        ("scope", scope.as_str()),
-                        ("client_info", "1"),
-                    ];
-                    let body = url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(form)
-                        .finish();
+                    let body = form();
                     let mut request = Request::new(parsed_url.clone(), Method::Post);
                     request.insert_header(
                         headers::CONTENT_TYPE,

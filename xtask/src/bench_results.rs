@@ -186,6 +186,7 @@ fn rows(r: &Results) -> Vec<Row> {
     let refresh =
         r.ns("entra_refresh_grant_tls_client_cpu/InteractiveBrowserBrokerCredential::get_token");
     let refresh_bare = r.ns("entra_refresh_grant_tls_client_cpu/bare_reqwest_post");
+    let refresh_floor = r.ns("entra_refresh_grant_tls_client_cpu/azure_core_pipeline_post");
     let mr_cached = r.ns("cached/TokenCredential::get_token");
     let mr_floor = r
         .ns("floor/SystemClock::coarse_unix_nanos")
@@ -221,6 +222,22 @@ fn rows(r: &Results) -> Vec<Row> {
             ratio(refresh, refresh_bare),
             ratio(refresh, refresh_bare),
             Target::AtMost(1.3, "x"),
+        ),
+        row(
+            "floor of the refresh grant: the same POST through a bare `azure_core` pipeline, vs bare reqwest POST",
+            us(refresh_floor),
+            us(refresh_bare),
+            ratio(refresh_floor, refresh_bare),
+            None,
+            Target::None,
+        ),
+        row(
+            "refresh grant over TLS, client CPU, vs that bare `azure_core` pipeline POST",
+            us(refresh),
+            us(refresh_floor),
+            ratio(refresh, refresh_floor),
+            None,
+            Target::None,
         ),
         row(
             "Mixed Reality cached `get_token`",

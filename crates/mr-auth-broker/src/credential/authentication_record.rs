@@ -1,6 +1,6 @@
 use crate::{
     error::{Error, Result},
-    oauth::{AuthorityHost, ClientId, TenantId},
+    oauth::{AuthorityHost, ClientId, IdTokenAccount, TenantId},
     platform::BrokerToken,
 };
 use serde::{Deserialize, Serialize};
@@ -94,26 +94,24 @@ impl AuthenticationRecord {
     /// `homeAccountId` from `client_info` (`<uid>.<utid>`), `username` from the id token
     /// (`preferred_username`, `upn` or `email`; empty for accounts without one), `tenantId`
     /// from its `tid` (else the `utid`, else the requested tenant). `None` when the response
-    /// does not identify the account well enough.
+    /// does not identify the account well enough. The id token's claims come read with the
+    /// response (it is decoded once).
     pub(crate) fn from_token_response(
         environment: &str,
         client_id: &ClientId,
         client_info: Option<&str>,
-        id_token: Option<&str>,
+        id_token: &IdTokenAccount,
         requested_tenant: &TenantId,
     ) -> Option<Self> {
         let client_info = mr_auth_msal_cache::ClientInfo::decode(client_info?).ok()?;
-        let claims = id_token
-            .and_then(|t| mr_auth_core::decode_jwt_parts_unverified(t).ok())
-            .map(|parts| parts.claims)
-            .unwrap_or_default();
-        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
-        let username = ["preferred_username", "upn", "email"]
-            .into_iter()
-            .find_map(claim)
+        let username = id_token
+            .username
+            .as_deref()
             .filter(|u| u.len() <= 256 && !u.chars().any(char::is_control))
             .unwrap_or_default();
-        let tenant = claim("tid")
+        let tenant = id_token
+            .tenant_id
+            .as_deref()
             .and_then(|t| TenantId::new(t).ok())
             .or_else(|| TenantId::new(client_info.utid()).ok())
             .unwrap_or_else(|| requested_tenant.clone());
@@ -470,7 +468,7 @@ mod tests {
                 "login.microsoftonline.com",
                 &client_id,
                 Some(&client_info),
-                Some(&id_token),
+                &IdTokenAccount::read(&id_token),
                 &requested,
             )
             .unwrap();

@@ -237,7 +237,7 @@ pub(crate) fn fuzz_token_response(response: &TokenResponse, now: OffsetDateTime)
         "login.microsoftonline.com",
         &client_id,
         details.client_info.as_deref(),
-        details.id_token.as_deref().map(String::as_str),
+        &details.id_token_account,
         &tenant,
     );
     let write = cache_write(

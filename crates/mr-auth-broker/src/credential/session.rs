@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     error::{Error, ErrorKind, Result},
-    oauth::{AccessTokenInfo, RefreshToken, TokenResponse, TokenType},
+    oauth::{AccessTokenInfo, RefreshToken, TenantId, TokenResponse, TokenType},
     platform::{BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker},
 };
 use std::{
@@ -18,6 +18,7 @@ use std::{
     fmt,
     sync::{Arc, Mutex, MutexGuard},
 };
+use url::Url;
 
 /// The credential's state; see the module documentation.
 pub(crate) struct Session {
@@ -32,6 +33,10 @@ pub(crate) struct Session {
     /// tokens are looked for in the persistent cache.
     account: Mutex<Option<AuthenticationRecord>>,
     pub(crate) persistence: Option<CredentialPersistence>,
+    /// The configured tenant's token endpoint and the authority as records name it, built
+    /// once: every refresh needs them.
+    token_url: Url,
+    record_authority: String,
 }
 
 /// What an interactive sign-in (or a refresh) brought.
@@ -64,12 +69,23 @@ impl Session {
             _ => None,
         };
         Self {
+            token_url: config.authority.token_endpoint(&config.tenant_id),
+            record_authority: config.authority.record_authority(),
             account: Mutex::new(config.authentication_record.clone()),
             persistence,
             config,
             refresh_tokens: Mutex::new(HashMap::new()),
             broker_account: Mutex::new(broker_account),
             broker_unavailable: Mutex::new(None),
+        }
+    }
+
+    /// The token endpoint of `tenant` at the configured authority.
+    pub(crate) fn token_url(&self, tenant: &TenantId) -> Url {
+        if *tenant == self.config.tenant_id {
+            self.token_url.clone()
+        } else {
+            self.config.authority.token_endpoint(tenant)
         }
     }
 
@@ -216,10 +232,10 @@ impl Session {
         let config = &self.config;
         let details = &response.details;
         let record = AuthenticationRecord::from_token_response(
-            &config.authority.record_authority(),
+            &self.record_authority,
             &config.client_id,
             details.client_info.as_deref(),
-            details.id_token.as_deref().map(String::as_str),
+            &details.id_token_account,
             &request.tenant,
         );
         if let Some(record) = &record {

@@ -244,7 +244,7 @@ async fn redeem(
     config
         .token_endpoint
         .request(
-            config.authority.token_endpoint(&request.tenant),
+            session.token_url(&request.tenant),
             &config.client_id,
             Grant::RefreshToken(refresh_token),
             &with_oidc_scopes(&request.scopes),

@@ -42,6 +42,42 @@ pub(crate) struct ResponseDetails {
     /// `foci`, the app's family of client ids (`"1"` for Microsoft's first-party family), when
     /// given as a short alphanumeric value: a family's refresh tokens are shared by its apps.
     pub(crate) family_id: Option<String>,
+    /// What the id token says of the account, read with its nonce and audience (the id token
+    /// is decoded once per response).
+    pub(crate) id_token_account: IdTokenAccount,
+}
+
+/// The claims of an id token that name the account: read once, when the response is parsed,
+/// for whoever records the account (`AuthenticationRecord::from_token_response`).
+#[derive(Default)]
+pub(crate) struct IdTokenAccount {
+    /// The first of `preferred_username`, `upn` and `email` that is a string, as sent
+    /// (unchecked: the account record bounds it).
+    pub(crate) username: Option<String>,
+    /// `tid`, when a string.
+    pub(crate) tenant_id: Option<String>,
+}
+
+impl IdTokenAccount {
+    /// The account claims of `id_token`; none when it does not decode.
+    #[cfg(test)]
+    pub(crate) fn read(id_token: &str) -> Self {
+        id_token_claims(id_token)
+            .as_ref()
+            .map(Self::from_claims)
+            .unwrap_or_default()
+    }
+
+    fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        Self {
+            username: ["preferred_username", "upn", "email"]
+                .into_iter()
+                .find_map(claim)
+                .map(str::to_owned),
+            tenant_id: claim("tid").map(str::to_owned),
+        }
+    }
 }
 
 impl fmt::Debug for TokenResponse {
@@ -77,11 +113,45 @@ struct WireToken {
 }
 
 /// A number of seconds as authorities send it: a JSON number, or a string of one.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub(crate) enum NumberOrString {
     Number(i64),
     String(String),
+}
+
+/// Read straight from the JSON value (what `#[serde(untagged)]` would accept: an integer that
+/// fits an `i64`, or a string), without the buffered copy and the failed first try an untagged
+/// enum makes of every string: a token response has up to four of these.
+impl<'de> Deserialize<'de> for NumberOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = NumberOrString;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds, or a string of one")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(NumberOrString::Number(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(NumberOrString::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(NumberOrString::String(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Seconds)
+    }
 }
 
 impl NumberOrString {
@@ -150,6 +220,10 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         .as_ref()
         .and_then(|c| c.get("nonce")?.as_str().map(str::to_owned));
     let id_token_audience = claims.as_ref().and_then(IdTokenAudience::from_claims);
+    let id_token_account = claims
+        .as_ref()
+        .map(IdTokenAccount::from_claims)
+        .unwrap_or_default();
     let has_id_token = wire.id_token.is_some();
     let positive = |v: &Option<NumberOrString>| {
         v.as_ref()
@@ -164,6 +238,7 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         client_info: wire.client_info.filter(|s| !s.is_empty()),
         id_token: wire.id_token.map(Zeroizing::new),
         family_id: wire.foci.as_ref().and_then(family_id),
+        id_token_account,
     };
     Ok(TokenResponse {
         token: AccessTokenInfo {
@@ -273,6 +348,30 @@ mod tests {
             r#"{"aud":["a",1]}"#,
         ] {
             assert_eq!(audience(unusable), None, "{unusable}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_a_number_or_a_string_of_one() {
+        let seconds = |json: &str| {
+            serde_json::from_str::<NumberOrString>(json)
+                .ok()
+                .map(|n| n.seconds())
+        };
+        assert_eq!(seconds("3599"), Some(Some(3599)));
+        assert_eq!(seconds("-5"), Some(Some(-5)));
+        assert_eq!(seconds(r#""3599""#), Some(Some(3599)));
+        assert_eq!(seconds(r#"" 60 ""#), Some(Some(60)));
+        assert_eq!(seconds(r#""soon""#), Some(None));
+        for refused in [
+            "3599.5",
+            "18446744073709551615",
+            "true",
+            "null",
+            "[1]",
+            "{}",
+        ] {
+            assert_eq!(seconds(refused), None, "{refused}");
         }
     }
 

@@ -2,11 +2,16 @@
 
 use std::{
     fmt, io,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
 use tokio::sync::watch;
-use tracing::subscriber::DefaultGuard;
+use tracing::{
+    level_filters::LevelFilter,
+    span,
+    subscriber::{DefaultGuard, Interest},
+    Dispatch, Event, Metadata, Subscriber,
+};
 
 /// Everything `tracing` writes, at every level down to TRACE, on the current thread while the
 /// guard from [`install`](Self::install) lives. Clones share one buffer.
@@ -50,6 +55,7 @@ impl LogCapture {
 
     /// Captures events at `level` and above on this thread until the guard is dropped.
     pub fn install_at(&self, level: tracing::Level) -> DefaultGuard {
+        keep_tracing_on_its_locked_path();
         let writer = self.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(level)
@@ -99,6 +105,54 @@ impl LogCapture {
     }
 }
 
+/// `tracing` caches each call site's interest for the whole process, computed when the call
+/// site is first reached. While exactly one dispatcher is registered, tracing-core 0.1 computes
+/// it from the *registering thread's* default subscriber, without a lock: a thread with no
+/// subscriber that first reaches a call site caches "never", and a capture on another thread
+/// then never sees that call site's events. That is what happens when `cargo test` runs a
+/// binary's tests as threads of one process (as the Wine step does): one test's capture misses
+/// an event because a sibling test reached the same line first. With two or more dispatchers
+/// registered, tracing-core asks every live dispatcher under a lock instead. So before the
+/// first capture, two dispatchers that record nothing and answer "sometimes" for every call
+/// site are registered for the life of the process: every call site is then at least
+/// "sometimes", and each event asks its own thread's subscriber. Their level hint is `OFF`, so
+/// until a capture exists no call site is reached at all (no window between the two).
+fn keep_tracing_on_its_locked_path() {
+    static PINNED: OnceLock<[Dispatch; 2]> = OnceLock::new();
+    PINNED.get_or_init(|| [Dispatch::new(AskEachThread), Dispatch::new(AskEachThread)]);
+}
+
+/// A subscriber that records nothing and leaves every decision to each thread's own subscriber.
+struct AskEachThread;
+
+impl Subscriber for AskEachThread {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::OFF)
+    }
+
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &span::Id) {}
+
+    fn exit(&self, _: &span::Id) {}
+}
+
 impl io::Write for LogCapture {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.lock().extend_from_slice(buf);
@@ -136,6 +190,22 @@ mod tests {
         assert!(logs.text().contains("at the level"));
         assert!(!logs.text().contains("below the level"));
         assert!(!format!("{logs:?}").contains("at the level"));
+    }
+
+    /// A call site first reached on a thread without a subscriber, while this thread's capture
+    /// is the only one, still reaches the capture afterwards (it did not before the pinned
+    /// dispatchers: tracing cached "never"). Meaningful in a process of its own, as nextest runs
+    /// each test; with other captures alive it passes either way.
+    #[test]
+    fn a_call_site_first_reached_on_a_bare_thread_still_reaches_the_capture() {
+        fn shared_call_site() {
+            tracing::info!("the shared call site");
+        }
+        let logs = LogCapture::default();
+        let _guard = logs.install();
+        std::thread::spawn(shared_call_site).join().unwrap();
+        shared_call_site();
+        assert!(logs.text().contains("the shared call site"), "{logs:?}");
     }
 
     #[tokio::test]

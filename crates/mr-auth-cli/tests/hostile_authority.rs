@@ -4,6 +4,7 @@
 //! loopback [`FaultServer`] (`AZURE_AUTHORITY_HOST`), and the sign-in a device code one, whose
 //! first request (`devicecode`) is the one the faults hit.
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_test_support::{
     bounded_by,
     fault_server::{response, Act, FaultServer},
@@ -180,4 +181,98 @@ async fn dot_tenants_are_refused_before_any_request() {
         assert!(text.contains("--tenant"), "{tenant}: {text}");
     }
     assert!(authority.arrivals().is_empty(), "no request was made");
+}
+
+/// Case 14: a token response whose id token names another application as its audience is
+/// refused (OpenID Connect): `login` fails naming the audience, and neither the record nor the
+/// response's tokens are saved anywhere under the home. Without the check the sign-in succeeds
+/// as the account the foreign id token names.
+#[tokio::test]
+async fn an_id_token_issued_to_another_application_is_refused_and_nothing_is_saved() {
+    let device_code = serde_json::json!({
+        "device_code": "device-code-1",
+        "user_code": "ABCD-EFGH",
+        "verification_uri": "http://127.0.0.1/devicelogin",
+        "expires_in": 900,
+        "interval": 1,
+        "message": "Enter ABCD-EFGH at http://127.0.0.1/devicelogin",
+    })
+    .to_string();
+    let b64 = |json: serde_json::Value| URL_SAFE_NO_PAD.encode(json.to_string());
+    let id_token = format!(
+        "{}.{}.sig",
+        b64(serde_json::json!({"alg": "none"})),
+        b64(serde_json::json!({
+            "aud": "99999999-2222-3333-4444-555555555555",
+            "iss": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "sub": "user-1",
+            "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "preferred_username": "mallory@contoso.com",
+            "exp": 4_102_444_800u64,
+        }))
+    );
+    let tokens = serde_json::json!({
+        "token_type": "Bearer",
+        "access_token": "access-token-for-another-app",
+        "expires_in": 3600,
+        "refresh_token": "refresh-token-for-another-app",
+        "id_token": id_token,
+        "client_info": b64(serde_json::json!({
+            "uid": "00000000-0000-0000-0000-000000000001",
+            "utid": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        })),
+        "scope": "https://management.azure.com/user_impersonation",
+    })
+    .to_string();
+    let json = [("content-type", "application/json")];
+    let authority = FaultServer::start(vec![
+        Act::Reply(response("200 OK", &json, &device_code)),
+        Act::Reply(response("200 OK", &json, &tokens)),
+    ])
+    .await;
+    let home = Home::new();
+    let out = home
+        .login(&authority.url, &[], Duration::from_secs(60))
+        .await;
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    assert_eq!(authority.arrivals().len(), 2, "devicecode, then one poll");
+    assert!(
+        text.contains("another application") && text.contains("99999999-2222"),
+        "names the audience: {text}"
+    );
+    assert!(!text.contains("signed in as"), "{text}");
+    for secret in [
+        "access-token-for-another-app",
+        "refresh-token-for-another-app",
+    ] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+        assert!(
+            !any_file_contains(&home.0, secret),
+            "{secret} was saved under the home"
+        );
+    }
+    assert!(
+        !any_file_contains(&home.0, "mallory@contoso.com"),
+        "a record of the foreign account was saved"
+    );
+}
+
+/// Whether any regular file under `dir` (walked to a small depth) contains `needle`.
+fn any_file_contains(dir: &std::path::Path, needle: &str) -> bool {
+    fn walk(dir: &std::path::Path, needle: &str, depth: u32) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.flatten().any(|entry| {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && depth < 6 => walk(&path, needle, depth + 1),
+                Ok(t) if t.is_file() => std::fs::read(&path)
+                    .is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(needle)),
+                _ => false,
+            }
+        })
+    }
+    walk(dir, needle, 0)
 }

@@ -18,6 +18,7 @@ use mr_auth_msal_cache::{
 };
 use mr_auth_test_support::{
     chromium::{chromium_skip_reason, BrowserLauncher as _, Chromium},
+    fault_server::{Act, FaultServer},
     mock_authority::{AuthorizeMode, MockAuthority, CLIENT_ID, TENANT},
     secret_service_session::SecretServiceSession,
 };
@@ -31,6 +32,7 @@ use uuid::Uuid;
 
 const LOGIN_SCOPE: &str = "https://management.azure.com/.default";
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
 /// Another app's client id, whose entries logout must leave alone.
 const OTHER_CLIENT: &str = "99999999-8888-7777-6666-555555555555";
 /// `client_info` of the mock authority's account (`{"uid":"u","utid":"t"}`).
@@ -321,6 +323,29 @@ async fn sign_in_once_use_everywhere(machine: &Machine, cache_flags: &[&str], pl
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--tenant"), "{}", stderr(&out));
+
+    // Issue 21, case 11: the authority host pointed at the same host on another port (a new
+    // scope, so only a refresh could answer). The sign-in's record names host and port, so the
+    // credential refuses before any request: the refresh token never goes to that port.
+    let elsewhere = FaultServer::start(vec![Act::Close]).await;
+    assert!(
+        elsewhere.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        elsewhere.url
+    );
+    let requests = machine.counters();
+    let out = machine
+        .run_with(&["entra-token", "--scope", VAULT_SCOPE], |c| {
+            c.env("AZURE_AUTHORITY_HOST", &elsewhere.url);
+        })
+        .await;
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("authority"), "{}", stderr(&out));
+    assert!(
+        elsewhere.arrivals().is_empty(),
+        "a request went to the other port"
+    );
+    assert_eq!(machine.counters(), requests);
 
     // Another app's entries for the same account: logout leaves them.
     let cache = machine.cache(plaintext).await;

@@ -2,7 +2,8 @@
 //! it keeps (`login` through the loopback mock authority, the browser played by the test), then
 //! a lock another process holds, a named pipe at the cache's path, a planted lock file link,
 //! directories of another user or writable by others, what a killed writer left, and caches or
-//! settings that cannot be written, which `login` must find before the user signs in.
+//! settings that cannot be written, which `login` must find before the user signs in; and
+//! `login`'s loopback receiver while hundreds of slow connections hold it (issue 21, case 9).
 //!
 //! The cache is the plaintext file (`--allow-unencrypted-storage`, no Secret Service on the
 //! bus), except in the keyring test (gnome-keyring on a private D-Bus, skipped without it
@@ -13,6 +14,7 @@ mod cli_support;
 
 use cli_support::{mr_auth, stderr};
 use mr_auth_test_support::{
+    bounded_by,
     mock_authority::{AuthorizeMode, MockAuthority, TENANT},
     planted_files::{exited_process_id, make_fifo},
     secret_service_session::SecretServiceSession,
@@ -75,6 +77,13 @@ impl Machine {
     /// `login` prints at the mock authority and delivers the redirect to `login`'s loopback
     /// receiver.
     async fn login(&self) {
+        self.login_among_slow_connections(0).await;
+    }
+
+    /// [`login`](Self::login), with `slow` connections to `login`'s loopback receiver opened
+    /// before the redirect and kept dribbling a byte a second (slowloris) until `login` ends.
+    /// The redirect must get its page within 20 s of connecting.
+    async fn login_among_slow_connections(&self, slow: usize) {
         let mut child = self
             .command(&[
                 "login",
@@ -101,8 +110,30 @@ impl Machine {
             }
         };
         let (redirect_uri, code, state) = self.authority.approve(&url).unwrap();
-        deliver_redirect(&redirect_uri, &code, &state).await;
+        let port = url::Url::parse(&redirect_uri).unwrap().port().unwrap();
+        let mut attack = tokio::task::JoinSet::new();
+        for _ in 0..slow {
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            attack.spawn(async move {
+                let _ = s.write_all(b"GET /?state=").await;
+                // Bounded: at most 120 bytes, one a second, and it stops at the first refusal.
+                for _ in 0..120 {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    if s.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        bounded_by(
+            std::time::Duration::from_secs(20),
+            deliver_redirect(&redirect_uri, &code, &state),
+        )
+        .await;
         let out = child.wait_with_output().await.unwrap();
+        attack.abort_all();
         assert_eq!(out.status.code(), Some(0), "login failed");
         assert_eq!(self.token_requests(), 1);
     }
@@ -505,4 +536,20 @@ async fn login_refuses_a_keyring_without_a_default_collection() {
         );
     })
     .await;
+}
+
+/// Issue 21, case 9: 300 slowloris connections to `login`'s loopback receiver (each sends the
+/// start of a request head, then a byte a second) are open when the browser's redirect comes;
+/// the redirect still gets its page within 20 s and `login` signs in. Before the fix the
+/// receiver's 16 slots and the kernel's queue kept the redirect out until the attack ended.
+#[tokio::test]
+async fn login_signs_in_while_hundreds_of_slow_connections_hold_the_receiver() {
+    let m = Machine::new().await;
+    bounded_by(
+        std::time::Duration::from_secs(90),
+        m.login_among_slow_connections(300),
+    )
+    .await;
+    let out = m.entra_token().await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -187,6 +187,8 @@ fn rows(r: &Results) -> Vec<Row> {
         r.ns("entra_refresh_grant_tls_client_cpu/InteractiveBrowserBrokerCredential::get_token");
     let refresh_bare = r.ns("entra_refresh_grant_tls_client_cpu/bare_reqwest_post");
     let refresh_floor = r.ns("entra_refresh_grant_tls_client_cpu/azure_core_pipeline_post");
+    let refresh_read =
+        r.ns("entra_refresh_grant_tls_client_cpu/azure_core_pipeline_post_and_parse");
     let mr_cached = r.ns("cached/TokenCredential::get_token");
     let mr_floor = r
         .ns("floor/SystemClock::coarse_unix_nanos")
@@ -236,6 +238,22 @@ fn rows(r: &Results) -> Vec<Row> {
             us(refresh),
             us(refresh_floor),
             ratio(refresh, refresh_floor),
+            None,
+            Target::None,
+        ),
+        row(
+            "floor with the answer read: that pipeline POST + the response, id token and client info parsed (serde, typed), vs bare reqwest POST",
+            us(refresh_read),
+            us(refresh_bare),
+            ratio(refresh_read, refresh_bare),
+            None,
+            Target::None,
+        ),
+        row(
+            "refresh grant over TLS, client CPU, vs that floor with the answer read",
+            us(refresh),
+            us(refresh_read),
+            ratio(refresh, refresh_read),
             None,
             Target::None,
         ),

@@ -61,6 +61,20 @@ impl Drop for Home {
     }
 }
 
+/// `login` (no extra flags) in a new home against a fault server playing `acts`, which must
+/// fail: the server, the home (kept for looking at its files) and what `login` printed on
+/// stderr.
+async fn failed_login(acts: Vec<Act>) -> (FaultServer, Home, String) {
+    let authority = FaultServer::start(acts).await;
+    let home = Home::new();
+    let out = home
+        .login(&authority.url, &[], Duration::from_secs(60))
+        .await;
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    (authority, home, text)
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -77,18 +91,12 @@ async fn terminal_escapes_in_an_authority_error_never_reach_the_terminal() {
         "correlation_id": "c0rr\u{1b}[31m",
     })
     .to_string();
-    let authority = FaultServer::start(vec![Act::Reply(response(
+    let (authority, _home, text) = failed_login(vec![Act::Reply(response(
         "400 Bad Request",
         &[("content-type", "application/json")],
         &body,
     ))])
     .await;
-    let home = Home::new();
-    let out = home
-        .login(&authority.url, &[], Duration::from_secs(60))
-        .await;
-    let text = stderr(&out);
-    assert!(!out.status.success(), "{text}");
     assert_eq!(authority.arrivals().len(), 1, "one devicecode request");
     assert!(text.contains("AADSTS90002"), "{text}");
     assert!(text.contains("Tenant not found."), "{text}");
@@ -225,17 +233,11 @@ async fn an_id_token_issued_to_another_application_is_refused_and_nothing_is_sav
     })
     .to_string();
     let json = [("content-type", "application/json")];
-    let authority = FaultServer::start(vec![
+    let (authority, home, text) = failed_login(vec![
         Act::Reply(response("200 OK", &json, &device_code)),
         Act::Reply(response("200 OK", &json, &tokens)),
     ])
     .await;
-    let home = Home::new();
-    let out = home
-        .login(&authority.url, &[], Duration::from_secs(60))
-        .await;
-    let text = stderr(&out);
-    assert!(!out.status.success(), "{text}");
     assert_eq!(authority.arrivals().len(), 2, "devicecode, then one poll");
     assert!(
         text.contains("another application") && text.contains("99999999-2222"),

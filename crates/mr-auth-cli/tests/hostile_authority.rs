@@ -4,10 +4,10 @@
 //! loopback [`FaultServer`] (`AZURE_AUTHORITY_HOST`), and the sign-in a device code one, whose
 //! first request (`devicecode`) is the one the faults hit.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use mr_auth_test_support::{
     bounded_by,
     fault_server::{response, Act, FaultServer},
+    mock_authority::{client_info, unsigned_jwt},
 };
 use std::{
     path::PathBuf,
@@ -206,29 +206,24 @@ async fn an_id_token_issued_to_another_application_is_refused_and_nothing_is_sav
         "message": "Enter ABCD-EFGH at http://127.0.0.1/devicelogin",
     })
     .to_string();
-    let b64 = |json: serde_json::Value| URL_SAFE_NO_PAD.encode(json.to_string());
-    let id_token = format!(
-        "{}.{}.sig",
-        b64(serde_json::json!({"alg": "none"})),
-        b64(serde_json::json!({
-            "aud": "99999999-2222-3333-4444-555555555555",
-            "iss": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
-            "sub": "user-1",
-            "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47",
-            "preferred_username": "mallory@contoso.com",
-            "exp": 4_102_444_800u64,
-        }))
-    );
+    let id_token = unsigned_jwt(&serde_json::json!({
+        "aud": "99999999-2222-3333-4444-555555555555",
+        "iss": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+        "sub": "user-1",
+        "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "preferred_username": "mallory@contoso.com",
+        "exp": 4_102_444_800u64,
+    }));
     let tokens = serde_json::json!({
         "token_type": "Bearer",
         "access_token": "access-token-for-another-app",
         "expires_in": 3600,
         "refresh_token": "refresh-token-for-another-app",
         "id_token": id_token,
-        "client_info": b64(serde_json::json!({
-            "uid": "00000000-0000-0000-0000-000000000001",
-            "utid": "72f988bf-86f1-41af-91ab-2d7cd011db47",
-        })),
+        "client_info": client_info(
+            "00000000-0000-0000-0000-000000000001",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        ),
         "scope": "https://management.azure.com/user_impersonation",
     })
     .to_string();

@@ -3,8 +3,7 @@
 //! allowed), and [`MockAccount::sign_in`], the cache entries of a sign-in another MSAL app made
 //! for an account of the [`mock_authority`](crate::mock_authority).
 
-use crate::mock_authority::{unsigned_jwt, MockAccount, TENANT};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use crate::mock_authority::{client_info, unsigned_jwt, MockAccount, TENANT};
 use mr_auth_core::EnvironmentMap;
 use mr_auth_msal_cache::{
     CacheWrite, IdTokenSecret, MsalTokenCache, PersistentTokenCache, RefreshTokenSecret,
@@ -141,10 +140,7 @@ impl MockAccount {
             realm: TENANT.to_owned(),
             refresh_token: Some(RefreshTokenSecret::new(refresh_token)),
             id_token: Some(IdTokenSecret::new(id_token)),
-            client_info: Some(
-                URL_SAFE_NO_PAD
-                    .encode(serde_json::json!({"uid": self.uid, "utid": self.utid}).to_string()),
-            ),
+            client_info: Some(client_info(&self.uid, &self.utid)),
             grant_type: Some("authorization_code".to_owned()),
             family_id: Some("1".to_owned()),
             ..CacheWrite::default()

@@ -601,9 +601,7 @@ fn token(
         "ext_expires_in": s.expires_in,
         "refresh_token": refresh,
         "id_token": id_token,
-        "client_info": URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"uid": account.uid, "utid": account.utid}).to_string()
-        ),
+        "client_info": client_info(&account.uid, &account.utid),
         "scope": granted,
         "foci": "1",
     }))
@@ -611,12 +609,18 @@ fn token(
 
 /// An id token with `claims`, unsigned (`alg` `none`): the mock has no key, and its clients
 /// read id tokens without checking a signature (the token came from the authority over TLS).
-pub(crate) fn unsigned_jwt(claims: &serde_json::Value) -> String {
+/// Public for tests that script an authority's answers themselves.
+pub fn unsigned_jwt(claims: &serde_json::Value) -> String {
     format!(
         "{}.{}.sig",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     )
+}
+
+/// A token response's `client_info`: `{"uid":..,"utid":..}` as base64url without padding.
+pub fn client_info(uid: &str, utid: &str) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::json!({"uid": uid, "utid": utid}).to_string())
 }
 
 /// The client credentials grant: a confidential client's own token (no refresh token, no id

@@ -500,28 +500,16 @@ impl Ci {
     }
 
     fn doc(&mut self) -> Result {
-        let doc = self.cargo().env("RUSTDOCFLAGS", "-D warnings").args([
-            "doc",
-            "--workspace",
-            "--no-deps",
-            "--all-features",
-            "--locked",
-        ]);
-        let (ok, output) = doc.output_quietly()?;
-        eprint!("{output}");
-        if ok {
-            return Ok(());
-        }
-        if !is_rustdoc_write_race(&output) {
-            return Err(format!("`{doc}` failed"));
-        }
-        // rustdoc writes its pages from several threads and, rarely, one fails to create a
-        // page in a module's folder ("couldn't generate documentation: I/O error ... No such
-        // file or directory"; seen once here in a fresh clone, and by others, e.g.
-        // oxidecomputer/omicron#1481); a second run finds every page in place. Only this
-        // failure is retried, once: a warning or a broken link still fails the step.
-        eprintln!("note: rustdoc failed to write a page (its known file-system race); running it once more");
-        doc.run()
+        self.cargo()
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--locked",
+            ])
+            .run()
     }
 
     fn require_cargo_deny(&self) -> Result {
@@ -611,28 +599,9 @@ impl Ci {
     }
 }
 
-/// Whether `cargo doc`'s output shows only rustdoc's failure to write a page it was making
-/// (a missing folder under `target/doc`), not a warning or an error in the documentation.
-fn is_rustdoc_write_race(output: &str) -> bool {
-    output.contains("couldn't generate documentation")
-        && output.contains("No such file or directory")
-        && !output.contains("warning:")
-        && !output.contains("error[")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_rustdocs_write_race_is_retried() {
-        let race = "error: \"/t/doc/mr_auth/test_util/struct.TokenCacheOptions.html\": No such file or directory (os error 2)\nerror: couldn't generate documentation: I/O error\nerror: could not document `mr-auth`";
-        assert!(is_rustdoc_write_race(race));
-        let broken_link = "warning: unresolved link to `Foo`\nerror: could not document `mr-auth`";
-        assert!(!is_rustdoc_write_race(broken_link));
-        let both = format!("{race}\nwarning: unresolved link to `Foo`");
-        assert!(!is_rustdoc_write_race(&both));
-    }
 
     #[test]
     fn step_names_are_unique() {

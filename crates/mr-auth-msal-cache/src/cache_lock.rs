@@ -115,7 +115,11 @@ impl Drop for CacheLock {
 /// (dangling or to a victim file) is refused, so no file but the lock itself is ever created or
 /// truncated.
 fn try_lock_once(path: &Path) -> Result<Option<File>> {
-    let mut file = crate::cache_file::open_lock_file(path)?;
+    let mut file = match crate::cache_file::open_lock_file(path) {
+        Ok(file) => file,
+        Err(e) if is_being_removed(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Ok(None),
@@ -148,11 +152,38 @@ fn still_named_by(file: &File, path: &Path) -> bool {
     }
 }
 
-/// On Windows an open file cannot be removed while another handle has it open without
-/// `FILE_SHARE_DELETE`, which std does not pass, so the race above cannot happen.
-#[cfg(not(unix))]
+/// Windows: std opens files sharing delete, so the holder's removal succeeds while a waiter has
+/// the file open; the file then lingers, delete-pending, until the waiter closes it, and the
+/// waiter can lock it. The path must still open as the same file (volume and file index).
+#[cfg(windows)]
+fn still_named_by(file: &File, path: &Path) -> bool {
+    crate::file_identity::same_file(file, path)
+}
+
+#[cfg(not(any(unix, windows)))]
 fn still_named_by(_file: &File, _path: &Path) -> bool {
     true
+}
+
+/// Windows: opening a lock file that its holder has just removed while another handle keeps
+/// it open fails (access denied: delete pending). That is the lock changing hands, not an
+/// error: try again.
+#[cfg(windows)]
+fn is_being_removed(e: &Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            // ERROR_ACCESS_DENIED, ERROR_DELETE_PENDING.
+            return matches!(io.raw_os_error(), Some(5 | 303));
+        }
+        source = s.source();
+    }
+    false
+}
+
+#[cfg(not(windows))]
+fn is_being_removed(_e: &Error) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
-// `deny`, not `forbid`: the Windows-only DPAPI module opts back in, each `unsafe` block with a
-// SAFETY comment; everything else in this crate stays safe code.
+// `deny`, not `forbid`: the Windows-only DPAPI and file identity modules opt back in, each
+// `unsafe` block with a SAFETY comment; everything else in this crate stays safe code.
 #![deny(unsafe_code)]
 // docs.rs (`--cfg docsrs`, see Cargo.toml) marks feature-gated items with their feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -20,6 +20,9 @@ mod client_info;
 mod dpapi;
 mod dpapi_store;
 mod error;
+#[cfg(windows)]
+#[allow(unsafe_code, reason = "GetFileInformationByHandle (FFI)")]
+mod file_identity;
 mod file_store;
 mod msal_token_cache;
 mod persistent_token_cache;

@@ -4,15 +4,16 @@ use std::{
     future::Future,
     hash::Hash,
     panic::AssertUnwindSafe,
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, MutexGuard,
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
 use azure_core::credentials::AccessToken;
-use futures::FutureExt as _;
 use rand::Rng as _;
 use time::{OffsetDateTime, PrimitiveDateTime};
 use tokio::sync::watch;
@@ -188,11 +189,14 @@ impl Default for TokenCacheOptions {
 /// (with nothing valid cached) is dropped at once, and a new key arriving at the bound first
 /// sweeps out expired entries, then evicts the least recently used one.
 ///
-/// Fetches run in a spawned tokio task, so a caller that drops its future (a timeout, a
-/// `select!`) neither cancels the fetch others wait for nor leaves the key stuck. That is also
-/// why a fetch must never need the caller (no user interaction: a caller cannot cancel it).
-/// Call it from within a tokio runtime. If a fetch panics, every caller waiting for it gets
-/// [`FetchAborted`] as its error (never a panic) and the next call starts a new fetch.
+/// A fetch a caller must wait for runs in that caller's task (no task is spawned, no wake-up
+/// crosses tasks on the common path); if that caller drops its future first (a timeout, a
+/// `select!`), the fetch goes on in a spawned tokio task, so it neither cancels the fetch
+/// others wait for nor loses its value (a rotated refresh token) nor leaves the key stuck. A
+/// background refresh runs in a spawned task from the start. That is also why a fetch must
+/// never need the caller (no user interaction: a caller cannot cancel it). Call it from within
+/// a tokio runtime. If a fetch panics, every caller waiting for it gets [`FetchAborted`] as its
+/// error (never a panic) and the next call starts a new fetch.
 ///
 /// All time is read through [`TokenCacheOptions::clock`].
 pub struct TokenCache<K, V, E> {
@@ -278,15 +282,16 @@ where
     /// (see the type's documentation for the exact rules).
     ///
     /// `fetch` is called at most once, synchronously, and only when this call has to start a
-    /// fetch; the future it returns runs in a spawned task. It must not call back into this
-    /// cache synchronously (the future it returns may).
+    /// fetch; the future it returns runs in this call's task while this call waits for it, and
+    /// in a spawned task otherwise (a background refresh, or this call dropped first). It must
+    /// not call back into this cache synchronously (the future it returns may).
     pub async fn get_or_fetch<F, Fut>(&self, key: &K, fetch: F) -> Result<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
         let now = self.inner.options.clock.now();
-        let outcome = {
+        let next = {
             let mut slots = self.inner.lock();
             let slot = slots.touch(key, now, self.inner.options.max_entries);
             if let Some(cached) = &slot.cached {
@@ -313,18 +318,20 @@ where
                     }
                     return Ok(value);
                 }
-                (None, Some(in_flight)) => in_flight.outcome.clone(),
+                (None, Some(in_flight)) => Next::Wait(in_flight.outcome.clone()),
                 (None, None) => {
                     slot.cached = None;
                     let start = self.inner.begin(slot);
-                    let outcome = start.outcome.clone();
                     drop(slots);
-                    self.spawn_fetch(key.clone(), start, fetch);
-                    outcome
+                    Next::Lead(self.fetch_run(key.clone(), start, fetch))
                 }
             }
         };
-        wait(outcome).await
+        // Awaited with the lock's guard out of scope (it must not be held across an await).
+        match next {
+            Next::Wait(outcome) => wait(outcome).await,
+            Next::Lead(run) => LeadingFetch { run: Some(run) }.await,
+        }
     }
 
     /// The cached value for `key` if it has not expired, without fetching.
@@ -406,32 +413,184 @@ where
         self.inner.lock().map.clear();
     }
 
+    /// The fetch `start` marked for `key`, ready to run wherever it is polled.
+    fn fetch_run<F, Fut>(&self, key: K, start: FetchStart<V, E>, fetch: F) -> FetchRun<K, V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        // Created before anything that can panic (`fetch()`), so the key is never left marked
+        // as fetching with nobody fetching.
+        let guard = FetchGuard {
+            inner: Arc::clone(&self.inner),
+            key: Some(key),
+            id: start.id,
+        };
+        FetchRun {
+            future: Box::pin(fetch()),
+            guard,
+            sender: start.sender,
+        }
+    }
+
     fn spawn_fetch<F, Fut>(&self, key: K, start: FetchStart<V, E>, fetch: F)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
-        // Created before anything that can panic (`fetch()`, `tokio::spawn` outside a runtime),
-        // so the key is never left marked as fetching with nobody fetching.
-        let mut guard = FetchGuard {
-            inner: Arc::clone(&self.inner),
-            key: Some(key),
-            id: start.id,
-        };
-        let future = fetch();
-        let sender = start.sender;
+        self.fetch_run(key, start, fetch).spawn();
+    }
+}
+
+/// What a caller that found no usable value does next.
+enum Next<K, V, E>
+where
+    K: Eq + Hash,
+{
+    /// Waits for the fetch another caller started.
+    Wait(watch::Receiver<Outcome<V, E>>),
+    /// Runs the fetch it started.
+    Lead(FetchRun<K, V, E>),
+}
+
+/// A fetch under way: its future, the mark it holds on its key, and the channel its waiters
+/// read its outcome from.
+struct FetchRun<K, V, E>
+where
+    K: Eq + Hash,
+{
+    future: Pin<Box<dyn Future<Output = Result<V, E>> + Send>>,
+    guard: FetchGuard<K, V, E>,
+    sender: watch::Sender<Outcome<V, E>>,
+}
+
+impl<K, V, E> FetchRun<K, V, E>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
+{
+    /// Polls the fetch; a panic becomes its error (for every waiter), never the caller's panic.
+    fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<Result<V, E>> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(Err(fetch_panicked())),
+        }
+    }
+
+    /// Stores the fetch's result and hands it to every waiter; returns it.
+    fn finish(mut self, result: Result<V, E>) -> Result<V, E> {
+        let outcome = self.guard.complete(result);
+        // The key's own receiver went with `complete`: any left belong to waiting callers.
+        if self.sender.receiver_count() > 0 {
+            self.sender.send_replace(Some(outcome.clone()));
+        }
+        outcome
+    }
+
+    /// Runs the rest of the fetch in a task of its own.
+    fn spawn(mut self) {
         tokio::spawn(async move {
-            // A panic becomes an error for every waiter; the guard forgets the key's fetch.
-            let result = match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::error!("a token fetch panicked; its callers get an error and the next call fetches again");
-                    Err(E::from(FetchAborted { panicked: true }))
-                }
-            };
-            let outcome = guard.complete(result);
-            sender.send_replace(Some(outcome));
+            let result = std::future::poll_fn(|cx| self.poll_fetch(cx)).await;
+            // Nobody is left to return it to: the cache and the waiters have it.
+            let _ = self.finish(result);
         });
+    }
+}
+
+fn fetch_panicked<E: From<FetchAborted>>() -> E {
+    tracing::error!(
+        "a token fetch panicked; its callers get an error and the next call fetches again"
+    );
+    E::from(FetchAborted { panicked: true })
+}
+
+/// The caller that started a fetch, running it: it gets the result as the fetch ends. Dropped
+/// before that, it hands the fetch to a spawned task (when there is a runtime to spawn on), so
+/// the callers waiting for it, and the cache, still get its result.
+struct LeadingFetch<K, V, E>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
+{
+    run: Option<FetchRun<K, V, E>>,
+}
+
+// Nothing of it is pinned in place: the fetch's future is boxed.
+impl<K, V, E> Unpin for LeadingFetch<K, V, E>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
+{
+}
+
+impl<K, V, E> Future for LeadingFetch<K, V, E>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
+{
+    type Output = Result<V, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(run) = this.run.as_mut() else {
+            return Poll::Ready(Err(E::from(FetchAborted { panicked: false })));
+        };
+        let result = std::task::ready!(run.poll_fetch(cx));
+        match this.run.take() {
+            Some(run) => Poll::Ready(run.finish(result)),
+            None => Poll::Ready(result),
+        }
+    }
+}
+
+impl<K, V, E> Drop for LeadingFetch<K, V, E>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Expiring + Clone + Send + Sync + 'static,
+    E: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            // Without a runtime (it is shutting down), the fetch goes with it: its guard
+            // clears the key's mark and the waiters get `FetchAborted`.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                run.spawn();
+            }
+        }
     }
 }
 
@@ -489,22 +648,14 @@ impl<K, V, E> Inner<K, V, E> {
     fn begin(&self, slot: &mut Slot<V, E>) -> FetchStart<V, E> {
         let id = self.next_fetch_id.fetch_add(1, Ordering::Relaxed);
         let (sender, outcome) = watch::channel(None);
-        slot.in_flight = Some(InFlight {
-            id,
-            outcome: outcome.clone(),
-        });
-        FetchStart {
-            id,
-            sender,
-            outcome,
-        }
+        slot.in_flight = Some(InFlight { id, outcome });
+        FetchStart { id, sender }
     }
 }
 
 struct FetchStart<V, E> {
     id: u64,
     sender: watch::Sender<Outcome<V, E>>,
-    outcome: watch::Receiver<Outcome<V, E>>,
 }
 
 /// Owns the "fetching" mark of one key while its fetch runs; clears it if the fetch never
@@ -743,12 +894,11 @@ mod tests {
         let (registered, on_registered) = tokio::sync::oneshot::channel();
         callers.spawn(async move {
             let mut call = std::pin::pin!(cache.get_or_fetch(&"k", fetch));
-            let first =
-                std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+            let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
             let _ = registered.send(());
             match first {
-                std::task::Poll::Ready(result) => result,
-                std::task::Poll::Pending => call.await,
+                Poll::Ready(result) => result,
+                Poll::Pending => call.await,
             }
         });
         on_registered.await.expect("the caller registered");
@@ -819,17 +969,14 @@ mod tests {
     /// A tiny ready future, to avoid a dependency on `futures` in this crate.
     mod futures_like {
         use super::*;
-        use std::{pin::Pin, task};
+        use std::pin::Pin;
 
         pub(super) struct Ready<T>(pub(super) Option<Result<T, TestError>>);
 
         impl<T: Unpin> Future for Ready<T> {
             type Output = Result<T, TestError>;
-            fn poll(
-                mut self: Pin<&mut Self>,
-                _: &mut task::Context<'_>,
-            ) -> task::Poll<Self::Output> {
-                task::Poll::Ready(self.0.take().expect("polled after completion"))
+            fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+                Poll::Ready(self.0.take().expect("polled after completion"))
             }
         }
     }

@@ -15,7 +15,10 @@ use mr_auth_core::{
 };
 use std::{
     fmt,
+    future::{poll_fn, Future as _},
+    pin::pin,
     sync::atomic::{AtomicBool, Ordering},
+    task::Poll,
     time::Duration,
 };
 use tokio::time::Instant;
@@ -133,16 +136,36 @@ impl AuthorityClient {
             form,
             resend,
             context,
+            deadline: started + self.timeout,
+            progress: &progress,
         };
         let retry = if resend == Resend::Never {
             StsRetryOptions::none()
         } else {
             self.retry.clone()
         };
-        let tries = run_with_retries(&retry, started, &progress, endpoint, |_| call.try_once());
-        let outcome = match tokio::time::timeout_at(started + self.timeout, tries).await {
-            Ok(outcome) => outcome,
-            Err(_) => return Err(call.timeout_error(&progress)),
+        let mut tries = pin!(run_with_retries(
+            &retry,
+            started,
+            &progress,
+            endpoint,
+            |_| call.try_once()
+        ));
+        // While the first try runs, its own timer (which ends at the call's deadline at the
+        // latest) bounds the call: a call answered at its first try arms one timer, not two
+        // (each costs a lock of the runtime's timer wheel and, often, a wake-up of its driver).
+        let first = poll_fn(|cx| match tries.as_mut().poll(cx) {
+            Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
+            Poll::Pending if progress.tries() <= 1 && progress.in_try() => Poll::Pending,
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        let outcome = match first {
+            Some(outcome) => outcome,
+            None => match tokio::time::timeout_at(call.deadline, tries).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(call.timeout_error()),
+            },
         };
         let tries = progress.tries();
         match outcome {
@@ -165,6 +188,9 @@ struct Call<'a> {
     form: &'a [u8],
     resend: Resend,
     context: &'a Context<'a>,
+    /// When the whole call ends, every try and wait included.
+    deadline: Instant,
+    progress: &'a RetryProgress<Failure>,
 }
 
 impl Call<'_> {
@@ -177,11 +203,16 @@ impl Call<'_> {
         }
     }
 
-    /// One try: send, read the whole answer, within the per-try timeout.
+    /// One try: send, read the whole answer, within the per-try timeout and the call's
+    /// deadline.
     async fn try_once(&self) -> std::result::Result<(u16, Vec<u8>), FailedTry<Failure>> {
         let answered = AtomicBool::new(false);
-        match tokio::time::timeout(self.client.try_timeout, self.send_and_read(&answered)).await {
+        let own_deadline = Instant::now() + self.client.try_timeout;
+        let cut_by_call = self.deadline <= own_deadline;
+        let deadline = own_deadline.min(self.deadline);
+        match tokio::time::timeout_at(deadline, self.send_and_read(&answered)).await {
             Ok(result) => result,
+            Err(_) if cut_by_call => Err(FailedTry::fatal(Failure::Error(self.timeout_error()))),
             Err(_) => {
                 let what = if answered.load(Ordering::Relaxed) {
                     "sent the response headers, then the body stalled"
@@ -337,7 +368,8 @@ impl Call<'_> {
     }
 
     /// The error of a call its overall timeout cut: what it had done, and the failure before.
-    fn timeout_error(&self, progress: &RetryProgress<Failure>) -> Error {
+    fn timeout_error(&self) -> Error {
+        let progress = self.progress;
         // The number of tries is the error's own (its `Display` ends with it).
         let tries = progress.tries();
         let detail = match progress.take_last_failure() {

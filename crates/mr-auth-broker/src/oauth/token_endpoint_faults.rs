@@ -36,7 +36,12 @@ enum Kind {
 /// Posts one grant of `kind` to `base` with the credential's defaults; the result and how
 /// long it took (virtual time).
 async fn post(base: &str, kind: Kind) -> (Result<(), Error>, Duration) {
-    let client = AuthorityClient::new(ClientOptions::default(), super::DEFAULT_REQUEST_TIMEOUT);
+    post_within(base, kind, super::DEFAULT_REQUEST_TIMEOUT).await
+}
+
+/// [`post`] through a client whose calls are bounded by `timeout`.
+async fn post_within(base: &str, kind: Kind, timeout: Duration) -> (Result<(), Error>, Duration) {
+    let client = AuthorityClient::new(ClientOptions::default(), timeout);
     let endpoint = TokenEndpoint::new(
         client,
         Arc::new(mr_auth_core::ManualClock::at_fixed_start()),
@@ -222,6 +227,36 @@ async fn a_stalled_or_dripping_answer_ends_within_a_minute_naming_the_timeout() 
             (1, Duration::from_secs(20))
         );
     }
+}
+
+/// The call's own bound cuts a try that would outlast it (the try's timer ends there), and the
+/// error names the call's timeout, not the try's.
+#[tokio::test(start_paused = true)]
+async fn the_calls_timeout_cuts_a_try_that_would_outlast_it() {
+    // 5 s in all, less than one 20 s try: the first try is cut at 5 s.
+    let server = FaultServer::start(vec![Act::Silent]).await;
+    let (result, took) = post_within(&server.url, Kind::Refresh, Duration::from_secs(5)).await;
+    let e = result.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("did not answer within 5 s"), "{e}");
+    assert!(
+        e.message()
+            .contains("(the last try without a complete answer)"),
+        "{e}"
+    );
+    assert_eq!((server.arrivals().len(), e.tries()), (1, Some(1)));
+    assert_eq!(took, Duration::from_secs(5));
+
+    // 30 s in all: the first try ends at its own 20 s, the second is cut at 30 s.
+    let server = FaultServer::start(vec![Act::Silent]).await;
+    let (result, took) = post_within(&server.url, Kind::Refresh, Duration::from_secs(30)).await;
+    let e = result.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("did not answer within 30 s"), "{e}");
+    assert!(e.message().contains("the one before:"), "{e}");
+    assert!(e.message().contains("per-try timeout of 20 s"), "{e}");
+    assert_eq!((server.arrivals().len(), e.tries()), (2, Some(2)));
+    assert_eq!(took, Duration::from_secs(30));
 }
 
 #[tokio::test(start_paused = true)]

@@ -18,8 +18,10 @@ use std::{
 };
 use time::OffsetDateTime;
 
-/// The most entries kept: as many as the cache holds keys.
-const MAX_ENTRIES: usize = mr_auth_core::DEFAULT_MAX_ENTRIES;
+/// The most entries kept. A hit scans them and a new one copies them (sharing each), so they
+/// are kept to the scope sets a credential serves often; the rest are answered by the cache
+/// (64 keys), one lock away.
+const MAX_ENTRIES: usize = 16;
 
 /// One plain request's fresh token.
 struct Fresh {

@@ -6,6 +6,11 @@ use crate::{
     oauth::{ClientId, TenantId},
     platform::PopParameters,
 };
+use std::{
+    fmt,
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
 
 /// One request, validated and resolved against the credential's options: the tenant rules,
 /// the scopes, the claims (with CAE merged in) and the PoP binding.
@@ -20,8 +25,19 @@ pub(crate) struct TokenRequest {
 
 /// What a cached token is for. Never scopes alone: a PoP token must not answer a Bearer
 /// request, a CAE token a non-CAE one, or one tenant's token another tenant's request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Built once per request and then only moved between the caches: its parts are shared (a
+/// clone is a reference count) and hashed once, when it is built (the single-flight cache
+/// looks a key up, stores it and finds it again when its fetch ends).
+#[derive(Clone)]
 pub(crate) struct CacheKey {
+    /// `parts` hashed with a fixed hasher: the maps hash this number, not the parts again.
+    hash: u64,
+    parts: Arc<KeyParts>,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct KeyParts {
     authority: String,
     tenant: String,
     client_id: ClientId,
@@ -29,6 +45,40 @@ pub(crate) struct CacheKey {
     claims: Option<String>,
     enable_cae: bool,
     pop: Option<PopParameters>,
+}
+
+impl CacheKey {
+    fn new(parts: KeyParts) -> Self {
+        // A fixed hasher, so equal parts always give the same number. Keys come from the
+        // application's own requests, not from the network, and the caches hold 64 at most.
+        let mut hasher = std::hash::DefaultHasher::new();
+        parts.hash(&mut hasher);
+        Self {
+            hash: hasher.finish(),
+            parts: Arc::new(parts),
+        }
+    }
+}
+
+impl PartialEq for CacheKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.parts, &other.parts) || self.parts == other.parts)
+    }
+}
+
+impl Eq for CacheKey {}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.parts.fmt(f)
+    }
 }
 
 impl TokenRequest {
@@ -67,7 +117,7 @@ impl TokenRequest {
     }
 
     pub(crate) fn cache_key(&self, config: &CredentialConfig) -> CacheKey {
-        CacheKey {
+        CacheKey::new(KeyParts {
             authority: config.authority.to_string(),
             tenant: self.tenant.as_str().to_ascii_lowercase(),
             client_id: config.client_id.clone(),
@@ -75,7 +125,7 @@ impl TokenRequest {
             claims: self.claims.clone(),
             enable_cae: self.enable_cae,
             pop: self.pop.clone(),
-        }
+        })
     }
 }
 
@@ -111,7 +161,7 @@ mod tests {
 
     fn config(o: InteractiveBrowserBrokerCredentialOptions) -> CredentialConfig {
         let surroundings = Surroundings {
-            environment: std::sync::Arc::new([("UNSET", "")]),
+            environment: Arc::new([("UNSET", "")]),
             ..Surroundings::default()
         };
         CredentialConfig::new(o, surroundings).unwrap()

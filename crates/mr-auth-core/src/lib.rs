@@ -66,8 +66,8 @@ pub use correlation_vector::CorrelationVector;
 pub use environment_source::{EnvironmentMap, EnvironmentSource, ProcessEnvironment};
 pub use error::{Error, ErrorKind};
 pub use jwt::{
-    decode_jwt_parts_unverified, decode_jwt_unverified, jwt_expires_on, JwtError, JwtParts,
-    UnverifiedJwt,
+    decode_jwt_claims_unverified, decode_jwt_parts_unverified, decode_jwt_unverified,
+    jwt_expires_on, JwtError, JwtParts, UnverifiedJwt,
 };
 pub use local_file::{
     open_private_file, open_regular_file, read_regular_file, remove_stale_temp_files,

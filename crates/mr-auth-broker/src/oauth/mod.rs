@@ -20,6 +20,7 @@ mod device_authorization;
 mod device_code_flow;
 mod device_code_prompt;
 mod headless;
+mod id_token_claims;
 mod interactive_browser_flow;
 mod lazy_pipeline;
 mod loopback_receiver;

@@ -2,7 +2,8 @@
 //! whoever asked (MSAL's `on_obtaining_tokens`); it names nothing of the cache.
 
 use super::{
-    access_token_info::AccessTokenInfo, refresh_token::RefreshToken, token_type::TokenType,
+    access_token_info::AccessTokenInfo, id_token_claims::IdTokenClaims,
+    refresh_token::RefreshToken, token_type::TokenType,
 };
 use crate::error::{Error, Result};
 use azure_core::credentials::Secret;
@@ -62,20 +63,19 @@ impl IdTokenAccount {
     /// The account claims of `id_token`; none when it does not decode.
     #[cfg(test)]
     pub(crate) fn read(id_token: &str) -> Self {
-        id_token_claims(id_token)
-            .as_ref()
+        IdTokenClaims::read(id_token)
             .map(Self::from_claims)
             .unwrap_or_default()
     }
 
-    fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Self {
-        let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+    fn from_claims(claims: IdTokenClaims) -> Self {
         Self {
-            username: ["preferred_username", "upn", "email"]
-                .into_iter()
-                .find_map(claim)
-                .map(str::to_owned),
-            tenant_id: claim("tid").map(str::to_owned),
+            username: claims
+                .preferred_username
+                .0
+                .or(claims.upn.0)
+                .or(claims.email.0),
+            tenant_id: claims.tid.0,
         }
     }
 }
@@ -215,15 +215,15 @@ fn parse(clock: &dyn Clock, wire: WireToken, status: u16) -> Result<TokenRespons
         .and_then(NumberOrString::seconds)
         .filter(|s| *s > 0)
         .and_then(after);
-    let claims = wire.id_token.as_deref().and_then(id_token_claims);
-    let id_token_nonce = claims
-        .as_ref()
-        .and_then(|c| c.get("nonce")?.as_str().map(str::to_owned));
-    let id_token_audience = claims.as_ref().and_then(IdTokenAudience::from_claims);
-    let id_token_account = claims
-        .as_ref()
-        .map(IdTokenAccount::from_claims)
-        .unwrap_or_default();
+    let claims = wire.id_token.as_deref().and_then(IdTokenClaims::read);
+    let (id_token_nonce, id_token_audience, id_token_account) = match claims {
+        Some(mut claims) => (
+            claims.nonce.0.take(),
+            claims.aud.0.take().map(IdTokenAudience),
+            IdTokenAccount::from_claims(claims),
+        ),
+        None => (None, None, IdTokenAccount::default()),
+    };
     let has_id_token = wire.id_token.is_some();
     let positive = |v: &Option<NumberOrString>| {
         v.as_ref()
@@ -275,20 +275,6 @@ fn family_id(foci: &NumberOrString) -> Option<String> {
 pub(crate) struct IdTokenAudience(Vec<String>);
 
 impl IdTokenAudience {
-    /// `aud` as a string or an array of strings; `None` when absent or of another shape.
-    fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
-        match claims.get("aud")? {
-            serde_json::Value::String(one) => Some(Self(vec![one.clone()])),
-            serde_json::Value::Array(many) => many
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .filter(|all| !all.is_empty())
-                .map(Self),
-            _ => None,
-        }
-    }
-
     /// Whether `client_id` is among the audiences (client ids are GUIDs: case does not count).
     pub(crate) fn includes(&self, client_id: &str) -> bool {
         self.0.iter().any(|aud| aud.eq_ignore_ascii_case(client_id))
@@ -300,28 +286,12 @@ impl IdTokenAudience {
     }
 }
 
-/// The claims of an id token, read with `mr-auth-core`'s JWT decoder (the signature is not
-/// checked: the token came straight from the authority over TLS, and only what binds it to
-/// this sign-in and this client is read: `nonce`, `aud`). The claims decoder, not the expiry
-/// one: neither depends on `exp`, and an id token without a usable `exp` must not read as one
-/// without a nonce.
-fn id_token_claims(id_token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    Some(
-        mr_auth_core::decode_jwt_parts_unverified(id_token)
-            .ok()?
-            .claims,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn id_token_nonce(id_token: &str) -> Option<String> {
-        id_token_claims(id_token)?
-            .get("nonce")?
-            .as_str()
-            .map(str::to_owned)
+        IdTokenClaims::read(id_token)?.nonce.0
     }
 
     #[test]
@@ -329,7 +299,7 @@ mod tests {
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
         let audience = |claims: &str| {
             let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
-            IdTokenAudience::from_claims(&id_token_claims(&token)?)
+            IdTokenClaims::read(&token)?.aud.0.map(IdTokenAudience)
         };
         let one = audience(r#"{"aud":"11111111-2222-3333-4444-555555555555"}"#).unwrap();
         assert!(one.includes("11111111-2222-3333-4444-555555555555"));

@@ -26,11 +26,12 @@
 //!   through a bare `azure_core` `Pipeline` of the same `reqwest` client (azure_core's default
 //!   policies, no retry policy, as the credential's pipeline), alone and followed by what any
 //!   OAuth client does with the answer (the response, its id token's claims and client info
-//!   parsed into typed values with serde). The credential's figure
-//!   therefore also holds the request resolution and cache key, the token cache's miss (a spawned fetch task and its channel), the `azure_core`
-//!   pipeline, parsing the response, reading the account from its id token and client info,
-//!   and storing the token (the cache holds 64 keys, so from the 65th call on a store also
-//!   evicts the least recently used key).
+//!   parsed into typed values with serde); and the token endpoint's refresh grant alone
+//!   (`test_util::RefreshGrant`: the credentials' own form, tries, parsing and checks, without
+//!   a credential around it). The credential's figure also holds the request resolution and
+//!   cache key, the token cache's miss, reading the account from the id token and client info,
+//!   storing the token and the refresh token (the cache holds 64 keys, so from the 65th call on
+//!   a store also evicts the least recently used key) and remembering it for the hit path.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -50,7 +51,7 @@ mod entra {
     use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
     use criterion::Criterion;
     use mr_auth_broker::{
-        test_util::{shared_token_cache_credential_with_hooks, TestHooks},
+        test_util::{shared_token_cache_credential_with_hooks, RefreshGrant, TestHooks},
         AuthorityHost, BrokerMode, CacheWrite, DeviceCodeCredential, DeviceCodeCredentialOptions,
         DeviceCodePromptCallback, InteractiveBrowserBrokerCredential,
         InteractiveBrowserBrokerCredentialOptions, SharedTokenCacheCredentialOptions,
@@ -421,6 +422,29 @@ mod entra {
                 cpu_of(runtime, iters, || {
                     let post = post_through_pipeline(form());
                     async move { read_answer(&post.await) }
+                })
+            })
+        });
+        // The protocol alone: the credentials' token endpoint, its tries and its reading of
+        // the answer, no cache and no account.
+        let grant = RefreshGrant::new(
+            &AuthorityHost::new(authority.front.url()).unwrap(),
+            &TENANT.parse().unwrap(),
+            CLIENT_ID.parse().unwrap(),
+            options(authority, client),
+        );
+        group.bench_function("token_endpoint_refresh_grant", |b| {
+            b.iter_custom(|iters| {
+                cpu_of(runtime, iters, || {
+                    let scope = fresh_scope(&scopes);
+                    let grant = &grant;
+                    let refresh_token = refresh_token.as_str();
+                    async move {
+                        grant
+                            .redeem(refresh_token, &[scope.as_str()])
+                            .await
+                            .unwrap()
+                    }
                 })
             })
         });

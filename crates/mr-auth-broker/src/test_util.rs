@@ -111,3 +111,62 @@ pub fn device_code_credential_with_hooks(
 pub fn default_http_clients_built() -> usize {
     crate::oauth::default_clients_built()
 }
+
+/// The token endpoint's refresh grant alone, as the credentials send it: the form, the
+/// bounded tries through an `azure_core` pipeline of `client_options`, the answer read and
+/// checked (status, tokens, expiry, the id token's audience). Without a credential around it:
+/// no request resolution, no cache, no account record. For benchmarks that split a
+/// credential's refresh into the protocol and what the credential does around it.
+#[derive(Debug)]
+pub struct RefreshGrant {
+    endpoint: crate::oauth::TokenEndpoint,
+    url: url::Url,
+    client_id: crate::ClientId,
+}
+
+impl RefreshGrant {
+    /// The grant at `authority`'s token endpoint for `tenant`, as `client_id`.
+    #[must_use]
+    pub fn new(
+        authority: &crate::AuthorityHost,
+        tenant: &crate::TenantId,
+        client_id: crate::ClientId,
+        client_options: azure_core::http::ClientOptions,
+    ) -> Self {
+        let client =
+            crate::oauth::AuthorityClient::new(client_options, crate::DEFAULT_REQUEST_TIMEOUT);
+        Self {
+            endpoint: crate::oauth::TokenEndpoint::new(client, Arc::new(SystemClock)),
+            url: authority.token_endpoint(tenant),
+            client_id,
+        }
+    }
+
+    /// Redeems `refresh_token` for `scopes` (the OpenID Connect scopes added, as the
+    /// credentials add them) and returns the access token.
+    ///
+    /// # Errors
+    ///
+    /// The token endpoint's: the network, the authority's refusal, a malformed answer.
+    pub async fn redeem(
+        &self,
+        refresh_token: &str,
+        scopes: &[&str],
+    ) -> Result<crate::AccessTokenInfo> {
+        let refresh_token = crate::oauth::RefreshToken::new(refresh_token.to_owned());
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let response = self
+            .endpoint
+            .request(
+                self.url.clone(),
+                &self.client_id,
+                crate::oauth::Grant::RefreshToken(&refresh_token),
+                &crate::oauth::with_oidc_scopes(&scopes),
+                None,
+                "http://localhost",
+                &azure_core::http::Context::new(),
+            )
+            .await?;
+        Ok(response.token)
+    }
+}

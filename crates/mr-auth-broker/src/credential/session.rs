@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     error::{Error, ErrorKind, Result},
-    oauth::{AccessTokenInfo, RefreshToken, TenantId, TokenResponse, TokenType},
+    oauth::{AccessTokenInfo, RefreshToken, ResponseDetails, TenantId, TokenResponse, TokenType},
     platform::{BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker},
 };
 use std::{
@@ -31,12 +31,49 @@ pub(crate) struct Session {
     broker_unavailable: Mutex<Option<Error>>,
     /// The browser flow's account: the configured record, then the last one signed in. Its
     /// tokens are looked for in the persistent cache.
-    account: Mutex<Option<AuthenticationRecord>>,
+    account: Mutex<Account>,
     pub(crate) persistence: Option<CredentialPersistence>,
     /// The configured tenant's token endpoint and the authority as records name it, built
     /// once: every refresh needs them.
     token_url: Url,
     record_authority: String,
+}
+
+/// The browser flow's account, and the parts of the token response it was read from, if it
+/// was: the next response of the same account (every refresh) reuses it without reading it
+/// again.
+#[derive(Default)]
+struct Account {
+    record: Option<AuthenticationRecord>,
+    read_from: Option<RecordSource>,
+}
+
+/// What [`AuthenticationRecord::from_token_response`] reads besides the session's constants.
+#[derive(PartialEq, Eq)]
+struct RecordSource {
+    client_info: String,
+    username: Option<String>,
+    tenant_id: Option<String>,
+    requested_tenant: TenantId,
+}
+
+impl Account {
+    fn of(record: Option<AuthenticationRecord>) -> Self {
+        Self {
+            record,
+            read_from: None,
+        }
+    }
+
+    /// Whether the record was read from these very parts (compared without copying them).
+    fn was_read_from(&self, details: &ResponseDetails, requested_tenant: &TenantId) -> bool {
+        self.read_from.as_ref().is_some_and(|source| {
+            details.client_info.as_deref() == Some(source.client_info.as_str())
+                && details.id_token_account.username == source.username
+                && details.id_token_account.tenant_id == source.tenant_id
+                && *requested_tenant == source.requested_tenant
+        })
+    }
 }
 
 /// What an interactive sign-in (or a refresh) brought.
@@ -71,7 +108,7 @@ impl Session {
         Self {
             token_url: config.authority.token_endpoint(&config.tenant_id),
             record_authority: config.authority.record_authority(),
-            account: Mutex::new(config.authentication_record.clone()),
+            account: Mutex::new(Account::of(config.authentication_record.clone())),
             persistence,
             config,
             refresh_tokens: Mutex::new(HashMap::new()),
@@ -159,13 +196,13 @@ impl Session {
 
     /// The browser flow's account: the record, or the last one signed in (or chosen).
     pub(crate) fn account(&self) -> Option<AuthenticationRecord> {
-        lock(&self.account).clone()
+        lock(&self.account).record.clone()
     }
 
     /// Makes `account` the one whose tokens the persistent cache's steps look for: the shared
     /// token cache credential's choice among the cache's accounts.
     pub(crate) fn choose_account(&self, account: AuthenticationRecord) {
-        *lock(&self.account) = Some(account);
+        *lock(&self.account) = Account::of(Some(account));
     }
 
     /// This credential's own refresh token for the request's tenant.
@@ -231,16 +268,32 @@ impl Session {
     ) -> SignIn {
         let config = &self.config;
         let details = &response.details;
-        let record = AuthenticationRecord::from_token_response(
-            &self.record_authority,
-            &config.client_id,
-            details.client_info.as_deref(),
-            &details.id_token_account,
-            &request.tenant,
-        );
-        if let Some(record) = &record {
-            *lock(&self.account) = Some(record.clone());
-        }
+        let record = {
+            let mut account = lock(&self.account);
+            if account.was_read_from(details, &request.tenant) {
+                account.record.clone()
+            } else {
+                let record = AuthenticationRecord::from_token_response(
+                    &self.record_authority,
+                    &config.client_id,
+                    details.client_info.as_deref(),
+                    &details.id_token_account,
+                    &request.tenant,
+                );
+                if let (Some(record), Some(client_info)) = (&record, &details.client_info) {
+                    *account = Account {
+                        record: Some(record.clone()),
+                        read_from: Some(RecordSource {
+                            client_info: client_info.clone(),
+                            username: details.id_token_account.username.clone(),
+                            tenant_id: details.id_token_account.tenant_id.clone(),
+                            requested_tenant: request.tenant.clone(),
+                        }),
+                    };
+                }
+                record
+            }
+        };
         let mut persist_error = None;
         if let Some(persistence) = &self.persistence {
             if let Err(e) = persistence.store(request, &response, grant_type).await {
@@ -290,4 +343,81 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Refresh tokens are kept per tenant.
 fn refresh_token_key(request: &TokenRequest) -> String {
     request.tenant.as_str().to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{
+        credential_config::Surroundings, BrokerTokenRequestOptions,
+        InteractiveBrowserBrokerCredentialOptions,
+    };
+    use mr_auth_test_support::mock_authority::{client_info, unsigned_jwt};
+
+    fn response(uid: &str, tid: &str, username: &str) -> TokenResponse {
+        let id_token = unsigned_jwt(&serde_json::json!({
+            "aud": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+            "tid": tid,
+            "preferred_username": username,
+        }));
+        let body = serde_json::json!({
+            "access_token": "at",
+            "expires_in": 3600,
+            "id_token": id_token,
+            "client_info": client_info(uid, tid),
+        });
+        let clock = mr_auth_core::ManualClock::at_fixed_start();
+        TokenResponse::from_json(&clock, 200, body.to_string().as_bytes()).unwrap()
+    }
+
+    /// Every refresh reuses the account read from the response before it only when the parts
+    /// it is read from are the same: another account, tenant or user name is read anew.
+    #[tokio::test]
+    async fn the_account_follows_each_response() {
+        let config = CredentialConfig::new(
+            InteractiveBrowserBrokerCredentialOptions::default(),
+            Surroundings {
+                environment: Arc::new([("UNSET", "")]),
+                ..Surroundings::default()
+            },
+        )
+        .unwrap();
+        let session = Session::new(config);
+        let request = TokenRequest::resolve(
+            &session.config,
+            &["s"],
+            &BrokerTokenRequestOptions::default(),
+        )
+        .unwrap();
+        let account = |record: Option<AuthenticationRecord>| {
+            let record = record.unwrap();
+            let current = session.account().unwrap();
+            assert_eq!(record, current);
+            (
+                current.home_account_id().to_owned(),
+                current.tenant_id().as_str().to_owned(),
+                current.username().to_owned(),
+            )
+        };
+        let expect = |uid: &str, tid: &str, user: &str| {
+            (format!("{uid}.{tid}"), tid.to_owned(), user.to_owned())
+        };
+        let (t1, t2) = (
+            "11111111-1111-1111-1111-111111111111",
+            "22222222-2222-2222-2222-222222222222",
+        );
+        for (uid, tid, user) in [
+            ("a", t1, "a@x"),
+            ("a", t1, "a@x"),
+            ("b", t1, "b@x"),
+            ("b", t2, "b@x"),
+            ("b", t2, "b2@x"),
+            ("a", t1, "a@x"),
+        ] {
+            let sign_in = session
+                .accept_token_response(response(uid, tid, user), &request, "refresh_token")
+                .await;
+            assert_eq!(account(sign_in.record), expect(uid, tid, user));
+        }
+    }
 }

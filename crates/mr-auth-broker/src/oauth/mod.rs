@@ -55,7 +55,7 @@ pub(crate) use interactive_browser_flow::InteractiveBrowserFlow;
 pub(crate) use lazy_pipeline::default_clients_built;
 pub(crate) use refresh_token::RefreshToken;
 pub(crate) use token_endpoint::{Grant, TokenEndpoint, DEVICE_CODE_GRANT_TYPE};
-pub(crate) use token_response::{IdTokenAccount, TokenResponse};
+pub(crate) use token_response::{IdTokenAccount, ResponseDetails, TokenResponse};
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use device_code_flow::fuzz_responses as fuzz_device_code_responses;

@@ -617,22 +617,37 @@ impl<K: Eq + Hash + Clone, V: Expiring, E> Slots<K, V, E> {
         if self.map.len() < max_entries {
             return;
         }
-        self.map.retain(|_, slot| {
+        let keep = |slot: &Slot<V, E>| {
             slot.in_flight.is_some() || slot.cached.as_ref().is_some_and(|c| now < c.usable_until)
-        });
+        };
+        // One pass when nothing has expired (the common case at the bound): the victim is
+        // found without sweeping first.
+        if self.map.values().all(keep) {
+            if let Some(key) = self.least_recently_used() {
+                self.map.remove(&key);
+            }
+            return;
+        }
+        self.map.retain(|_, slot| keep(slot));
         while self.map.len() >= max_entries {
-            let victim = self
-                .map
-                .iter()
-                .min_by_key(|(_, slot)| (slot.in_flight.is_some(), slot.last_used))
-                .map(|(key, _)| key.clone());
-            match victim {
+            match self.least_recently_used() {
                 Some(key) => {
                     self.map.remove(&key);
                 }
                 None => break,
             }
         }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V, E> Slots<K, V, E> {
+    /// The key to evict: the least recently used idle one, else the least recently used one
+    /// with a fetch running (its waiters still get its result).
+    fn least_recently_used(&self) -> Option<K> {
+        self.map
+            .iter()
+            .min_by_key(|(_, slot)| (slot.in_flight.is_some(), slot.last_used))
+            .map(|(key, _)| key.clone())
     }
 }
 

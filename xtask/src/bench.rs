@@ -26,7 +26,9 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::bench_results::{criterion_medians, hyperfine_rows, summary_table, Results};
+use crate::bench_results::{
+    criterion_medians, hyperfine_rows, paired_figures, summary_table, Results,
+};
 use crate::cmd::{Cmd, Result};
 use crate::{apt, ci, msal_python};
 
@@ -213,7 +215,11 @@ fn summary(root: &Path) -> Result {
         )
     })?;
     let results = Results {
-        criterion: criterion_medians(&out.join("criterion"))?,
+        criterion: [
+            criterion_medians(&out.join("criterion"))?,
+            paired_figures(&out.join("criterion")),
+        ]
+        .concat(),
         hyperfine: [
             hyperfine_rows(&out.join("entra-token.json"))?,
             hyperfine_rows(&out.join("one-shot.json"))?,

@@ -176,6 +176,29 @@ fn hit_rows(r: &Results, name: &str, theirs: Option<f64>, theirs_scaling: Option
     ]
 }
 
+/// A row of the paired rounds: the variant's median per call against the bare POST's, and the
+/// median of the per-round ratios with its quartiles.
+fn paired_row(r: &Results, figure: &str, variant: &str, target: Target) -> Row {
+    let get = |variant: &str, figure: &str| r.ns(&format!("{PAIRED}/{variant}/{figure}"));
+    let ratio = get(variant, "ratio_median");
+    let quartiles = get(variant, "ratio_p25").zip(get(variant, "ratio_p75"));
+    let ours = match quartiles {
+        Some((low, high)) => format!(
+            "{} (ratio quartiles {low:.2}-{high:.2})",
+            us(get(variant, "median_ns"))
+        ),
+        None => us(get(variant, "median_ns")),
+    };
+    row(
+        figure,
+        ours,
+        us(get("bare_reqwest_post", "median_ns")),
+        ratio,
+        ratio,
+        target,
+    )
+}
+
 fn rows(r: &Results) -> Vec<Row> {
     let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
     let theirs_scaling = scaling(r, "azure_identity_ClientSecretCredential");
@@ -272,6 +295,30 @@ fn rows(r: &Results) -> Vec<Row> {
             us(refresh_read),
             ratio(refresh, refresh_read),
             None,
+            Target::None,
+        ),
+        paired_row(
+            r,
+            "paired rounds: the token endpoint alone vs bare reqwest POST, median of per-round ratios",
+            "token_endpoint_refresh_grant",
+            Target::AtMost(1.3, "x"),
+        ),
+        paired_row(
+            r,
+            "paired rounds: through the credential (`get_token` cache miss) vs bare reqwest POST, median of per-round ratios",
+            "InteractiveBrowserBrokerCredential::get_token",
+            Target::AtMost(1.3, "x"),
+        ),
+        paired_row(
+            r,
+            "paired rounds: floor, bare `azure_core` pipeline POST vs bare reqwest POST",
+            "azure_core_pipeline_post",
+            Target::None,
+        ),
+        paired_row(
+            r,
+            "paired rounds: floor with the answer read vs bare reqwest POST",
+            "azure_core_pipeline_post_and_parse",
             Target::None,
         ),
         row(
@@ -408,6 +455,38 @@ pub(crate) fn criterion_medians(home: &Path) -> Result<Vec<(String, f64)>> {
     }
     Ok(found)
 }
+
+/// The refresh grant bench's paired rounds (`<home>/entra_refresh_grant_tls_paired.json`, one
+/// object per variant), as `entra_refresh_grant_tls_paired/<variant>/<figure>` entries next to
+/// criterion's medians: `median_ns`, and `ratio_median`, `ratio_p25`, `ratio_p75` (per-round
+/// ratios to the bare POST). A missing file gives none.
+pub(crate) fn paired_figures(home: &Path) -> Vec<(String, f64)> {
+    let Ok(text) = std::fs::read_to_string(home.join(format!("{PAIRED}.json"))) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for variant in PAIRED_VARIANTS {
+        let Some(object) = json_object(&text, variant) else {
+            continue;
+        };
+        for figure in ["median_ns", "ratio_median", "ratio_p25", "ratio_p75"] {
+            if let Some(value) = json_number(object, figure) {
+                found.push((format!("{PAIRED}/{variant}/{figure}"), value));
+            }
+        }
+    }
+    found
+}
+
+/// The paired measurement's name and its variants, as the bench writes them.
+const PAIRED: &str = "entra_refresh_grant_tls_paired";
+const PAIRED_VARIANTS: [&str; 5] = [
+    "bare_reqwest_post",
+    "azure_core_pipeline_post",
+    "azure_core_pipeline_post_and_parse",
+    "token_endpoint_refresh_grant",
+    "InteractiveBrowserBrokerCredential::get_token",
+];
 
 /// hyperfine's `--export-json` rows (missing file: no rows).
 pub(crate) fn hyperfine_rows(path: &Path) -> Result<Vec<Hyperfine>> {
@@ -547,6 +626,46 @@ mod tests {
         assert_eq!(rows[0].command, "a \"quoted\" name");
         assert_eq!((rows[0].median, rows[1].median), (0.0095, 0.31));
         assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn paired_rounds_are_read_and_judged_on_their_median_ratio() {
+        // As the bench writes it (serde_json, one object per variant).
+        let json = r#"{"bare_reqwest_post":{"median_ns":60000.0,"ratio_median":1.0,"ratio_p25":1.0,"ratio_p75":1.0},"token_endpoint_refresh_grant":{"median_ns":75000.0,"ratio_median":1.24,"ratio_p25":1.2,"ratio_p75":1.29},"InteractiveBrowserBrokerCredential::get_token":{"median_ns":90000.0,"ratio_median":1.5,"ratio_p25":1.45,"ratio_p75":1.55}}"#;
+        let dir = std::env::temp_dir().join(format!("xtask-paired-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{PAIRED}.json")), json).unwrap();
+        let figures = paired_figures(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(figures.contains(&(
+            format!("{PAIRED}/token_endpoint_refresh_grant/ratio_median"),
+            1.24
+        )));
+        assert_eq!(figures.len(), 12, "{figures:?}");
+        assert!(paired_figures(Path::new("/nonexistent")).is_empty());
+
+        let results = Results {
+            criterion: figures,
+            hyperfine: Vec::new(),
+            cold_callers: true,
+        };
+        let rows = rows(&results);
+        let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
+        let endpoint = find("paired rounds: the token endpoint alone");
+        assert_eq!(
+            (endpoint.ratio.as_str(), endpoint.met.as_str()),
+            ("1.24x", "met")
+        );
+        assert!(
+            endpoint.ours.contains("quartiles 1.20-1.29"),
+            "{}",
+            endpoint.ours
+        );
+        let credential = find("paired rounds: through the credential");
+        assert_eq!(credential.met, "NOT met");
+        // A floor has no target; its figure is missing from this file.
+        let floor = find("paired rounds: floor, bare");
+        assert_eq!((floor.met.as_str(), floor.ratio.as_str()), ("-", "-"));
     }
 
     #[test]

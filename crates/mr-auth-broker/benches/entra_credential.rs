@@ -32,6 +32,12 @@
 //!   cache key, the token cache's miss, reading the account from the id token and client info,
 //!   storing the token and the refresh token (the cache holds 64 keys, so from the 65th call on
 //!   a store also evicts the least recently used key) and remembering it for the hit path.
+//! - `entra_refresh_grant_tls_paired` (after that group, outside criterion): the same five
+//!   side by side, 40 rounds of 250 calls of each in rotating order, each one's client CPU per
+//!   call divided by the bare POST's of the same round; the medians of those ratios (with
+//!   quartiles) are printed, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json`
+//!   for `cargo xtask bench`. On a shared machine whose speed drifts they are far steadier
+//!   than the ratio of two criterion figures measured minutes apart.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -60,7 +66,7 @@ mod entra {
     use mr_auth_core::{Clock as _, SystemClock};
     use mr_auth_msal_cache::AccessTokenSecret;
     use mr_auth_test_support::{
-        bench::{cpu_of, on_threads, ready},
+        bench::{cpu_of, on_threads, paired_rounds, ready, selected_by_command_line, PairedFigure},
         chromium::{handler, ScriptedBrowser},
         mock_authority::{
             AuthorizeMode, DevicePoll, MockAccount, MockAuthority, V1AccessTokens, CLIENT_ID,
@@ -351,24 +357,18 @@ mod entra {
                 ])
                 .finish()
         };
-        let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
-        group.measurement_time(Duration::from_secs(10));
-        group.bench_function("bare_reqwest_post", |b| {
-            b.iter_custom(|iters| {
-                cpu_of(runtime, iters, || {
-                    let body = form();
-                    let request = client
-                        .post(&url)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(body);
-                    async move {
-                        let response = request.send().await.unwrap();
-                        assert!(response.status().is_success());
-                        response.bytes().await.unwrap()
-                    }
-                })
-            })
-        });
+        let bare = || {
+            let body = form();
+            let request = client
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            async move {
+                let response = request.send().await.unwrap();
+                assert!(response.status().is_success());
+                response.bytes().await.unwrap()
+            }
+        };
         // The floor of any azure_core-based client: the same form through a bare `azure_core`
         // pipeline of the same `reqwest` client, built once, with azure_core's default
         // policies (user agent, client request id, logging, instrumentation) and no retry
@@ -386,8 +386,6 @@ mod entra {
             None,
         );
         let parsed_url = Url::parse(&url).unwrap();
-        // The form sent as the credential sends it (streamed, the status not checked by the
-        // pipeline), the whole body read.
         let post_through_pipeline = |body: String| {
             let mut request = Request::new(parsed_url.clone(), Method::Post);
             request.insert_header(
@@ -410,21 +408,15 @@ mod entra {
                 body.collect().await.unwrap()
             }
         };
-        group.bench_function("azure_core_pipeline_post", |b| {
-            b.iter_custom(|iters| cpu_of(runtime, iters, || post_through_pipeline(form())))
-        });
+        let pipeline_post = || post_through_pipeline(form());
         // The floor with the answer read: the same pipeline POST, then what any OAuth client
         // does with a token response before it can use it: the response, its id token's
         // claims and its client info parsed into typed values (serde, owned strings), no
         // checks, no cache. What it costs over the POST alone is the protocol's, not ours.
-        group.bench_function("azure_core_pipeline_post_and_parse", |b| {
-            b.iter_custom(|iters| {
-                cpu_of(runtime, iters, || {
-                    let post = post_through_pipeline(form());
-                    async move { read_answer(&post.await) }
-                })
-            })
-        });
+        let post_and_parse = || {
+            let post = post_through_pipeline(form());
+            async move { read_answer(&post.await) }
+        };
         // The protocol alone: the credentials' token endpoint, its tries and its reading of
         // the answer, no cache and no account.
         let grant = RefreshGrant::new(
@@ -433,30 +425,64 @@ mod entra {
             CLIENT_ID.parse().unwrap(),
             options(authority, client),
         );
+        let endpoint = || {
+            let scope = fresh_scope(&scopes);
+            let (grant, refresh_token) = (&grant, refresh_token.as_str());
+            async move {
+                grant
+                    .redeem(refresh_token, &[scope.as_str()])
+                    .await
+                    .unwrap()
+            }
+        };
+        let credential = || {
+            let scope = fresh_scope(&scopes);
+            async move { ours.get_token(&[scope.as_str()], None).await.unwrap() }
+        };
+
+        let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
+        group.measurement_time(Duration::from_secs(10));
+        group.bench_function("bare_reqwest_post", |b| {
+            b.iter_custom(|iters| cpu_of(runtime, iters, bare));
+        });
+        group.bench_function("azure_core_pipeline_post", |b| {
+            b.iter_custom(|iters| cpu_of(runtime, iters, pipeline_post));
+        });
+        group.bench_function("azure_core_pipeline_post_and_parse", |b| {
+            b.iter_custom(|iters| cpu_of(runtime, iters, post_and_parse));
+        });
         group.bench_function("token_endpoint_refresh_grant", |b| {
-            b.iter_custom(|iters| {
-                cpu_of(runtime, iters, || {
-                    let scope = fresh_scope(&scopes);
-                    let grant = &grant;
-                    let refresh_token = refresh_token.as_str();
-                    async move {
-                        grant
-                            .redeem(refresh_token, &[scope.as_str()])
-                            .await
-                            .unwrap()
-                    }
-                })
-            })
+            b.iter_custom(|iters| cpu_of(runtime, iters, endpoint));
         });
         group.bench_function("InteractiveBrowserBrokerCredential::get_token", |b| {
-            b.iter_custom(|iters| {
-                cpu_of(runtime, iters, || {
-                    let scope = fresh_scope(&scopes);
-                    async move { ours.get_token(&[scope.as_str()], None).await.unwrap() }
-                })
-            })
+            b.iter_custom(|iters| cpu_of(runtime, iters, credential));
         });
         group.finish();
+
+        // The same five side by side in alternating rounds: the steadiest ratios on a machine
+        // whose speed drifts during a run (see `paired_rounds`).
+        if selected_by_command_line(PAIRED) {
+            let mut v_bare = |calls| cpu_of(runtime, calls, bare);
+            let mut v_pipeline = |calls| cpu_of(runtime, calls, pipeline_post);
+            let mut v_read = |calls| cpu_of(runtime, calls, post_and_parse);
+            let mut v_endpoint = |calls| cpu_of(runtime, calls, endpoint);
+            let mut v_credential = |calls| cpu_of(runtime, calls, credential);
+            let figures = paired_rounds(
+                PAIRED_ROUNDS,
+                PAIRED_CALLS,
+                &mut [
+                    ("bare_reqwest_post", &mut v_bare),
+                    ("azure_core_pipeline_post", &mut v_pipeline),
+                    ("azure_core_pipeline_post_and_parse", &mut v_read),
+                    ("token_endpoint_refresh_grant", &mut v_endpoint),
+                    (
+                        "InteractiveBrowserBrokerCredential::get_token",
+                        &mut v_credential,
+                    ),
+                ],
+            );
+            report_paired(&figures);
+        }
         let (refreshes, refused) = authority.mock.log(|log| {
             let new = &log.token_requests[requests_before..];
             (
@@ -470,6 +496,48 @@ mod entra {
             authority.mock.log(|log| log.token_requests.len()) - requests_before,
             "only refresh grants were made"
         );
+    }
+
+    /// The paired measurement of the refresh grant group (not a criterion function: its
+    /// figures are ratios per round).
+    const PAIRED: &str = "entra_refresh_grant_tls_paired";
+    const PAIRED_ROUNDS: usize = 40;
+    const PAIRED_CALLS: u64 = 250;
+
+    /// Prints the paired figures and, under `cargo xtask bench` (`CRITERION_HOME` set), writes
+    /// them to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json` for its table.
+    fn report_paired(figures: &[PairedFigure]) {
+        println!("{PAIRED}: {PAIRED_ROUNDS} rounds of {PAIRED_CALLS} calls of each, client CPU");
+        for f in figures {
+            println!(
+                "  {:<48} {:>8.1} µs  {:.2}x the first (quartiles {:.2}-{:.2})",
+                f.name,
+                f.median_ns / 1e3,
+                f.ratio_median,
+                f.ratio_p25,
+                f.ratio_p75
+            );
+        }
+        let Some(home) = std::env::var_os("CRITERION_HOME") else {
+            return;
+        };
+        // One object per variant, by name.
+        let json: serde_json::Map<String, serde_json::Value> = figures
+            .iter()
+            .map(|f| {
+                let figure = serde_json::json!({
+                    "median_ns": f.median_ns,
+                    "ratio_median": f.ratio_median,
+                    "ratio_p25": f.ratio_p25,
+                    "ratio_p75": f.ratio_p75,
+                });
+                (f.name.clone(), figure)
+            })
+            .collect();
+        let json = serde_json::Value::Object(json);
+        let path = std::path::Path::new(&home).join(format!("{PAIRED}.json"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(&path, json.to_string()).unwrap();
     }
 
     /// A token response as any OAuth client reads it (the fields the refresh grant's answer

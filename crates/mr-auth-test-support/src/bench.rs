@@ -98,6 +98,114 @@ where
         .unwrap_or_default()
 }
 
+/// One variant of a paired measurement: a name, and a closure that makes `calls` calls and
+/// returns their cost (typically [`cpu_of`]).
+pub type Variant<'a> = (&'a str, &'a mut dyn FnMut(u64) -> Duration);
+
+/// What [`paired_rounds`] measured of one variant, over all rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedFigure {
+    /// The variant's name.
+    pub name: String,
+    /// The median per-call cost, in nanoseconds.
+    pub median_ns: f64,
+    /// The median, over the rounds, of this variant's per-call cost divided by the first
+    /// variant's in the same round, and the quartiles of those ratios.
+    pub ratio_median: f64,
+    /// The lower quartile of the per-round ratios.
+    pub ratio_p25: f64,
+    /// The upper quartile of the per-round ratios.
+    pub ratio_p75: f64,
+}
+
+/// Measures `variants` side by side: `rounds` rounds, each running every variant for `calls`
+/// calls, the order rotating from round to round. On a shared machine whose speed drifts
+/// during a run, each round's variants see nearly the same machine, so the ratio of each
+/// variant to the first, taken per round and then its median, is far steadier than the ratio
+/// of two figures measured minutes apart.
+///
+/// # Panics
+///
+/// When there are no variants, no rounds or no calls.
+pub fn paired_rounds(rounds: usize, calls: u64, variants: &mut [Variant<'_>]) -> Vec<PairedFigure> {
+    assert!(!variants.is_empty() && rounds > 0 && calls > 0);
+    let n = variants.len();
+    let mut per_call = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for step in 0..n {
+            let v = (round + step) % n;
+            let spent = (variants[v].1)(calls);
+            per_call[v].push(spent.as_nanos() as f64 / calls as f64);
+        }
+    }
+    variants
+        .iter()
+        .zip(&per_call)
+        .map(|((name, _), times)| {
+            let mut ratios: Vec<f64> = times.iter().zip(&per_call[0]).map(|(t, b)| t / b).collect();
+            PairedFigure {
+                name: (*name).to_owned(),
+                median_ns: quantile(&mut times.clone(), 0.5),
+                ratio_median: quantile(&mut ratios, 0.5),
+                ratio_p25: quantile(&mut ratios, 0.25),
+                ratio_p75: quantile(&mut ratios, 0.75),
+            }
+        })
+        .collect()
+}
+
+/// The `q` quantile of `values` (nearest rank).
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let rank = ((values.len() - 1) as f64 * q).round() as usize;
+    values[rank]
+}
+
+/// Whether a criterion bench binary's command line selects the measurement `name` that runs
+/// outside criterion's own functions (such as [`paired_rounds`]): not in `--test` or `--list`
+/// mode, and with no filter or a filter that `name` contains.
+pub fn selected_by_command_line(name: &str) -> bool {
+    selected_by(std::env::args().skip(1), name)
+}
+
+fn selected_by(args: impl IntoIterator<Item = String>, name: &str) -> bool {
+    // Criterion's options that take a value as the next argument.
+    const WITH_VALUE: &[&str] = &[
+        "-c",
+        "--color",
+        "-s",
+        "--save-baseline",
+        "-b",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--plotting-backend",
+        "--output-format",
+        "--format",
+    ];
+    let mut filters = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--test" | "--list" => return false,
+            a if WITH_VALUE.contains(&a) => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            _ => filters.push(arg),
+        }
+    }
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +235,48 @@ mod tests {
             x = black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         assert!(thread_cpu().unwrap() > before, "{x}");
+    }
+
+    #[test]
+    fn ratios_are_taken_per_round_so_a_drifting_machine_cancels_out() {
+        // The machine gets slower every call; the second variant always costs 1.5x the first
+        // on the same machine.
+        let speed = std::cell::Cell::new(1.0f64);
+        let cost = |factor: f64, calls: u64| {
+            speed.set(speed.get() * 1.1);
+            Duration::from_nanos((100.0 * factor * speed.get() * calls as f64) as u64)
+        };
+        let mut first = |calls| cost(1.0, calls);
+        let mut second = |calls| cost(1.5, calls);
+        let figures = paired_rounds(20, 10, &mut [("base", &mut first), ("other", &mut second)]);
+        assert_eq!(figures[0].ratio_median, 1.0);
+        // Each pair is one drift step apart (10%), in alternating order: 1.5 x 1.1 or / 1.1.
+        assert!(
+            (1.3..=1.7).contains(&figures[1].ratio_median),
+            "{figures:?}"
+        );
+        assert!(
+            figures[1].ratio_p25 >= 1.3 && figures[1].ratio_p75 <= 1.7,
+            "{figures:?}"
+        );
+    }
+
+    #[test]
+    fn the_command_line_selects_by_filter_outside_test_and_list_modes() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let name = "entra_refresh_grant_tls_paired";
+        assert!(selected_by(args(&["--bench"]), name));
+        assert!(selected_by(args(&["--bench", "entra_refresh"]), name));
+        assert!(selected_by(
+            args(&["--bench", "--save-baseline", "x", "paired"]),
+            name
+        ));
+        assert!(!selected_by(args(&["--bench", "entra_cache_hit"]), name));
+        assert!(!selected_by(
+            args(&["--bench", "--measurement-time", "5", "hit"]),
+            name
+        ));
+        assert!(!selected_by(args(&["--test"]), name));
+        assert!(!selected_by(args(&["--list"]), name));
     }
 }

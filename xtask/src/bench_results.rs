@@ -321,6 +321,12 @@ fn rows(r: &Results) -> Vec<Row> {
             "azure_core_pipeline_post_and_parse",
             Target::None,
         ),
+        paired_row(
+            r,
+            "paired rounds: floor of a bounded call (that, within a tokio timeout) vs bare reqwest POST",
+            "azure_core_pipeline_post_and_parse_bounded",
+            Target::None,
+        ),
         row(
             "Mixed Reality cached `get_token`",
             ns(mr_cached),
@@ -480,10 +486,11 @@ pub(crate) fn paired_figures(home: &Path) -> Vec<(String, f64)> {
 
 /// The paired measurement's name and its variants, as the bench writes them.
 const PAIRED: &str = "entra_refresh_grant_tls_paired";
-const PAIRED_VARIANTS: [&str; 5] = [
+const PAIRED_VARIANTS: [&str; 6] = [
     "bare_reqwest_post",
     "azure_core_pipeline_post",
     "azure_core_pipeline_post_and_parse",
+    "azure_core_pipeline_post_and_parse_bounded",
     "token_endpoint_refresh_grant",
     "InteractiveBrowserBrokerCredential::get_token",
 ];

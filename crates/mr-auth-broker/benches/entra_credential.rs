@@ -26,13 +26,14 @@
 //!   through a bare `azure_core` `Pipeline` of the same `reqwest` client (azure_core's default
 //!   policies, no retry policy, as the credential's pipeline), alone and followed by what any
 //!   OAuth client does with the answer (the response, its id token's claims and client info
-//!   parsed into typed values with serde); and the token endpoint's refresh grant alone
+//!   parsed into typed values with serde), and that again within a tokio timeout (the floor
+//!   of a bounded call: one timer per call); and the token endpoint's refresh grant alone
 //!   (`test_util::RefreshGrant`: the credentials' own form, tries, parsing and checks, without
 //!   a credential around it). The credential's figure also holds the request resolution and
 //!   cache key, the token cache's miss, reading the account from the id token and client info,
 //!   storing the token and the refresh token (the cache holds 64 keys, so from the 65th call on
 //!   a store also evicts the least recently used key) and remembering it for the hit path.
-//! - `entra_refresh_grant_tls_paired` (after that group, outside criterion): the same five
+//! - `entra_refresh_grant_tls_paired` (after that group, outside criterion): the same six
 //!   side by side, 40 rounds of 250 calls of each in rotating order, each one's client CPU per
 //!   call divided by the bare POST's of the same round; the medians of those ratios (with
 //!   quartiles) are printed, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json`
@@ -417,6 +418,18 @@ mod entra {
             let post = post_through_pipeline(form());
             async move { read_answer(&post.await) }
         };
+        // The floor of a bounded call: the same within a tokio timeout, as every call of a
+        // client that must not hang is (one timer armed per call; the credentials' calls are
+        // bounded as issue 21 asked).
+        let post_and_parse_bounded = || {
+            let post = post_through_pipeline(form());
+            async move {
+                let body = tokio::time::timeout(Duration::from_secs(60), post)
+                    .await
+                    .unwrap();
+                read_answer(&body)
+            }
+        };
         // The protocol alone: the credentials' token endpoint, its tries and its reading of
         // the answer, no cache and no account.
         let grant = RefreshGrant::new(
@@ -451,6 +464,9 @@ mod entra {
         group.bench_function("azure_core_pipeline_post_and_parse", |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, post_and_parse));
         });
+        group.bench_function("azure_core_pipeline_post_and_parse_bounded", |b| {
+            b.iter_custom(|iters| cpu_of(runtime, iters, post_and_parse_bounded));
+        });
         group.bench_function("token_endpoint_refresh_grant", |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, endpoint));
         });
@@ -465,6 +481,7 @@ mod entra {
             let mut v_bare = |calls| cpu_of(runtime, calls, bare);
             let mut v_pipeline = |calls| cpu_of(runtime, calls, pipeline_post);
             let mut v_read = |calls| cpu_of(runtime, calls, post_and_parse);
+            let mut v_bounded = |calls| cpu_of(runtime, calls, post_and_parse_bounded);
             let mut v_endpoint = |calls| cpu_of(runtime, calls, endpoint);
             let mut v_credential = |calls| cpu_of(runtime, calls, credential);
             let figures = paired_rounds(
@@ -474,6 +491,7 @@ mod entra {
                     ("bare_reqwest_post", &mut v_bare),
                     ("azure_core_pipeline_post", &mut v_pipeline),
                     ("azure_core_pipeline_post_and_parse", &mut v_read),
+                    ("azure_core_pipeline_post_and_parse_bounded", &mut v_bounded),
                     ("token_endpoint_refresh_grant", &mut v_endpoint),
                     (
                         "InteractiveBrowserBrokerCredential::get_token",

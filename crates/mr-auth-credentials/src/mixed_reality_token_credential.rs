@@ -38,8 +38,8 @@ pub type MixedRealityTokenCredentialOptions = TokenCacheOptions;
 ///
 /// The `scopes` passed to [`get_token`](TokenCredential::get_token) are **ignored**: a Mixed
 /// Reality token is for the account, and the STS takes no scope. Call it from within a tokio
-/// runtime (the STS request runs in a spawned task); for synchronous code see the `blocking`
-/// feature.
+/// runtime (the STS request runs in the calling task, and moves to a spawned one if that
+/// caller goes away before it ends); for synchronous code see the `blocking` feature.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -177,7 +177,8 @@ impl MixedRealityTokenCredential {
         let started_from = self.fast.load_full();
         let options = options.unwrap_or_default();
         let wait_bound = options.timeout;
-        // The fetch runs in a spawned task: it gets owned copies of the per-call options.
+        // The fetch may outlive this call (a spawned task finishes it if this caller goes
+        // away): it gets owned copies of the per-call options.
         let fetch_options = StsTokenRequestOptions {
             timeout: options.timeout,
             retry: options.retry.clone(),

@@ -453,6 +453,27 @@ where
     Lead(FetchRun<K, V, E>),
 }
 
+/// What a fetch run needs of the cache's keys, values and errors (the bounds of
+/// [`TokenCache`]'s methods), named once for the types below.
+trait RunKey: Eq + Hash + Send + Sync + 'static {}
+impl<T: Eq + Hash + Send + Sync + 'static> RunKey for T {}
+trait RunValue: Expiring + Clone + Send + Sync + 'static {}
+impl<T: Expiring + Clone + Send + Sync + 'static> RunValue for T {}
+trait RunError:
+    From<FetchedTokenExpired> + From<FetchAborted> + Clone + fmt::Display + Send + Sync + 'static
+{
+}
+impl<T> RunError for T where
+    T: From<FetchedTokenExpired>
+        + From<FetchAborted>
+        + Clone
+        + fmt::Display
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// A fetch under way: its future, the mark it holds on its key, and the channel its waiters
 /// read its outcome from.
 struct FetchRun<K, V, E>
@@ -466,15 +487,9 @@ where
 
 impl<K, V, E> FetchRun<K, V, E>
 where
-    K: Eq + Hash + Send + Sync + 'static,
-    V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired>
-        + From<FetchAborted>
-        + Clone
-        + fmt::Display
-        + Send
-        + Sync
-        + 'static,
+    K: RunKey,
+    V: RunValue,
+    E: RunError,
 {
     /// Polls the fetch; a panic becomes its error (for every waiter), never the caller's panic.
     fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<Result<V, E>> {
@@ -516,15 +531,9 @@ fn fetch_panicked<E: From<FetchAborted>>() -> E {
 /// the callers waiting for it, and the cache, still get its result.
 struct LeadingFetch<K, V, E>
 where
-    K: Eq + Hash + Send + Sync + 'static,
-    V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired>
-        + From<FetchAborted>
-        + Clone
-        + fmt::Display
-        + Send
-        + Sync
-        + 'static,
+    K: RunKey,
+    V: RunValue,
+    E: RunError,
 {
     run: Option<FetchRun<K, V, E>>,
 }
@@ -532,29 +541,17 @@ where
 // Nothing of it is pinned in place: the fetch's future is boxed.
 impl<K, V, E> Unpin for LeadingFetch<K, V, E>
 where
-    K: Eq + Hash + Send + Sync + 'static,
-    V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired>
-        + From<FetchAborted>
-        + Clone
-        + fmt::Display
-        + Send
-        + Sync
-        + 'static,
+    K: RunKey,
+    V: RunValue,
+    E: RunError,
 {
 }
 
 impl<K, V, E> Future for LeadingFetch<K, V, E>
 where
-    K: Eq + Hash + Send + Sync + 'static,
-    V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired>
-        + From<FetchAborted>
-        + Clone
-        + fmt::Display
-        + Send
-        + Sync
-        + 'static,
+    K: RunKey,
+    V: RunValue,
+    E: RunError,
 {
     type Output = Result<V, E>;
 
@@ -573,15 +570,9 @@ where
 
 impl<K, V, E> Drop for LeadingFetch<K, V, E>
 where
-    K: Eq + Hash + Send + Sync + 'static,
-    V: Expiring + Clone + Send + Sync + 'static,
-    E: From<FetchedTokenExpired>
-        + From<FetchAborted>
-        + Clone
-        + fmt::Display
-        + Send
-        + Sync
-        + 'static,
+    K: RunKey,
+    V: RunValue,
+    E: RunError,
 {
     fn drop(&mut self) {
         if let Some(run) = self.run.take() {

@@ -217,6 +217,19 @@ impl fmt::Debug for CredentialConfig {
     }
 }
 
+/// For the unit tests of the credential's parts: `options` checked in an empty environment
+/// (no `AZURE_AUTHORITY_HOST`, no home directory), with the system clock.
+#[cfg(test)]
+impl CredentialConfig {
+    pub(crate) fn for_test(options: InteractiveBrowserBrokerCredentialOptions) -> Self {
+        let surroundings = Surroundings {
+            environment: Arc::new([("UNSET", "")]),
+            ..Surroundings::default()
+        };
+        Self::new(options, surroundings).expect("valid test options")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

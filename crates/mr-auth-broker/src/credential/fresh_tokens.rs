@@ -143,8 +143,8 @@ mod tests {
     use super::*;
     use crate::{
         credential::{
-            credential_config::{CredentialConfig, Surroundings},
-            BrokerTokenRequestOptions, InteractiveBrowserBrokerCredentialOptions,
+            credential_config::CredentialConfig, BrokerTokenRequestOptions,
+            InteractiveBrowserBrokerCredentialOptions,
         },
         oauth::TokenType,
     };
@@ -157,14 +157,8 @@ mod tests {
     const NOW: i128 = 1_000;
 
     fn key(scopes: &[&str]) -> CacheKey {
-        let config = CredentialConfig::new(
-            InteractiveBrowserBrokerCredentialOptions::default(),
-            Surroundings {
-                environment: Arc::new([("UNSET", "")]),
-                ..Surroundings::default()
-            },
-        )
-        .unwrap();
+        let config =
+            CredentialConfig::for_test(InteractiveBrowserBrokerCredentialOptions::default());
         super::super::token_request::TokenRequest::resolve(
             &config,
             scopes,

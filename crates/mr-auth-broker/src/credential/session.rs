@@ -348,10 +348,7 @@ fn refresh_token_key(request: &TokenRequest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::{
-        credential_config::Surroundings, BrokerTokenRequestOptions,
-        InteractiveBrowserBrokerCredentialOptions,
-    };
+    use crate::credential::{BrokerTokenRequestOptions, InteractiveBrowserBrokerCredentialOptions};
     use mr_auth_test_support::mock_authority::{client_info, unsigned_jwt};
 
     fn response(uid: &str, tid: &str, username: &str) -> TokenResponse {
@@ -374,15 +371,9 @@ mod tests {
     /// it is read from are the same: another account, tenant or user name is read anew.
     #[tokio::test]
     async fn the_account_follows_each_response() {
-        let config = CredentialConfig::new(
+        let session = Session::new(CredentialConfig::for_test(
             InteractiveBrowserBrokerCredentialOptions::default(),
-            Surroundings {
-                environment: Arc::new([("UNSET", "")]),
-                ..Surroundings::default()
-            },
-        )
-        .unwrap();
-        let session = Session::new(config);
+        ));
         let request = TokenRequest::resolve(
             &session.config,
             &["s"],

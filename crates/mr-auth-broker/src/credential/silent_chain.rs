@@ -176,8 +176,8 @@ mod tests {
     use super::*;
     use crate::{
         credential::{
-            credential_config::{CredentialConfig, Surroundings},
-            BrokerTokenRequestOptions, InteractiveBrowserBrokerCredentialOptions,
+            credential_config::CredentialConfig, BrokerTokenRequestOptions,
+            InteractiveBrowserBrokerCredentialOptions,
         },
         oauth::TokenType,
         platform::BrokerMode,
@@ -263,11 +263,7 @@ mod tests {
             disable_automatic_authentication: disabled,
             ..Default::default()
         };
-        let surroundings = Surroundings {
-            environment: Arc::new([("UNSET", "")]),
-            ..Surroundings::default()
-        };
-        let session = Session::new(CredentialConfig::new(options, surroundings).unwrap());
+        let session = Session::new(CredentialConfig::for_test(options));
         let request = TokenRequest::resolve(
             &session.config,
             &["s"],

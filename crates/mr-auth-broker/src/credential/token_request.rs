@@ -155,16 +155,11 @@ fn resolve_tenant(config: &CredentialConfig, requested: Option<&TenantId>) -> Re
 mod tests {
     use super::*;
     use crate::credential::{
-        credential_config::Surroundings, AdditionallyAllowedTenants,
-        InteractiveBrowserBrokerCredentialOptions,
+        AdditionallyAllowedTenants, InteractiveBrowserBrokerCredentialOptions,
     };
 
     fn config(o: InteractiveBrowserBrokerCredentialOptions) -> CredentialConfig {
-        let surroundings = Surroundings {
-            environment: Arc::new([("UNSET", "")]),
-            ..Surroundings::default()
-        };
-        CredentialConfig::new(o, surroundings).unwrap()
+        CredentialConfig::for_test(o)
     }
 
     fn t(s: &str) -> TenantId {

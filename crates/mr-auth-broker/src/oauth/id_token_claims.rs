@@ -8,7 +8,7 @@ use serde::{
     de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
     Deserialize, Deserializer,
 };
-use std::fmt;
+use std::{fmt, marker::PhantomData};
 
 /// See the module documentation.
 #[derive(Deserialize, Default)]
@@ -38,43 +38,53 @@ pub(crate) struct StringClaim(pub(crate) Option<String>);
 #[derive(Default, Debug, PartialEq, Eq)]
 pub(crate) struct AudienceClaim(pub(crate) Option<Vec<String>>);
 
-/// Reads any JSON value: `Some` of what `on_str` makes of a string, `None` for anything else
-/// (arrays and objects are read through, never kept).
-struct AnyValue<F>(F, &'static str);
+/// What a claim's type makes of the JSON value it is given: a string, an array, and `None`
+/// for anything else (whatever is not kept is read through).
+trait ClaimShape: Sized {
+    fn from_str(value: &str) -> Option<Self>;
 
-macro_rules! nothing_for {
-    ($($method:ident($ty:ty)),*) => {
-        $(fn $method<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
-            Ok(None)
-        })*
-    };
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
-impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for AnyValue<F> {
+/// Reads any JSON value as its [`ClaimShape`] says.
+struct ClaimVisitor<T>(PhantomData<T>);
+
+impl<'de, T: ClaimShape> Visitor<'de> for ClaimVisitor<T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.1)
+        f.write_str("any JSON value")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some((self.0)(v)))
+        Ok(T::from_str(v))
     }
 
-    nothing_for!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64)
-    );
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        T::from_seq(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -83,56 +93,42 @@ impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for AnyValue<F> {
     }
 }
 
+impl ClaimShape for String {
+    fn from_str(value: &str) -> Option<Self> {
+        Some(value.to_owned())
+    }
+}
+
+impl ClaimShape for Vec<String> {
+    fn from_str(value: &str) -> Option<Self> {
+        Some(vec![value.to_owned()])
+    }
+
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut all = Some(Vec::new());
+        while let Some(StringClaim(one)) = seq.next_element()? {
+            match (one, all.as_mut()) {
+                (Some(one), Some(all)) => all.push(one),
+                _ => all = None,
+            }
+        }
+        Ok(all.filter(|all| !all.is_empty()))
+    }
+}
+
 impl<'de> Deserialize<'de> for StringClaim {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
-            .deserialize_any(AnyValue(str::to_owned, "any JSON value"))
+            .deserialize_any(ClaimVisitor(PhantomData))
             .map(Self)
     }
 }
 
 impl<'de> Deserialize<'de> for AudienceClaim {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Audiences;
-        impl<'de> Visitor<'de> for Audiences {
-            type Value = Option<Vec<String>>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Some(vec![v.to_owned()]))
-            }
-
-            nothing_for!(
-                visit_bool(bool),
-                visit_i64(i64),
-                visit_u64(u64),
-                visit_f64(f64)
-            );
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut all = Some(Vec::new());
-                while let Some(StringClaim(one)) = seq.next_element()? {
-                    match (one, all.as_mut()) {
-                        (Some(one), Some(all)) => all.push(one),
-                        _ => all = None,
-                    }
-                }
-                Ok(all.filter(|all| !all.is_empty()))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-        }
-        deserializer.deserialize_any(Audiences).map(Self)
+        deserializer
+            .deserialize_any(ClaimVisitor(PhantomData))
+            .map(Self)
     }
 }
 

@@ -232,6 +232,44 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// The hazard of removing the lock file on release, step by step: a waiter that opened the
+    /// file before the holder removed it then locks that file. Where the path no longer names
+    /// it (Unix: an unlinked inode; Windows with POSIX deletion: a new name; Windows with
+    /// delete-pending: a name that cannot be opened), the waiter must not count as holding
+    /// the lock. Where the path still names it (Wine keeps a removed file's name until its
+    /// last handle closes), the waiter holds the one lock and a newcomer must find it taken.
+    /// Either way, at no point do two hold the lock, and a newcomer gets a retry, never an
+    /// error.
+    #[test]
+    fn a_waiter_left_with_the_released_file_and_a_newcomer_never_both_hold_the_lock() {
+        let dir = temp_dir();
+        let path = dir.join("msal.cache.lockfile");
+        let holder = CacheLock {
+            path: path.clone(),
+            file: Some(try_lock_once(&path).unwrap().expect("nobody holds it")),
+        };
+        // The waiter's open, before the holder's release.
+        let waiter = crate::cache_file::open_lock_file(&path).unwrap();
+        drop(holder);
+        // The waiter's lock: nobody holds the file it has open any more.
+        waiter.try_lock().expect("the released file is not locked");
+        let waiter_holds = still_named_by(&waiter, &path);
+        let newcomer = try_lock_once(&path).expect("a lock changing hands is no error");
+        assert!(
+            !(waiter_holds && newcomer.is_some()),
+            "the waiter and a newcomer both hold the lock"
+        );
+        #[cfg(unix)]
+        assert!(!waiter_holds, "an unlinked lock file is not the lock");
+        drop(newcomer);
+        drop(waiter);
+        let next = try_lock_once(&path).unwrap().expect("the lock is free");
+        assert!(still_named_by(&next, &path));
+        drop(next);
+        let _ = std::fs::remove_file(&path);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_second_holder_waits_until_the_first_releases() {
         let dir = temp_dir();

@@ -566,12 +566,21 @@ async fn credential_writer_child() {
     let mut s = Setup::new().await;
     s.home = TempHome::at(PathBuf::from(home));
     let c = s.credential(s.options(true)).unwrap();
+    // A response the credential could not store is only a warning to its caller: catch it
+    // here, so a lost round fails this process with the reason, not the parent without one.
+    let logs = LogCapture::default();
+    let _guard = logs.install_at(tracing::Level::WARN);
     for round in 0..WRITER_ROUNDS {
         let scope = writer_scope(writer, round);
         bounded(c.get_token_info(&[scope.as_str()], None))
             .await
             .expect("a token every round");
     }
+    let warnings = logs.text();
+    assert!(
+        !warnings.contains("could not be stored"),
+        "writer {writer}: a token response was not stored in the shared cache:\n{warnings}"
+    );
     // The home belongs to the parent test.
     std::mem::forget(s.home);
 }

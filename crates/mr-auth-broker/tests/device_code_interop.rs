@@ -137,7 +137,9 @@ impl Drop for Machine {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_identity_signs_in_with_a_device_code_and_the_rust_credential_is_silent() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     bounded(async {
         let m = Machine::new().await;
         let mut child = m.python(&python, &["sign-in"]).spawn().unwrap();
@@ -196,7 +198,9 @@ async fn azure_identity_signs_in_with_a_device_code_and_the_rust_credential_is_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_credential_signs_in_with_a_device_code_and_azure_identity_is_silent() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     bounded(async {
         let m = Machine::new().await;
         // The user approves as soon as the code is shown.

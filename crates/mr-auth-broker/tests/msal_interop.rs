@@ -196,7 +196,9 @@ async fn round_trip(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_shares_the_plaintext_cache() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     tokio::time::timeout(TEST_TIMEOUT, async {
         let dir = temp_dir();
         let path = dir.join("msal.cache.nocae");
@@ -211,7 +213,9 @@ async fn msal_python_shares_the_plaintext_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_shares_the_secret_service_cache() {
     use mr_auth_test_support::secret_service_session::SecretServiceSession;
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     tokio::time::timeout(TEST_TIMEOUT, async {
         let session =
             match SecretServiceSession::start_or_skip("msal interop, secret service").await {
@@ -336,7 +340,9 @@ async fn credential_round_trip(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_and_the_credential_share_the_plaintext_cache() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     tokio::time::timeout(TEST_TIMEOUT, async {
         let home = temp_dir();
         // No Secret Service at this address: the plaintext file, as allowed.
@@ -359,7 +365,9 @@ async fn msal_python_and_the_credential_share_the_plaintext_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_and_the_credential_share_the_secret_service_cache() {
     use mr_auth_test_support::secret_service_session::SecretServiceSession;
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     tokio::time::timeout(TEST_TIMEOUT, async {
         let session =
             match SecretServiceSession::start_or_skip("msal interop, credential, secret service")

@@ -241,7 +241,9 @@ async fn msal_round_trip(python: &Path, machine: &Machine, store: &str, location
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_rust_share_a_sign_in_in_the_plaintext_cache() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     bounded_by(TEST_TIMEOUT, async {
         let home = TempHome::new();
         let machine = Machine {
@@ -262,7 +264,9 @@ async fn python_and_rust_share_a_sign_in_in_the_plaintext_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_rust_share_a_sign_in_in_the_secret_service() {
-    let Some(python) = python() else { return };
+    let Ok(python) = python().inspect_err(|skip| eprintln!("{skip}")) else {
+        return;
+    };
     bounded_by(TEST_TIMEOUT, async {
         let session = match SecretServiceSession::start_or_skip("shared cache interop").await {
             Ok(session) => session,

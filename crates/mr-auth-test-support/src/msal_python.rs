@@ -7,24 +7,34 @@ use std::{
     path::{Path, PathBuf},
 };
 
-/// The interpreter, or `None` (with a message) when `MR_AUTH_MSAL_PYTHON` is not set.
+/// Why the interop tests skip: `MR_AUTH_MSAL_PYTHON` is not set. The test prints it (this
+/// helper prints nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonNotSet;
+
+impl std::fmt::Display for PythonNotSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "skipped: MR_AUTH_MSAL_PYTHON is not set (a Python with msal, msal-extensions and azure-identity)",
+        )
+    }
+}
+
+/// The interpreter `MR_AUTH_MSAL_PYTHON` names, or why there is none.
 ///
 /// # Panics
 ///
 /// When it is not set under `CI`: there the interop tests must run, not skip.
-pub fn python() -> Option<PathBuf> {
+pub fn python() -> Result<PathBuf, PythonNotSet> {
     match std::env::var_os("MR_AUTH_MSAL_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => Some(PathBuf::from(p)),
+        Some(p) => Ok(PathBuf::from(p)),
         None => {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
             assert!(
                 !ci,
                 "MR_AUTH_MSAL_PYTHON is not set under CI: `cargo xtask ci` sets it to a venv with msal"
             );
-            eprintln!(
-                "skipped: MR_AUTH_MSAL_PYTHON is not set (a Python with msal, msal-extensions and azure-identity)"
-            );
-            None
+            Err(PythonNotSet)
         }
     }
 }

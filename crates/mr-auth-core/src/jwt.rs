@@ -64,13 +64,8 @@ const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// assert_eq!(exp.unix_timestamp(), 1_700_000_000);
 /// ```
 pub fn jwt_expires_on(token: &str) -> Result<OffsetDateTime, JwtError> {
-    let segments: Vec<&str> = token.split('.').collect();
-    if segments.len() != 3 {
-        return Err(JwtError::Structure {
-            segments: if token.is_empty() { 0 } else { segments.len() },
-        });
-    }
-    let bytes = decode_segment(segments[1])?;
+    let [_header, payload, _signature] = segments(token)?;
+    let bytes = decode_segment(payload)?;
     let json: Value = serde_json::from_slice(&bytes).map_err(|_| JwtError::PayloadJson)?;
     let claims = json.as_object().ok_or(JwtError::PayloadNotObject)?;
     let seconds = match claims.get("exp") {
@@ -133,12 +128,7 @@ pub struct JwtParts {
 /// assert!(parts.header.is_empty());
 /// ```
 pub fn decode_jwt_parts_unverified(token: &str) -> Result<JwtParts, JwtError> {
-    let segments: Vec<&str> = token.split('.').collect();
-    let [header, payload, _signature] = segments[..] else {
-        return Err(JwtError::Structure {
-            segments: if token.is_empty() { 0 } else { segments.len() },
-        });
-    };
+    let [header, payload, _signature] = segments(token)?;
     let claims = decode_object(payload)?;
     let header = decode_object(header).map_err(|_| JwtError::Header)?;
     Ok(JwtParts { header, claims })
@@ -160,21 +150,7 @@ pub fn decode_jwt_parts_unverified(token: &str) -> Result<JwtParts, JwtError> {
 pub fn decode_jwt_claims_unverified<T: serde::de::DeserializeOwned>(
     token: &str,
 ) -> Result<T, JwtError> {
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(_signature), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(JwtError::Structure {
-            segments: if token.is_empty() {
-                0
-            } else {
-                token.split('.').count()
-            },
-        });
-    };
+    let [header, payload, _signature] = segments(token)?;
     let payload = decode_segment(payload)?;
     if !starts_an_object(&payload) {
         return Err(
@@ -192,6 +168,21 @@ pub fn decode_jwt_claims_unverified<T: serde::de::DeserializeOwned>(
         return Err(JwtError::Header);
     }
     Ok(claims)
+}
+
+/// The three dot-separated segments of a JWT (header, payload, signature).
+fn segments(token: &str) -> Result<[&str; 3], JwtError> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => Ok([header, payload, signature]),
+        _ => Err(JwtError::Structure {
+            segments: if token.is_empty() {
+                0
+            } else {
+                token.split('.').count()
+            },
+        }),
+    }
 }
 
 /// Whether JSON text starts with an object (after any whitespace).

@@ -15,10 +15,7 @@ use mr_auth_core::{
 };
 use std::{
     fmt,
-    future::{poll_fn, Future as _},
-    pin::pin,
     sync::atomic::{AtomicBool, Ordering},
-    task::Poll,
     time::Duration,
 };
 use tokio::time::Instant;
@@ -144,28 +141,12 @@ impl AuthorityClient {
         } else {
             self.retry.clone()
         };
-        let mut tries = pin!(run_with_retries(
-            &retry,
-            started,
-            &progress,
-            endpoint,
-            |_| call.try_once()
-        ));
-        // While the first try runs, its own timer (which ends at the call's deadline at the
-        // latest) bounds the call: a call answered at its first try arms one timer, not two
-        // (each costs a lock of the runtime's timer wheel and, often, a wake-up of its driver).
-        let first = poll_fn(|cx| match tries.as_mut().poll(cx) {
-            Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
-            Poll::Pending if progress.tries() <= 1 && progress.in_try() => Poll::Pending,
-            Poll::Pending => Poll::Ready(None),
-        })
-        .await;
-        let outcome = match first {
-            Some(outcome) => outcome,
-            None => match tokio::time::timeout_at(call.deadline, tries).await {
-                Ok(outcome) => outcome,
-                Err(_) => return Err(call.timeout_error()),
-            },
+        let tries = run_with_retries(&retry, started, &progress, endpoint, |_| call.try_once());
+        // Each try's own timer ends at the call's deadline at the latest (and then reports the
+        // call's timeout); this one bounds the waits between tries.
+        let outcome = match tokio::time::timeout_at(call.deadline, tries).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err(call.timeout_error()),
         };
         let tries = progress.tries();
         match outcome {

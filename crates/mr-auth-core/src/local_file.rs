@@ -170,7 +170,7 @@ pub fn replace_private_file(path: &Path, data: &[u8]) -> Result<(), LocalFileErr
         file.write_all(data)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&temp, path)
+        rename_replacing(&temp, path)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&temp);
@@ -178,6 +178,40 @@ pub fn replace_private_file(path: &Path, data: &[u8]) -> Result<(), LocalFileErr
     }
     sync_directory(dir);
     Ok(())
+}
+
+/// How often, and how far apart, a replace refused by Windows is tried again.
+#[cfg(windows)]
+const REPLACE_RETRIES: u32 = 50;
+#[cfg(windows)]
+const REPLACE_RETRY_DELAY: Duration = Duration::from_millis(10);
+
+/// Renames `from` over `to`. Windows refuses to replace a file that another process has open
+/// at that moment (a reader of the cache, which reads without the writers' lock) with "access
+/// denied" or a sharing violation, and Wine can answer "not found" while the old file goes;
+/// such a replace is tried again, every 10 ms for up to half a second, while `from` exists.
+/// Elsewhere a rename replaces an open file at once.
+fn rename_replacing(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(windows)]
+    {
+        let mut retries = 0;
+        loop {
+            match fs::rename(from, to) {
+                // ERROR_FILE_NOT_FOUND, ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION.
+                Err(e)
+                    if retries < REPLACE_RETRIES
+                        && matches!(e.raw_os_error(), Some(2 | 5 | 32))
+                        && from.exists() =>
+                {
+                    retries += 1;
+                    std::thread::sleep(REPLACE_RETRY_DELAY);
+                }
+                other => return other,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    fs::rename(from, to)
 }
 
 /// Removes the temporary files [`replace_private_file`] left beside `path` when a process died

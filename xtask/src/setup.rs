@@ -86,6 +86,11 @@ const DEBIAN_PACKAGES: &[(&str, Option<&str>, &str)] = &[
         "runs Azurite, the facade's blob test peer",
     ),
     ("npm", Some("npm"), "installs Azurite"),
+    (
+        "valgrind",
+        Some("valgrind"),
+        "mr-auth-core's test that the clocks can be read under valgrind",
+    ),
 ];
 
 /// Commands the checks call directly; checked after the install.
@@ -98,6 +103,7 @@ const DEBIAN_COMMANDS: &[&str] = &[
     "chromium",
     "dbus-daemon",
     "gnome-keyring-daemon",
+    "valgrind",
     "node",
     "npm",
 ];

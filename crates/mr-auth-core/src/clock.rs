@@ -58,7 +58,8 @@ impl Clock for SystemClock {
 
     // Linux's `CLOCK_REALTIME_COARSE`: the wall clock as of the last tick, read from the vDSO
     // without touching the hardware clock (a fraction of a precise read, which dominated a
-    // cache hit's time).
+    // cache hit's time). rustix goes through libc's `clock_gettime` here (its `use-libc`
+    // feature): its own vDSO lookup crashes programs run under valgrind.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn coarse_unix_nanos(&self) -> i128 {
         let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);

@@ -232,12 +232,21 @@ impl<V, E> Slot<V, E> {
             last_used,
         }
     }
+
+    /// Evicted first, the lowest: idle slots before ones with a fetch running (whose waiters
+    /// still get its result), each by least recent use.
+    fn eviction_rank(&self) -> (bool, u64) {
+        (self.in_flight.is_some(), self.last_used)
+    }
 }
 
 struct Cached<V> {
     value: V,
     refresh_at: OffsetDateTime,
     usable_until: OffsetDateTime,
+    /// `usable_until` in nanoseconds since the Unix epoch: the eviction scan compares every
+    /// slot's, and an integer compares in a fraction of an `OffsetDateTime`'s time.
+    usable_until_nanos: i128,
 }
 
 type Outcome<V, E> = Option<Result<V, E>>;
@@ -608,13 +617,30 @@ impl<K: Eq + Hash + Clone, V: Expiring, E> Slots<K, V, E> {
         if self.map.len() < max_entries {
             return;
         }
+        let now = now.unix_timestamp_nanos();
         let keep = |slot: &Slot<V, E>| {
-            slot.in_flight.is_some() || slot.cached.as_ref().is_some_and(|c| now < c.usable_until)
+            slot.in_flight.is_some()
+                || slot
+                    .cached
+                    .as_ref()
+                    .is_some_and(|c| now < c.usable_until_nanos)
         };
-        // One pass when nothing has expired (the common case at the bound): the victim is
-        // found without sweeping first.
-        if self.map.values().all(keep) {
-            if let Some(key) = self.least_recently_used() {
+        // One pass when nothing has expired (the common case at the bound): it finds the
+        // victim while it checks.
+        let mut victim: Option<(&K, (bool, u64))> = None;
+        let mut sweep = false;
+        for (key, slot) in &self.map {
+            if !keep(slot) {
+                sweep = true;
+                break;
+            }
+            let rank = slot.eviction_rank();
+            if victim.is_none_or(|(_, least)| rank < least) {
+                victim = Some((key, rank));
+            }
+        }
+        if !sweep {
+            if let Some(key) = victim.map(|(key, _)| key.clone()) {
                 self.map.remove(&key);
             }
             return;
@@ -637,7 +663,7 @@ impl<K: Eq + Hash + Clone, V, E> Slots<K, V, E> {
     fn least_recently_used(&self) -> Option<K> {
         self.map
             .iter()
-            .min_by_key(|(_, slot)| (slot.in_flight.is_some(), slot.last_used))
+            .min_by_key(|(_, slot)| slot.eviction_rank())
             .map(|(key, _)| key.clone())
     }
 }
@@ -790,6 +816,7 @@ fn cache_entry<V: Expiring>(
         value,
         refresh_at,
         usable_until,
+        usable_until_nanos: usable_until.unix_timestamp_nanos(),
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! | module | feature |
 //! |---|---|
-//! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests), [`mod@bench`] (what the criterion benches measure with: a cache hit polled without a runtime, the thread's CPU time, several threads at once) | always |
+//! | [`bounded()`] (a time bound for every async test), [`gate`], [`LogCapture`] (`tracing` output as text, for the no-secrets tests), [`planted_files`] (named pipes and files of processes that are gone, for the local files tests), [`mod@bench`] (what the criterion benches measure with: a cache hit polled without a runtime, the thread's CPU time, several threads at once), [`instruction_counts`] (instructions per call under callgrind, repeatable on a busy machine) | always |
 //! | `scripted_http`: a hyper server answering from a script | `scripted-http` |
 //! | `fault_server`: a loopback HTTP server that stalls, drips, resets or never ends, for the clients' fault tests | `fault-server` |
 //! | `mock_authority`: a loopback Entra ID (authorize, token and device code endpoints, PKCE, v1 tokens) | `mock-authority` |
@@ -40,6 +40,7 @@ pub mod fault_server;
 pub mod gate;
 #[cfg(all(target_os = "linux", feature = "buses"))]
 pub mod hung_bus;
+pub mod instruction_counts;
 pub mod log_capture;
 #[cfg(feature = "mock-authority")]
 pub mod mock_authority;

@@ -3,7 +3,7 @@
 //! per-try timeout, transient failures retried only where the grant allows a second send,
 //! the whole call bounded, and errors that name the cause and the tries.
 
-use super::lazy_pipeline::LazyPipeline;
+use super::{form_body::FormBody, lazy_pipeline::LazyPipeline};
 use crate::error::{Error, ErrorKind, Result};
 use azure_core::http::{
     headers::{self, content_type, RETRY_AFTER},
@@ -117,7 +117,7 @@ impl AuthorityClient {
         &self,
         endpoint: &'static str,
         url: &Url,
-        form: &[u8],
+        form: &FormBody,
         resend: Resend,
         context: &Context<'_>,
     ) -> Result<Answer> {
@@ -166,7 +166,7 @@ struct Call<'a> {
     pipeline: &'a Pipeline,
     endpoint: &'static str,
     url: &'a Url,
-    form: &'a [u8],
+    form: &'a FormBody,
     resend: Resend,
     context: &'a Context<'a>,
     /// When the whole call ends, every try and wait included.
@@ -224,10 +224,9 @@ impl Call<'_> {
             headers::CONTENT_TYPE,
             content_type::APPLICATION_X_WWW_FORM_URLENCODED,
         );
-        // The pipeline takes its own copy of the form (azure_core's request body is a `Bytes`
-        // this crate cannot zeroize); it lives until the request is dropped at the end of this
-        // try, and is never logged (azure_core logs no bodies).
-        request.set_body(self.form.to_vec());
+        // A handle to the form's one zeroizing buffer, never logged (azure_core logs no
+        // bodies).
+        request.set_body(self.form.bytes());
         let options = PipelineStreamOptions {
             skip_checks: true,
             ..Default::default()

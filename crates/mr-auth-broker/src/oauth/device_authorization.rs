@@ -6,6 +6,7 @@ use super::{
     authority_error::authority_error,
     client_id::ClientId,
     device_code_prompt::DeviceCodePrompt,
+    form_body::FormBody,
     secret_type::secret_type,
     token_response::NumberOrString,
 };
@@ -169,21 +170,18 @@ pub(crate) async fn request_device_authorization(
     claims: Option<&str>,
     context: &Context<'_>,
 ) -> Result<DeviceAuthorization> {
-    let body = {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("client_id", client_id.as_str())
-            .append_pair("scope", &scopes.join(" "));
-        if let Some(claims) = claims {
-            form.append_pair("claims", claims);
-        }
-        form.finish()
-    };
+    let scope = scopes.join(" ");
+    let mut form = vec![("client_id", client_id.as_str()), ("scope", scope.as_str())];
+    if let Some(claims) = claims {
+        form.push(("claims", claims));
+    }
+    let body = FormBody::new(&form);
     // Asking again only makes another code, never shown: transient failures are retried.
     let answer = client
         .post_form(
             "devicecode endpoint",
             &url,
-            body.as_bytes(),
+            &body,
             Resend::Transient,
             context,
         )

@@ -19,6 +19,7 @@ mod client_id;
 mod device_authorization;
 mod device_code_flow;
 mod device_code_prompt;
+mod form_body;
 mod headless;
 mod id_token_claims;
 mod interactive_browser_flow;

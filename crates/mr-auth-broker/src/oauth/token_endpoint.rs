@@ -9,6 +9,7 @@ use super::{
     authorization_code::AuthorizationCode,
     client_id::ClientId,
     device_authorization::DeviceCode,
+    form_body::FormBody,
     pkce_verifier::PkceVerifier,
     refresh_token::RefreshToken,
     token_response::TokenResponse,
@@ -19,7 +20,6 @@ use mr_auth_core::Clock;
 use serde::Deserialize;
 use std::sync::Arc;
 use url::Url;
-use zeroize::Zeroizing;
 
 /// What is exchanged for tokens at the token endpoint.
 pub(crate) enum Grant<'a> {
@@ -91,40 +91,40 @@ impl TokenEndpoint {
         context: &Context<'_>,
     ) -> Result<TokenResponse> {
         let resend = grant.resend();
+        let scope = scopes.join(" ");
         let body = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("client_id", client_id.as_str());
+            let mut form: Vec<(&str, &str)> = Vec::with_capacity(7);
+            form.push(("client_id", client_id.as_str()));
             match &grant {
                 Grant::AuthorizationCode {
                     code,
                     verifier,
                     redirect_uri,
-                } => {
-                    form.append_pair("grant_type", "authorization_code")
-                        .append_pair("code", code.secret())
-                        .append_pair("redirect_uri", redirect_uri)
-                        .append_pair("code_verifier", verifier.secret());
-                }
-                Grant::RefreshToken(token) => {
-                    form.append_pair("grant_type", "refresh_token")
-                        .append_pair("refresh_token", token.secret());
-                }
-                Grant::DeviceCode(code) => {
-                    form.append_pair("grant_type", DEVICE_CODE_GRANT_TYPE)
-                        .append_pair("device_code", code.secret());
-                }
+                } => form.extend([
+                    ("grant_type", "authorization_code"),
+                    ("code", code.secret()),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", verifier.secret()),
+                ]),
+                Grant::RefreshToken(token) => form.extend([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.secret()),
+                ]),
+                Grant::DeviceCode(code) => form.extend([
+                    ("grant_type", DEVICE_CODE_GRANT_TYPE),
+                    ("device_code", code.secret()),
+                ]),
             }
-            form.append_pair("scope", &scopes.join(" "))
-                .append_pair("client_info", "1");
+            form.extend([("scope", scope.as_str()), ("client_info", "1")]);
             if let Some(claims) = claims {
-                form.append_pair("claims", claims);
+                form.push(("claims", claims));
             }
-            Zeroizing::new(form.finish())
+            FormBody::new(&form)
         };
         drop(grant);
         let answer = self
             .client
-            .post_form("token endpoint", &url, body.as_bytes(), resend, context)
+            .post_form("token endpoint", &url, &body, resend, context)
             .await?;
         drop(body);
         let parsed = parse_response(&*self.clock, answer.status, &answer.body, redirect_uri)

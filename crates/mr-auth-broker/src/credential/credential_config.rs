@@ -72,6 +72,8 @@ pub(crate) struct CredentialConfig {
     /// The authority host's host name, lower-cased: the `environment` of cache entries, as
     /// MSAL names it (without a port).
     pub(crate) authority_name: String,
+    /// The authority host as the in-memory cache keys name it (its `Display` form).
+    pub(crate) authority_key: Arc<str>,
     pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
     pub(crate) authentication_record: Option<AuthenticationRecord>,
 }
@@ -98,6 +100,7 @@ impl CredentialConfig {
             },
             None => (None, None),
         };
+        let authority_key = Arc::from(authority.to_string());
         let authority_name = authority
             .url()
             .host_str()
@@ -154,6 +157,7 @@ impl CredentialConfig {
             clock: surroundings.clock,
             environment: surroundings.environment,
             authority_name,
+            authority_key,
             cache_persistence_options: options.cache_persistence_options,
             authentication_record: options.authentication_record,
         })

@@ -27,7 +27,10 @@ use azure_core::{
 };
 use std::{
     fmt,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
 };
 
 /// A credential's state and its way through a request; see the module documentation.
@@ -146,7 +149,7 @@ impl CredentialCore {
         if let Some(e) = sign_in.persist_error {
             return Err(e);
         }
-        sign_in.record.ok_or_else(|| {
+        sign_in.record.map(Arc::unwrap_or_clone).ok_or_else(|| {
             Error::protocol(
                 "the sign-in succeeded but the authority's answer did not identify the account \
                  (no usable client_info or id token), so there is no record to return",

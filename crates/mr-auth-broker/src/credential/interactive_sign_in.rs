@@ -132,7 +132,9 @@ async fn broker_dialog(
                 format!("the broker's sign-in did not finish within {} s; finish it sooner, or raise the timeout", config.timeout.as_secs()),
             )
         })??;
-    let record = session.broker_record(&token, request);
+    let record = session
+        .broker_record(&token, request)
+        .map(std::sync::Arc::new);
     Ok(SignIn {
         token: session.accept_broker_token(token, request)?,
         record,

@@ -14,6 +14,7 @@ use crate::{
     platform::{BrokerAccount, BrokerRequest, BrokerToken, PlatformBroker},
 };
 use std::{
+    borrow::Cow,
     collections::HashMap,
     fmt,
     sync::{Arc, Mutex, MutexGuard},
@@ -44,7 +45,8 @@ pub(crate) struct Session {
 /// again.
 #[derive(Default)]
 struct Account {
-    record: Option<AuthenticationRecord>,
+    /// Shared: every refresh hands it to its sign-in, and the silent steps read it.
+    record: Option<Arc<AuthenticationRecord>>,
     read_from: Option<RecordSource>,
 }
 
@@ -60,7 +62,7 @@ struct RecordSource {
 impl Account {
     fn of(record: Option<AuthenticationRecord>) -> Self {
         Self {
-            record,
+            record: record.map(Arc::new),
             read_from: None,
         }
     }
@@ -80,7 +82,7 @@ impl Account {
 pub(crate) struct SignIn {
     pub(crate) token: AccessTokenInfo,
     /// The account, when the answer identified it.
-    pub(crate) record: Option<AuthenticationRecord>,
+    pub(crate) record: Option<Arc<AuthenticationRecord>>,
     /// Why the tokens could not be stored in the persistent cache, when it is configured.
     pub(crate) persist_error: Option<Error>,
 }
@@ -135,10 +137,10 @@ impl Session {
     }
 
     /// Why there is no usable broker, for a step that needs one.
-    pub(crate) fn why_no_broker(&self) -> String {
+    pub(crate) fn why_no_broker(&self) -> Cow<'static, str> {
         match &*lock(&self.broker_unavailable) {
-            Some(e) => format!("the platform broker is unavailable: {}", e.message()),
-            None => "this credential has no authentication broker (none on this platform, BrokerMode::BrowserOnly, or a device code credential)".to_owned(),
+            Some(e) => format!("the platform broker is unavailable: {}", e.message()).into(),
+            None => "this credential has no authentication broker (none on this platform, BrokerMode::BrowserOnly, or a device code credential)".into(),
         }
     }
 
@@ -195,7 +197,7 @@ impl Session {
     }
 
     /// The browser flow's account: the record, or the last one signed in (or chosen).
-    pub(crate) fn account(&self) -> Option<AuthenticationRecord> {
+    pub(crate) fn account(&self) -> Option<Arc<AuthenticationRecord>> {
         lock(&self.account).record.clone()
     }
 
@@ -279,7 +281,8 @@ impl Session {
                     details.client_info.as_deref(),
                     &details.id_token_account,
                     &request.tenant,
-                );
+                )
+                .map(Arc::new);
                 if let (Some(record), Some(client_info)) = (&record, &details.client_info) {
                     *account = Account {
                         record: Some(record.clone()),
@@ -380,7 +383,7 @@ mod tests {
             &BrokerTokenRequestOptions::default(),
         )
         .unwrap();
-        let account = |record: Option<AuthenticationRecord>| {
+        let account = |record: Option<Arc<AuthenticationRecord>>| {
             let record = record.unwrap();
             let current = session.account().unwrap();
             assert_eq!(record, current);

@@ -159,7 +159,7 @@ impl SharedTokenCacheCredential {
         let session = &self.tokens.session;
         let context = Context::new();
         let chosen = match self.account.attempt(session, &request, &context).await? {
-            Silent::NotAvailable { reason, .. } => reason,
+            Silent::NotAvailable { reason, .. } => reason.into_owned(),
             Silent::Token(_) => String::new(),
         };
         match refresh(session, &request, &context).await? {
@@ -168,9 +168,13 @@ impl SharedTokenCacheCredential {
                 if let Some(e) = sign_in.persist_error {
                     return Err(e);
                 }
-                sign_in.record.or_else(|| session.account()).ok_or_else(|| {
-                    Error::protocol("the refresh succeeded but neither the authority's answer nor the cache identified the account")
-                })
+                sign_in
+                    .record
+                    .or_else(|| session.account())
+                    .map(Arc::unwrap_or_clone)
+                    .ok_or_else(|| {
+                        Error::protocol("the refresh succeeded but neither the authority's answer nor the cache identified the account")
+                    })
             }
             Refreshed::Refused(refusal) => Err(refused(&chosen, refusal)),
         }
@@ -218,7 +222,7 @@ impl SharedTokenCacheCredential {
         &self,
         scopes: &[&str],
         options: &BrokerTokenRequestOptions,
-    ) -> Result<(TokenRequest, super::token_request::CacheKey)> {
+    ) -> Result<(Arc<TokenRequest>, super::token_request::CacheKey)> {
         let resolved = self.tokens.resolve(scopes, options)?;
         if resolved.0.pop.is_some() {
             return Err(Error::new(

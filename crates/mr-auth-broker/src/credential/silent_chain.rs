@@ -11,7 +11,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use azure_core::http::Context;
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 /// What one source said.
 #[derive(Debug)]
@@ -20,8 +20,8 @@ pub(crate) enum Silent {
     Token(AccessTokenInfo),
     /// This source has nothing for the request: the chain moves on.
     NotAvailable {
-        /// Why, for the error that lists every source.
-        reason: String,
+        /// Why, for the error that lists every source (most reasons are fixed text).
+        reason: Cow<'static, str>,
         /// The refusal behind it, when a call answered with one (its codes, correlation id).
         refusal: Option<Error>,
     },
@@ -29,7 +29,7 @@ pub(crate) enum Silent {
 
 impl Silent {
     /// Nothing here, for `reason`.
-    pub(crate) fn not_available(reason: impl Into<String>) -> Self {
+    pub(crate) fn not_available(reason: impl Into<Cow<'static, str>>) -> Self {
         Self::NotAvailable {
             reason: reason.into(),
             refusal: None,
@@ -39,7 +39,7 @@ impl Silent {
     /// Nothing here: the broker or the authority said no, without UI.
     pub(crate) fn refused(refusal: Error) -> Self {
         Self::NotAvailable {
-            reason: refusal.message().to_owned(),
+            reason: Cow::Owned(refusal.message().to_owned()),
             refusal: Some(refusal),
         }
     }
@@ -99,11 +99,12 @@ impl SilentChain {
         request: &TokenRequest,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
-        let mut said = vec![Miss {
+        let mut said = Vec::with_capacity(self.steps.len() + 1);
+        said.push(Miss {
             source: MEMORY.0,
-            reason: MEMORY.1.to_owned(),
+            reason: Cow::Borrowed(MEMORY.1),
             refusal: None,
-        }];
+        });
         for step in &self.steps {
             match step.attempt(session, request, context).await? {
                 Silent::Token(token) => {
@@ -134,7 +135,7 @@ impl SilentChain {
 /// A source that had nothing, and why.
 struct Miss {
     source: &'static str,
-    reason: String,
+    reason: Cow<'static, str>,
     refusal: Option<Error>,
 }
 

@@ -210,11 +210,14 @@ pub(crate) async fn refresh(
 /// The refresh tokens to try, each with whether it came from the persistent cache.
 async fn refresh_tokens(session: &Session, request: &TokenRequest) -> Vec<(RefreshToken, bool)> {
     // Only an account of this authority (host and port): its refresh token goes nowhere else.
-    let stored = match (&session.persistence, session.account()) {
-        (Some(persistence), Some(account)) if account.is_of(&session.config.authority) => {
-            persistence.refresh_token(request, &account).await
-        }
-        _ => None,
+    let stored = match &session.persistence {
+        Some(persistence) => match session.account() {
+            Some(account) if account.is_of(&session.config.authority) => {
+                persistence.refresh_token(request, &account).await
+            }
+            _ => None,
+        },
+        None => None,
     };
     let mut candidates = Vec::with_capacity(2);
     if let Some(stored) = stored {

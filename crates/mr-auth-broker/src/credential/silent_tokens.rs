@@ -51,10 +51,10 @@ impl SilentTokens {
         &self,
         scopes: &[&str],
         options: &BrokerTokenRequestOptions,
-    ) -> Result<(TokenRequest, CacheKey)> {
+    ) -> Result<(Arc<TokenRequest>, CacheKey)> {
         let request = TokenRequest::resolve(self.config(), scopes, options)?;
         let key = request.cache_key(self.config());
-        Ok((request, key))
+        Ok((Arc::new(request), key))
     }
 
     /// A token from memory, else from the chain's first source that has one, through the
@@ -62,12 +62,12 @@ impl SilentTokens {
     pub(crate) async fn get(
         &self,
         key: &CacheKey,
-        request: &TokenRequest,
+        request: &Arc<TokenRequest>,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
         let session = Arc::clone(&self.session);
         let chain = Arc::clone(&self.chain);
-        let request = request.clone();
+        let request = Arc::clone(request);
         let context = context.to_owned();
         self.cache
             .get_or_fetch(key, move || async move {
@@ -103,7 +103,7 @@ impl SilentTokens {
         scopes: &[&str],
         plain: bool,
         key: &CacheKey,
-        request: &TokenRequest,
+        request: &Arc<TokenRequest>,
         context: &Context<'_>,
     ) -> Result<AccessTokenInfo> {
         let token = self.get(key, request, context).await?;

@@ -36,9 +36,10 @@ pub(crate) struct CacheKey {
     parts: Arc<KeyParts>,
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 struct KeyParts {
-    authority: String,
+    /// The credential's own (shared, not copied per key).
+    authority: Arc<str>,
     tenant: String,
     client_id: ClientId,
     scopes: Vec<String>,
@@ -51,8 +52,19 @@ impl CacheKey {
     fn new(parts: KeyParts) -> Self {
         // A fixed hasher, so equal parts always give the same number. Keys come from the
         // application's own requests, not from the network, and the caches hold 64 at most.
+        // The authority and client id are left out: one credential's keys all have the same
+        // (they are still compared).
         let mut hasher = std::hash::DefaultHasher::new();
-        parts.hash(&mut hasher);
+        let KeyParts {
+            authority: _,
+            tenant,
+            client_id: _,
+            scopes,
+            claims,
+            enable_cae,
+            pop,
+        } = &parts;
+        (tenant, scopes, claims, enable_cae, pop).hash(&mut hasher);
         Self {
             hash: hasher.finish(),
             parts: Arc::new(parts),
@@ -118,7 +130,7 @@ impl TokenRequest {
 
     pub(crate) fn cache_key(&self, config: &CredentialConfig) -> CacheKey {
         CacheKey::new(KeyParts {
-            authority: config.authority.to_string(),
+            authority: Arc::clone(&config.authority_key),
             tenant: self.tenant.as_str().to_ascii_lowercase(),
             client_id: config.client_id.clone(),
             scopes: self.scopes.clone(),

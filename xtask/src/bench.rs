@@ -5,10 +5,11 @@
 //!   emptied first, so every figure comes from this run), among them `mr-auth-cli`'s
 //!   `entra_token_process` (the warm `mr-auth entra-token` against a fresh Python
 //!   azure-identity `get_token`, hyperfine); the one-shot `mr-auth token` comparison; and the
-//!   "1,000 cold callers make one request" test. It installs what they need (hyperfine and
-//!   curl with apt, Python azure-identity in the MSAL tests' `<target>/msal-venv`), records
-//!   `/proc/loadavg` before and after, and prints one table (figure, ours, reference, ratio,
-//!   target, met), also written to `<target>/bench/suite/summary.md`. Not part of `cargo xtask ci`:
+//!   "1,000 cold callers make one request" test. It installs what they need (hyperfine, curl
+//!   and valgrind, for the refresh grant's instruction counts, with apt; Python azure-identity
+//!   in the MSAL tests' `<target>/msal-venv`), records `/proc/loadavg` before and after, and
+//!   prints one table (figure, ours, reference, ratio, target, met), also written to
+//!   `<target>/bench/suite/summary.md`. Not part of `cargo xtask ci`:
 //!   timings on a shared machine are too noisy for a pass/fail. The benches run without
 //!   `RUST_BACKTRACE`/`RUST_LIB_BACKTRACE` (see [`production_env`]), and the whole-process ones
 //!   time a copy of the plain release build (see [`release_cli`]).
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::bench_results::{
-    criterion_medians, hyperfine_rows, paired_figures, summary_table, Results,
+    criterion_medians, hyperfine_rows, instruction_figures, paired_figures, summary_table, Results,
 };
 use crate::cmd::{Cmd, Result};
 use crate::{apt, ci, msal_python};
@@ -97,9 +98,13 @@ fn created(dir: PathBuf) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// What the whole-process comparisons need: hyperfine, curl, Python azure-identity.
+/// What the whole-process comparisons need: hyperfine, curl, Python azure-identity; and
+/// valgrind, for the refresh grant's instruction counts.
 fn install_tools(root: &Path) -> Result<PathBuf> {
-    apt::ensure(&["hyperfine", "curl"], &["hyperfine", "curl"])?;
+    apt::ensure(
+        &["hyperfine", "curl", "valgrind"],
+        &["hyperfine", "curl", "valgrind"],
+    )?;
     msal_python::ensure(&ci::target_dir(root))
 }
 
@@ -218,6 +223,7 @@ fn summary(root: &Path) -> Result {
         criterion: [
             criterion_medians(&out.join("criterion"))?,
             paired_figures(&out.join("criterion")),
+            instruction_figures(&out.join("criterion")),
         ]
         .concat(),
         hyperfine: [

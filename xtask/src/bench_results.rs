@@ -199,6 +199,25 @@ fn paired_row(r: &Results, figure: &str, variant: &str, target: Target) -> Row {
     )
 }
 
+/// A row of the instruction counts: the variant's instructions per call against the bare
+/// POST's. Instructions are not time: the targets are judged on the CPU figures.
+fn instruction_row(r: &Results, figure: &str, variant: &str) -> Row {
+    let get = |variant: &str, figure: &str| r.ns(&format!("{INSTRUCTIONS}/{variant}/{figure}"));
+    let count = |variant: &str| {
+        get(variant, "per_call")
+            .map_or_else(|| "missing".to_owned(), |n| format!("{n:.0} instructions"))
+    };
+    let ratio = get(variant, "ratio");
+    row(
+        figure,
+        count(variant),
+        count("bare_reqwest_post"),
+        ratio,
+        ratio,
+        Target::None,
+    )
+}
+
 fn rows(r: &Results) -> Vec<Row> {
     let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
     let theirs_scaling = scaling(r, "azure_identity_ClientSecretCredential");
@@ -326,6 +345,31 @@ fn rows(r: &Results) -> Vec<Row> {
             "paired rounds: floor of a bounded call (that, within a tokio timeout) vs bare reqwest POST",
             "azure_core_pipeline_post_and_parse_bounded",
             Target::None,
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): the token endpoint alone vs bare reqwest POST",
+            "token_endpoint_refresh_grant",
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): through the credential vs bare reqwest POST",
+            "InteractiveBrowserBrokerCredential::get_token",
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): floor, bare `azure_core` pipeline POST",
+            "azure_core_pipeline_post",
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): floor with the answer read",
+            "azure_core_pipeline_post_and_parse",
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): floor of a bounded call",
+            "azure_core_pipeline_post_and_parse_bounded",
         ),
         row(
             "Mixed Reality cached `get_token`",
@@ -467,26 +511,45 @@ pub(crate) fn criterion_medians(home: &Path) -> Result<Vec<(String, f64)>> {
 /// criterion's medians: `median_ns`, and `ratio_median`, `ratio_p25`, `ratio_p75` (per-round
 /// ratios to the bare POST). A missing file gives none.
 pub(crate) fn paired_figures(home: &Path) -> Vec<(String, f64)> {
-    let Ok(text) = std::fs::read_to_string(home.join(format!("{PAIRED}.json"))) else {
+    variant_figures(
+        home,
+        PAIRED,
+        &["median_ns", "ratio_median", "ratio_p25", "ratio_p75"],
+    )
+}
+
+/// The refresh grant bench's instruction counts (`<home>/entra_refresh_grant_tls_instructions
+/// .json`), as `entra_refresh_grant_tls_instructions/<variant>/<figure>` entries: `per_call`
+/// and `ratio` (to the bare POST's). A missing file gives none.
+pub(crate) fn instruction_figures(home: &Path) -> Vec<(String, f64)> {
+    variant_figures(home, INSTRUCTIONS, &["per_call", "ratio"])
+}
+
+/// `<home>/<measurement>.json` (one object per variant of [`VARIANTS`]) as
+/// `<measurement>/<variant>/<figure>` entries, for each of `figures` it has.
+fn variant_figures(home: &Path, measurement: &str, figures: &[&str]) -> Vec<(String, f64)> {
+    let Ok(text) = std::fs::read_to_string(home.join(format!("{measurement}.json"))) else {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for variant in PAIRED_VARIANTS {
+    for variant in VARIANTS {
         let Some(object) = json_object(&text, variant) else {
             continue;
         };
-        for figure in ["median_ns", "ratio_median", "ratio_p25", "ratio_p75"] {
+        for figure in figures {
             if let Some(value) = json_number(object, figure) {
-                found.push((format!("{PAIRED}/{variant}/{figure}"), value));
+                found.push((format!("{measurement}/{variant}/{figure}"), value));
             }
         }
     }
     found
 }
 
-/// The paired measurement's name and its variants, as the bench writes them.
+/// The paired measurement's and the instruction counts' names, and their variants, as the
+/// bench writes them.
 const PAIRED: &str = "entra_refresh_grant_tls_paired";
-const PAIRED_VARIANTS: [&str; 6] = [
+const INSTRUCTIONS: &str = "entra_refresh_grant_tls_instructions";
+const VARIANTS: [&str; 6] = [
     "bare_reqwest_post",
     "azure_core_pipeline_post",
     "azure_core_pipeline_post_and_parse",
@@ -673,6 +736,38 @@ mod tests {
         // A floor has no target; its figure is missing from this file.
         let floor = find("paired rounds: floor, bare");
         assert_eq!((floor.met.as_str(), floor.ratio.as_str()), ("-", "-"));
+    }
+
+    #[test]
+    fn instruction_counts_are_read_and_shown_without_a_target() {
+        let json = r#"{"bare_reqwest_post":{"per_call":93440.0,"ratio":1.0},"token_endpoint_refresh_grant":{"per_call":128286.0,"ratio":1.373}}"#;
+        let dir =
+            std::env::temp_dir().join(format!("xtask-instructions-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{INSTRUCTIONS}.json")), json).unwrap();
+        let figures = instruction_figures(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(figures.len(), 4, "{figures:?}");
+        assert!(instruction_figures(Path::new("/nonexistent")).is_empty());
+        let results = Results {
+            criterion: figures,
+            hyperfine: Vec::new(),
+            cold_callers: true,
+        };
+        let rows = rows(&results);
+        let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
+        let endpoint = find("instructions per call (callgrind): the token endpoint");
+        assert_eq!(
+            (
+                endpoint.ours.as_str(),
+                endpoint.reference.as_str(),
+                endpoint.ratio.as_str(),
+                endpoint.met.as_str()
+            ),
+            ("128286 instructions", "93440 instructions", "1.37x", "-")
+        );
+        let credential = find("instructions per call (callgrind): through the credential");
+        assert_eq!(credential.ours, "missing");
     }
 
     #[test]

@@ -39,6 +39,13 @@
 //!   quartiles) are printed, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json`
 //!   for `cargo xtask bench`. On a shared machine whose speed drifts they are far steadier
 //!   than the ratio of two criterion figures measured minutes apart.
+//! - `entra_refresh_grant_tls_instructions` (last, outside criterion; needs valgrind): the
+//!   same six counted in instructions, 200 calls of each after 20 warm-up calls, each in a
+//!   child process of this binary under callgrind that makes only those calls
+//!   (`mr_auth_test_support::instruction_counts`); printed with their ratios to the bare
+//!   POST, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_instructions.json`. The
+//!   same for the same binary whatever the machine's load; not time (TLS's AES-GCM is few
+//!   instructions per byte, JSON parsing many), so they complement the CPU figures.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -69,6 +76,7 @@ mod entra {
     use mr_auth_test_support::{
         bench::{cpu_of, on_threads, paired_rounds, ready, selected_by_command_line, PairedFigure},
         chromium::{handler, ScriptedBrowser},
+        instruction_counts::{self, InstructionFigure},
         mock_authority::{
             AuthorizeMode, DevicePoll, MockAccount, MockAuthority, V1AccessTokens, CLIENT_ID,
             CLIENT_SECRET, DEVICE_CODE_GRANT, TENANT,
@@ -183,6 +191,15 @@ mod entra {
             },
         ))
         .unwrap();
+        // A child of `instruction_counts` (below) needs only the refresh grant's variants.
+        if instruction_counts::counting().is_some() {
+            let ours_dyn: Arc<dyn TokenCredential> = ours;
+            runtime
+                .block_on(ours_dyn.get_token(&[SCOPE], None))
+                .unwrap();
+            refresh_grant(c, &runtime, &authority, &client, &ours_dyn);
+            return;
+        }
         // The device code sign-in: the mock approves at the first poll, a second after the code.
         authority.mock.set_device_code_timing(900, Some(1));
         authority.mock.script_device_polls([DevicePoll::Success]);
@@ -453,6 +470,29 @@ mod entra {
             async move { ours.get_token(&[scope.as_str()], None).await.unwrap() }
         };
 
+        if let Some((variant, calls)) = instruction_counts::counting() {
+            match variant.as_str() {
+                "bare_reqwest_post" => instruction_counts::count(runtime, calls, bare),
+                "azure_core_pipeline_post" => {
+                    instruction_counts::count(runtime, calls, pipeline_post);
+                }
+                "azure_core_pipeline_post_and_parse" => {
+                    instruction_counts::count(runtime, calls, post_and_parse);
+                }
+                "azure_core_pipeline_post_and_parse_bounded" => {
+                    instruction_counts::count(runtime, calls, post_and_parse_bounded);
+                }
+                "token_endpoint_refresh_grant" => {
+                    instruction_counts::count(runtime, calls, endpoint);
+                }
+                "InteractiveBrowserBrokerCredential::get_token" => {
+                    instruction_counts::count(runtime, calls, credential);
+                }
+                other => panic!("no variant {other} to count"),
+            }
+            return;
+        }
+
         let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
         group.measurement_time(Duration::from_secs(10));
         group.bench_function("bare_reqwest_post", |b| {
@@ -484,22 +524,29 @@ mod entra {
             let mut v_bounded = |calls| cpu_of(runtime, calls, post_and_parse_bounded);
             let mut v_endpoint = |calls| cpu_of(runtime, calls, endpoint);
             let mut v_credential = |calls| cpu_of(runtime, calls, credential);
+            let [bare_name, pipeline_name, read_name, bounded_name, endpoint_name, credential_name] =
+                VARIANTS;
             let figures = paired_rounds(
                 PAIRED_ROUNDS,
                 PAIRED_CALLS,
                 &mut [
-                    ("bare_reqwest_post", &mut v_bare),
-                    ("azure_core_pipeline_post", &mut v_pipeline),
-                    ("azure_core_pipeline_post_and_parse", &mut v_read),
-                    ("azure_core_pipeline_post_and_parse_bounded", &mut v_bounded),
-                    ("token_endpoint_refresh_grant", &mut v_endpoint),
-                    (
-                        "InteractiveBrowserBrokerCredential::get_token",
-                        &mut v_credential,
-                    ),
+                    (bare_name, &mut v_bare),
+                    (pipeline_name, &mut v_pipeline),
+                    (read_name, &mut v_read),
+                    (bounded_name, &mut v_bounded),
+                    (endpoint_name, &mut v_endpoint),
+                    (credential_name, &mut v_credential),
                 ],
             );
             report_paired(&figures);
+        }
+        // The same six counted in instructions (callgrind): repeatable whatever the load.
+        if selected_by_command_line(INSTRUCTIONS) {
+            match instruction_counts::instruction_counts(&VARIANTS, INSTRUCTION_CALLS, &["--bench"])
+            {
+                Ok(figures) => report_instructions(&figures),
+                Err(why) => println!("{INSTRUCTIONS}: not counted: {why}"),
+            }
         }
         let (refreshes, refused) = authority.mock.log(|log| {
             let new = &log.token_requests[requests_before..];
@@ -516,9 +563,25 @@ mod entra {
         );
     }
 
+    /// The refresh grant group's variants, as the paired rounds and the instruction counts
+    /// name them (the first is the reference).
+    const VARIANTS: [&str; 6] = [
+        "bare_reqwest_post",
+        "azure_core_pipeline_post",
+        "azure_core_pipeline_post_and_parse",
+        "azure_core_pipeline_post_and_parse_bounded",
+        "token_endpoint_refresh_grant",
+        "InteractiveBrowserBrokerCredential::get_token",
+    ];
+
     /// The paired measurement of the refresh grant group (not a criterion function: its
     /// figures are ratios per round).
     const PAIRED: &str = "entra_refresh_grant_tls_paired";
+
+    /// The instruction counts of the refresh grant group (callgrind; not a criterion
+    /// function), and the calls counted of each variant.
+    const INSTRUCTIONS: &str = "entra_refresh_grant_tls_instructions";
+    const INSTRUCTION_CALLS: u64 = 200;
     const PAIRED_ROUNDS: usize = 40;
     const PAIRED_CALLS: u64 = 250;
 
@@ -556,6 +619,31 @@ mod entra {
         let path = std::path::Path::new(&home).join(format!("{PAIRED}.json"));
         std::fs::create_dir_all(&home).unwrap();
         std::fs::write(&path, json.to_string()).unwrap();
+    }
+
+    /// Prints the instruction counts and, under `cargo xtask bench` (`CRITERION_HOME` set),
+    /// writes them to `<CRITERION_HOME>/entra_refresh_grant_tls_instructions.json`.
+    fn report_instructions(figures: &[InstructionFigure]) {
+        println!("{INSTRUCTIONS}: {INSTRUCTION_CALLS} calls of each under callgrind, the bench thread's instructions");
+        for f in figures {
+            println!(
+                "  {:<48} {:>9.0} per call  {:.3}x the first",
+                f.name, f.per_call, f.ratio
+            );
+        }
+        let Some(home) = std::env::var_os("CRITERION_HOME") else {
+            return;
+        };
+        let json: serde_json::Map<String, serde_json::Value> = figures
+            .iter()
+            .map(|f| {
+                let figure = serde_json::json!({ "per_call": f.per_call, "ratio": f.ratio });
+                (f.name.clone(), figure)
+            })
+            .collect();
+        let path = std::path::Path::new(&home).join(format!("{INSTRUCTIONS}.json"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(&path, serde_json::Value::Object(json).to_string()).unwrap();
     }
 
     /// A token response as any OAuth client reads it (the fields the refresh grant's answer

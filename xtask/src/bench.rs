@@ -105,6 +105,12 @@ fn install_tools(root: &Path) -> Result<PathBuf> {
         &["hyperfine", "curl", "valgrind"],
         &["hyperfine", "curl", "valgrind"],
     )?;
+    // The Debian packages the venv is made from (on a machine where `cargo xtask ci` never
+    // ran); `ci` installs them with the rest of its packages.
+    let missing = apt::not_installed(msal_python::DEBIAN_PACKAGES);
+    if !missing.is_empty() {
+        apt::install(&missing)?;
+    }
     msal_python::ensure(&ci::target_dir(root))
 }
 

@@ -35,6 +35,11 @@ fn venv(target_dir: &Path) -> PathBuf {
     target_dir.join("msal-venv")
 }
 
+/// The Debian packages [`ensure`] makes the venv from: Python with venv, PyGObject and
+/// libsecret's introspection data (for msal-extensions' libsecret store).
+pub(crate) const DEBIAN_PACKAGES: &[&str] =
+    &["python3", "python3-venv", "python3-gi", "gir1.2-secret-1"];
+
 /// Makes sure a venv at `<target>/msal-venv` has MSAL and azure-identity (pip, from the system Python with the
 /// apt packages already installed); returns the venv's Python for `MR_AUTH_MSAL_PYTHON`.
 pub(crate) fn ensure(target_dir: &Path) -> Result<PathBuf> {

@@ -42,7 +42,7 @@ fn child_reads_every_clock() {
 #[test]
 fn the_clocks_can_be_read_under_valgrind() {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    let mut child = match Command::new("valgrind")
+    let child = match Command::new("valgrind")
         .args(["--tool=none", "--quiet", "--error-exitcode=3"])
         .arg(std::env::current_exe().unwrap())
         .args([

@@ -698,28 +698,38 @@ mod tests {
         assert!(missing.is_empty());
     }
 
+    /// What `read` makes of `json` written as `<measurement>.json` in a directory of its own,
+    /// and the table's rows of that.
+    fn read_and_show(
+        measurement: &str,
+        json: &str,
+        read: fn(&Path) -> Vec<(String, f64)>,
+    ) -> (Vec<(String, f64)>, Vec<Row>) {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-{measurement}-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{measurement}.json")), json).unwrap();
+        let figures = read(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(read(Path::new("/nonexistent")).is_empty());
+        let results = Results {
+            criterion: figures.clone(),
+            hyperfine: Vec::new(),
+            cold_callers: true,
+        };
+        (figures, rows(&results))
+    }
+
     #[test]
     fn paired_rounds_are_read_and_judged_on_their_median_ratio() {
         // As the bench writes it (serde_json, one object per variant).
         let json = r#"{"bare_reqwest_post":{"median_ns":60000.0,"ratio_median":1.0,"ratio_p25":1.0,"ratio_p75":1.0},"token_endpoint_refresh_grant":{"median_ns":75000.0,"ratio_median":1.24,"ratio_p25":1.2,"ratio_p75":1.29},"InteractiveBrowserBrokerCredential::get_token":{"median_ns":90000.0,"ratio_median":1.5,"ratio_p25":1.45,"ratio_p75":1.55}}"#;
-        let dir = std::env::temp_dir().join(format!("xtask-paired-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{PAIRED}.json")), json).unwrap();
-        let figures = paired_figures(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
+        let (figures, rows) = read_and_show(PAIRED, json, paired_figures);
         assert!(figures.contains(&(
             format!("{PAIRED}/token_endpoint_refresh_grant/ratio_median"),
             1.24
         )));
         assert_eq!(figures.len(), 12, "{figures:?}");
-        assert!(paired_figures(Path::new("/nonexistent")).is_empty());
-
-        let results = Results {
-            criterion: figures,
-            hyperfine: Vec::new(),
-            cold_callers: true,
-        };
-        let rows = rows(&results);
         let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
         let endpoint = find("paired rounds: the token endpoint alone");
         assert_eq!(
@@ -741,20 +751,8 @@ mod tests {
     #[test]
     fn instruction_counts_are_read_and_shown_without_a_target() {
         let json = r#"{"bare_reqwest_post":{"per_call":93440.0,"ratio":1.0},"token_endpoint_refresh_grant":{"per_call":128286.0,"ratio":1.373}}"#;
-        let dir =
-            std::env::temp_dir().join(format!("xtask-instructions-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{INSTRUCTIONS}.json")), json).unwrap();
-        let figures = instruction_figures(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
+        let (figures, rows) = read_and_show(INSTRUCTIONS, json, instruction_figures);
         assert_eq!(figures.len(), 4, "{figures:?}");
-        assert!(instruction_figures(Path::new("/nonexistent")).is_empty());
-        let results = Results {
-            criterion: figures,
-            hyperfine: Vec::new(),
-            cold_callers: true,
-        };
-        let rows = rows(&results);
         let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
         let endpoint = find("instructions per call (callgrind): the token endpoint");
         assert_eq!(

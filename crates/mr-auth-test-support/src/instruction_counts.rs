@@ -49,20 +49,24 @@ pub fn count<F: Future>(
     calls: u64,
     mut call: impl FnMut() -> F,
 ) {
-    runtime.block_on(async {
-        for _ in 0..WARM_UP_CALLS {
-            black_box(call().await);
-        }
-    });
-    counted_calls(runtime, calls, call);
+    run_calls(runtime, WARM_UP_CALLS, &mut call);
+    counted_calls(runtime, calls, &mut call);
 }
 
-/// The calls callgrind counts (`--toggle-collect` names this function).
+/// The calls callgrind counts (`--toggle-collect` names this function; what it calls counts).
 #[inline(never)]
 fn counted_calls<F: Future>(
     runtime: &tokio::runtime::Runtime,
     calls: u64,
-    mut call: impl FnMut() -> F,
+    call: &mut impl FnMut() -> F,
+) {
+    run_calls(runtime, calls, call);
+}
+
+fn run_calls<F: Future>(
+    runtime: &tokio::runtime::Runtime,
+    calls: u64,
+    call: &mut impl FnMut() -> F,
 ) {
     runtime.block_on(async {
         for _ in 0..calls {

@@ -26,7 +26,7 @@ use std::{
 const COUNT_ENV: &str = "MR_AUTH_BENCH_COUNT";
 
 /// Calls made before the counted ones (connections made, caches warm).
-const WARM_UP_CALLS: u64 = 20;
+pub const WARM_UP_CALLS: u64 = 20;
 
 /// The longest one child may take (set-up under valgrind is some 50 times slower).
 const CHILD_TIME_LIMIT: Duration = Duration::from_secs(600);

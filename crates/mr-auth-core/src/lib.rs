@@ -34,6 +34,7 @@
 mod account_domain;
 mod account_id;
 mod account_key;
+mod client_request_id;
 mod clock;
 mod control_characters;
 mod correlation_vector;
@@ -60,6 +61,7 @@ mod transport_failure;
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
 pub use account_key::AccountKey;
+pub use client_request_id::insert_client_request_id;
 pub use clock::*;
 pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;

@@ -1,4 +1,5 @@
 use crate::{
+    insert_client_request_id,
     response_body::{read_bounded_body, BodyReadError},
     retry_loop::{run_with_retries, FailedTry, RetryProgress},
     retry_policy::is_retryable_status,
@@ -10,10 +11,7 @@ use crate::{
 use azure_core::{
     credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions},
     http::{
-        headers::{
-            HeaderName, Headers, ACCEPT, AUTHORIZATION, CLIENT_REQUEST_ID, RETRY_AFTER,
-            WWW_AUTHENTICATE,
-        },
+        headers::{HeaderName, Headers, ACCEPT, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE},
         ClientMethodOptions, ClientOptions, Context, Method, Pipeline, PipelineStreamOptions,
         Request, RetryOptions, Transport, Url,
     },
@@ -377,10 +375,9 @@ impl MixedRealityStsClient {
         let mut request = Request::new(self.token_url.clone(), Method::Get);
         request.insert_header(ACCEPT, "application/json");
         request.insert_header(X_MRC_CV, cv.as_str().to_owned());
-        // azure_core's ClientRequestIdPolicy would add this too, but it first probes for the
-        // header through a lookup that builds an error (and, with RUST_BACKTRACE set, captures
-        // a backtrace) whenever the header is absent: setting it here avoids that per-call cost.
-        request.insert_header(CLIENT_REQUEST_ID, uuid::Uuid::new_v4().to_string());
+        // Before the pipeline, whose ClientRequestIdPolicy would otherwise build an error per
+        // request (see `client_request_id`).
+        insert_client_request_id(&mut request, ctx);
         request.insert_header(AUTHORIZATION, format!("Bearer {}", secret.secret()));
 
         let response = self

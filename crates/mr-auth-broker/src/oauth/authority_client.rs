@@ -10,8 +10,8 @@ use azure_core::http::{
     ClientOptions, Context, Method, Pipeline, PipelineStreamOptions, Request, RetryOptions,
 };
 use mr_auth_core::{
-    describe_transport_failure, is_retryable_status, read_bounded_body, run_with_retries,
-    BodyReadError, FailedTry, RetryProgress, StsRetryOptions, TransportFailure,
+    describe_transport_failure, insert_client_request_id, is_retryable_status, read_bounded_body,
+    run_with_retries, BodyReadError, FailedTry, RetryProgress, StsRetryOptions, TransportFailure,
 };
 use std::{
     fmt,
@@ -160,6 +160,20 @@ impl AuthorityClient {
     }
 }
 
+/// The POST of `form` to `url`, with its request id set (the caller's from `context`, else a
+/// new one) before `azure_core`'s policies see it: see `mr_auth_core::insert_client_request_id`.
+fn form_request(url: &Url, form: &FormBody, context: &Context<'_>) -> Request {
+    let mut request = Request::new(url.clone(), Method::Post);
+    request.insert_header(
+        headers::CONTENT_TYPE,
+        content_type::APPLICATION_X_WWW_FORM_URLENCODED,
+    );
+    insert_client_request_id(&mut request, context);
+    // A handle to the form's one zeroizing buffer, never logged (azure_core logs no bodies).
+    request.set_body(form.bytes());
+    request
+}
+
 /// One request being made.
 struct Call<'a> {
     client: &'a AuthorityClient,
@@ -219,14 +233,7 @@ impl Call<'_> {
         &self,
         answered: &AtomicBool,
     ) -> std::result::Result<(u16, Vec<u8>), FailedTry<Failure>> {
-        let mut request = Request::new(self.url.clone(), Method::Post);
-        request.insert_header(
-            headers::CONTENT_TYPE,
-            content_type::APPLICATION_X_WWW_FORM_URLENCODED,
-        );
-        // A handle to the form's one zeroizing buffer, never logged (azure_core logs no
-        // bodies).
-        request.set_body(self.form.bytes());
+        let mut request = form_request(self.url, self.form, self.context);
         let options = PipelineStreamOptions {
             skip_checks: true,
             ..Default::default()
@@ -375,6 +382,24 @@ impl Call<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_carries_its_id_before_the_pipeline_sees_it() {
+        use azure_core::http::{headers::CLIENT_REQUEST_ID, request::options::ClientRequestId};
+        let url = Url::parse("https://127.0.0.1/tenant/oauth2/v2.0/token").unwrap();
+        let form = FormBody::new(&[("grant_type", "refresh_token")]);
+        let request = form_request(&url, &form, &Context::new());
+        let id = request.headers().get_optional_str(&CLIENT_REQUEST_ID);
+        assert!(id.is_some_and(|id| id.len() == 36), "{id:?}");
+
+        let mut context = Context::new();
+        context.insert(ClientRequestId::new("the-callers-id".to_owned()));
+        let request = form_request(&url, &form, &context);
+        assert_eq!(
+            request.headers().get_optional_str(&CLIENT_REQUEST_ID),
+            Some("the-callers-id")
+        );
+    }
 
     #[test]
     fn only_an_unsent_code_is_sent_again() {

@@ -74,9 +74,11 @@ mod entra {
     use mr_auth_core::{Clock as _, SystemClock};
     use mr_auth_msal_cache::AccessTokenSecret;
     use mr_auth_test_support::{
-        bench::{cpu_of, on_threads, paired_rounds, ready, selected_by_command_line, PairedFigure},
+        bench::{
+            cpu_of, on_threads, paired_rounds, ready, report_paired, selected_by_command_line,
+        },
         chromium::{handler, ScriptedBrowser},
-        instruction_counts::{self, InstructionFigure},
+        instruction_counts,
         mock_authority::{
             AuthorizeMode, DevicePoll, MockAccount, MockAuthority, V1AccessTokens, CLIENT_ID,
             CLIENT_SECRET, DEVICE_CODE_GRANT, TENANT,
@@ -538,13 +540,17 @@ mod entra {
                     (credential_name, &mut v_credential),
                 ],
             );
-            report_paired(&figures);
+            report_paired(PAIRED, PAIRED_ROUNDS, PAIRED_CALLS, &figures);
         }
         // The same six counted in instructions (callgrind): repeatable whatever the load.
         if selected_by_command_line(INSTRUCTIONS) {
             match instruction_counts::instruction_counts(&VARIANTS, INSTRUCTION_CALLS, &["--bench"])
             {
-                Ok(figures) => report_instructions(&figures),
+                Ok(figures) => instruction_counts::report_instruction_counts(
+                    INSTRUCTIONS,
+                    INSTRUCTION_CALLS,
+                    &figures,
+                ),
                 Err(why) => println!("{INSTRUCTIONS}: not counted: {why}"),
             }
         }
@@ -584,67 +590,6 @@ mod entra {
     const INSTRUCTION_CALLS: u64 = 200;
     const PAIRED_ROUNDS: usize = 40;
     const PAIRED_CALLS: u64 = 250;
-
-    /// Prints the paired figures and, under `cargo xtask bench` (`CRITERION_HOME` set), writes
-    /// them to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json` for its table.
-    fn report_paired(figures: &[PairedFigure]) {
-        println!("{PAIRED}: {PAIRED_ROUNDS} rounds of {PAIRED_CALLS} calls of each, client CPU");
-        for f in figures {
-            println!(
-                "  {:<48} {:>8.1} µs  {:.2}x the first (quartiles {:.2}-{:.2})",
-                f.name,
-                f.median_ns / 1e3,
-                f.ratio_median,
-                f.ratio_p25,
-                f.ratio_p75
-            );
-        }
-        let Some(home) = std::env::var_os("CRITERION_HOME") else {
-            return;
-        };
-        // One object per variant, by name.
-        let json: serde_json::Map<String, serde_json::Value> = figures
-            .iter()
-            .map(|f| {
-                let figure = serde_json::json!({
-                    "median_ns": f.median_ns,
-                    "ratio_median": f.ratio_median,
-                    "ratio_p25": f.ratio_p25,
-                    "ratio_p75": f.ratio_p75,
-                });
-                (f.name.clone(), figure)
-            })
-            .collect();
-        let json = serde_json::Value::Object(json);
-        let path = std::path::Path::new(&home).join(format!("{PAIRED}.json"));
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(&path, json.to_string()).unwrap();
-    }
-
-    /// Prints the instruction counts and, under `cargo xtask bench` (`CRITERION_HOME` set),
-    /// writes them to `<CRITERION_HOME>/entra_refresh_grant_tls_instructions.json`.
-    fn report_instructions(figures: &[InstructionFigure]) {
-        println!("{INSTRUCTIONS}: {INSTRUCTION_CALLS} calls of each under callgrind, the bench thread's instructions");
-        for f in figures {
-            println!(
-                "  {:<48} {:>9.0} per call  {:.3}x the first",
-                f.name, f.per_call, f.ratio
-            );
-        }
-        let Some(home) = std::env::var_os("CRITERION_HOME") else {
-            return;
-        };
-        let json: serde_json::Map<String, serde_json::Value> = figures
-            .iter()
-            .map(|f| {
-                let figure = serde_json::json!({ "per_call": f.per_call, "ratio": f.ratio });
-                (f.name.clone(), figure)
-            })
-            .collect();
-        let path = std::path::Path::new(&home).join(format!("{INSTRUCTIONS}.json"));
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(&path, serde_json::Value::Object(json).to_string()).unwrap();
-    }
 
     /// A token response as any OAuth client reads it (the fields the refresh grant's answer
     /// has), with the id token's claims and the client info it carries.

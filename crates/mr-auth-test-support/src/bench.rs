@@ -154,6 +154,59 @@ pub fn paired_rounds(rounds: usize, calls: u64, variants: &mut [Variant<'_>]) ->
         .collect()
 }
 
+/// Prints `figures`, the paired measurement `measurement` ([`paired_rounds`] of `rounds` rounds
+/// of `calls` calls, client CPU), and hands them to `cargo xtask bench` (see
+/// [`write_for_xtask`]): `median_ns`, `ratio_median`, `ratio_p25` and `ratio_p75` per variant.
+pub fn report_paired(measurement: &str, rounds: usize, calls: u64, figures: &[PairedFigure]) {
+    println!("{measurement}: {rounds} rounds of {calls} calls of each, client CPU");
+    for f in figures {
+        println!(
+            "  {:<48} {:>8.1} µs  {:.2}x the first (quartiles {:.2}-{:.2})",
+            f.name,
+            f.median_ns / 1e3,
+            f.ratio_median,
+            f.ratio_p25,
+            f.ratio_p75
+        );
+    }
+    write_for_xtask(
+        measurement,
+        figures.iter().map(|f| {
+            let figure = serde_json::json!({
+                "median_ns": f.median_ns,
+                "ratio_median": f.ratio_median,
+                "ratio_p25": f.ratio_p25,
+                "ratio_p75": f.ratio_p75,
+            });
+            (f.name.clone(), figure)
+        }),
+    );
+}
+
+/// Under `cargo xtask bench` (`CRITERION_HOME` set), writes a measurement made outside
+/// criterion's own functions to `<CRITERION_HOME>/<measurement>.json`, one object of figures
+/// per variant, by name, for xtask's table; otherwise does nothing.
+///
+/// # Panics
+///
+/// When the file cannot be written: the run's table would lack the figures.
+pub fn write_for_xtask(
+    measurement: &str,
+    variants: impl IntoIterator<Item = (String, serde_json::Value)>,
+) {
+    let Some(home) = std::env::var_os("CRITERION_HOME") else {
+        return;
+    };
+    let json: serde_json::Map<String, serde_json::Value> = variants.into_iter().collect();
+    let home = std::path::Path::new(&home);
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(
+        home.join(format!("{measurement}.json")),
+        serde_json::Value::Object(json).to_string(),
+    )
+    .unwrap();
+}
+
 /// The `q` quantile of `values` (nearest rank).
 fn quantile(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);

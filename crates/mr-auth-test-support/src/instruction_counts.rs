@@ -153,6 +153,28 @@ fn count_child(exe: &Path, variant: &str, calls: u64, args: &[&str]) -> Result<u
     }
 }
 
+/// Prints `figures`, the instruction counts `measurement` of `calls` calls of each variant, and
+/// hands them to `cargo xtask bench` ([`crate::bench::write_for_xtask`]): `per_call` and
+/// `ratio` per variant.
+pub fn report_instruction_counts(measurement: &str, calls: u64, figures: &[InstructionFigure]) {
+    println!(
+        "{measurement}: {calls} calls of each under callgrind, the bench thread's instructions"
+    );
+    for f in figures {
+        println!(
+            "  {:<48} {:>9.0} per call  {:.3}x the first",
+            f.name, f.per_call, f.ratio
+        );
+    }
+    crate::bench::write_for_xtask(
+        measurement,
+        figures.iter().map(|f| {
+            let figure = serde_json::json!({ "per_call": f.per_call, "ratio": f.ratio });
+            (f.name.clone(), figure)
+        }),
+    );
+}
+
 /// callgrind's `Collected : 28,805,532` line, as a number. A process the bench forks (and
 /// that never runs the counted calls) reports its own line, of 0: the largest is the bench's.
 fn collected(stderr: &str) -> Option<u64> {

@@ -9,7 +9,10 @@
 //!
 //! The TLS group measures the **client's CPU time** per call (the bench thread's CPU time from
 //! `/proc/thread-self/schedstat`; the emulator runs on its own runtime thread, so its work is
-//! not counted); elsewhere criterion's wall time.
+//! not counted); elsewhere criterion's wall time. The same two TLS variants are measured again
+//! in paired rounds (`uncached_exchange_tls_paired`, see `paired_rounds`): the ratio `cargo
+//! xtask bench` judges, steady where two criterion figures taken a minute apart drift with a
+//! shared machine.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -23,7 +26,9 @@ use mr_auth_core::{
     StsEndpoint, StsRetryOptions, SystemClock,
 };
 use mr_auth_credentials::{AccountKey, AccountKeyCredential, MixedRealityTokenCredential};
-use mr_auth_test_support::bench::{cpu_of, on_threads, ready};
+use mr_auth_test_support::bench::{
+    cpu_of, on_threads, paired_rounds, ready, report_paired, selected_by_command_line,
+};
 use std::{hint::black_box, sync::Arc, time::Duration};
 
 const ACCOUNT_ID: &str = "87e9abb1-79b9-4502-bbae-cfae8c610f23";
@@ -199,34 +204,51 @@ fn benches(c: &mut Criterion) {
     let tls_url = emulator.token_url(uuid::Uuid::parse_str(ACCOUNT_ID).unwrap());
     let bare_tls = runtime.block_on(async { bare_tls_client(&ca_pem) });
     let authorization = format!("Bearer {ACCOUNT_ID}:{KEY}");
+    let bare_get = || async {
+        let response = bare_tls
+            .get(tls_url.clone())
+            .header("authorization", authorization.as_str())
+            .header("accept", "application/json")
+            .header("x-mrc-cv", CorrelationVector::new().as_str())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        response.bytes().await.unwrap()
+    };
+    let exchange = || async { client_tls.get_token().await.unwrap() };
+    let [bare_name, exchange_name] = TLS_VARIANTS;
     let mut group = c.benchmark_group("uncached_exchange_tls_client_cpu");
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("bare_reqwest_get", |b| {
-        b.iter_custom(|iters| {
-            cpu_of(&runtime, iters, || async {
-                let response = bare_tls
-                    .get(tls_url.clone())
-                    .header("authorization", authorization.as_str())
-                    .header("accept", "application/json")
-                    .header("x-mrc-cv", CorrelationVector::new().as_str())
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-                response.bytes().await.unwrap()
-            })
-        })
+    group.bench_function(bare_name, |b| {
+        b.iter_custom(|iters| cpu_of(&runtime, iters, bare_get));
     });
-    group.bench_function("MixedRealityStsClient::get_token", |b| {
-        b.iter_custom(|iters| {
-            cpu_of(&runtime, iters, || async {
-                client_tls.get_token().await.unwrap()
-            })
-        })
+    group.bench_function(exchange_name, |b| {
+        b.iter_custom(|iters| cpu_of(&runtime, iters, exchange));
     });
     group.finish();
+    if selected_by_command_line(TLS_PAIRED) {
+        let mut v_bare = |calls| cpu_of(&runtime, calls, bare_get);
+        let mut v_exchange = |calls| cpu_of(&runtime, calls, exchange);
+        let figures = paired_rounds(
+            PAIRED_ROUNDS,
+            PAIRED_CALLS,
+            &mut [(bare_name, &mut v_bare), (exchange_name, &mut v_exchange)],
+        );
+        report_paired(TLS_PAIRED, PAIRED_ROUNDS, PAIRED_CALLS, &figures);
+    }
     server_runtime.block_on(emulator.shutdown());
 }
+
+/// The uncached TLS exchange's variants (the first is the reference), as criterion and the
+/// paired rounds name them.
+const TLS_VARIANTS: [&str; 2] = ["bare_reqwest_get", "MixedRealityStsClient::get_token"];
+
+/// The paired measurement of the uncached TLS exchange (not a criterion function: its figures
+/// are ratios per round), and its rounds and calls per variant and round.
+const TLS_PAIRED: &str = "uncached_exchange_tls_paired";
+const PAIRED_ROUNDS: usize = 40;
+const PAIRED_CALLS: u64 = 250;
 
 criterion_group!(token_credential, benches);
 criterion_main!(token_credential);

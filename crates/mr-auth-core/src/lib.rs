@@ -6,9 +6,9 @@
 //! exchanges an `azure_core` [`TokenCredential`](azure_core::credentials::TokenCredential) for a
 //! Mixed Reality access token, the single-flight [`TokenCache`] shared by the caching
 //! credentials, the [`EnvironmentSource`] through which the workspace's crates read environment
-//! variables, [`insert_client_request_id`], which sets a request's id before an `azure_core`
-//! pipeline sees it (so that the pipeline does not build an error, stack trace included, to
-//! find it missing), and the safe local file handling they share ([`read_regular_file`],
+//! variables, the [`CallRequestId`] each try of a call sends before an `azure_core` pipeline
+//! sees the request (so that the pipeline does not build an error, stack trace included, to
+//! find the id missing), and the safe local file handling they share ([`read_regular_file`],
 //! [`open_private_file`], [`replace_private_file`], [`ensure_private_directory`]: regular files
 //! only, bounded, never blocking on a named pipe, no symbolic link followed where a file is
 //! created, directories checked as ssh checks `~/.ssh`).
@@ -63,7 +63,7 @@ mod transport_failure;
 pub use account_domain::AccountDomain;
 pub use account_id::AccountId;
 pub use account_key::AccountKey;
-pub use client_request_id::insert_client_request_id;
+pub use client_request_id::CallRequestId;
 pub use clock::*;
 pub use control_characters::without_control_characters;
 pub use correlation_vector::CorrelationVector;

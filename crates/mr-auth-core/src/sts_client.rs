@@ -1,12 +1,11 @@
 use crate::{
-    insert_client_request_id,
     response_body::{read_bounded_body, BodyReadError},
     retry_loop::{run_with_retries, FailedTry, RetryProgress},
     retry_policy::is_retryable_status,
     sts_response::{parse_success, status_error, ResponseMeta},
     transport_failure::{describe_transport_failure, TransportFailure},
-    AccountDomain, AccountId, Clock as _, CorrelationVector, Error, ErrorKind, StsEndpoint,
-    StsRetryOptions, SystemClock,
+    AccountDomain, AccountId, CallRequestId, Clock as _, CorrelationVector, Error, ErrorKind,
+    StsEndpoint, StsRetryOptions, SystemClock,
 };
 use azure_core::{
     credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions},
@@ -318,8 +317,9 @@ impl MixedRealityStsClient {
                 .with_source(error)
             })?;
         let secret = credential_token.token;
+        let request_id = CallRequestId::new(ctx);
         run_with_retries(retry, started, progress, "the STS request", |tries| {
-            self.try_once(cv, &secret, ctx, tries)
+            self.try_once(cv, &request_id, &secret, ctx, tries)
         })
         .await
         .map_err(|error| error.with_tries(progress.tries()))
@@ -330,6 +330,7 @@ impl MixedRealityStsClient {
     async fn try_once(
         &self,
         cv: &CorrelationVector,
+        request_id: &CallRequestId,
         secret: &Secret,
         ctx: &Context<'_>,
         tries: u32,
@@ -341,7 +342,7 @@ impl MixedRealityStsClient {
             ))
         })?;
         let headers_received = AtomicBool::new(false);
-        let attempt = self.send_and_read(cv, secret, ctx, tries, &headers_received);
+        let attempt = self.send_and_read(cv, request_id, secret, ctx, tries, &headers_received);
         match tokio::time::timeout(self.try_timeout, attempt).await {
             Ok(result) => result,
             Err(_) => {
@@ -364,6 +365,7 @@ impl MixedRealityStsClient {
     async fn send_and_read(
         &self,
         cv: &CorrelationVector,
+        request_id: &CallRequestId,
         secret: &Secret,
         ctx: &Context<'_>,
         tries: u32,
@@ -375,9 +377,10 @@ impl MixedRealityStsClient {
         let mut request = Request::new(self.token_url.clone(), Method::Get);
         request.insert_header(ACCEPT, "application/json");
         request.insert_header(X_MRC_CV, cv.as_str().to_owned());
-        // Before the pipeline, whose ClientRequestIdPolicy would otherwise build an error per
-        // request (see `client_request_id`).
-        insert_client_request_id(&mut request, ctx);
+        // The call's id, the same on every try, set before the pipeline, whose
+        // ClientRequestIdPolicy would otherwise build an error per request (see
+        // `client_request_id`).
+        request_id.insert_into(&mut request);
         request.insert_header(AUTHORIZATION, format!("Bearer {}", secret.secret()));
 
         let response = self

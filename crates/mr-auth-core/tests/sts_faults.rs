@@ -116,6 +116,14 @@ async fn a_truncated_body_is_retried_like_a_dropped_connection() {
         let token = result.expect("the second try gets the whole body");
         assert_eq!(token.ms_cv.as_deref(), Some("ok.0"));
         assert_eq!(server.request_times().len(), 2);
+        // One call, one client request id, sent with both tries.
+        let ids: Vec<String> = server
+            .arrivals()
+            .iter()
+            .map(|a| a.header("x-ms-client-request-id"))
+            .collect();
+        assert_eq!(ids[0].len(), 36, "{ids:?}");
+        assert_eq!(ids[0], ids[1]);
     })
     .await;
 }

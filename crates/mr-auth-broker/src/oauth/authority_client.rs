@@ -10,8 +10,8 @@ use azure_core::http::{
     ClientOptions, Context, Method, Pipeline, PipelineStreamOptions, Request, RetryOptions,
 };
 use mr_auth_core::{
-    describe_transport_failure, insert_client_request_id, is_retryable_status, read_bounded_body,
-    run_with_retries, BodyReadError, FailedTry, RetryProgress, StsRetryOptions, TransportFailure,
+    describe_transport_failure, is_retryable_status, read_bounded_body, run_with_retries,
+    BodyReadError, CallRequestId, FailedTry, RetryProgress, StsRetryOptions, TransportFailure,
 };
 use std::{
     fmt,
@@ -131,6 +131,7 @@ impl AuthorityClient {
             endpoint,
             url,
             form,
+            request_id: CallRequestId::new(context),
             resend,
             context,
             deadline: started + self.timeout,
@@ -160,15 +161,15 @@ impl AuthorityClient {
     }
 }
 
-/// The POST of `form` to `url`, with its request id set (the caller's from `context`, else a
-/// new one) before `azure_core`'s policies see it: see `mr_auth_core::insert_client_request_id`.
-fn form_request(url: &Url, form: &FormBody, context: &Context<'_>) -> Request {
+/// The POST of `form` to `url`, with the call's request id set before `azure_core`'s policies
+/// see it (see `mr_auth_core::CallRequestId`).
+fn form_request(url: &Url, form: &FormBody, request_id: &CallRequestId) -> Request {
     let mut request = Request::new(url.clone(), Method::Post);
     request.insert_header(
         headers::CONTENT_TYPE,
         content_type::APPLICATION_X_WWW_FORM_URLENCODED,
     );
-    insert_client_request_id(&mut request, context);
+    request_id.insert_into(&mut request);
     // A handle to the form's one zeroizing buffer, never logged (azure_core logs no bodies).
     request.set_body(form.bytes());
     request
@@ -181,6 +182,8 @@ struct Call<'a> {
     endpoint: &'static str,
     url: &'a Url,
     form: &'a FormBody,
+    /// The call's `x-ms-client-request-id`, sent with each of its tries.
+    request_id: CallRequestId,
     resend: Resend,
     context: &'a Context<'a>,
     /// When the whole call ends, every try and wait included.
@@ -233,7 +236,7 @@ impl Call<'_> {
         &self,
         answered: &AtomicBool,
     ) -> std::result::Result<(u16, Vec<u8>), FailedTry<Failure>> {
-        let mut request = form_request(self.url, self.form, self.context);
+        let mut request = form_request(self.url, self.form, &self.request_id);
         let options = PipelineStreamOptions {
             skip_checks: true,
             ..Default::default()
@@ -385,19 +388,14 @@ mod tests {
 
     #[test]
     fn the_request_carries_its_id_before_the_pipeline_sees_it() {
-        use azure_core::http::{headers::CLIENT_REQUEST_ID, request::options::ClientRequestId};
+        use azure_core::http::headers::CLIENT_REQUEST_ID;
         let url = Url::parse("https://127.0.0.1/tenant/oauth2/v2.0/token").unwrap();
         let form = FormBody::new(&[("grant_type", "refresh_token")]);
-        let request = form_request(&url, &form, &Context::new());
-        let id = request.headers().get_optional_str(&CLIENT_REQUEST_ID);
-        assert!(id.is_some_and(|id| id.len() == 36), "{id:?}");
-
-        let mut context = Context::new();
-        context.insert(ClientRequestId::new("the-callers-id".to_owned()));
-        let request = form_request(&url, &form, &context);
+        let id = CallRequestId::new(&Context::new());
+        let request = form_request(&url, &form, &id);
         assert_eq!(
             request.headers().get_optional_str(&CLIENT_REQUEST_ID),
-            Some("the-callers-id")
+            Some(id.as_str())
         );
     }
 

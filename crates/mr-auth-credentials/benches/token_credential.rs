@@ -235,7 +235,13 @@ fn benches(c: &mut Criterion) {
             PAIRED_CALLS,
             &mut [(bare_name, &mut v_bare), (exchange_name, &mut v_exchange)],
         );
-        report_paired(TLS_PAIRED, PAIRED_ROUNDS, PAIRED_CALLS, &figures);
+        report_paired(
+            TLS_PAIRED,
+            "client CPU",
+            PAIRED_ROUNDS,
+            PAIRED_CALLS,
+            &figures,
+        );
     }
     server_runtime.block_on(emulator.shutdown());
 }

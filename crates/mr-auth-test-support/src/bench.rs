@@ -62,6 +62,16 @@ pub fn cpu_of<F: Future>(
     }
 }
 
+/// The wall time of `iters` calls of `call` on this thread (for calls that never wait, such as
+/// cache hits polled with [`ready`]).
+pub fn wall_of<R>(iters: u64, mut call: impl FnMut() -> R) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(call());
+    }
+    start.elapsed()
+}
+
 /// Runs `iters` calls of `call` on each of `threads` threads started together, and returns the
 /// slowest thread's wall time: the per-call time on each thread while all call at once. Flat as
 /// threads are added means the calls per second grow with the threads (up to the cores the
@@ -155,18 +165,26 @@ pub fn paired_rounds(rounds: usize, calls: u64, variants: &mut [Variant<'_>]) ->
 }
 
 /// Prints `figures`, the paired measurement `measurement` ([`paired_rounds`] of `rounds` rounds
-/// of `calls` calls, client CPU), and hands them to `cargo xtask bench` (see
-/// [`write_for_xtask`]): `median_ns`, `ratio_median`, `ratio_p25` and `ratio_p75` per variant.
-pub fn report_paired(measurement: &str, rounds: usize, calls: u64, figures: &[PairedFigure]) {
-    println!("{measurement}: {rounds} rounds of {calls} calls of each, client CPU");
+/// of `calls` calls; `what` says what each call's cost is, such as "client CPU"), and hands them
+/// to `cargo xtask bench` (see [`write_for_xtask`]): `median_ns`, `ratio_median`, `ratio_p25`
+/// and `ratio_p75` per variant.
+pub fn report_paired(
+    measurement: &str,
+    what: &str,
+    rounds: usize,
+    calls: u64,
+    figures: &[PairedFigure],
+) {
+    println!("{measurement}: {rounds} rounds of {calls} calls of each, {what}");
     for f in figures {
+        let per_call = if f.median_ns < 10_000.0 {
+            format!("{:.1} ns", f.median_ns)
+        } else {
+            format!("{:.1} µs", f.median_ns / 1e3)
+        };
         println!(
-            "  {:<48} {:>8.1} µs  {:.2}x the first (quartiles {:.2}-{:.2})",
-            f.name,
-            f.median_ns / 1e3,
-            f.ratio_median,
-            f.ratio_p25,
-            f.ratio_p75
+            "  {:<48} {per_call:>10}  {:.2}x the first (quartiles {:.2}-{:.2})",
+            f.name, f.ratio_median, f.ratio_p25, f.ratio_p75
         );
     }
     write_for_xtask(

@@ -63,11 +63,7 @@ fn ok() -> Act {
 
 /// The `X-MRC-CV` of each request the server read.
 fn request_cvs(server: &FaultServer) -> Vec<String> {
-    server
-        .arrivals()
-        .iter()
-        .map(|a| a.header("x-mrc-cv"))
-        .collect()
+    server.header_of_each("x-mrc-cv")
 }
 
 fn options(url: &str) -> MixedRealityStsClientOptions {
@@ -117,11 +113,7 @@ async fn a_truncated_body_is_retried_like_a_dropped_connection() {
         assert_eq!(token.ms_cv.as_deref(), Some("ok.0"));
         assert_eq!(server.request_times().len(), 2);
         // One call, one client request id, sent with both tries.
-        let ids: Vec<String> = server
-            .arrivals()
-            .iter()
-            .map(|a| a.header("x-ms-client-request-id"))
-            .collect();
+        let ids = server.header_of_each("x-ms-client-request-id");
         assert_eq!(ids[0].len(), 36, "{ids:?}");
         assert_eq!(ids[0], ids[1]);
     })

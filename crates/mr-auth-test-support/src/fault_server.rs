@@ -128,6 +128,11 @@ impl FaultServer {
     pub fn request_times(&self) -> Vec<Duration> {
         self.arrivals().iter().map(|a| a.at).collect()
     }
+
+    /// The header `name` of each request, in order (empty where one had none).
+    pub fn header_of_each(&self, name: &str) -> Vec<String> {
+        self.arrivals().iter().map(|a| a.header(name)).collect()
+    }
 }
 
 impl Drop for FaultServer {

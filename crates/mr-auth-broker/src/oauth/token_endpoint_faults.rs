@@ -158,11 +158,7 @@ async fn a_5xx_to_an_authorization_code_is_not_followed_by_a_second_send() {
     let e = result.unwrap_err();
     assert_eq!(server.arrivals().len(), 4);
     // One call, one client request id, sent with each of its tries.
-    let ids: Vec<String> = server
-        .arrivals()
-        .iter()
-        .map(|a| a.header("x-ms-client-request-id"))
-        .collect();
+    let ids = server.header_of_each("x-ms-client-request-id");
     assert_eq!(ids[0].len(), 36, "{ids:?}");
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     assert_eq!((e.status(), e.tries()), (Some(503), Some(4)));

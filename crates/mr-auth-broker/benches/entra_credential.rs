@@ -385,7 +385,10 @@ mod entra {
                     .map(|(name, hits)| (*name, hits as &mut dyn FnMut(u64) -> Duration)),
             );
             let figures = paired_rounds(HIT_ROUNDS, HIT_CALLS, &mut variants);
-            report_paired(HITS_PAIRED, "wall time", HIT_ROUNDS, HIT_CALLS, &figures);
+            print!(
+                "{}",
+                report_paired(HITS_PAIRED, "wall time", HIT_ROUNDS, HIT_CALLS, &figures)
+            );
 
             // Per credential: two threads' per-call time over one thread's (the scaling is
             // 2 divided by it), the variant named `<credential>/2_threads`.
@@ -409,12 +412,15 @@ mod entra {
                 );
                 scaling.extend(figures.into_iter().skip(1));
             }
-            report_paired(
-                THREADS_PAIRED,
-                "wall time on each thread, each against its credential's one thread",
-                HIT_ROUNDS,
-                HIT_CALLS,
-                &scaling,
+            print!(
+                "{}",
+                report_paired(
+                    THREADS_PAIRED,
+                    "wall time on each thread, each against its credential's one thread",
+                    HIT_ROUNDS,
+                    HIT_CALLS,
+                    &scaling,
+                )
             );
         }
     }
@@ -616,16 +622,22 @@ mod entra {
                     (credential_name, &mut v_credential),
                 ],
             );
-            report_paired(PAIRED, "client CPU", PAIRED_ROUNDS, PAIRED_CALLS, &figures);
+            print!(
+                "{}",
+                report_paired(PAIRED, "client CPU", PAIRED_ROUNDS, PAIRED_CALLS, &figures)
+            );
         }
         // The same six counted in instructions (callgrind): repeatable whatever the load.
         if selected_by_command_line(INSTRUCTIONS) {
             match instruction_counts::instruction_counts(&VARIANTS, INSTRUCTION_CALLS, &["--bench"])
             {
-                Ok(figures) => instruction_counts::report_instruction_counts(
-                    INSTRUCTIONS,
-                    INSTRUCTION_CALLS,
-                    &figures,
+                Ok(figures) => print!(
+                    "{}",
+                    instruction_counts::report_instruction_counts(
+                        INSTRUCTIONS,
+                        INSTRUCTION_CALLS,
+                        &figures,
+                    )
                 ),
                 Err(why) => println!("{INSTRUCTIONS}: not counted: {why}"),
             }

@@ -235,12 +235,15 @@ fn benches(c: &mut Criterion) {
             PAIRED_CALLS,
             &mut [(bare_name, &mut v_bare), (exchange_name, &mut v_exchange)],
         );
-        report_paired(
-            TLS_PAIRED,
-            "client CPU",
-            PAIRED_ROUNDS,
-            PAIRED_CALLS,
-            &figures,
+        print!(
+            "{}",
+            report_paired(
+                TLS_PAIRED,
+                "client CPU",
+                PAIRED_ROUNDS,
+                PAIRED_CALLS,
+                &figures,
+            )
         );
     }
     server_runtime.block_on(emulator.shutdown());

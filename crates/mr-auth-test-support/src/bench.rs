@@ -164,28 +164,29 @@ pub fn paired_rounds(rounds: usize, calls: u64, variants: &mut [Variant<'_>]) ->
         .collect()
 }
 
-/// Prints `figures`, the paired measurement `measurement` ([`paired_rounds`] of `rounds` rounds
-/// of `calls` calls; `what` says what each call's cost is, such as "client CPU"), and hands them
-/// to `cargo xtask bench` (see [`write_for_xtask`]): `median_ns`, `ratio_median`, `ratio_p25`
-/// and `ratio_p75` per variant.
+/// Hands `figures`, the paired measurement `measurement` ([`paired_rounds`] of `rounds` rounds
+/// of `calls` calls; `what` says what each call's cost is, such as "client CPU"), to `cargo
+/// xtask bench` (see [`write_for_xtask`]: `median_ns`, `ratio_median`, `ratio_p25` and
+/// `ratio_p75` per variant), and returns their text for the bench binary to print.
+#[must_use]
 pub fn report_paired(
     measurement: &str,
     what: &str,
     rounds: usize,
     calls: u64,
     figures: &[PairedFigure],
-) {
-    println!("{measurement}: {rounds} rounds of {calls} calls of each, {what}");
+) -> String {
+    let mut text = format!("{measurement}: {rounds} rounds of {calls} calls of each, {what}\n");
     for f in figures {
         let per_call = if f.median_ns < 10_000.0 {
             format!("{:.1} ns", f.median_ns)
         } else {
             format!("{:.1} µs", f.median_ns / 1e3)
         };
-        println!(
-            "  {:<48} {per_call:>10}  {:.2}x the first (quartiles {:.2}-{:.2})",
+        text.push_str(&format!(
+            "  {:<48} {per_call:>10}  {:.2}x the first (quartiles {:.2}-{:.2})\n",
             f.name, f.ratio_median, f.ratio_p25, f.ratio_p75
-        );
+        ));
     }
     write_for_xtask(
         measurement,
@@ -199,6 +200,7 @@ pub fn report_paired(
             (f.name.clone(), figure)
         }),
     );
+    text
 }
 
 /// Under `cargo xtask bench` (`CRITERION_HOME` set), writes a measurement made outside

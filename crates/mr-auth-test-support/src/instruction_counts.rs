@@ -153,18 +153,23 @@ fn count_child(exe: &Path, variant: &str, calls: u64, args: &[&str]) -> Result<u
     }
 }
 
-/// Prints `figures`, the instruction counts `measurement` of `calls` calls of each variant, and
-/// hands them to `cargo xtask bench` ([`crate::bench::write_for_xtask`]): `per_call` and
-/// `ratio` per variant.
-pub fn report_instruction_counts(measurement: &str, calls: u64, figures: &[InstructionFigure]) {
-    println!(
-        "{measurement}: {calls} calls of each under callgrind, the bench thread's instructions"
+/// Hands `figures`, the instruction counts `measurement` of `calls` calls of each variant, to
+/// `cargo xtask bench` ([`crate::bench::write_for_xtask`]: `per_call` and `ratio` per variant),
+/// and returns their text for the bench binary to print.
+#[must_use]
+pub fn report_instruction_counts(
+    measurement: &str,
+    calls: u64,
+    figures: &[InstructionFigure],
+) -> String {
+    let mut text = format!(
+        "{measurement}: {calls} calls of each under callgrind, the bench thread's instructions\n"
     );
     for f in figures {
-        println!(
-            "  {:<48} {:>9.0} per call  {:.3}x the first",
+        text.push_str(&format!(
+            "  {:<48} {:>9.0} per call  {:.3}x the first\n",
             f.name, f.per_call, f.ratio
-        );
+        ));
     }
     crate::bench::write_for_xtask(
         measurement,
@@ -173,6 +178,7 @@ pub fn report_instruction_counts(measurement: &str, calls: u64, figures: &[Instr
             (f.name.clone(), figure)
         }),
     );
+    text
 }
 
 /// callgrind's `Collected : 28,805,532` line, as a number. A process the bench forks (and

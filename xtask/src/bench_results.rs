@@ -271,6 +271,24 @@ fn instruction_row(r: &Results, figure: &str, variant: &str) -> Row {
     )
 }
 
+/// azure_identity's miss against the bare POST of its own grant's form: the quotient of their
+/// two `figure`s (ratios to the refresh grant's bare POST) in `measurement`.
+fn own_floor_row(r: &Results, measurement: &Measurement, figure: &str, text: &str) -> Row {
+    let name = measurement.name;
+    let get = |variant: &str| r.ns(&format!("{name}/{variant}/{figure}"));
+    let times = |v: Option<f64>| v.map_or_else(|| "missing".to_owned(), |v| format!("{v:.2}x"));
+    let (theirs, floor) = (get(THEIR_MISS), get(BARE_CLIENT_CREDENTIALS));
+    let quotient = ratio(theirs, floor);
+    row(
+        text,
+        times(theirs),
+        times(floor),
+        quotient,
+        quotient,
+        Target::None,
+    )
+}
+
 fn rows(r: &Results) -> Vec<Row> {
     let hit_theirs = r.ns("entra_cache_hit/azure_identity_ClientSecretCredential");
     let theirs_scaling = scaling(r, "azure_identity_ClientSecretCredential");
@@ -399,6 +417,24 @@ fn rows(r: &Results) -> Vec<Row> {
             "azure_core_pipeline_post_and_parse_bounded",
             Target::None,
         ),
+        paired_row(
+            r,
+            "paired rounds, reference: azure_identity's `ClientSecretCredential` cache miss (client credentials grant; no refresh token, id token or client info to read) vs bare reqwest POST",
+            THEIR_MISS,
+            Target::None,
+        ),
+        paired_row(
+            r,
+            "paired rounds, reference's own floor: bare reqwest POST of the client credentials form vs bare reqwest POST",
+            BARE_CLIENT_CREDENTIALS,
+            Target::None,
+        ),
+        own_floor_row(
+            r,
+            &REFRESH_PAIRED,
+            "ratio_median",
+            "paired rounds: azure_identity's miss vs the bare POST of its own form (quotient of the two medians above)",
+        ),
         instruction_row(
             r,
             "instructions per call (callgrind): the token endpoint alone vs bare reqwest POST",
@@ -423,6 +459,22 @@ fn rows(r: &Results) -> Vec<Row> {
             r,
             "instructions per call (callgrind): floor of a bounded call",
             "azure_core_pipeline_post_and_parse_bounded",
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): reference, azure_identity's cache miss",
+            THEIR_MISS,
+        ),
+        instruction_row(
+            r,
+            "instructions per call (callgrind): reference's own floor, bare POST of its form",
+            BARE_CLIENT_CREDENTIALS,
+        ),
+        own_floor_row(
+            r,
+            &REFRESH_INSTRUCTIONS,
+            "ratio",
+            "instructions per call (callgrind): azure_identity's miss vs the bare POST of its own form",
         ),
         row(
             "Mixed Reality cached `get_token`",
@@ -629,7 +681,13 @@ const REFRESH_VARIANTS: &[&str] = &[
     "azure_core_pipeline_post_and_parse_bounded",
     "token_endpoint_refresh_grant",
     "InteractiveBrowserBrokerCredential::get_token",
+    BARE_CLIENT_CREDENTIALS,
+    THEIR_MISS,
 ];
+/// The Azure SDK's own credential on a miss, the refresh grant's reference from outside: its
+/// client credentials grant, and the bare POST of that grant's form.
+const THEIR_MISS: &str = "azure_identity_ClientSecretCredential::get_token";
+const BARE_CLIENT_CREDENTIALS: &str = "bare_reqwest_post_client_credentials";
 const REFRESH_PAIRED: Measurement = Measurement {
     name: "entra_refresh_grant_tls_paired",
     variants: REFRESH_VARIANTS,
@@ -861,6 +919,31 @@ mod tests {
         // A floor has no target; its figure is missing from this file.
         let floor = find("paired rounds: floor, bare");
         assert_eq!((floor.met.as_str(), floor.ratio.as_str()), ("-", "-"));
+    }
+
+    #[test]
+    fn azure_identitys_miss_is_shown_against_the_bare_post_of_its_own_form() {
+        let json = r#"{"bare_reqwest_post":{"median_ns":60000.0,"ratio_median":1.0,"ratio_p25":1.0,"ratio_p75":1.0},"bare_reqwest_post_client_credentials":{"median_ns":61000.0,"ratio_median":1.02,"ratio_p25":0.98,"ratio_p75":1.05},"azure_identity_ClientSecretCredential::get_token":{"median_ns":80000.0,"ratio_median":1.326,"ratio_p25":1.25,"ratio_p75":1.4}}"#;
+        let (figures, rows) = read_and_show(REFRESH_PAIRED.name, json, paired_figures);
+        assert_eq!(figures.len(), 12, "{figures:?}");
+        let find = |prefix: &str| rows.iter().find(|r| r.figure.starts_with(prefix)).unwrap();
+        let theirs = find("paired rounds, reference: azure_identity's");
+        assert_eq!((theirs.ratio.as_str(), theirs.met.as_str()), ("1.33x", "-"));
+        let own = find("paired rounds: azure_identity's miss vs the bare POST of its own form");
+        assert_eq!(
+            (
+                own.ours.as_str(),
+                own.reference.as_str(),
+                own.ratio.as_str()
+            ),
+            ("1.33x", "1.02x", "1.30x")
+        );
+        // Without the instruction counts, their quotient has no figure.
+        let counted = find("instructions per call (callgrind): azure_identity's miss vs");
+        assert_eq!(
+            (counted.ours.as_str(), counted.ratio.as_str()),
+            ("missing", "-")
+        );
     }
 
     #[test]

@@ -42,9 +42,14 @@
 //!   call divided by the bare POST's of the same round; the medians of those ratios (with
 //!   quartiles) are printed, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_paired.json`
 //!   for `cargo xtask bench`. On a shared machine whose speed drifts they are far steadier
-//!   than the ratio of two criterion figures measured minutes apart.
+//!   than the ratio of two criterion figures measured minutes apart. Two more variants run in
+//!   the same rounds as a reference from the Azure SDK itself: azure_identity's
+//!   `ClientSecretCredential` on a cache miss (a scope it has no token for; its client
+//!   credentials grant, whose answer has no refresh token, id token or client info to read),
+//!   and a bare `reqwest` POST of that grant's form (its own floor). azure_identity's token
+//!   cache is an unbounded map, so it ends the run holding one token per call made.
 //! - `entra_refresh_grant_tls_instructions` (last, outside criterion; needs valgrind): the
-//!   same six counted in instructions, 200 calls of each after 20 warm-up calls, each in a
+//!   same eight counted in instructions, 200 calls of each after 20 warm-up calls, each in a
 //!   child process of this binary under callgrind that makes only those calls
 //!   (`mr_auth_test_support::instruction_counts`); printed with their ratios to the bare
 //!   POST, and written to `<CRITERION_HOME>/entra_refresh_grant_tls_instructions.json`. The
@@ -553,6 +558,42 @@ mod entra {
             let scope = fresh_scope(&scopes);
             async move { ours.get_token(&[scope.as_str()], None).await.unwrap() }
         };
+        // The reference from the Azure SDK: azure_identity's own credential on a miss, and the
+        // bare POST of the client credentials grant it makes.
+        let theirs = ClientSecretCredential::new(
+            TENANT,
+            CLIENT_ID.to_owned(),
+            Secret::new(CLIENT_SECRET),
+            Some(ClientSecretCredentialOptions {
+                client_options: options(authority, client),
+            }),
+        )
+        .unwrap();
+        let theirs_miss = || {
+            let scope = fresh_scope(&scopes);
+            let theirs = &theirs;
+            async move { theirs.get_token(&[scope.as_str()], None).await.unwrap() }
+        };
+        let bare_client_credentials = || {
+            let scope = fresh_scope(&scopes);
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                    ("grant_type", "client_credentials"),
+                    ("scope", scope.as_str()),
+                ])
+                .finish();
+            let request = client
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            async move {
+                let response = request.send().await.unwrap();
+                assert!(response.status().is_success());
+                response.bytes().await.unwrap()
+            }
+        };
 
         if let Some((variant, calls)) = instruction_counts::counting() {
             match variant.as_str() {
@@ -571,6 +612,12 @@ mod entra {
                 }
                 "InteractiveBrowserBrokerCredential::get_token" => {
                     instruction_counts::count(runtime, calls, credential);
+                }
+                "bare_reqwest_post_client_credentials" => {
+                    instruction_counts::count(runtime, calls, bare_client_credentials);
+                }
+                "azure_identity_ClientSecretCredential::get_token" => {
+                    instruction_counts::count(runtime, calls, theirs_miss);
                 }
                 other => panic!("no variant {other} to count"),
             }
@@ -599,7 +646,7 @@ mod entra {
         });
         group.finish();
 
-        // The same five side by side in alternating rounds: the steadiest ratios on a machine
+        // The same six and azure_identity's two side by side in alternating rounds: the steadiest ratios on a machine
         // whose speed drifts during a run (see `paired_rounds`).
         if selected_by_command_line(PAIRED) {
             let mut v_bare = |calls| cpu_of(runtime, calls, bare);
@@ -608,7 +655,9 @@ mod entra {
             let mut v_bounded = |calls| cpu_of(runtime, calls, post_and_parse_bounded);
             let mut v_endpoint = |calls| cpu_of(runtime, calls, endpoint);
             let mut v_credential = |calls| cpu_of(runtime, calls, credential);
-            let [bare_name, pipeline_name, read_name, bounded_name, endpoint_name, credential_name] =
+            let mut v_their_bare = |calls| cpu_of(runtime, calls, bare_client_credentials);
+            let mut v_theirs = |calls| cpu_of(runtime, calls, theirs_miss);
+            let [bare_name, pipeline_name, read_name, bounded_name, endpoint_name, credential_name, their_bare_name, theirs_name] =
                 VARIANTS;
             let figures = paired_rounds(
                 PAIRED_ROUNDS,
@@ -620,6 +669,8 @@ mod entra {
                     (bounded_name, &mut v_bounded),
                     (endpoint_name, &mut v_endpoint),
                     (credential_name, &mut v_credential),
+                    (their_bare_name, &mut v_their_bare),
+                    (theirs_name, &mut v_theirs),
                 ],
             );
             print!(
@@ -627,7 +678,7 @@ mod entra {
                 report_paired(PAIRED, "client CPU", PAIRED_ROUNDS, PAIRED_CALLS, &figures)
             );
         }
-        // The same six counted in instructions (callgrind): repeatable whatever the load.
+        // The same eight counted in instructions (callgrind): repeatable whatever the load.
         if selected_by_command_line(INSTRUCTIONS) {
             match instruction_counts::instruction_counts(&VARIANTS, INSTRUCTION_CALLS, &["--bench"])
             {
@@ -642,30 +693,35 @@ mod entra {
                 Err(why) => println!("{INSTRUCTIONS}: not counted: {why}"),
             }
         }
-        let (refreshes, refused) = authority.mock.log(|log| {
+        let (expected, refused, all) = authority.mock.log(|log| {
             let new = &log.token_requests[requests_before..];
             (
-                new.iter().filter(|(g, _)| g == "refresh_token").count(),
+                new.iter()
+                    .filter(|(g, _)| g == "refresh_token" || g == "client_credentials")
+                    .count(),
                 new.iter().filter(|(_, ok)| !ok).count(),
+                new.len(),
             )
         });
-        assert_eq!(refused, 0, "every refresh grant succeeded");
+        assert_eq!(refused, 0, "every grant succeeded");
         assert_eq!(
-            refreshes,
-            authority.mock.log(|log| log.token_requests.len()) - requests_before,
-            "only refresh grants were made"
+            expected, all,
+            "only refresh grants (and azure_identity's client credentials grants) were made"
         );
     }
 
     /// The refresh grant group's variants, as the paired rounds and the instruction counts
-    /// name them (the first is the reference).
-    const VARIANTS: [&str; 6] = [
+    /// name them (the first is the reference), then azure_identity's credential on a miss and
+    /// the bare POST of its grant.
+    const VARIANTS: [&str; 8] = [
         "bare_reqwest_post",
         "azure_core_pipeline_post",
         "azure_core_pipeline_post_and_parse",
         "azure_core_pipeline_post_and_parse_bounded",
         "token_endpoint_refresh_grant",
         "InteractiveBrowserBrokerCredential::get_token",
+        "bare_reqwest_post_client_credentials",
+        "azure_identity_ClientSecretCredential::get_token",
     ];
 
     /// The paired measurement of the refresh grant group (not a criterion function: its

@@ -126,7 +126,11 @@ impl CredentialCore {
             return Ok(token.into());
         }
         let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
-        Ok(self.get_token_info(scopes, request, &context).await?.into())
+        // The hit index was just looked up for these scopes: on to the cache, boxed as in
+        // `get_token_info`.
+        let token =
+            Box::pin(self.get_token_info_from_cache_or_sign_in(scopes, request, &context)).await?;
+        Ok(token.into())
     }
 
     /// Signs in interactively, always, and returns the account's record.

@@ -277,9 +277,9 @@ impl TokenCredential for SharedTokenCacheCredential {
             return Ok(token.into());
         }
         let (request, context) = BrokerTokenRequestOptions::from_sdk(options);
-        Ok(self
-            .get_token_info_with_context(scopes, request, &context)
-            .await?
-            .into())
+        // The hit index was just looked up for these scopes: on to the cache, boxed as in
+        // `get_token_info_with_context`.
+        let token = Box::pin(self.get_token_info_from_cache(scopes, request, &context)).await?;
+        Ok(token.into())
     }
 }

@@ -464,8 +464,8 @@ mod entra {
                 ])
                 .finish()
         };
-        let bare = || {
-            let body = form();
+        // A bare reqwest POST of a form to the token endpoint, the whole answer read.
+        let bare_post = |body: String| {
             let request = client
                 .post(&url)
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -476,6 +476,7 @@ mod entra {
                 response.bytes().await.unwrap()
             }
         };
+        let bare = || bare_post(form());
         // The floor of any azure_core-based client: the same form through a bare `azure_core`
         // pipeline of the same `reqwest` client, built once, with azure_core's default
         // policies (user agent, client request id, logging, instrumentation) and no retry
@@ -576,23 +577,16 @@ mod entra {
         };
         let bare_client_credentials = || {
             let scope = fresh_scope(&scopes);
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("client_id", CLIENT_ID),
-                    ("client_secret", CLIENT_SECRET),
-                    ("grant_type", "client_credentials"),
-                    ("scope", scope.as_str()),
-                ])
-                .finish();
-            let request = client
-                .post(&url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-            async move {
-                let response = request.send().await.unwrap();
-                assert!(response.status().is_success());
-                response.bytes().await.unwrap()
-            }
+            bare_post(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("client_id", CLIENT_ID),
+                        ("client_secret", CLIENT_SECRET),
+                        ("grant_type", "client_credentials"),
+                        ("scope", scope.as_str()),
+                    ])
+                    .finish(),
+            )
         };
 
         if let Some((variant, calls)) = instruction_counts::counting() {

@@ -235,8 +235,11 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 }
 
 /// Whether a criterion bench binary's command line selects the measurement `name` that runs
-/// outside criterion's own functions (such as [`paired_rounds`]): not in `--test` or `--list`
-/// mode, and with no filter or a filter that `name` contains.
+/// outside criterion's own functions (such as [`paired_rounds`]) by criterion's own rule: not
+/// in `--test`, `--list` or `--ignored` mode, and with no filter, or a filter that matches
+/// `name` as criterion matches its benchmarks' ids (a regular expression found anywhere in it;
+/// with `--exact`, the whole name). A filter that is not a valid regular expression selects
+/// nothing (criterion itself stops on it).
 pub fn selected_by_command_line(name: &str) -> bool {
     selected_by(std::env::args().skip(1), name)
 }
@@ -264,19 +267,28 @@ fn selected_by(args: impl IntoIterator<Item = String>, name: &str) -> bool {
         "--output-format",
         "--format",
     ];
-    let mut filters = Vec::new();
+    let mut filter = None;
+    let mut exact = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--test" | "--list" => return false,
+            "--test" | "--list" | "--ignored" => return false,
+            "--exact" => exact = true,
             a if WITH_VALUE.contains(&a) => {
                 args.next();
             }
             a if a.starts_with('-') => {}
-            _ => filters.push(arg),
+            // Criterion takes one filter, the first argument that is not an option.
+            _ => {
+                filter.get_or_insert(arg);
+            }
         }
     }
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+    match filter {
+        None => true,
+        Some(filter) if exact => filter == name,
+        Some(filter) => regex::Regex::new(&filter).is_ok_and(|r| r.is_match(name)),
+    }
 }
 
 #[cfg(test)]
@@ -351,5 +363,35 @@ mod tests {
         ));
         assert!(!selected_by(args(&["--test"]), name));
         assert!(!selected_by(args(&["--list"]), name));
+        assert!(!selected_by(args(&["--bench", "--ignored"]), name));
+    }
+
+    #[test]
+    fn the_filter_is_a_regular_expression_as_criterions_is() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let name = "entra_refresh_grant_tls_paired";
+        let both = "entra_refresh_grant_tls_(paired|instructions)";
+        assert!(selected_by(args(&["--bench", both]), name));
+        assert!(selected_by(
+            args(&["--bench", both]),
+            "entra_refresh_grant_tls_instructions"
+        ));
+        assert!(!selected_by(
+            args(&["--bench", both]),
+            "entra_refresh_grant_tls_client_cpu"
+        ));
+        assert!(selected_by(
+            args(&["--bench", "^entra_refresh.*paired$"]),
+            name
+        ));
+        assert!(!selected_by(args(&["--bench", "^paired"]), name));
+        // --exact: the whole name, as criterion's `BenchmarkFilter::Exact`.
+        assert!(selected_by(args(&["--bench", "--exact", name]), name));
+        assert!(!selected_by(
+            args(&["--bench", "--exact", "entra_refresh"]),
+            name
+        ));
+        // Not a regular expression: nothing is selected.
+        assert!(!selected_by(args(&["--bench", "paired("]), name));
     }
 }

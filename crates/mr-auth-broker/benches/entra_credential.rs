@@ -640,8 +640,8 @@ mod entra {
         });
         group.finish();
 
-        // The same six and azure_identity's two side by side in alternating rounds: the steadiest ratios on a machine
-        // whose speed drifts during a run (see `paired_rounds`).
+        // The same six and azure_identity's two side by side in alternating rounds: the
+        // steadiest ratios on a machine whose speed drifts during a run (see `paired_rounds`).
         if selected_by_command_line(PAIRED) {
             let mut v_bare = |calls| cpu_of(runtime, calls, bare);
             let mut v_pipeline = |calls| cpu_of(runtime, calls, pipeline_post);

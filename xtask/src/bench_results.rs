@@ -125,6 +125,11 @@ fn ms(value: Option<f64>) -> String {
     value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.2} ms"))
 }
 
+/// A ratio or a scaling (`1.90x`).
+fn times(value: Option<f64>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.2}x"))
+}
+
 fn ratio(ours: Option<f64>, reference: Option<f64>) -> Option<f64> {
     Some(ours? / reference?)
 }
@@ -148,7 +153,6 @@ const ENTRA_CREDENTIALS: [&str; 3] = [
 fn hit_rows(r: &Results, name: &str, theirs: Option<f64>, theirs_scaling: Option<f64>) -> [Row; 5] {
     let hit = r.ns(&format!("entra_cache_hit/{name}"));
     let scaling = scaling(r, name);
-    let times = |s: Option<f64>| s.map_or_else(|| "missing".into(), |s| format!("{s:.2}x"));
     [
         row(
             &format!("Entra cache hit, `{name}` as `dyn TokenCredential`"),
@@ -198,7 +202,6 @@ fn paired_scaling_row(r: &Results, name: &str) -> Row {
         .map(|ratio| 2.0 / ratio)
     };
     let scaling = of(name, "ratio_median");
-    let times = |s: Option<f64>| s.map_or_else(|| "missing".into(), |s| format!("{s:.2}x"));
     // The ratio's upper quartile is the scaling's lower one.
     let ours = match (of(name, "ratio_p75"), of(name, "ratio_p25")) {
         (Some(low), Some(high)) => format!("{} (quartiles {low:.2}-{high:.2})", times(scaling)),
@@ -276,7 +279,6 @@ fn instruction_row(r: &Results, figure: &str, variant: &str) -> Row {
 fn own_floor_row(r: &Results, measurement: &Measurement, figure: &str, text: &str) -> Row {
     let name = measurement.name;
     let get = |variant: &str| r.ns(&format!("{name}/{variant}/{figure}"));
-    let times = |v: Option<f64>| v.map_or_else(|| "missing".to_owned(), |v| format!("{v:.2}x"));
     let (theirs, floor) = (get(THEIR_MISS), get(BARE_CLIENT_CREDENTIALS));
     let quotient = ratio(theirs, floor);
     row(

@@ -591,26 +591,26 @@ mod entra {
 
         if let Some((variant, calls)) = instruction_counts::counting() {
             match variant.as_str() {
-                "bare_reqwest_post" => instruction_counts::count(runtime, calls, bare),
-                "azure_core_pipeline_post" => {
+                BARE => instruction_counts::count(runtime, calls, bare),
+                PIPELINE => {
                     instruction_counts::count(runtime, calls, pipeline_post);
                 }
-                "azure_core_pipeline_post_and_parse" => {
+                READ => {
                     instruction_counts::count(runtime, calls, post_and_parse);
                 }
-                "azure_core_pipeline_post_and_parse_bounded" => {
+                BOUNDED => {
                     instruction_counts::count(runtime, calls, post_and_parse_bounded);
                 }
-                "token_endpoint_refresh_grant" => {
+                ENDPOINT => {
                     instruction_counts::count(runtime, calls, endpoint);
                 }
-                "InteractiveBrowserBrokerCredential::get_token" => {
+                CREDENTIAL => {
                     instruction_counts::count(runtime, calls, credential);
                 }
-                "bare_reqwest_post_client_credentials" => {
+                THEIR_BARE => {
                     instruction_counts::count(runtime, calls, bare_client_credentials);
                 }
-                "azure_identity_ClientSecretCredential::get_token" => {
+                THEIR_MISS => {
                     instruction_counts::count(runtime, calls, theirs_miss);
                 }
                 other => panic!("no variant {other} to count"),
@@ -620,22 +620,22 @@ mod entra {
 
         let mut group = c.benchmark_group("entra_refresh_grant_tls_client_cpu");
         group.measurement_time(Duration::from_secs(10));
-        group.bench_function("bare_reqwest_post", |b| {
+        group.bench_function(BARE, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, bare));
         });
-        group.bench_function("azure_core_pipeline_post", |b| {
+        group.bench_function(PIPELINE, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, pipeline_post));
         });
-        group.bench_function("azure_core_pipeline_post_and_parse", |b| {
+        group.bench_function(READ, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, post_and_parse));
         });
-        group.bench_function("azure_core_pipeline_post_and_parse_bounded", |b| {
+        group.bench_function(BOUNDED, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, post_and_parse_bounded));
         });
-        group.bench_function("token_endpoint_refresh_grant", |b| {
+        group.bench_function(ENDPOINT, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, endpoint));
         });
-        group.bench_function("InteractiveBrowserBrokerCredential::get_token", |b| {
+        group.bench_function(CREDENTIAL, |b| {
             b.iter_custom(|iters| cpu_of(runtime, iters, credential));
         });
         group.finish();
@@ -651,20 +651,18 @@ mod entra {
             let mut v_credential = |calls| cpu_of(runtime, calls, credential);
             let mut v_their_bare = |calls| cpu_of(runtime, calls, bare_client_credentials);
             let mut v_theirs = |calls| cpu_of(runtime, calls, theirs_miss);
-            let [bare_name, pipeline_name, read_name, bounded_name, endpoint_name, credential_name, their_bare_name, theirs_name] =
-                VARIANTS;
             let figures = paired_rounds(
                 PAIRED_ROUNDS,
                 PAIRED_CALLS,
                 &mut [
-                    (bare_name, &mut v_bare),
-                    (pipeline_name, &mut v_pipeline),
-                    (read_name, &mut v_read),
-                    (bounded_name, &mut v_bounded),
-                    (endpoint_name, &mut v_endpoint),
-                    (credential_name, &mut v_credential),
-                    (their_bare_name, &mut v_their_bare),
-                    (theirs_name, &mut v_theirs),
+                    (BARE, &mut v_bare),
+                    (PIPELINE, &mut v_pipeline),
+                    (READ, &mut v_read),
+                    (BOUNDED, &mut v_bounded),
+                    (ENDPOINT, &mut v_endpoint),
+                    (CREDENTIAL, &mut v_credential),
+                    (THEIR_BARE, &mut v_their_bare),
+                    (THEIR_MISS, &mut v_theirs),
                 ],
             );
             print!(
@@ -708,15 +706,16 @@ mod entra {
     /// name them (the first is the reference), then azure_identity's credential on a miss and
     /// the bare POST of its grant.
     const VARIANTS: [&str; 8] = [
-        "bare_reqwest_post",
-        "azure_core_pipeline_post",
-        "azure_core_pipeline_post_and_parse",
-        "azure_core_pipeline_post_and_parse_bounded",
-        "token_endpoint_refresh_grant",
-        "InteractiveBrowserBrokerCredential::get_token",
-        "bare_reqwest_post_client_credentials",
-        "azure_identity_ClientSecretCredential::get_token",
+        BARE, PIPELINE, READ, BOUNDED, ENDPOINT, CREDENTIAL, THEIR_BARE, THEIR_MISS,
     ];
+    const BARE: &str = "bare_reqwest_post";
+    const PIPELINE: &str = "azure_core_pipeline_post";
+    const READ: &str = "azure_core_pipeline_post_and_parse";
+    const BOUNDED: &str = "azure_core_pipeline_post_and_parse_bounded";
+    const ENDPOINT: &str = "token_endpoint_refresh_grant";
+    const CREDENTIAL: &str = "InteractiveBrowserBrokerCredential::get_token";
+    const THEIR_BARE: &str = "bare_reqwest_post_client_credentials";
+    const THEIR_MISS: &str = "azure_identity_ClientSecretCredential::get_token";
 
     /// The paired measurement of the refresh grant group (not a criterion function: its
     /// figures are ratios per round).
